@@ -1,0 +1,150 @@
+// All activities, built by one factory from their dependencies (samples-typescript
+// activities-dependency-injection). Workflows import only the type of the result.
+import { ApplicationFailure } from '@temporalio/common';
+import type { Db } from '../db';
+import type { GatewayHub } from '../gateway-hub/hub';
+import type { Logger } from '../lib/log';
+import type { SecretKey } from '../lib/crypto';
+import { decrypt } from '../lib/crypto';
+import { asGatewayId, connName, ikeIdentity } from '../protocol/ids';
+import type { LinkConfig } from '../protocol/messages';
+import { FailureType, fromHubError } from './errors';
+import { gatewayEndpoint, isFresh, parseJsonList } from './store-helpers';
+
+export interface ActivityDeps {
+  db: Db;
+  /** Present only in processes that hold agent sockets. */
+  hub?: GatewayHub;
+  secretKey: SecretKey;
+  log: Logger;
+  clock: () => Date;
+  /** Task queue name of the hub instance that holds a gateway's socket. */
+  hubQueue: (instance: string) => string;
+  /** Presence older than this is treated as offline (its controller may have died). */
+  presenceTtlMs: number;
+}
+
+export interface LinkSide {
+  gatewayId: string;
+  gatewayName: string;
+  /** Public address peers dial; undefined until the gateway was registered with one or connected once. */
+  endpoint?: string;
+  cidrs: string[];
+  identity: string;
+}
+
+export interface LinkPlan {
+  linkId: string;
+  name: string;
+  state: string;
+  a: LinkSide;
+  b: LinkSide;
+  /** Which side initiates IKE. */
+  initiator: 'a' | 'b';
+}
+
+export interface LinkEventInput {
+  linkId: string;
+  type: string;
+  message: string;
+  data?: Record<string, unknown>;
+}
+
+/** Only the non-secret parts of a link config travel through workflow history. */
+export type PublicLinkConfig = Omit<LinkConfig, 'psk'>;
+
+export function createActivities(deps: ActivityDeps) {
+  const { db } = deps;
+
+  const hub = (): GatewayHub => {
+    if (!deps.hub) throw ApplicationFailure.retryable('this worker holds no agent sockets', FailureType.gatewayUnreachable);
+    return deps.hub;
+  };
+
+  const recordEvent = async (e: LinkEventInput): Promise<void> => {
+    await db.linkEvent.create({ data: { linkId: e.linkId, type: e.type, message: e.message, data: e.data ? JSON.stringify(e.data) : null, at: deps.clock() } });
+  };
+
+  return {
+    /** Reads what a link connects: both ends' endpoints and networks, and who initiates. */
+    async planLink(linkId: string): Promise<LinkPlan> {
+      const link = await db.link.findUnique({ where: { id: linkId }, include: { a: true, b: true } });
+      if (!link) throw ApplicationFailure.nonRetryable(`link ${linkId} not found`, FailureType.notFound);
+      const side = (g: typeof link.a, cidrs: string): LinkSide => ({
+        gatewayId: g.id,
+        gatewayName: g.name,
+        endpoint: gatewayEndpoint(g),
+        cidrs: parseJsonList(cidrs),
+        identity: ikeIdentity(asGatewayId(g.id)),
+      });
+      // A data center dials the cloud (it may sit behind NAT and a firewall that only allows
+      // outbound); otherwise side a initiates.
+      const initiator = link.a.provider !== 'onprem' && link.b.provider === 'onprem' ? 'b' : 'a';
+      return { linkId, name: connName(link.id as never), state: link.state, a: side(link.a, link.aCidrs), b: side(link.b, link.bCidrs), initiator };
+    },
+
+    /** Which hub instance's task queue reaches a gateway now, if any. */
+    async locateGateway(gatewayId: string): Promise<{ queue?: string; endpoint?: string }> {
+      const g = await db.gateway.findUnique({ where: { id: gatewayId } });
+      if (!g) throw ApplicationFailure.nonRetryable(`gateway ${gatewayId} not found`, FailureType.notFound);
+      const online = g.online && g.hubInstance && isFresh(g.lastSeenAt, deps.clock(), deps.presenceTtlMs);
+      return { ...(online ? { queue: deps.hubQueue(g.hubInstance!) } : {}), endpoint: gatewayEndpoint(g) };
+    },
+
+    recordEvent,
+
+    /** Moves the link to a new state and records why, in one transaction. */
+    async setLinkState(p: { linkId: string; state: string; reason?: string; event?: Omit<LinkEventInput, 'linkId'> }): Promise<void> {
+      const at = deps.clock();
+      await db.$transaction([
+        db.link.update({ where: { id: p.linkId }, data: { state: p.state, stateReason: p.reason ?? null } }),
+        ...(p.event
+          ? [db.linkEvent.create({ data: { linkId: p.linkId, type: p.event.type, message: p.event.message, data: p.event.data ? JSON.stringify(p.event.data) : null, at } })]
+          : []),
+      ]);
+    },
+
+    /** Marks a link deleted; its row and events stay readable, and the pair may be linked again. */
+    async finishDelete(linkId: string): Promise<void> {
+      const at = deps.clock();
+      await db.$transaction([
+        db.link.update({ where: { id: linkId }, data: { state: 'deleted', stateReason: null, activePairKey: null, deletedAt: at, aTunnelUp: false, bTunnelUp: false } }),
+        db.linkEvent.create({ data: { linkId, type: 'link.deleted', message: 'link deleted; both ends torn down', at } }),
+      ]);
+    },
+
+    // ---- agent calls: these run on the task queue of the hub instance holding the socket ----
+
+    /** Sends one end its config; the PSK is read and decrypted here so it never enters workflow history. */
+    async pushLinkConfig(p: { linkId: string; gatewayId: string; config: PublicLinkConfig }): Promise<{ changed: boolean }> {
+      const link = await db.link.findUnique({ where: { id: p.linkId }, select: { pskCiphertext: true } });
+      if (!link) throw ApplicationFailure.nonRetryable(`link ${p.linkId} not found`, FailureType.notFound);
+      const config: LinkConfig = { ...p.config, psk: decrypt(deps.secretKey, link.pskCiphertext) };
+      const r = await hub().call(asGatewayId(p.gatewayId), 'applyLink', { link: config }).catch((e: unknown) => fromHubError(e, `config push to ${p.gatewayId}`));
+      await recordEvent({ linkId: p.linkId, type: 'config.pushed', message: `config v${p.config.version} applied on gateway ${p.gatewayId}`, data: { gatewayId: p.gatewayId, changed: r.changed, remote: p.config.remoteAddrs } });
+      return r;
+    },
+
+    /** Asks the initiating end to bring the CHILD_SA up; true once charon installed it. */
+    async initiateLink(p: { linkId: string; gatewayId: string; name: string; timeoutMs: number }): Promise<{ established: boolean }> {
+      return hub()
+        .call(asGatewayId(p.gatewayId), 'initiate', { name: p.name, timeoutMs: p.timeoutMs }, { timeoutMs: p.timeoutMs + 5000 })
+        .catch((e: unknown) => fromHubError(e, `initiate on ${p.gatewayId}`));
+    },
+
+    /** Whether a gateway's CHILD_SA for the link is installed, with its byte counters. */
+    async tunnelStatus(p: { gatewayId: string; name: string }): Promise<{ installed: boolean; bytesIn: number; bytesOut: number }> {
+      const s = await hub().call(asGatewayId(p.gatewayId), 'status', {}).catch((e: unknown) => fromHubError(e, `status of ${p.gatewayId}`));
+      const child = s.sas.filter((sa) => sa.name === p.name).flatMap((sa) => sa.children).find((c) => c.name === p.name && c.state === 'INSTALLED');
+      return { installed: !!child, bytesIn: child?.bytesIn ?? 0, bytesOut: child?.bytesOut ?? 0 };
+    },
+
+    /** Tears one end down; success when it was already gone. */
+    async removeLinkFrom(p: { linkId: string; gatewayId: string; name: string }): Promise<void> {
+      const r = await hub().call(asGatewayId(p.gatewayId), 'removeLink', { name: p.name }).catch((e: unknown) => fromHubError(e, `teardown on ${p.gatewayId}`));
+      await recordEvent({ linkId: p.linkId, type: 'config.removed', message: `link ${r.removed ? 'removed from' : 'already absent on'} gateway ${p.gatewayId}`, data: { gatewayId: p.gatewayId } });
+    },
+  };
+}
+
+export type Activities = ReturnType<typeof createActivities>;

@@ -1,0 +1,160 @@
+// The agent: keeps strongSwan holding the links the controller asked for (from disk when the
+// controller is unreachable), serves the controller's requests and reports tunnel changes.
+import { hostname, networkInterfaces } from 'node:os';
+import type { Facts, LinkConfig, Method, Params, Result } from '../protocol/messages';
+import type { Logger } from '../lib/log';
+import { Mutex } from '../lib/mutex';
+import type { IpsecDriver, TunnelEvent } from './driver';
+import type { StateStore } from './state';
+import { ControllerSession, type SessionOptions } from './session';
+
+export const AGENT_VERSION = '0.1.0';
+
+export interface AgentOptions {
+  driver: IpsecDriver;
+  state: StateStore;
+  log: Logger;
+  publicIp?: string;
+  session: Omit<SessionOptions, 'facts' | 'handle' | 'onConnected' | 'log'>;
+}
+
+export class Agent {
+  private readonly ops = new Mutex();
+  private readonly session: ControllerSession;
+  /** Latest state per link not yet delivered to the controller. */
+  private readonly unsent = new Map<string, TunnelEvent>();
+  private strongswanVersion?: string;
+
+  constructor(private readonly o: AgentOptions) {
+    this.session = new ControllerSession({
+      ...o.session,
+      log: o.log,
+      facts: () => this.facts(),
+      handle: (m, p) => this.handle(m, p),
+      onConnected: () => this.flushTunnelEvents(),
+    });
+    o.driver.onTunnel((e) => this.report(e));
+    o.driver.onRestart(() => void this.ops.run(() => this.restore('charon restarted')));
+  }
+
+  /** Restores saved links (without waiting for the controller), then serves the controller until stopped. */
+  async run(): Promise<void> {
+    await this.o.state.load();
+    // Restoring waits for charon, but serving the controller does not: requests that need charon
+    // fail fast with ipsec_unavailable until it answers, and the controller retries.
+    void this.o.driver.start().then(async () => {
+      this.strongswanVersion = await this.o.driver.version().catch(() => undefined);
+      await this.ops.run(() => this.restore('agent start'));
+    });
+    await this.session.run();
+  }
+
+  async stop(): Promise<void> {
+    await this.session.stop();
+    await this.o.driver.close();
+  }
+
+  /** Re-applies every saved link and brings up the ones this end initiates. */
+  private async restore(why: string): Promise<void> {
+    const links = this.o.state.links();
+    if (links.length === 0) return;
+    this.o.log.info('restoring saved links', { why, count: links.length });
+    for (const link of links) {
+      try {
+        await this.o.driver.apply(link);
+      } catch (err) {
+        this.o.log.error('could not restore link', { link: link.name, err });
+      }
+    }
+    // Initiations run concurrently: one unreachable peer must not delay the others.
+    await Promise.all(
+      links.filter((l) => l.initiator).map((l) =>
+        this.o.driver.initiate(l.name, 10_000).catch((err: unknown) => this.o.log.warn('could not initiate restored link', { link: l.name, err })),
+      ),
+    );
+  }
+
+  private handle(method: Method, params: unknown): Promise<unknown> {
+    switch (method) {
+      case 'applyLink':
+        return this.ops.run(() => this.applyLink(params as Params<'applyLink'>));
+      case 'removeLink':
+        return this.ops.run(() => this.removeLink(params as Params<'removeLink'>));
+      case 'initiate':
+        return this.initiate(params as Params<'initiate'>);
+      case 'status':
+        return this.status();
+      case 'reconcile':
+        return this.ops.run(() => this.reconcile(params as Params<'reconcile'>));
+    }
+  }
+
+  private async applyLink({ link }: Params<'applyLink'>): Promise<Result<'applyLink'>> {
+    const held = this.o.state.get(link.name);
+    if (held && held.version > link.version) {
+      throw Object.assign(new Error(`link ${link.name}: config version ${link.version} is older than the applied ${held.version}`), { code: 'stale_config' });
+    }
+    const changed = !held || !sameLink(held, link);
+    // Load first, persist second: a config charon refuses must not come back at the next start.
+    await this.o.driver.apply(link);
+    if (changed) await this.o.state.put(link);
+    return { changed };
+  }
+
+  private async removeLink({ name }: Params<'removeLink'>): Promise<Result<'removeLink'>> {
+    const held = this.o.state.get(name) !== undefined;
+    await this.o.driver.remove(name);
+    await this.o.state.delete(name);
+    this.unsent.delete(name);
+    return { removed: held };
+  }
+
+  private async initiate({ name, timeoutMs }: Params<'initiate'>): Promise<Result<'initiate'>> {
+    if (!this.o.state.get(name)) throw Object.assign(new Error(`link ${name} is not applied on this gateway`), { code: 'unknown_link' });
+    return { established: await this.o.driver.initiate(name, timeoutMs ?? 10_000) };
+  }
+
+  private async status(): Promise<Result<'status'>> {
+    return { sas: await this.o.driver.status(), links: this.o.state.links().map((l) => l.name) };
+  }
+
+  private async reconcile({ keep }: Params<'reconcile'>): Promise<Result<'reconcile'>> {
+    const removed: string[] = [];
+    for (const l of this.o.state.links()) {
+      if (keep.includes(l.name)) continue;
+      await this.removeLink({ name: l.name });
+      removed.push(l.name);
+    }
+    return { removed };
+  }
+
+  private report(e: TunnelEvent): void {
+    if (!this.o.state.get(e.name)) return; // not ours
+    this.o.log.info(e.up ? 'tunnel up' : 'tunnel down', { link: e.name, reason: e.reason });
+    const sent = this.session.send({ type: 'tunnel', name: e.name, up: e.up, reason: e.reason, at: new Date().toISOString() });
+    if (sent) this.unsent.delete(e.name);
+    else this.unsent.set(e.name, e);
+  }
+
+  private flushTunnelEvents(): void {
+    for (const e of [...this.unsent.values()]) this.report(e);
+  }
+
+  private async facts(): Promise<Facts> {
+    const localAddrs = Object.values(networkInterfaces())
+      .flat()
+      .filter((a) => a && !a.internal)
+      .map((a) => a!.address);
+    return {
+      agentVersion: AGENT_VERSION,
+      hostname: hostname(),
+      ...(this.o.publicIp ? { publicIp: this.o.publicIp } : {}),
+      localAddrs,
+      ...(this.strongswanVersion ? { strongswanVersion: this.strongswanVersion } : {}),
+    };
+  }
+}
+
+function sameLink(a: LinkConfig, b: LinkConfig): boolean {
+  return JSON.stringify({ ...a, version: 0 }) === JSON.stringify({ ...b, version: 0 });
+}

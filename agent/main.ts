@@ -1,0 +1,54 @@
+// `npm run agent`: the VPN container's agent. Dials out to the controller, drives charon over VICI.
+import { loadAgentConfig, type AgentConfig } from './config';
+import { Agent } from './agent';
+import { AuthRejectedError } from './session';
+import { StateStore } from './state';
+import { ViciDriver } from './vici-driver';
+import { ConfigError } from '../lib/env';
+import { createLogger } from '../lib/log';
+
+async function main(): Promise<void> {
+  let config: AgentConfig;
+  try {
+    config = loadAgentConfig();
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`agent: ${err.message}\n`);
+      process.exit(2);
+    }
+    throw err;
+  }
+  const log = createLogger({ level: config.logLevel, base: { gatewayId: config.gatewayId } });
+  const agent = new Agent({
+    driver: new ViciDriver({ socketPath: config.viciSocket, log: log.child({ component: 'vici' }) }),
+    state: new StateStore(config.stateDir),
+    log,
+    ...(config.publicIp ? { publicIp: config.publicIp } : {}),
+    session: { controllerUrls: config.controllerUrls, gatewayId: config.gatewayId, secret: config.secret, proxy: config.proxy, backoff: config.backoff },
+  });
+  const stop = (sig: string) => {
+    log.info('stopping', { signal: sig });
+    // Tunnels stay up: charon keeps its SAs; only the agent exits.
+    agent.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  };
+  process.on('SIGINT', () => stop('SIGINT'));
+  process.on('SIGTERM', () => stop('SIGTERM'));
+  try {
+    await agent.run();
+  } catch (err) {
+    if (err instanceof AuthRejectedError) {
+      log.error(err.message);
+      await agent.stop();
+      process.exit(3);
+    }
+    throw err;
+  }
+}
+
+main().catch((err: unknown) => {
+  process.stderr.write(`agent: ${err instanceof Error ? err.message : String(err)}\n`);
+  process.exit(1);
+});

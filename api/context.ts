@@ -1,0 +1,22 @@
+// What the API handlers need, built once in the controller entry point.
+import type { Db } from '../db';
+import type { Logger } from '../lib/log';
+import type { SecretKey } from '../lib/crypto';
+import type { ViewContext } from './views';
+
+/** The API's handle on link workflows (Temporal in production). */
+export interface LinkOrchestrator {
+  /** Starts the link's entity workflow; throws when the workflow service is unreachable. */
+  start(linkId: string, workflowId: string): Promise<void>;
+  /** Asks the workflow to tear the link down; resolves once it accepted. */
+  requestDelete(workflowId: string): Promise<void>;
+}
+
+export interface ApiContext {
+  db: Db;
+  log: Logger;
+  secretKey: SecretKey;
+  links: LinkOrchestrator;
+  view: () => ViewContext;
+  apiToken?: string;
+}

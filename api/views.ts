@@ -1,0 +1,51 @@
+// How stored rows are shown to API clients: parsed JSON, computed presence, never secrets.
+import { gatewayEndpoint, isFresh, parseJsonList } from '../activities/store-helpers';
+import type { Gateway, Link, LinkEvent } from '../generated/prisma/client';
+
+export interface ViewContext {
+  now: Date;
+  presenceTtlMs: number;
+  /** Base URL of the Temporal Web UI, when known. */
+  temporalUiUrl?: string;
+  temporalNamespace: string;
+}
+
+export function gatewayView(g: Gateway, ctx: ViewContext) {
+  return {
+    id: g.id,
+    name: g.name,
+    provider: g.provider,
+    cidrs: parseJsonList(g.cidrs),
+    publicIp: g.publicIp,
+    endpoint: gatewayEndpoint(g) ?? null,
+    online: g.online && isFresh(g.lastSeenAt, ctx.now, ctx.presenceTtlMs),
+    lastSeenAt: g.lastSeenAt,
+    observedIp: g.observedIp,
+    facts: g.facts ? (JSON.parse(g.facts) as unknown) : null,
+    controller: g.online ? g.hubInstance : null,
+    createdAt: g.createdAt,
+  };
+}
+
+export function workflowUrl(workflowId: string, ctx: ViewContext): string | null {
+  if (!ctx.temporalUiUrl) return null;
+  return `${ctx.temporalUiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(ctx.temporalNamespace)}/workflows/${encodeURIComponent(workflowId)}`;
+}
+
+export function linkView(l: Link & { a: Gateway; b: Gateway; events?: LinkEvent[] }, ctx: ViewContext) {
+  return {
+    id: l.id,
+    state: l.state,
+    stateReason: l.stateReason,
+    a: { id: l.aId, name: l.a.name, cidrs: parseJsonList(l.aCidrs), tunnelUp: l.aTunnelUp },
+    b: { id: l.bId, name: l.b.name, cidrs: parseJsonList(l.bCidrs), tunnelUp: l.bTunnelUp },
+    workflowId: l.workflowId,
+    workflowUrl: workflowUrl(l.workflowId, ctx),
+    createdAt: l.createdAt,
+    updatedAt: l.updatedAt,
+    deletedAt: l.deletedAt,
+    ...(l.events
+      ? { events: l.events.map((e) => ({ at: e.at, type: e.type, message: e.message, data: e.data ? (JSON.parse(e.data) as unknown) : null })) }
+      : {}),
+  };
+}

@@ -1,0 +1,223 @@
+// Builds and runs the controller's roles from a validated config: the REST API and the agents'
+// WebSocket hub on one HTTP port, and the Temporal workers. Every client is constructed here, once.
+import http from 'node:http';
+import path from 'node:path';
+import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { AddressInfo } from 'node:net';
+import { openDb, type Db } from '../db';
+import { createApi } from '../api/app';
+import { GatewayHub } from '../gateway-hub/hub';
+import { dbPresenceStore } from '../gateway-hub/db-presence';
+import { createActivities } from '../activities';
+import type { Logger } from '../lib/log';
+import type { SecretKey } from '../lib/crypto';
+import { connName, linkIdFromConn, type GatewayId } from '../protocol/ids';
+import { deleteUpdate, gatewayOnlineSignal, linkWorkflowId, tunnelSignal } from '../workflows/definitions';
+import type { linkWorkflow } from '../workflows';
+import type { Role } from './config';
+
+export interface RuntimeOptions {
+  roles: Role[];
+  host: string;
+  port: number;
+  databaseUrl: string;
+  temporalAddress: string;
+  temporalNamespace: string;
+  temporalUiUrl?: string;
+  taskQueue: string;
+  instanceId: string;
+  secretKey: SecretKey;
+  apiToken?: string;
+  heartbeatMs: number;
+  rpcTimeoutMs: number;
+  helloTimeoutMs: number;
+  log: Logger;
+  /** Pre-built workflow bundle (tests share one across controllers to save ~1.5 s each). */
+  workflowBundle?: WorkflowBundleWithSourceMap;
+}
+
+export interface Runtime {
+  /** Base URL of the HTTP server (API and agent endpoint), when the api or hub role runs. */
+  url?: string;
+  port?: number;
+  db: Db;
+  hub?: GatewayHub;
+  client: Client;
+  close(): Promise<void>;
+}
+
+export const hubQueueName = (taskQueue: string, instance: string): string => `${taskQueue}.hub.${instance}`;
+
+export function workflowsPath(): string {
+  return path.resolve(__dirname, '..', 'workflows', 'index.ts');
+}
+
+export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
+  return bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietBundlerLogger });
+}
+
+export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
+  const log = o.log;
+  const closers: Array<() => Promise<void>> = [];
+  const close = async () => {
+    for (const c of closers.reverse()) await c().catch((err: unknown) => log.warn('error while stopping', { err }));
+  };
+  try {
+    const db = await openDb(o.databaseUrl);
+    closers.push(() => db.$disconnect());
+    const connection = await connectTemporal(o.temporalAddress, o.temporalNamespace);
+    closers.push(() => connection.close());
+    const client = new Client({ connection, namespace: o.temporalNamespace });
+    const presenceTtlMs = o.heartbeatMs * 3;
+
+    const signal = async (linkId: string, send: (h: ReturnType<typeof client.workflow.getHandle>) => Promise<void>) => {
+      try {
+        await send(client.workflow.getHandle(linkWorkflowId(linkId)));
+      } catch (err) {
+        if (!(err instanceof WorkflowNotFoundError)) log.warn('could not signal link workflow', { linkId, err });
+      }
+    };
+
+    let hub: GatewayHub | undefined;
+    if (o.roles.includes('hub')) {
+      hub = new GatewayHub({
+        instanceId: o.instanceId,
+        store: dbPresenceStore(db),
+        log: log.child({ component: 'hub' }),
+        heartbeatMs: o.heartbeatMs,
+        rpcTimeoutMs: o.rpcTimeoutMs,
+        helloTimeoutMs: o.helloTimeoutMs,
+        onOnline: (gatewayId) => void onGatewayOnline(gatewayId),
+        onTunnel: (gatewayId, report) => void onTunnel(gatewayId, report.name, report.up, report.reason),
+      });
+      closers.push(() => hub!.close());
+    }
+
+    /** A gateway (re)connected: drop links it should no longer have, and wake its link workflows. */
+    async function onGatewayOnline(gatewayId: GatewayId): Promise<void> {
+      const links = await db.link.findMany({ where: { deletedAt: null, OR: [{ aId: gatewayId }, { bId: gatewayId }] }, select: { id: true } });
+      await hub!
+        .call(gatewayId, 'reconcile', { keep: links.map((l) => connName(l.id as never)) })
+        .then((r) => r.removed.length && log.info('agent dropped links the controller no longer has', { gatewayId, removed: r.removed }))
+        .catch((err: unknown) => log.warn('reconcile failed', { gatewayId, err: (err as Error).message }));
+      await Promise.all(links.map((l) => signal(l.id, (h) => h.signal(gatewayOnlineSignal, { gatewayId }))));
+    }
+
+    async function onTunnel(gatewayId: GatewayId, name: string, up: boolean, reason?: string): Promise<void> {
+      const linkId = linkIdFromConn(name);
+      if (!linkId) return;
+      const link = await db.link.findUnique({ where: { id: linkId }, select: { aId: true, bId: true, deletedAt: true } });
+      if (!link || link.deletedAt) return;
+      const side = link.aId === gatewayId ? 'aTunnelUp' : link.bId === gatewayId ? 'bTunnelUp' : undefined;
+      if (!side) return; // a gateway reporting someone else's link
+      await db.link.update({ where: { id: linkId }, data: { [side]: up } });
+      await signal(linkId, (h) => h.signal(tunnelSignal, { gatewayId, up, ...(reason ? { reason } : {}) }));
+    }
+
+    let server: http.Server | undefined;
+    if (o.roles.includes('api') || hub) {
+      const app = o.roles.includes('api')
+        ? createApi({
+            db,
+            log: log.child({ component: 'api' }),
+            secretKey: o.secretKey,
+            apiToken: o.apiToken,
+            links: {
+              start: async (linkId, workflowId) => {
+                await client.workflow.start<typeof linkWorkflow>('linkWorkflow', { taskQueue: o.taskQueue, workflowId, args: [{ linkId }] });
+              },
+              requestDelete: async (workflowId) => {
+                await client.workflow.getHandle(workflowId).executeUpdate(deleteUpdate);
+              },
+            },
+            view: () => ({ now: new Date(), presenceTtlMs, temporalUiUrl: o.temporalUiUrl, temporalNamespace: o.temporalNamespace }),
+          })
+        : undefined;
+      server = http.createServer(app ?? ((_req, res) => res.writeHead(404).end()));
+      server.keepAliveTimeout = 65_000;
+      hub?.attach(server);
+      await new Promise<void>((resolve, reject) => {
+        server!.once('error', reject);
+        server!.listen(o.port, o.host, () => resolve());
+      });
+      closers.push(
+        () =>
+          new Promise<void>((resolve) => {
+            server!.close(() => resolve());
+            server!.closeAllConnections();
+          }),
+      );
+    }
+
+    const needsWorker = o.roles.includes('worker') || hub;
+    if (needsWorker) {
+      const nativeConnection = await NativeConnection.connect({ address: o.temporalAddress });
+      closers.push(() => nativeConnection.close());
+      const activities = createActivities({
+        db,
+        hub,
+        secretKey: o.secretKey,
+        log: log.child({ component: 'activities' }),
+        clock: () => new Date(),
+        hubQueue: (instance) => hubQueueName(o.taskQueue, instance),
+        presenceTtlMs,
+      });
+      const workers: Worker[] = [];
+      if (o.roles.includes('worker')) {
+        const bundle = o.workflowBundle ?? (await bundleWorkflows());
+        workers.push(await Worker.create({ connection: nativeConnection, namespace: o.temporalNamespace, taskQueue: o.taskQueue, workflowBundle: bundle, activities }));
+      }
+      if (hub) {
+        // Agent calls for sockets held here arrive on this instance's own queue.
+        workers.push(await Worker.create({ connection: nativeConnection, namespace: o.temporalNamespace, taskQueue: hubQueueName(o.taskQueue, o.instanceId), activities }));
+      }
+      const running = workers.map((w) => w.run());
+      closers.push(async () => {
+        for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+        await Promise.allSettled(running);
+      });
+      void Promise.all(running).catch((err: unknown) => log.error('worker stopped with an error', { err }));
+    }
+
+    const port = server ? (server.address() as AddressInfo).port : undefined;
+    return { db, hub, client, close, ...(port !== undefined ? { port, url: `http://${urlHost(o.host)}:${port}` } : {}) };
+  } catch (err) {
+    await close();
+    throw err;
+  }
+}
+
+/** Connects and waits until the namespace answers (a dev server opens its port before it is ready). */
+async function connectTemporal(address: string, namespace: string): Promise<Connection> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const c = await Connection.connect({ address, connectTimeout: 5000 });
+      try {
+        await c.workflowService.describeNamespace({ namespace });
+        return c;
+      } catch (err) {
+        await c.close();
+        throw err;
+      }
+    } catch (err) {
+      if (Date.now() > deadline) throw new Error(`Temporal at ${address} (namespace ${namespace}) is not reachable: ${(err as Error).message}`);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+}
+
+function urlHost(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
+  return host.includes(':') ? `[${host}]` : host;
+}
+
+const quietBundlerLogger = {
+  log: () => undefined,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: (m: string) => process.stderr.write(`${m}\n`),
+  error: (m: string) => process.stderr.write(`${m}\n`),
+};

@@ -1,0 +1,14 @@
+// What the hub needs from storage, kept small so the hub can be tested and benchmarked on its own.
+import type { Facts } from '../protocol/messages';
+import type { GatewayId } from '../protocol/ids';
+
+export interface PresenceStore {
+  /** The stored secret hash of a gateway, or undefined when it does not exist. */
+  secretHash(gatewayId: GatewayId): Promise<string | undefined>;
+  /** Records that this instance now holds the gateway's socket. */
+  markOnline(gatewayId: GatewayId, p: { observedIp: string | undefined; facts: Facts; instance: string; at: Date }): Promise<void>;
+  /** Records the disconnect, unless another instance took the gateway over meanwhile. */
+  markOffline(gatewayId: GatewayId, instance: string, at: Date): Promise<void>;
+  /** Refreshes last-seen for many connected gateways at once. */
+  touch(gatewayIds: GatewayId[], instance: string, at: Date): Promise<void>;
+}

@@ -1,0 +1,18 @@
+#!/usr/bin/env bash
+# npm test: install what is missing (as root also strongSwan, so the real-tunnel tests run),
+# type-check, lint, then run every test.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+if [ "$(id -u)" = 0 ]; then
+  bash scripts/ensure-strongswan.sh
+else
+  echo "[test] not root: strongSwan is not installed and the real-tunnel tests will say they are skipped"
+fi
+export PATH="$PWD/.tools/venv/bin:$PATH"
+echo "[test] type-checking…"
+node_modules/.bin/tsc --noEmit -p tsconfig.json
+echo "[test] linting…"
+node_modules/.bin/eslint --max-warnings 0 .
+echo "[test] running tests…"
+exec node_modules/.bin/vitest run "$@"

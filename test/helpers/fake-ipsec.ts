@@ -1,0 +1,116 @@
+// An in-memory stand-in for strongSwan, for workflow and hub tests that run without root. It makes
+// the decisions IKEv2 with PSK makes (RFC 7296 §2.15, §2.9): the initiator reaches the peer by its
+// remote address; the responder needs a connection whose identities mirror the initiator's and the
+// same PSK; traffic selectors must match. A mismatch fails the way charon reports it (initiate
+// answers "failed"); success installs the CHILD_SA at both ends and both report child-updown.
+// The e2e tests run the same scenarios against real charon.
+import type { IkeSaState, LinkConfig } from '../../protocol/messages';
+import type { IpsecDriver, TunnelEvent } from '../../agent/driver';
+
+export class FakeIpsecNetwork {
+  readonly drivers = new Map<string, FakeIpsecDriver>();
+
+  /** A driver whose public address is `address`. */
+  driver(address: string): FakeIpsecDriver {
+    const d = new FakeIpsecDriver(this, address);
+    this.drivers.set(address, d);
+    return d;
+  }
+}
+
+export class FakeIpsecDriver implements IpsecDriver {
+  readonly conns = new Map<string, LinkConfig>();
+  readonly installed = new Set<string>();
+  private tunnelCbs: Array<(e: TunnelEvent) => void> = [];
+  private restartCbs: Array<() => void> = [];
+  /** Set to make every call fail the way an unreachable VICI socket does. */
+  down = false;
+  calls: string[] = [];
+
+  constructor(
+    private readonly net: FakeIpsecNetwork,
+    readonly address: string,
+  ) {}
+
+  async start(): Promise<void> {
+    this.check('start');
+  }
+
+  async version(): Promise<string> {
+    return 'fake 5.9.8';
+  }
+
+  async apply(link: LinkConfig): Promise<void> {
+    this.check(`apply ${link.name}`);
+    this.conns.set(link.name, link);
+  }
+
+  async remove(name: string): Promise<void> {
+    this.check(`remove ${name}`);
+    const link = this.conns.get(name);
+    this.conns.delete(name);
+    if (this.installed.delete(name)) {
+      this.emit({ name, up: false, reason: 'terminated' });
+      const peer = link && this.net.drivers.get(link.remoteAddrs[0]!);
+      if (peer?.installed.delete(name)) peer.emit({ name, up: false, reason: 'peer deleted the SA' });
+    }
+  }
+
+  async initiate(name: string, _timeoutMs: number): Promise<boolean> {
+    this.check(`initiate ${name}`);
+    if (this.installed.has(name)) return true;
+    const mine = this.conns.get(name);
+    if (!mine) throw new Error(`no config found for ${name}`);
+    const peer = this.net.drivers.get(mine.remoteAddrs[0]!);
+    const theirs = peer?.conns.get(name);
+    if (!peer || peer.down || !theirs) return false; // no answer or NO_PROPOSAL_CHOSEN
+    const acceptsMe = theirs.remoteAddrs.includes('%any') || theirs.remoteAddrs.includes(this.address);
+    const ids = theirs.localId === mine.remoteId && theirs.remoteId === mine.localId;
+    const ts = same(theirs.localTs, mine.remoteTs) && same(theirs.remoteTs, mine.localTs);
+    if (!acceptsMe || !ids || theirs.psk !== mine.psk || !ts) return false; // AUTHENTICATION_FAILED / TS_UNACCEPTABLE
+    this.installed.add(name);
+    peer.installed.add(name);
+    peer.emit({ name, up: true, reason: 'child-updown' });
+    this.emit({ name, up: true, reason: 'child-updown' });
+    return true;
+  }
+
+  async status(): Promise<IkeSaState[]> {
+    this.check('status');
+    return [...this.installed].map((name) => ({
+      name,
+      state: 'ESTABLISHED',
+      children: [{ name, state: 'INSTALLED', bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0, localTs: this.conns.get(name)?.localTs ?? [], remoteTs: this.conns.get(name)?.remoteTs ?? [] }],
+    }));
+  }
+
+  onTunnel(cb: (e: TunnelEvent) => void): void {
+    this.tunnelCbs.push(cb);
+  }
+
+  onRestart(cb: () => void): void {
+    this.restartCbs.push(cb);
+  }
+
+  /** Simulates a charon restart: every loaded conn and SA is lost. */
+  restart(): void {
+    this.conns.clear();
+    this.installed.clear();
+    for (const cb of this.restartCbs) cb();
+  }
+
+  async close(): Promise<void> {}
+
+  emit(e: TunnelEvent): void {
+    for (const cb of this.tunnelCbs) cb(e);
+  }
+
+  private check(call: string): void {
+    this.calls.push(call);
+    if (this.down) throw Object.assign(new Error('cannot connect to VICI socket: ECONNREFUSED'), { code: 'ipsec_unavailable' });
+  }
+}
+
+function same(a: string[], b: string[]): boolean {
+  return a.length === b.length && a.every((x) => b.includes(x));
+}

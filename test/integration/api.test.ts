@@ -1,0 +1,141 @@
+// REST API contract: validation, status codes, and that refused requests store nothing.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
+import { startTestController, type TestController } from '../helpers/controller';
+import { createSqliteTestDb } from '../helpers/db';
+
+const cli = temporalCliAvailable();
+if (!cli.ok) console.warn(`API tests skipped: ${cli.reason}`);
+
+interface Err { error: { code: string; message: string; details?: { fields?: Array<{ field: string }> } } }
+interface Gw { id: string; agentSecret?: string; cidrs: string[]; online: boolean }
+
+describe.runIf(cli.ok)('REST API', () => {
+  let temporal: TestTemporal;
+  let ctl: TestController;
+  let cleanupDb: () => Promise<void>;
+  let a: Gw;
+  let b: Gw;
+  let c: Gw;
+
+  beforeAll(async () => {
+    temporal = await startTestTemporal();
+    const db = await createSqliteTestDb();
+    cleanupDb = db.cleanup;
+    await db.db.$disconnect();
+    ctl = await startTestController({ temporal, databaseUrl: db.url, taskQueue: `api-${randomBytes(4).toString('hex')}` });
+    a = (await ctl.api<Gw>('POST', '/api/gateways', { name: 'a', provider: 'onprem', cidrs: ['10.1.0.0/24'] })).body;
+    b = (await ctl.api<Gw>('POST', '/api/gateways', { name: 'b', provider: 'onprem', cidrs: ['10.2.0.0/24', '10.20.0.0/16'] })).body;
+    c = (await ctl.api<Gw>('POST', '/api/gateways', { name: 'c', provider: 'onprem', cidrs: ['10.1.0.128/25'] })).body;
+  });
+
+  afterAll(async () => {
+    await ctl?.close();
+    await temporal?.stop();
+    await cleanupDb?.();
+  });
+
+  const counts = async () => ({ links: await ctl.db.link.count(), events: await ctl.db.linkEvent.count(), gateways: await ctl.db.gateway.count() });
+
+  describe('gateways', () => {
+    it('registers a gateway and returns a one-time secret stored only as a hash', async () => {
+      const r = await ctl.api<Gw & { name: string; provider: string }>('POST', '/api/gateways', { name: 'dc-1', provider: 'onprem', cidrs: ['192.168.10.0/24'] });
+      expect(r.status).toBe(201);
+      expect(r.body).toMatchObject({ name: 'dc-1', provider: 'onprem', cidrs: ['192.168.10.0/24'], online: false });
+      expect(r.body.agentSecret).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      const row = await ctl.db.gateway.findUniqueOrThrow({ where: { id: r.body.id } });
+      expect(JSON.stringify(row)).not.toContain(r.body.agentSecret);
+      const got = await ctl.api<Gw>('GET', `/api/gateways/${r.body.id}`);
+      expect(got.status).toBe(200);
+      expect(got.body.agentSecret).toBeUndefined();
+      const list = await ctl.api<{ gateways: Gw[] }>('GET', '/api/gateways');
+      expect(list.body.gateways.map((g) => g.id)).toContain(r.body.id);
+    });
+
+    it.each([
+      [{}, ['name', 'provider', 'cidrs']],
+      [{ name: 'x', provider: 'gcp', cidrs: ['10.0.0.0/8'] }, ['provider']],
+      [{ name: 'x', provider: 'onprem', cidrs: ['10.0.0.1/8'] }, ['cidrs']],
+      [{ name: 'x', provider: 'onprem', cidrs: [] }, ['cidrs']],
+      [{ name: 'x', provider: 'onprem', cidrs: ['10.0.0.0/8', '10.1.0.0/16'] }, ['cidrs']],
+      [{ name: '', provider: 'onprem', cidrs: ['10.0.0.0/8'] }, ['name']],
+      [{ name: 'x', provider: 'onprem', cidrs: ['10.0.0.0/8'], publicIp: 'nope' }, ['publicIp']],
+    ])('refuses %j with 400 naming the fields', async (body, fields) => {
+      const before = await counts();
+      const r = await ctl.api<Err>('POST', '/api/gateways', body);
+      expect(r.status).toBe(400);
+      expect(r.body.error.code).toBe('invalid');
+      for (const f of fields) expect(r.body.error.message).toContain(f);
+      expect(await counts()).toEqual(before);
+    });
+
+    it('refuses malformed JSON and duplicate names', async () => {
+      const bad = await ctl.api<Err>('POST', '/api/gateways', '{"name":');
+      expect(bad.status).toBe(400);
+      expect(bad.body.error.message).toContain('not valid JSON');
+      const dup = await ctl.api<Err>('POST', '/api/gateways', { name: 'a', provider: 'onprem', cidrs: ['10.9.0.0/24'] });
+      expect(dup.status).toBe(409);
+      expect(dup.body.error.message).toContain('already exists');
+    });
+
+    it('answers 404 for unknown ids and routes', async () => {
+      expect((await ctl.api<Err>('GET', '/api/gateways/gwnope')).status).toBe(404);
+      expect((await ctl.api<Err>('GET', '/api/nothing')).status).toBe(404);
+    });
+  });
+
+  describe('links', () => {
+    it.each([
+      [{}, ['a', 'b']],
+      [{ a: 1, b: 'x' }, ['a']],
+      [{ a: 'x', b: 'y', extra: true }, ['extra']],
+      [{ a: 'x', b: 'y', cidrs: { a: 'nope' } }, ['cidrs.a']],
+    ])('refuses %j with 400', async (body, fields) => {
+      const before = await counts();
+      const r = await ctl.api<Err>('POST', '/api/links', body);
+      expect(r.status).toBe(400);
+      for (const f of fields) expect(r.body.error.message).toContain(f);
+      expect(await counts()).toEqual(before);
+    });
+
+    it('refuses unknown gateways (404), self links and overlapping ends (409), storing nothing', async () => {
+      const before = await counts();
+      expect((await ctl.api<Err>('POST', '/api/links', { a: a.id, b: 'gwmissing' })).status).toBe(404);
+      const self = await ctl.api<Err>('POST', '/api/links', { a: a.id, b: a.id });
+      expect(self.status).toBe(409);
+      expect(self.body.error.message).toContain('itself');
+      const overlap = await ctl.api<Err>('POST', '/api/links', { a: a.id, b: c.id });
+      expect(overlap.status).toBe(409);
+      expect(overlap.body.error.message).toContain('10.1.0.0/24');
+      expect(overlap.body.error.message).toContain('10.1.0.128/25');
+      const outside = await ctl.api<Err>('POST', '/api/links', { a: a.id, b: b.id, cidrs: { b: ['10.3.0.0/24'] } });
+      expect(outside.status).toBe(409);
+      expect(outside.body.error.message).toContain('not inside the networks of b');
+      expect(await counts()).toEqual(before);
+    });
+
+    it('accepts a link (202) and refuses a duplicate and a clashing route (409)', async () => {
+      const r = await ctl.api<{ id: string; state: string; workflowId: string }>('POST', '/api/links', { a: a.id, b: b.id, cidrs: { b: ['10.2.0.0/24'] } });
+      expect(r.status).toBe(202);
+      expect(r.body.state).toBe('provisioning');
+      const before = await counts();
+      const dup = await ctl.api<Err>('POST', '/api/links', { b: a.id, a: b.id });
+      expect(dup.status).toBe(409);
+      expect(dup.body.error.message).toContain(`already linked by ${r.body.id}`);
+      // d's network overlaps what a already reaches through the first link.
+      const d = (await ctl.api<Gw>('POST', '/api/gateways', { name: 'd', provider: 'onprem', cidrs: ['10.2.0.0/25'] })).body;
+      const clash = await ctl.api<Err>('POST', '/api/links', { a: a.id, b: d.id });
+      expect(clash.status).toBe(409);
+      expect(clash.body.error.message).toContain(r.body.id);
+      expect(await ctl.db.link.count()).toBe(before.links);
+      const got = await ctl.api<{ id: string; events: unknown[] }>('GET', `/api/links/${r.body.id}`);
+      expect(got.status).toBe(200);
+      expect(got.body.events.length).toBeGreaterThan(0);
+      const list = await ctl.api<{ links: Array<{ id: string }> }>('GET', '/api/links');
+      expect(list.body.links.map((l) => l.id)).toContain(r.body.id);
+      expect((await ctl.api('GET', '/api/links/lnmissing')).status).toBe(404);
+      expect((await ctl.api('DELETE', '/api/links/lnmissing')).status).toBe(404);
+    });
+  });
+});

@@ -1,0 +1,34 @@
+// Names and payloads of everything the outside world sends to a link workflow. Imported by the
+// workflow itself and by the API/hub clients, so the two sides cannot drift.
+import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+
+export const linkWorkflowId = (linkId: string): string => `link-${linkId}`;
+
+export interface LinkWorkflowInput {
+  linkId: string;
+  /** Carried across continue-as-new. */
+  carried?: CarriedState;
+}
+
+export interface CarriedState {
+  configVersion: number;
+  phase: LinkPhase;
+  tunnelUp: Record<string, boolean>;
+}
+
+export type LinkPhase = 'provisioning' | 'up' | 'degraded' | 'failed' | 'deleting' | 'deleted';
+
+/** An agent reported one end of the link going up or down. */
+export const tunnelSignal = defineSignal<[{ gatewayId: string; up: boolean; reason?: string }]>('tunnel');
+/** A gateway of this link (re)connected to a controller: a waiting step can retry now. */
+export const gatewayOnlineSignal = defineSignal<[{ gatewayId: string }]>('gatewayOnline');
+/** Tear the link down; resolves once the workflow has accepted the request. */
+export const deleteUpdate = defineUpdate<{ accepted: true }>('delete');
+
+export interface LinkStatus {
+  phase: LinkPhase;
+  configVersion: number;
+  tunnelUp: Record<string, boolean>;
+  waitingFor?: string;
+}
+export const statusQuery = defineQuery<LinkStatus>('status');
