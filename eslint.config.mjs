@@ -28,5 +28,5 @@ export default tseslint.config(
       'no-restricted-imports': ['error', { paths: nodeBuiltins, patterns: ['node:*'] }],
     },
   },
-  { files: ['**/*.mjs', '**/*.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['**/*.mjs', '**/*.js', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },
 );

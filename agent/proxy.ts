@@ -19,7 +19,7 @@ export function proxyFor(target: URL, env: ProxyEnv): string | undefined {
     if (raw === '*') return undefined;
     const [h, p] = raw.includes(':') && !raw.includes('::') ? raw.split(':') : [raw, undefined];
     if (p && p !== port) continue;
-    const bare = h!.replace(/^\*?\./, '');
+    const bare = (h ?? '').replace(/^\*?\./, '');
     if (host === bare || host.endsWith(`.${bare}`)) return undefined;
   }
   return proxy;

@@ -1,6 +1,6 @@
 // The agent's one connection loop to the controller: dial out, hello, serve requests, report,
 // and reconnect with backoff and jitter. A 401 is final: the secret will not get better by retrying.
-import WebSocket from 'ws';
+import WebSocket, { type RawData } from 'ws';
 import {
   AGENT_PATH,
   HubFrame,
@@ -125,7 +125,7 @@ export class ControllerSession {
       ws.on('ping', () => (this.lastFromHub = Date.now()));
       ws.on('message', (data, isBinary) => {
         this.lastFromHub = Date.now();
-        this.onMessage(ws, isBinary ? '' : data.toString());
+        this.onMessage(ws, isBinary ? '' : rawText(data));
       });
       ws.on('error', (err) => this.o.log.debug('socket error', { err: err.message }));
       ws.on('close', (code, reason) => {
@@ -190,4 +190,9 @@ export class ControllerSession {
       this.sleepTimer = { timer, wake: () => { clearTimeout(timer); resolve(); } };
     });
   }
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data as ArrayBuffer).toString('utf8');
 }

@@ -66,7 +66,7 @@ async function agent(gatewayId: string, opts: { secret?: string; hello?: boolean
   });
   const welcomed = new Promise<void>((resolve) => {
     ws.on('message', (data) => {
-      const f = JSON.parse(data.toString()) as { type: string; id?: string; method?: string; params?: unknown };
+      const f = JSON.parse((data as Buffer).toString()) as { type: string; id?: string; method?: string; params?: unknown };
       if (f.type === 'welcome') resolve();
       if (f.type === 'request' && opts.answer) {
         const result = opts.answer(f.method!, f.params);
@@ -167,7 +167,7 @@ describe('RPC', () => {
     });
     const other = await agent('gw2');
     sockets[sockets.length - 2]!.on('message', (d) => {
-      const f = JSON.parse(d.toString()) as { type: string; id: string };
+      const f = JSON.parse((d as Buffer).toString()) as { type: string; id: string };
       if (f.type === 'request') requestId = f.id;
     });
     const pending = hub.call(asGatewayId('gw1'), 'status', {}, { timeoutMs: 400 });
@@ -179,7 +179,7 @@ describe('RPC', () => {
   it('passes agent errors through with their code', async () => {
     const { ws } = await agent('gw1');
     ws.on('message', (d) => {
-      const f = JSON.parse(d.toString()) as { type: string; id: string };
+      const f = JSON.parse((d as Buffer).toString()) as { type: string; id: string };
       if (f.type === 'request') ws.send(JSON.stringify({ type: 'response', id: f.id, ok: false, error: { code: 'stale_config', message: 'older' } }));
     });
     await expect(hub.call(asGatewayId('gw1'), 'status', {})).rejects.toMatchObject({ code: 'agent_error', agentCode: 'stale_config', message: 'older' });

@@ -116,7 +116,7 @@ describe.runIf(cli.ok)('link workflow (real Temporal, fake strongSwan)', () => {
     const again = await ctl.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
     expect(again.status).toBe(202);
     await expect.poll(async () => (await linkState(again.body.id)).state, { timeout: 15_000 }).toBe('up');
-    await (await ctl.client.workflow.getHandle(r.body.workflowId)).result();
+    await ctl.client.workflow.getHandle(r.body.workflowId).result();
 
     // Replay the finished workflow's real history against the current code: it must be deterministic.
     const history = await ctl.client.workflow.getHandle(r.body.workflowId).fetchHistory();

@@ -1,0 +1,271 @@
+// A throw-away "internet" of network namespaces with one IPsec gateway (charon) and one LAN host
+// per site, for e2e tests and benchmarks. See topology.ts for the shape. Everything it creates is
+// named after the fixture id, so destroy() and sweepStale(id) find all of it.
+import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
+import fs from 'node:fs';
+import { ViciClient, type ViciClientOptions } from '../../../agent/vici/client';
+import { CharonProcess, charonPaths, prepareCharonDir } from './charon';
+import { run, type RunResult } from './exec';
+import { HostHelper } from './host-helper';
+import { assertFixtureId, baseDirFor, defaultControllerIp, ipToInt, planSites, type SitePlan, type SiteSpec } from './plan';
+import { sweepStale, sweepStaleSync } from './sweep';
+import { allNamespaces, buildTopology, movePublicIp } from './topology';
+
+export interface NetFixtureOptions {
+  /** Short unique prefix for namespace/link names: [a-z0-9], at most 6 characters. */
+  id: string;
+  sites: SiteSpec[];
+  /** Root-namespace address on the fixture's internet; defaults to one in 198.18.0.0/15 derived from id. */
+  controllerIp?: string;
+}
+
+export interface SiteInfo {
+  readonly name: string;
+  /** Namespace of the gateway (charon and the agent run here). */
+  readonly gwNs: string;
+  /** Namespace of the LAN host (TCP servers and probes run here). */
+  readonly hostNs: string;
+  /** Namespace of the 1:1 NAT in front of the gateway; only for behindNat sites. */
+  readonly natNs: string | undefined;
+  readonly behindNat: boolean;
+  readonly hostIp: string;
+  readonly gwLanIp: string;
+  readonly lanCidr: string;
+  /** The address peers dial; changes with changePublicIp(). */
+  readonly publicIp: string;
+  /** The address on the gateway's own uplink: publicIp, or a private 172.31.x.10 behind NAT. */
+  readonly gwUplinkIp: string;
+  readonly viciSocket: string;
+  /** The site's directory: strongswan.conf, charon.log, charon.vici, run/. */
+  readonly dir: string;
+}
+
+export interface SpawnOptions {
+  env?: Record<string, string>;
+  cwd?: string;
+  stdio?: StdioOptions;
+}
+
+interface SiteState {
+  plan: SitePlan;
+  publicIp: string;
+  charon: CharonProcess;
+}
+
+export class NetFixture {
+  private readonly states = new Map<string, SiteState>();
+  private readonly helpers = new Map<string, Promise<HostHelper>>();
+  private readonly children = new Set<ChildProcess>();
+  private readonly clients = new Set<ViciClient>();
+  private readonly exitHandler = (): void => sweepStaleSync(this.id);
+  private destroying: Promise<void> | undefined;
+
+  private constructor(
+    readonly id: string,
+    /** Root-namespace address reachable from every gateway (the controller under test listens here). */
+    readonly controllerIp: string,
+    plans: readonly SitePlan[],
+  ) {
+    for (const plan of plans) {
+      this.states.set(plan.spec.name, { plan, publicIp: plan.spec.publicIp, charon: new CharonProcess(plan.gwNs, charonPaths(plan.dir)) });
+    }
+  }
+
+  /** Builds namespaces, links, addresses, routes and NAT for the sites; charons are started separately. */
+  static async create(opts: NetFixtureOptions): Promise<NetFixture> {
+    assertFixtureId(opts.id);
+    const plans = planSites(opts.id, opts.sites);
+    const controllerIp = opts.controllerIp ?? defaultControllerIp(opts.id);
+    ipToInt(controllerIp);
+    // Leftovers of a crashed run with the same id would make every `add` below fail.
+    await sweepStale(opts.id);
+    const fixture = new NetFixture(opts.id, controllerIp, plans);
+    process.once('exit', fixture.exitHandler);
+    try {
+      for (const plan of plans) prepareCharonDir(charonPaths(plan.dir));
+      await buildTopology(opts.id, controllerIp, plans);
+    } catch (err) {
+      await fixture.destroy();
+      throw err;
+    }
+    return fixture;
+  }
+
+  /** Addresses, namespaces and paths of one site. */
+  site(name: string): SiteInfo {
+    const { plan, publicIp } = this.state(name);
+    return {
+      name,
+      gwNs: plan.gwNs,
+      hostNs: plan.hostNs,
+      natNs: plan.natNs,
+      behindNat: plan.natNs !== undefined,
+      hostIp: plan.hostIp,
+      gwLanIp: plan.gwLanIp,
+      lanCidr: plan.spec.lanCidr,
+      publicIp,
+      gwUplinkIp: plan.natNs === undefined ? publicIp : plan.gwUplinkIp,
+      viciSocket: charonPaths(plan.dir).vici,
+      dir: plan.dir,
+    };
+  }
+
+  /** All sites, in the order given to create(). */
+  get sites(): SiteInfo[] {
+    return [...this.states.keys()].map((name) => this.site(name));
+  }
+
+  /** Every namespace this fixture owns (for assertions and debugging). */
+  namespaces(): string[] {
+    return allNamespaces(
+      this.id,
+      [...this.states.values()].map((s) => s.plan),
+    );
+  }
+
+  /** Starts the site's charon and resolves once its VICI socket answers. */
+  async startCharon(name: string): Promise<void> {
+    await this.state(name).charon.start();
+  }
+
+  /** Stops the site's charon (SIGTERM, SIGKILL after a grace period); a no-op if not running. */
+  async stopCharon(name: string): Promise<void> {
+    await this.state(name).charon.stop();
+  }
+
+  /** Stops and starts the site's charon; loaded conns and SAs are gone afterwards. */
+  async restartCharon(name: string): Promise<void> {
+    await this.stopCharon(name);
+    await this.startCharon(name);
+  }
+
+  /** Kills charon with SIGKILL, as a crash would (no SA deletes sent to the peer). */
+  async killCharon(name: string): Promise<void> {
+    await this.state(name).charon.kill();
+  }
+
+  /** The pid of the site's charon, if running. */
+  charonPid(name: string): number | undefined {
+    return this.state(name).charon.pid;
+  }
+
+  /** The last lines of the site's charon log, for assertion messages. */
+  charonLog(name: string, lines = 40): string {
+    return this.state(name).charon.logTail(lines);
+  }
+
+  /** A VICI client on the site's charon, closed by destroy(). */
+  async vici(name: string, opts?: ViciClientOptions): Promise<ViciClient> {
+    const client = await ViciClient.connect(this.site(name).viciSocket, opts);
+    this.clients.add(client);
+    client.once('close', () => this.clients.delete(client));
+    return client;
+  }
+
+  /** Runs a process inside the site's gateway namespace (e.g. our agent); destroy() kills it. */
+  spawnInGateway(name: string, command: string, args: readonly string[], opts: SpawnOptions = {}): ChildProcess {
+    return this.spawnIn(this.site(name).gwNs, command, args, opts);
+  }
+
+  /** Runs a process inside the site's LAN host namespace; destroy() kills it. */
+  spawnInHost(name: string, command: string, args: readonly string[], opts: SpawnOptions = {}): ChildProcess {
+    return this.spawnIn(this.site(name).hostNs, command, args, opts);
+  }
+
+  /** Runs a command to completion in one of the site's namespaces (e.g. `ip route`). */
+  async exec(name: string, where: 'gw' | 'host' | 'nat', command: string, args: readonly string[]): Promise<RunResult> {
+    const site = this.site(name);
+    const ns = where === 'gw' ? site.gwNs : where === 'host' ? site.hostNs : site.natNs;
+    if (ns === undefined) throw new Error(`site ${name} has no NAT namespace`);
+    return run('ip', ['netns', 'exec', ns, command, ...args]);
+  }
+
+  /** Starts a TCP server on the site's LAN host that answers every connection with one byte. */
+  async tcpServer(name: string, port: number): Promise<void> {
+    await (await this.helper(name)).listen(port);
+  }
+
+  /** Connects from the site's LAN host; true if a byte came back within timeoutMs. */
+  async tcpProbe(fromSite: string, toIp: string, port: number, timeoutMs: number): Promise<boolean> {
+    return (await (await this.helper(fromSite)).probe(toIp, port, timeoutMs)).ok;
+  }
+
+  /**
+   * Probes from the site's LAN host every intervalMs (attempts overlap) and resolves with the ms
+   * until the first success; rejects after timeoutMs.
+   */
+  async waitForTcp(fromSite: string, toIp: string, port: number, opts: { timeoutMs: number; intervalMs: number }): Promise<number> {
+    const helper = await this.helper(fromSite);
+    const result = await helper.wait(toIp, port, opts.timeoutMs, opts.intervalMs, Math.max(1_000, opts.intervalMs * 4));
+    if (!result.ok) {
+      throw new Error(`no TCP answer from ${toIp}:${port} (from ${fromSite}) within ${opts.timeoutMs} ms: ${result.error ?? 'unknown'}`);
+    }
+    return result.ms;
+  }
+
+  /** Moves the site to a new public address (on the gateway, or on its NAT); routes follow. */
+  async changePublicIp(name: string, newIp: string): Promise<void> {
+    const state = this.state(name);
+    ipToInt(newIp);
+    for (const other of this.states.values()) {
+      if (other.publicIp === newIp) throw new Error(`${newIp} is already the public IP of ${other.plan.spec.name}`);
+    }
+    await movePublicIp(this.id, this.controllerIp, state.plan, state.publicIp, newIp);
+    state.publicIp = newIp;
+  }
+
+  /** Kills every process, deletes every namespace, link and directory; idempotent, never throws on leftovers. */
+  async destroy(): Promise<void> {
+    this.destroying ??= this.teardown();
+    return this.destroying;
+  }
+
+  private async teardown(): Promise<void> {
+    await Promise.allSettled([
+      ...[...this.clients].map(async (c) => c.close()),
+      ...[...this.helpers.values()].map(async (h) => (await h).stop()),
+      ...[...this.children].map(async (c) => stopChild(c)),
+      ...[...this.states.values()].map(async (s) => s.charon.stop()),
+    ]);
+    // Whatever is still inside a namespace is killed here, then the namespaces and links go.
+    await sweepStale(this.id);
+    process.off('exit', this.exitHandler);
+    if (fs.existsSync(baseDirFor(this.id))) throw new Error(`fixture directory ${baseDirFor(this.id)} survived destroy()`);
+  }
+
+  private state(name: string): SiteState {
+    const state = this.states.get(name);
+    if (state === undefined) throw new Error(`no site "${name}" in fixture ${this.id}`);
+    return state;
+  }
+
+  private async helper(name: string): Promise<HostHelper> {
+    let helper = this.helpers.get(name);
+    if (helper === undefined) {
+      helper = HostHelper.start(this.site(name).hostNs);
+      this.helpers.set(name, helper);
+    }
+    return helper;
+  }
+
+  private spawnIn(ns: string, command: string, args: readonly string[], opts: SpawnOptions): ChildProcess {
+    if (this.destroying) throw new Error(`fixture ${this.id} is being destroyed`);
+    const child = spawn('ip', ['netns', 'exec', ns, command, ...args], {
+      env: { ...process.env, ...opts.env },
+      cwd: opts.cwd,
+      stdio: opts.stdio ?? 'pipe',
+    });
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
+    return child;
+  }
+}
+
+async function stopChild(child: ChildProcess, graceMs = 2_000): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+  await exited;
+  clearTimeout(timer);
+}
