@@ -3,9 +3,10 @@
 // remote address; the responder needs a connection whose identities mirror the initiator's and the
 // same PSK; traffic selectors must match. A mismatch fails the way charon reports it (initiate
 // answers "failed"); success installs the CHILD_SA at both ends and both report child-updown.
-// The e2e tests run the same scenarios against real charon.
+// test/e2e/fake-ipsec-contract.test.ts pins each of these decisions against real charon.
 import type { IkeSaState, LinkConfig } from '../../protocol/messages';
 import type { IpsecDriver, TunnelEvent } from '../../agent/driver';
+import { firstOverlap } from '../../lib/cidr';
 
 export class FakeIpsecNetwork {
   readonly drivers = new Map<string, FakeIpsecDriver>();
@@ -66,7 +67,8 @@ export class FakeIpsecDriver implements IpsecDriver {
     if (!peer || peer.down || !theirs) return false; // no answer or NO_PROPOSAL_CHOSEN
     const acceptsMe = theirs.remoteAddrs.includes('%any') || theirs.remoteAddrs.includes(this.address);
     const ids = theirs.localId === mine.remoteId && theirs.remoteId === mine.localId;
-    const ts = same(theirs.localTs, mine.remoteTs) && same(theirs.remoteTs, mine.localTs);
+    // Traffic selectors are narrowed to their intersection; only disjoint ones are refused.
+    const ts = intersects(theirs.localTs, mine.remoteTs) && intersects(theirs.remoteTs, mine.localTs);
     if (!acceptsMe || !ids || theirs.psk !== mine.psk || !ts) return false; // AUTHENTICATION_FAILED / TS_UNACCEPTABLE
     this.installed.add(name);
     peer.installed.add(name);
@@ -111,6 +113,6 @@ export class FakeIpsecDriver implements IpsecDriver {
   }
 }
 
-function same(a: string[], b: string[]): boolean {
-  return a.length === b.length && a.every((x) => b.includes(x));
+function intersects(a: string[], b: string[]): boolean {
+  return firstOverlap(a, b) !== undefined;
 }
