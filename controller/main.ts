@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   }
   const log = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, base: { instance: config.HUB_INSTANCE_ID } });
   TemporalRuntime.install({
-    logger: { log: (level, message, meta) => temporalLog(log, level, message, meta), trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m, meta) => log.warn(m, meta), error: (m, meta) => log.error(m, meta) },
+    logger: { log: (level, message, meta) => temporalLog(log, level, message, meta), trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m, meta) => temporalLog(log, 'WARN', m, meta), error: (m, meta) => temporalLog(log, 'ERROR', m, meta) },
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
   });
 
@@ -113,6 +113,8 @@ async function resolveSecretKey(config: ControllerConfig, log: Logger): Promise<
 }
 
 function temporalLog(log: Logger, level: string, message: string, meta?: Record<string, unknown>): void {
+  // The hub's own task queue carries activities only; the SDK warns about that on every start.
+  if (message.startsWith('No workflows registered')) return;
   if (level === 'WARN') log.warn(message, meta);
   else if (level === 'ERROR') log.error(message, meta);
 }

@@ -1,0 +1,143 @@
+// What the controller needs from a cloud, behind one small interface with an implementation per
+// provider (aliyun, aws) and an on-prem one that touches no cloud. Every mutating method makes
+// exactly ONE provider API call, so a rate-limited activity that calls it spends exactly one unit of
+// the provider's budget; waiting for asynchronous results is a separate (read) method.
+// Every method is idempotent as documented on it.
+
+export type CloudProviderName = 'aliyun' | 'aws';
+
+/** Explicit keys; when absent the provider's standard credential chain is used (env, instance role). */
+export interface CloudCredentials {
+  accessKeyId: string;
+  accessKeySecret: string;
+  /** STS session token, when the keys are temporary. */
+  securityToken?: string;
+}
+
+/**
+ * API endpoint overrides (private endpoints in production, emulators in tests), e.g.
+ * aliyun: { vpc: 'http://127.0.0.1:9000', ecs: 'http://127.0.0.1:9000' }; aws: { ec2: 'http://127.0.0.1:5000' }.
+ */
+export type CloudEndpoints = Partial<Record<'vpc' | 'ecs' | 'ec2', string>>;
+
+export interface CloudTarget {
+  provider: CloudProviderName;
+  region: string;
+  credentials?: CloudCredentials;
+  endpoints?: CloudEndpoints;
+}
+
+/** Everything discovered from a gateway's public IP. */
+export interface DiscoveredGateway {
+  instanceId: string;
+  /** Primary private address of the instance (what the OS sees). */
+  privateIp: string;
+  /** The public IP or EIP the operator gave (1:1 NAT in front of privateIp). */
+  publicIp: string;
+  vpcId: string;
+  /** vSwitch (aliyun) or subnet (aws) of the instance's primary interface. */
+  subnetId: string;
+  /** AWS: primary network interface id (routes may target it); aliyun: undefined. */
+  networkInterfaceId?: string;
+  /** Every CIDR block of the VPC (primary and secondary): the gateway's networks. */
+  vpcCidrs: string[];
+  /** Every route table of the VPC (the default choice of tables to write). */
+  routeTableIds: string[];
+  securityGroupIds: string[];
+}
+
+export interface RouteSpec {
+  routeTableId: string;
+  destinationCidr: string;
+  /** Next hop: the gateway instance. */
+  instanceId: string;
+}
+
+/** A route as the cloud reports it. */
+export interface RouteState {
+  /** aliyun: Pending | Available | Modifying | Deleting; aws: active | blackhole. */
+  status: string;
+  /** Instance the route points at, when its next hop is an instance (or its interface). */
+  instanceId?: string;
+  /** Any other next hop (gateway id, ENI of another instance, …), for conflict messages. */
+  nextHop: string;
+}
+
+/** A security-group rule allowing IKE/NAT-T (and ESP where supported) from one peer. */
+export interface PeerRule {
+  securityGroupId: string;
+  peerIp: string;
+  /** Description/tag written on the rule so we only ever remove our own rules. */
+  description: string;
+}
+
+export type CloudErrorKind =
+  /** Rate limited: retry after a delay (never a failure). */
+  | 'throttled'
+  /** The resource is busy with another change (aliyun route table): retry later. */
+  | 'busy'
+  /** A transient server-side failure (5xx, timeouts): retry. */
+  | 'unavailable'
+  /** Something named does not exist (instance, route table, next hop). Permanent. */
+  | 'not_found'
+  /** A route for that CIDR exists with a different next hop: we must not overwrite it. Permanent. */
+  | 'conflict'
+  | 'quota'
+  | 'invalid'
+  /** Credentials are missing, wrong or lack permission. Permanent. */
+  | 'auth';
+
+export class CloudError extends Error {
+  override name = 'CloudError';
+  constructor(
+    readonly kind: CloudErrorKind,
+    message: string,
+    /** The provider's own error code, e.g. "Throttling.User", "RouteAlreadyExists". */
+    readonly providerCode?: string,
+    /** Server-suggested delay for throttled/busy errors, if any. */
+    readonly retryAfterMs?: number,
+  ) {
+    super(message);
+  }
+
+  get retryable(): boolean {
+    return this.kind === 'throttled' || this.kind === 'busy' || this.kind === 'unavailable';
+  }
+}
+
+export interface CloudProvider {
+  readonly name: CloudProviderName;
+  /**
+   * Finds the instance that owns `publicIp` (public IP or EIP) and its network. Throws
+   * CloudError('not_found') when no instance has it and CloudError('invalid') when several do.
+   * Several read calls; not rate-limited as a write.
+   */
+  discover(publicIp: string): Promise<DiscoveredGateway>;
+
+  /**
+   * One call: creates the route. Resolves 'created' (aliyun: the entry may still be Pending — poll
+   * getRoute until Available) or 'exists' when the same route with the same next hop is already
+   * there. Throws CloudError('conflict') when the CIDR is routed elsewhere, 'busy' when the table
+   * is being changed (aliyun), 'quota', 'not_found' (table or instance), 'invalid' (CIDR).
+   * `clientToken` is a deterministic idempotency token for this intent (aliyun ClientToken).
+   */
+  createRoute(route: RouteSpec, clientToken: string): Promise<'created' | 'exists'>;
+
+  /** One call: the route for route.destinationCidr in route.routeTableId, or undefined if absent. */
+  getRoute(route: Pick<RouteSpec, 'routeTableId' | 'destinationCidr'>): Promise<RouteState | undefined>;
+
+  /**
+   * One call: deletes the route. Resolves 'deleted' (aliyun: may still be Deleting — poll getRoute
+   * until absent) or 'absent' when there is no such route. The caller only deletes routes it owns.
+   */
+  deleteRoute(route: RouteSpec): Promise<'deleted' | 'absent'>;
+
+  /** AWS: one call turning off source/destination checking; aliyun: no call (resolves at once). */
+  prepareInstance(instanceId: string): Promise<void>;
+
+  /** One call: allows UDP 500 and 4500 (and ESP where the cloud supports it) from peerIp. Existing rule = success. */
+  allowPeer(rule: PeerRule): Promise<void>;
+
+  /** One call: removes exactly the rules allowPeer added. Missing rule = success. */
+  revokePeer(rule: PeerRule): Promise<void>;
+}
