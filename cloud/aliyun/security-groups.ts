@@ -1,0 +1,56 @@
+// Security-group rules for IKE (UDP 500) and NAT-T (UDP 4500) from one peer, both in ONE call
+// through the Permissions array. Alibaba security groups take TCP/UDP/ICMP/GRE/ALL only, so there is
+// no ESP rule: the tunnel is always UDP-encapsulated behind the cloud's 1:1 NAT anyway.
+import { isIP } from 'node:net';
+import * as $Ecs from '@alicloud/ecs20140526';
+import { CloudError, type PeerRule } from '../types';
+import type { AliyunClients } from './clients';
+import { call } from './errors';
+
+interface Permission {
+  ipProtocol: string;
+  portRange: string;
+  sourceCidrIp?: string;
+  ipv6SourceCidrIp?: string;
+  policy: string;
+  priority: string;
+  description: string;
+}
+
+function permissions(rule: PeerRule): Permission[] {
+  const family = isIP(rule.peerIp);
+  if (family === 0) throw new CloudError('invalid', `"${rule.peerIp}" is not an IP address`);
+  const source = family === 4 ? { sourceCidrIp: `${rule.peerIp}/32` } : { ipv6SourceCidrIp: `${rule.peerIp}/128` };
+  return ['500/500', '4500/4500'].map((portRange) => ({
+    ipProtocol: 'UDP',
+    portRange,
+    ...source,
+    policy: 'accept',
+    priority: '1',
+    description: rule.description,
+  }));
+}
+
+/** AuthorizeSecurityGroup; an identical existing rule is accepted by the API as success. */
+export async function allowPeer(c: AliyunClients, rule: PeerRule): Promise<void> {
+  const req = new $Ecs.AuthorizeSecurityGroupRequest({
+    regionId: c.regionId,
+    securityGroupId: rule.securityGroupId,
+    permissions: permissions(rule).map((p) => new $Ecs.AuthorizeSecurityGroupRequestPermissions(p)),
+  });
+  await call('AuthorizeSecurityGroup', () => c.ecs.authorizeSecurityGroup(req));
+}
+
+/**
+ * RevokeSecurityGroup by Permissions; a rule that does not exist is success (documented). The API
+ * matches rules by protocol, ports, source and policy, not by description: if an identical rule
+ * existed before allowPeer (so allowPeer added nothing), this removes that rule too.
+ */
+export async function revokePeer(c: AliyunClients, rule: PeerRule): Promise<void> {
+  const req = new $Ecs.RevokeSecurityGroupRequest({
+    regionId: c.regionId,
+    securityGroupId: rule.securityGroupId,
+    permissions: permissions(rule).map((p) => new $Ecs.RevokeSecurityGroupRequestPermissions(p)),
+  });
+  await call('RevokeSecurityGroup', () => c.ecs.revokeSecurityGroup(req));
+}
