@@ -8,8 +8,13 @@ import type { SecretKey } from '../lib/crypto';
 import { decrypt } from '../lib/crypto';
 import { asGatewayId, connName, ikeIdentity } from '../protocol/ids';
 import type { LinkConfig } from '../protocol/messages';
+import type { Client } from '@temporalio/client';
 import { FailureType, fromHubError } from './errors';
 import { gatewayEndpoint, isFresh, parseJsonList } from './store-helpers';
+import { createCloudActivities, type ProviderFor } from './cloud';
+import { createCloudStoreActivities } from './cloud-store';
+import { createDiscoveryActivities } from './discovery';
+import type { CloudRef } from '../workflows/cloud-calls';
 
 export interface ActivityDeps {
   db: Db;
@@ -22,6 +27,10 @@ export interface ActivityDeps {
   hubQueue: (instance: string) => string;
   /** Presence older than this is treated as offline (its controller may have died). */
   presenceTtlMs: number;
+  /** Builds a cloud provider for an account and region (credentials decrypted). */
+  providerFor: ProviderFor;
+  /** Temporal client, for activities that start or signal workflows. */
+  temporal?: () => Client;
 }
 
 export interface LinkSide {
@@ -31,6 +40,13 @@ export interface LinkSide {
   endpoint?: string;
   cidrs: string[];
   identity: string;
+  /** Present for gateways in a cloud: what the link's cloud steps need. */
+  cloud?: {
+    ref: CloudRef;
+    instanceId: string;
+    routeTableIds: string[];
+    securityGroupIds: string[];
+  };
 }
 
 export interface LinkPlan {
@@ -66,6 +82,10 @@ export function createActivities(deps: ActivityDeps) {
   };
 
   return {
+    ...createCloudActivities(deps.providerFor),
+    ...createCloudStoreActivities({ db, ...(deps.temporal ? { temporal: deps.temporal } : {}) }),
+    ...createDiscoveryActivities({ db, clock: deps.clock }),
+
     /** Reads what a link connects: both ends' endpoints and networks, and who initiates. */
     async planLink(linkId: string): Promise<LinkPlan> {
       const link = await db.link.findUnique({ where: { id: linkId }, include: { a: true, b: true } });
@@ -76,6 +96,16 @@ export function createActivities(deps: ActivityDeps) {
         endpoint: gatewayEndpoint(g),
         cidrs: parseJsonList(cidrs),
         identity: ikeIdentity(asGatewayId(g.id)),
+        ...(g.provider !== 'onprem' && g.accountId && g.region && g.instanceId
+          ? {
+              cloud: {
+                ref: { provider: g.provider as CloudRef['provider'], accountId: g.accountId, region: g.region },
+                instanceId: g.instanceId,
+                routeTableIds: parseJsonList(g.routeTableIds ?? '[]'),
+                securityGroupIds: parseJsonList(g.securityGroupIds ?? '[]'),
+              },
+            }
+          : {}),
       });
       // A data center dials the cloud (it may sit behind NAT and a firewall that only allows
       // outbound); otherwise side a initiates.

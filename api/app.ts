@@ -5,6 +5,7 @@ import { AppError, invalid, toHttp } from '../lib/errors';
 import type { ApiContext } from './context';
 import { gatewayRoutes } from './gateways';
 import { linkRoutes } from './links';
+import { cloudAccountRoutes } from './cloud-accounts';
 
 export function createApi(ctx: ApiContext): express.Express {
   const app = express();
@@ -20,6 +21,7 @@ export function createApi(ctx: ApiContext): express.Express {
   api.use(express.json({ limit: '256kb' }));
   api.use('/gateways', gatewayRoutes(ctx));
   api.use('/links', linkRoutes(ctx));
+  api.use('/cloud-accounts', cloudAccountRoutes(ctx));
   api.use((req, _res, next) => next(new AppError('not_found', `no route for ${req.method} ${req.baseUrl}${req.path}`)));
   app.use('/api', api);
 

@@ -10,6 +10,8 @@ export interface LinkOrchestrator {
   start(linkId: string, workflowId: string): Promise<void>;
   /** Asks the workflow to tear the link down; resolves once it accepted. */
   requestDelete(workflowId: string): Promise<void>;
+  /** Starts discovery of a cloud gateway from its public IP. */
+  startDiscovery(gatewayId: string, ref: { provider: 'aliyun' | 'aws'; accountId: string; region: string }, publicIp: string): Promise<void>;
 }
 
 export interface ApiContext {

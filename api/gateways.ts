@@ -3,7 +3,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { isIP } from 'node:net';
 import { isUniqueViolation } from './db-errors';
-import { conflict, notFound } from '../lib/errors';
+import { conflict, notFound, unavailable } from '../lib/errors';
 import { CidrError, normaliseCidrList } from '../lib/cidr';
 import { hashSecret, randomToken } from '../lib/crypto';
 import type { ApiContext } from './context';
@@ -25,12 +25,23 @@ const cidrList = z
     }
   });
 
-const CreateGateway = z.object({
-  name: z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, { error: 'letters, digits, space, . _ - only' }),
-  provider: z.literal('onprem', { error: 'expected "onprem" (cloud providers come with cloud accounts)' }),
-  cidrs: cidrList,
-  publicIp: z.string().refine((s) => isIP(s) !== 0, { error: 'expected an IPv4 or IPv6 address' }).optional(),
-});
+const name = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, { error: 'letters, digits, space, . _ - only' });
+const ip = z.string().refine((s) => isIP(s) !== 0, { error: 'expected an IPv4 or IPv6 address' });
+
+const OnpremGateway = z.object({ name, provider: z.literal('onprem'), cidrs: cidrList, publicIp: ip.optional() }).strict();
+/** A cloud gateway is described by its public IP alone; everything else is discovered. */
+const CloudGateway = z
+  .object({
+    name,
+    provider: z.enum(['aliyun', 'aws']),
+    region: z.string().regex(/^[a-z]{2}(-[a-z0-9]+)+$/, { error: 'expected a region id such as cn-hangzhou or us-east-1' }),
+    publicIp: ip,
+    account: z.string().min(1, { error: 'expected a cloud account id' }),
+    /** Route tables to write; default: every route table of the VPC. */
+    routeTables: z.array(z.string().min(1)).min(1).max(50).optional(),
+  })
+  .strict();
+const CreateGateway = z.discriminatedUnion('provider', [OnpremGateway, CloudGateway], { error: 'expected provider "onprem", "aliyun" or "aws"' });
 
 export function gatewayRoutes(ctx: ApiContext): Router {
   const r = Router();
@@ -38,17 +49,46 @@ export function gatewayRoutes(ctx: ApiContext): Router {
   r.post('/', async (req, res) => {
     const body = parseBody(CreateGateway, req.body);
     const secret = randomToken();
+    const id = newGatewayId();
+    let data: Parameters<typeof ctx.db.gateway.create>[0]['data'];
+    if (body.provider === 'onprem') {
+      data = { id, name: body.name, provider: body.provider, cidrs: JSON.stringify(body.cidrs), publicIp: body.publicIp ?? null, secretHash: hashSecret(secret) };
+    } else {
+      const account = await ctx.db.cloudAccount.findUnique({ where: { id: body.account } });
+      if (!account) throw notFound('cloud account', body.account);
+      if (account.provider !== body.provider) throw conflict(`cloud account ${account.name} is for ${account.provider}, not ${body.provider}`);
+      data = {
+        id,
+        name: body.name,
+        provider: body.provider,
+        cidrs: '[]',
+        publicIp: body.publicIp,
+        secretHash: hashSecret(secret),
+        accountId: account.id,
+        region: body.region,
+        state: 'discovering',
+        routeTablesWanted: body.routeTables ? JSON.stringify(body.routeTables) : null,
+      };
+    }
+    let g;
     try {
-      const g = await ctx.db.gateway.create({
-        data: { id: newGatewayId(), name: body.name, provider: body.provider, cidrs: JSON.stringify(body.cidrs), publicIp: body.publicIp ?? null, secretHash: hashSecret(secret) },
-      });
-      ctx.log.info('gateway registered', { gatewayId: g.id, name: g.name });
-      // The secret is shown exactly once; only its hash is stored.
-      res.status(201).json({ ...gatewayView(g, ctx.view()), agentSecret: secret });
+      g = await ctx.db.gateway.create({ data });
     } catch (err) {
       if (isUniqueViolation(err)) throw conflict(`a gateway named "${body.name}" already exists`);
       throw err;
     }
+    if (body.provider !== 'onprem') {
+      try {
+        await ctx.links.startDiscovery(id, { provider: body.provider, accountId: body.account, region: body.region }, body.publicIp);
+      } catch (err) {
+        await ctx.db.gateway.delete({ where: { id } });
+        ctx.log.error('could not start discovery', { gatewayId: id, err });
+        throw unavailable('the workflow service is unreachable; nothing was created, try again');
+      }
+    }
+    ctx.log.info('gateway registered', { gatewayId: g.id, name: g.name, provider: g.provider });
+    // The secret is shown exactly once; only its hash is stored.
+    res.status(201).json({ ...gatewayView(g, ctx.view()), agentSecret: secret });
   });
 
   r.get('/', async (_req, res) => {

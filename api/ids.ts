@@ -21,3 +21,4 @@ function base32(bytes: Buffer): string {
 
 export const newGatewayId = (): string => `gw${base32(randomBytes(10))}`;
 export const newLinkId = (): string => `ln${base32(randomBytes(10))}`;
+export const newAccountId = (): string => `ac${base32(randomBytes(10))}`;

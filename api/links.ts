@@ -79,6 +79,10 @@ async function createLink(ctx: ApiContext, body: z.infer<typeof CreateLink>) {
     const [a, b] = await Promise.all([tx.gateway.findUnique({ where: { id: body.a } }), tx.gateway.findUnique({ where: { id: body.b } })]);
     if (!a) throw notFound('gateway', body.a);
     if (!b) throw notFound('gateway', body.b);
+    for (const g of [a, b]) {
+      if (g.state === 'discovering') throw conflict(`gateway ${g.name} is still being discovered; try again in a moment`, { gateway: g.id });
+      if (g.state === 'failed') throw conflict(`gateway ${g.name} cannot be linked: discovery failed: ${g.stateReason ?? 'unknown reason'}`, { gateway: g.id });
+    }
     const aCidrs = chooseCidrs('a', body.cidrs?.a, parseJsonList(a.cidrs), a.name);
     const bCidrs = chooseCidrs('b', body.cidrs?.b, parseJsonList(b.cidrs), b.name);
     const clash = firstOverlap(aCidrs, bCidrs);

@@ -15,7 +15,25 @@ export function gatewayView(g: Gateway, ctx: ViewContext) {
     id: g.id,
     name: g.name,
     provider: g.provider,
+    /** ready | discovering | failed (cloud gateways are discovered from their public IP). */
+    state: g.state,
+    stateReason: g.stateReason,
     cidrs: parseJsonList(g.cidrs),
+    ...(g.provider !== 'onprem'
+      ? {
+          cloud: {
+            account: g.accountId,
+            region: g.region,
+            instanceId: g.instanceId,
+            privateIp: g.privateIp,
+            vpcId: g.vpcId,
+            subnetId: g.subnetId,
+            routeTableIds: g.routeTableIds ? parseJsonList(g.routeTableIds) : [],
+            securityGroupIds: g.securityGroupIds ? parseJsonList(g.securityGroupIds) : [],
+            discoveredAt: g.discoveredAt,
+          },
+        }
+      : {}),
     publicIp: g.publicIp,
     endpoint: gatewayEndpoint(g) ?? null,
     online: g.online && isFresh(g.lastSeenAt, ctx.now, ctx.presenceTtlMs),

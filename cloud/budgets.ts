@@ -4,10 +4,9 @@
 // exactly one provider call, so activities per second = API calls per second.
 import { z } from 'zod';
 import type { CloudProviderName } from './types';
+import { API_CLASSES, type ApiClass } from './queues';
 
-/** Providers meter APIs separately, so writes and the status polls that follow them get separate budgets. */
-export const API_CLASSES = ['describe', 'routeWrite', 'routeRead', 'securityGroup', 'instance'] as const;
-export type ApiClass = (typeof API_CLASSES)[number];
+export { API_CLASSES, type ApiClass };
 
 /**
  * Defaults, in calls per second, kept below the documented limits:
@@ -24,7 +23,7 @@ export const DEFAULT_BUDGETS: Record<CloudProviderName, Record<ApiClass, number>
 
 /** CLOUD_RATE_LIMITS: JSON overriding defaults, e.g. {"aliyun":{"routeWrite":20},"aws":{"describe":10}}. */
 export const BudgetOverrides = z
-  .record(z.enum(['aliyun', 'aws']), z.record(z.enum(API_CLASSES), z.number().positive().max(10_000)))
+  .partialRecord(z.enum(['aliyun', 'aws']), z.partialRecord(z.enum(API_CLASSES), z.number().positive().max(10_000)))
   .default({});
 export type BudgetOverrides = z.infer<typeof BudgetOverrides>;
 
@@ -32,14 +31,4 @@ export function budgetFor(provider: CloudProviderName, api: ApiClass, overrides:
   return overrides[provider]?.[api] ?? DEFAULT_BUDGETS[provider][api];
 }
 
-export interface BudgetKey {
-  provider: CloudProviderName;
-  accountId: string;
-  region: string;
-  api: ApiClass;
-}
-
-/** The task queue that carries one budget's calls. */
-export function budgetQueue(base: string, k: BudgetKey): string {
-  return `${base}.cloud.${k.provider}.${k.accountId}.${k.region}.${k.api}`;
-}
+export { budgetQueue, type BudgetKey } from './queues';

@@ -4,6 +4,7 @@ import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { envBool, envInt, envUrl, parseEnv } from '../lib/env';
+import { BudgetOverrides } from '../cloud/budgets';
 
 export const ROLES = ['api', 'hub', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
@@ -38,6 +39,19 @@ const schema = z.object({
   HEARTBEAT_MS: envInt(1000, 300_000).default(15_000),
   RPC_TIMEOUT_MS: envInt(100, 600_000).default(20_000),
   HELLO_TIMEOUT_MS: envInt(100, 60_000).default(10_000),
+  /** JSON overriding the per-provider API budgets (calls/s), e.g. {"aliyun":{"routeWrite":20}}. */
+  CLOUD_RATE_LIMITS: z
+    .string()
+    .transform((s, ctx) => {
+      try {
+        return JSON.parse(s) as unknown;
+      } catch {
+        ctx.addIssue({ code: 'custom', message: 'expected JSON such as {"aliyun":{"routeWrite":20}}' });
+        return z.NEVER;
+      }
+    })
+    .pipe(BudgetOverrides)
+    .optional(),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
   LOG_PRETTY: envBool.default(false),
 });

@@ -62,6 +62,7 @@ async function main(): Promise<void> {
     heartbeatMs: config.HEARTBEAT_MS,
     rpcTimeoutMs: config.RPC_TIMEOUT_MS,
     helloTimeoutMs: config.HELLO_TIMEOUT_MS,
+    cloudBudgets: config.CLOUD_RATE_LIMITS ?? {},
     log,
   }).catch(async (err: unknown) => {
     await dev?.stop();

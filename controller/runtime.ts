@@ -16,6 +16,11 @@ import { connName, linkIdFromConn, type GatewayId } from '../protocol/ids';
 import { deleteUpdate, gatewayOnlineSignal, linkWorkflowId, tunnelSignal } from '../workflows/definitions';
 import type { linkWorkflow } from '../workflows';
 import type { Role } from './config';
+import { providerResolver } from '../cloud/accounts';
+import type { BudgetOverrides } from '../cloud/budgets';
+import type { CloudProvider, CloudTarget } from '../cloud/types';
+import { CloudWorkers } from './cloud-workers';
+import { discoverGatewayWorkflow, discoveryWorkflowId } from '../workflows/discovery';
 
 export interface RuntimeOptions {
   roles: Role[];
@@ -35,6 +40,12 @@ export interface RuntimeOptions {
   log: Logger;
   /** Pre-built workflow bundle (tests share one across controllers to save ~1.5 s each). */
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /** Per-provider API budgets overriding the defaults (CLOUD_RATE_LIMITS). */
+  cloudBudgets?: BudgetOverrides;
+  /** How often budget workers look for new accounts/regions. */
+  cloudWorkersPollMs?: number;
+  /** Builds providers (tests may wrap the real ones, e.g. to count calls). */
+  buildProvider?: (t: CloudTarget) => CloudProvider;
 }
 
 export interface Runtime {
@@ -44,6 +55,7 @@ export interface Runtime {
   db: Db;
   hub?: GatewayHub;
   client: Client;
+  cloudWorkers?: CloudWorkers;
   close(): Promise<void>;
 }
 
@@ -115,6 +127,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       await signal(linkId, (h) => h.signal(tunnelSignal, { gatewayId, up, ...(reason ? { reason } : {}) }));
     }
 
+    let cloudWorkers: CloudWorkers | undefined;
     let server: http.Server | undefined;
     if (o.roles.includes('api') || hub) {
       const app = o.roles.includes('api')
@@ -129,6 +142,15 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
               },
               requestDelete: async (workflowId) => {
                 await client.workflow.getHandle(workflowId).executeUpdate(deleteUpdate);
+              },
+              startDiscovery: async (gatewayId, ref, publicIp) => {
+                await client.workflow.start<typeof discoverGatewayWorkflow>('discoverGatewayWorkflow', {
+                  taskQueue: o.taskQueue,
+                  workflowId: discoveryWorkflowId(gatewayId),
+                  args: [{ gatewayId, ref, publicIp }],
+                });
+                // Serve the new budget queues right away when this process runs a worker.
+                void cloudWorkers?.refresh().catch(() => undefined);
               },
             },
             view: () => ({ now: new Date(), presenceTtlMs, temporalUiUrl: o.temporalUiUrl, temporalNamespace: o.temporalNamespace }),
@@ -162,11 +184,27 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         clock: () => new Date(),
         hubQueue: (instance) => hubQueueName(o.taskQueue, instance),
         presenceTtlMs,
+        providerFor: providerResolver(db, o.secretKey, o.buildProvider ? { build: o.buildProvider } : {}),
+        temporal: () => client,
       });
       const workers: Worker[] = [];
       if (o.roles.includes('worker')) {
         const bundle = o.workflowBundle ?? (await bundleWorkflows());
         workers.push(await Worker.create({ connection: nativeConnection, namespace: o.temporalNamespace, taskQueue: o.taskQueue, workflowBundle: bundle, activities }));
+      }
+      if (o.roles.includes('worker')) {
+        cloudWorkers = new CloudWorkers({
+          db,
+          connection: nativeConnection,
+          namespace: o.temporalNamespace,
+          baseQueue: o.taskQueue,
+          activities,
+          budgets: o.cloudBudgets ?? {},
+          log: log.child({ component: 'cloud-workers' }),
+          ...(o.cloudWorkersPollMs ? { pollMs: o.cloudWorkersPollMs } : {}),
+        });
+        await cloudWorkers.start();
+        closers.push(() => cloudWorkers!.stop());
       }
       if (hub) {
         // Agent calls for sockets held here arrive on this instance's own queue.
@@ -181,7 +219,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     }
 
     const port = server ? (server.address() as AddressInfo).port : undefined;
-    return { db, hub, client, close, ...(port !== undefined ? { port, url: `http://${urlHost(o.host)}:${port}` } : {}) };
+    return { db, hub, client, close, ...(cloudWorkers ? { cloudWorkers } : {}), ...(port !== undefined ? { port, url: `http://${urlHost(o.host)}:${port}` } : {}) };
   } catch (err) {
     await close();
     throw err;

@@ -1,2 +1,4 @@
 // Entry point the worker bundles: every workflow type lives here.
 export { linkWorkflow } from './link';
+export { discoverGatewayWorkflow } from './discovery';
+export { routeTableWorkflow } from './route-table';

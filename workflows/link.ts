@@ -12,6 +12,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities, LinkPlan, LinkSide, PublicLinkConfig } from '../activities';
+import { applyRoutes, prepareCloudSide, removeCloudSide, routeWriter, CloudStepFailed } from './link-cloud';
 import {
   deleteUpdate,
   gatewayOnlineSignal,
@@ -70,6 +71,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
       },
     },
   );
+  const writeRoute = routeWriter();
   setHandler(statusQuery, () => ({ phase, configVersion, tunnelUp: { ...tunnelUp }, ...(waitingFor ? { waitingFor } : {}) }));
 
   const setPhase = async (next: LinkPhase, reason: string | undefined, type: string, message: string): Promise<void> => {
@@ -145,15 +147,32 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     const plan = await planWithEndpoints();
     if (deleteRequested) return;
     configVersion++;
-    await Promise.all(
-      (['a', 'b'] as const).map((s) =>
+    // Configs, and on cloud ends the instance and the security-group rule for the peer, before IKE.
+    await Promise.all([
+      ...(['a', 'b'] as const).map((s) =>
         onGateway(plan[s], 'push its config', (acts) => acts.pushLinkConfig({ linkId, gatewayId: plan[s].gatewayId, config: configFor(plan, s) })),
       ),
-    );
+      prepareCloudSide(plan, 'a'),
+      prepareCloudSide(plan, 'b'),
+    ]);
+    // Routes do not affect IKE: write them while the tunnel comes up.
+    let routesFailed = false;
+    const routes = Promise.all([applyRoutes(plan, 'a', writeRoute), applyRoutes(plan, 'b', writeRoute)]).catch((err: unknown) => {
+      routesFailed = true;
+      throw err;
+    });
+    const tunnel = bringTunnelUp(plan, () => routesFailed);
+    await Promise.all([routes, tunnel]);
+    if (deleteRequested) return;
+    await setPhase('up', undefined, 'link.up', `CHILD_SA installed on both ${plan.a.gatewayName} and ${plan.b.gatewayName}`);
+  }
+
+  /** Initiates until both ends report the CHILD_SA installed (or the link is deleted / aborted). */
+  async function bringTunnelUp(plan: LinkPlan, aborted: () => boolean): Promise<void> {
     const initiator = plan[plan.initiator];
     const responder = plan[plan.initiator === 'a' ? 'b' : 'a'];
     for (let attempt = 1; ; attempt++) {
-      if (deleteRequested) return;
+      if (deleteRequested || aborted()) return;
       const r = await onGateway(initiator, 'initiate the tunnel', (acts) =>
         acts.initiateLink({ linkId, gatewayId: initiator.gatewayId, name: plan.name, timeoutMs: INITIATE_TIMEOUT_MS }),
       ).catch((err: unknown) => ({ established: false, error: failureMessage(err) }));
@@ -164,21 +183,20 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
           const s = await onGateway(responder, 'check its tunnel', (acts) => acts.tunnelStatus({ gatewayId: responder.gatewayId, name: plan.name }));
           if (s.installed) tunnelUp[responder.gatewayId] = true;
         }
-        if (tunnelUp[responder.gatewayId]) {
-          await setPhase('up', undefined, 'link.up', `CHILD_SA installed on both ${plan.a.gatewayName} and ${plan.b.gatewayName}`);
-          return;
-        }
+        if (tunnelUp[responder.gatewayId]) return;
       }
       const why = 'error' in r ? r.error : 'the tunnel did not come up';
       const failed = attempt >= ATTEMPTS_BEFORE_FAILED;
       await setPhase(failed ? 'failed' : 'provisioning', why, 'tunnel.initiate_failed', `attempt ${attempt}: ${why}`);
-      await condition(() => deleteRequested, failed ? '30s' : `${Math.min(2 ** attempt, 10)}s`);
+      await condition(() => deleteRequested || aborted(), failed ? '30s' : `${Math.min(2 ** attempt, 10)}s`);
     }
   }
 
   async function teardown(): Promise<void> {
     await setPhase('deleting', undefined, 'link.deleting', 'tearing down both ends');
     const plan = await store.planLink(linkId);
+    // Routes first, so no subnet keeps sending traffic to a tunnel that is about to go.
+    await Promise.all([removeCloudSide(plan, 'a', writeRoute), removeCloudSide(plan, 'b', writeRoute)]);
     await Promise.all(
       (['a', 'b'] as const).map((s) =>
         onGateway(plan[s], 'remove its config', (acts) => acts.removeLinkFrom({ linkId, gatewayId: plan[s].gatewayId, name: plan.name })),
@@ -225,6 +243,7 @@ function isUnreachable(err: unknown): boolean {
 }
 
 function failureMessage(err: unknown): string {
+  if (err instanceof CloudStepFailed) return err.message;
   if (err instanceof ActivityFailure && err.cause) return err.cause.message;
   return err instanceof Error ? err.message : String(err);
 }

@@ -34,7 +34,15 @@ export interface Stack {
   close(): Promise<void>;
 }
 
-export async function startStack(opts: { id: string; sites: SiteSpec[]; heartbeatMs?: number }): Promise<Stack> {
+export async function startStack(opts: {
+  id: string;
+  sites: SiteSpec[];
+  heartbeatMs?: number;
+  /** Called once the controller runs (e.g. to register cloud accounts); returns extra context for register. */
+  beforeRegister?: (controller: TestController) => Promise<void>;
+  /** The POST /api/gateways body for a site; default: an on-prem gateway with the site's LAN. */
+  register?: (site: SiteSpec) => Record<string, unknown>;
+}): Promise<Stack> {
   const fixture = await NetFixture.create({ id: opts.id, sites: opts.sites });
   const cleanups: Array<() => Promise<void>> = [() => fixture.destroy()];
   const close = async () => {
@@ -52,11 +60,24 @@ export async function startStack(opts: { id: string; sites: SiteSpec[]; heartbea
       heartbeatMs: opts.heartbeatMs ?? 2000,
     });
     cleanups.push(() => controller.close());
+    await opts.beforeRegister?.(controller);
     const gateways = new Map<string, GatewayOut>();
     for (const s of opts.sites) {
-      const r = await controller.api<GatewayOut>('POST', '/api/gateways', { name: s.name, provider: 'onprem', cidrs: [s.lanCidr] });
+      const body = opts.register?.(s) ?? { name: s.name, provider: 'onprem', cidrs: [s.lanCidr] };
+      const r = await controller.api<GatewayOut>('POST', '/api/gateways', body);
       if (r.status !== 201) throw new Error(`registering ${s.name}: HTTP ${r.status} ${JSON.stringify(r.body)}`);
       gateways.set(s.name, r.body);
+    }
+    // Cloud gateways are discovered from their public IP; wait until that settled.
+    for (const [name, g] of gateways) {
+      const deadline = Date.now() + 30_000;
+      for (;;) {
+        const r = await controller.api<{ state: string; stateReason: string | null }>('GET', `/api/gateways/${g.id}`);
+        if (r.body.state === 'ready') break;
+        if (r.body.state === 'failed') throw new Error(`discovery of ${name} failed: ${r.body.stateReason}`);
+        if (Date.now() > deadline) throw new Error(`discovery of ${name} did not finish`);
+        await new Promise((res) => setTimeout(res, 100));
+      }
     }
     const agents = new Map<string, ChildProcess>();
     const stack: Stack = {

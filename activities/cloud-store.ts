@@ -1,0 +1,103 @@
+// Bookkeeping for cloud changes: ownership records of the routes and security-group rules a link
+// created, written BEFORE the cloud call, so a crash between call and record can never leak a
+// route, and deletion removes exactly what the controller made.
+import { ApplicationFailure } from '@temporalio/common';
+import type { Client } from '@temporalio/client';
+import type { Db } from '../db';
+import type { PeerRule, RouteSpec } from '../cloud/types';
+import type { CloudRef } from '../workflows/cloud-calls';
+import { routeOpSignal, routeTableWorkflowId, type RouteOp } from '../workflows/route-table';
+
+export interface RouteClaim {
+  id: number;
+  route: RouteSpec;
+  clientToken: string;
+  preexisting: boolean;
+}
+
+/** Deterministic per intent (link, table, CIDR), ≤ 64 ASCII chars as Alibaba's ClientToken requires. */
+export function routeClientToken(linkId: string, claimId: number): string {
+  return `ipsm-${linkId}-${claimId}`.slice(0, 64);
+}
+
+export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Client }) {
+  const { db } = deps;
+  const activeKey = (ref: CloudRef, r: Pick<RouteSpec, 'routeTableId' | 'destinationCidr'>) => `${ref.provider}|${ref.accountId}|${r.routeTableId}|${r.destinationCidr}`;
+
+  return {
+    /**
+     * Records the routes a link is about to create. Refuses (without recording anything) when
+     * another live link already owns one of them.
+     */
+    async claimRoutes(p: { linkId: string; gatewayId: string; ref: CloudRef; routes: RouteSpec[] }): Promise<{ claims: RouteClaim[] } | { conflict: string }> {
+      return db.$transaction(async (tx) => {
+        const claims: RouteClaim[] = [];
+        for (const route of p.routes) {
+          const key = activeKey(p.ref, route);
+          const held = await tx.routeClaim.findUnique({ where: { activeKey: key } });
+          if (held && held.linkId !== p.linkId) {
+            return { conflict: `route ${route.destinationCidr} in ${route.routeTableId} is already managed for link ${held.linkId}` };
+          }
+          const row =
+            held ??
+            (await tx.routeClaim.create({
+              data: { linkId: p.linkId, gatewayId: p.gatewayId, provider: p.ref.provider, accountId: p.ref.accountId, region: p.ref.region, routeTableId: route.routeTableId, destinationCidr: route.destinationCidr, instanceId: route.instanceId, state: 'creating', activeKey: key },
+            }));
+          claims.push({ id: row.id, route: { routeTableId: row.routeTableId, destinationCidr: row.destinationCidr, instanceId: row.instanceId }, clientToken: routeClientToken(p.linkId, row.id), preexisting: row.preexisting });
+        }
+        return { claims };
+      });
+    },
+
+    async markRoutes(p: { linkId: string; updates: Array<{ id: number; state: 'present' | 'deleted'; preexisting?: boolean }> }): Promise<void> {
+      await db.$transaction(
+        p.updates.map((u) =>
+          db.routeClaim.update({
+            where: { id: u.id },
+            data: { state: u.state, ...(u.preexisting !== undefined ? { preexisting: u.preexisting } : {}), ...(u.state === 'deleted' ? { activeKey: null } : {}) },
+          }),
+        ),
+      );
+    },
+
+    /** The link's live route records on one gateway. */
+    async routesOf(p: { linkId: string; gatewayId: string }): Promise<RouteClaim[]> {
+      const rows = await db.routeClaim.findMany({ where: { linkId: p.linkId, gatewayId: p.gatewayId, NOT: { state: 'deleted' } }, orderBy: { id: 'asc' } });
+      return rows.map((r) => ({ id: r.id, route: { routeTableId: r.routeTableId, destinationCidr: r.destinationCidr, instanceId: r.instanceId }, clientToken: routeClientToken(p.linkId, r.id), preexisting: r.preexisting }));
+    },
+
+    /** Records that a link needs a peer rule (rules are shared by links to the same peer). */
+    async claimPeerRule(p: { linkId: string; gatewayId: string } & PeerRule): Promise<void> {
+      const existing = await db.peerRuleClaim.findFirst({ where: { linkId: p.linkId, gatewayId: p.gatewayId, securityGroupId: p.securityGroupId, peerIp: p.peerIp, released: false } });
+      if (!existing) await db.peerRuleClaim.create({ data: { linkId: p.linkId, gatewayId: p.gatewayId, securityGroupId: p.securityGroupId, peerIp: p.peerIp, description: p.description } });
+    },
+
+    /** Releases a link's rule claims; returns the rules no other link needs any more. */
+    async releasePeerRules(p: { linkId: string; gatewayId: string }): Promise<{ unneeded: PeerRule[]; kept: number }> {
+      return db.$transaction(async (tx) => {
+        const mine = await tx.peerRuleClaim.findMany({ where: { linkId: p.linkId, gatewayId: p.gatewayId, released: false } });
+        await tx.peerRuleClaim.updateMany({ where: { id: { in: mine.map((m) => m.id) } }, data: { released: true } });
+        const unneeded: PeerRule[] = [];
+        let kept = 0;
+        for (const m of mine) {
+          const others = await tx.peerRuleClaim.count({ where: { securityGroupId: m.securityGroupId, peerIp: m.peerIp, released: false } });
+          if (others === 0) unneeded.push({ securityGroupId: m.securityGroupId, peerIp: m.peerIp, description: m.description });
+          else kept++;
+        }
+        return { unneeded, kept };
+      });
+    },
+
+    /** Hands a route write to its table's serialising workflow (started if idle). */
+    async enqueueRouteOp(op: RouteOp): Promise<void> {
+      if (!deps.temporal) throw ApplicationFailure.nonRetryable('no Temporal client in this worker', 'Misconfigured');
+      await deps.temporal().workflow.signalWithStart('routeTableWorkflow', {
+        workflowId: routeTableWorkflowId(op.ref, op.route.routeTableId),
+        taskQueue: op.baseQueue,
+        args: [{}],
+        signal: routeOpSignal,
+        signalArgs: [op],
+      });
+    },
+  };
+}

@@ -1,0 +1,85 @@
+// Budget workers: for every (provider, account, region) that has a gateway, one Temporal worker
+// per API class on that budget's task queue, with maxTaskQueueActivitiesPerSecond set to the
+// budget. Every controller process runs the same set, and the Temporal server enforces each limit
+// across all of them. New accounts/regions are picked up by polling the database.
+import { Worker, type NativeConnection } from '@temporalio/worker';
+import type { Db } from '../db';
+import type { Logger } from '../lib/log';
+import { API_CLASSES, budgetFor, budgetQueue, type BudgetOverrides } from '../cloud/budgets';
+import type { CloudProviderName } from '../cloud/types';
+import { Mutex } from '../lib/mutex';
+
+export interface CloudWorkersOptions {
+  db: Db;
+  connection: NativeConnection;
+  namespace: string;
+  baseQueue: string;
+  activities: object;
+  budgets: BudgetOverrides;
+  log: Logger;
+  pollMs?: number;
+}
+
+export class CloudWorkers {
+  private readonly running = new Map<string, { worker: Worker; done: Promise<void> }>();
+  private timer?: NodeJS.Timeout;
+  private stopped = false;
+  private refreshing: Promise<void> = Promise.resolve();
+  private readonly lock = new Mutex();
+
+  constructor(private readonly o: CloudWorkersOptions) {}
+
+  async start(): Promise<void> {
+    await this.refresh();
+    this.timer = setInterval(() => {
+      this.refreshing = this.refresh().catch((err: unknown) => this.o.log.warn('could not refresh cloud budget workers', { err }));
+    }, this.o.pollMs ?? 2000);
+    this.timer.unref();
+  }
+
+  /** Queue names currently served (for tests and diagnostics). */
+  queues(): string[] {
+    return [...this.running.keys()];
+  }
+
+  /** Serialised, so two refreshes never start a worker for the same queue twice. */
+  refresh(): Promise<void> {
+    return this.lock.run(() => this.refreshNow());
+  }
+
+  private async refreshNow(): Promise<void> {
+    if (this.stopped) return;
+    const rows = await this.o.db.gateway.findMany({
+      where: { accountId: { not: null }, region: { not: null } },
+      select: { accountId: true, region: true, account: { select: { provider: true } } },
+      distinct: ['accountId', 'region'],
+    });
+    for (const r of rows) {
+      if (!r.accountId || !r.region || !r.account) continue;
+      const provider = r.account.provider as CloudProviderName;
+      for (const api of API_CLASSES) {
+        const queue = budgetQueue(this.o.baseQueue, { provider, accountId: r.accountId, region: r.region, api });
+        if (this.running.has(queue) || this.stopped) continue;
+        const worker = await Worker.create({
+          connection: this.o.connection,
+          namespace: this.o.namespace,
+          taskQueue: queue,
+          activities: this.o.activities,
+          maxTaskQueueActivitiesPerSecond: budgetFor(provider, api, this.o.budgets),
+          // One provider call per activity: a few in flight per process is plenty.
+          maxConcurrentActivityTaskExecutions: 20,
+        });
+        this.running.set(queue, { worker, done: worker.run() });
+        this.o.log.debug('budget worker started', { queue, perSecond: budgetFor(provider, api, this.o.budgets) });
+      }
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearInterval(this.timer);
+    await this.refreshing;
+    for (const { worker } of this.running.values()) if (worker.getState() === 'RUNNING') worker.shutdown();
+    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+  }
+}

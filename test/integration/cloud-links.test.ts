@@ -1,0 +1,176 @@
+// Cloud gateways end to end through the API, a real Temporal server, moto (AWS) and the Alibaba
+// fake, with strongSwan replaced by FakeIpsecNetwork (the e2e suite runs real charon).
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { DescribeInstanceAttributeCommand, DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, CreateRouteCommand } from '@aws-sdk/client-ec2';
+import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
+import { startTestController, type TestController } from '../helpers/controller';
+import { startTestAgent, type TestAgent } from '../helpers/agents';
+import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
+import { createSqliteTestDb } from '../helpers/db';
+import { motoAvailable, registerAccounts, startClouds, type Clouds } from '../helpers/clouds';
+import { addGatewaySite } from '../fakes/aliyun';
+import { MOTO_REGION, motoEc2Client, seedAwsSite } from '../helpers/moto';
+
+const cli = temporalCliAvailable();
+const moto = motoAvailable();
+const reason = !cli.ok ? cli.reason : !moto.ok ? moto.reason : undefined;
+if (reason) console.warn(`cloud link tests skipped: ${reason}`);
+
+interface Gw { id: string; agentSecret: string; state: string; stateReason: string | null; cidrs: string[]; cloud?: { instanceId: string; vpcId: string; routeTableIds: string[]; securityGroupIds: string[] } }
+interface LinkOut { id: string; state: string; stateReason: string | null; workflowId: string; events: Array<{ type: string; message: string }> }
+
+describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Temporal, moto, Alibaba fake)', () => {
+  let temporal: TestTemporal;
+  let ctl: TestController;
+  let clouds: Clouds;
+  let cleanupDb: () => Promise<void>;
+  let accounts: { aliyun: string; aws: string };
+  const ipsec = new FakeIpsecNetwork();
+  const agents: TestAgent[] = [];
+
+  beforeAll(async () => {
+    [temporal, clouds] = await Promise.all([startTestTemporal(), startClouds()]);
+    const db = await createSqliteTestDb();
+    cleanupDb = db.cleanup;
+    await db.db.$disconnect();
+    ctl = await startTestController({ temporal, databaseUrl: db.url, taskQueue: `cloud-${randomBytes(4).toString('hex')}` });
+    accounts = await registerAccounts(ctl, clouds);
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(agents.map((a) => a.stop()));
+    await ctl?.close();
+    await Promise.all([temporal?.stop(), clouds?.stop()]);
+    await cleanupDb?.();
+  });
+
+  const get = async (id: string) => (await ctl.api<Gw>('GET', `/api/gateways/${id}`)).body;
+  const linkOf = async (id: string) => (await ctl.api<LinkOut>('GET', `/api/links/${id}`)).body;
+
+  async function cloudGateway(name: string, provider: 'aliyun' | 'aws', publicIp: string, extra: Record<string, unknown> = {}): Promise<Gw> {
+    const r = await ctl.api<Gw>('POST', '/api/gateways', { name, provider, region: provider === 'aws' ? MOTO_REGION : 'cn-hangzhou', publicIp, account: accounts[provider], ...extra });
+    expect(r.status).toBe(201);
+    expect(r.body.state).toBe('discovering');
+    await expect.poll(async () => (await get(r.body.id)).state, { timeout: 20_000 }).not.toBe('discovering');
+    return { ...(await get(r.body.id)), agentSecret: r.body.agentSecret };
+  }
+
+  async function runAgent(g: Gw, publicIp: string) {
+    const a = await startTestAgent({ controllerUrl: ctl.url, gatewayId: g.id, secret: g.agentSecret, driver: ipsec.driver(publicIp), publicIp });
+    agents.push(a);
+    await expect.poll(async () => (await ctl.api<{ online: boolean }>('GET', `/api/gateways/${g.id}`)).body.online, { timeout: 10_000 }).toBe(true);
+  }
+
+  it('refuses bad cloud accounts and gateways with clear errors', async () => {
+    expect((await ctl.api('POST', '/api/cloud-accounts', { name: 'x', provider: 'gcp' })).status).toBe(400);
+    expect((await ctl.api('POST', '/api/cloud-accounts', { name: 'x', provider: 'aws', endpoints: { vpc: 'http://x' } })).status).toBe(400);
+    expect((await ctl.api('POST', '/api/cloud-accounts', { name: 'x', provider: 'aws', credentials: { accessKeyId: 'a' } })).status).toBe(400);
+    const acct = await ctl.api<{ credentials: string }>('GET', `/api/cloud-accounts/${accounts.aliyun}`);
+    expect(acct.body.credentials).toBe('stored (encrypted)');
+    expect(JSON.stringify(acct.body)).not.toContain('aliyun-test-secret');
+    const row = await ctl.db.cloudAccount.findUniqueOrThrow({ where: { id: accounts.aliyun } });
+    expect(row.credentialsCiphertext).not.toContain('aliyun-test-secret');
+    expect((await ctl.api('POST', '/api/gateways', { name: 'g', provider: 'aws', region: MOTO_REGION, publicIp: '203.0.113.1', account: 'acnope' })).status).toBe(404);
+    expect((await ctl.api('POST', '/api/gateways', { name: 'g', provider: 'aws', region: MOTO_REGION, publicIp: '203.0.113.1', account: accounts.aliyun })).status).toBe(409);
+    expect((await ctl.api('POST', '/api/gateways', { name: 'g', provider: 'aws', region: 'nowhere', publicIp: '203.0.113.1', account: accounts.aws })).status).toBe(400);
+  });
+
+  it('discovery fails the gateway with the reason when no instance has the IP, keeping no partial data', async () => {
+    const g = await cloudGateway('ghost', 'aliyun', '198.51.100.250');
+    expect(g.state).toBe('failed');
+    expect(g.stateReason).toMatch(/no instance|not found/i);
+    expect(g.cidrs).toEqual([]);
+    const other = (await ctl.api<Gw>('POST', '/api/gateways', { name: 'dc-x', provider: 'onprem', cidrs: ['192.168.77.0/24'] })).body;
+    const link = await ctl.api<{ error: { message: string } }>('POST', '/api/links', { a: other.id, b: g.id });
+    expect(link.status).toBe(409);
+    expect(link.body.error.message).toContain('discovery failed');
+  });
+
+  it('links Alibaba Cloud and AWS from public IPs alone (throttled, never failing): routes, rules, source/dest check; delete removes exactly ours', async () => {
+    const ali = addGatewaySite(clouds.aliyun, 21, { eip: '203.0.113.121' });
+    const extraTable = clouds.aliyun.addRouteTable({ vpcId: ali.vpcId });
+    const aws = await seedAwsSite(clouds.moto.endpoint, { cidr: '10.60.0.0/16', secondaryCidr: '10.61.0.0/16', publicIp: '198.51.100.160', name: 'aws1' });
+    const ga = await cloudGateway('ali-hz', 'aliyun', '203.0.113.121');
+    const gw = await cloudGateway('aws-ie', 'aws', '198.51.100.160');
+    expect(ga).toMatchObject({ state: 'ready', cidrs: ['10.21.0.0/16', '172.37.0.0/16'], cloud: { instanceId: ali.instanceId, vpcId: ali.vpcId } });
+    expect(ga.cloud!.routeTableIds.sort()).toEqual([ali.systemTableId, extraTable.routeTableId].sort());
+    expect(gw).toMatchObject({ state: 'ready', cidrs: ['10.60.0.0/16', '10.61.0.0/16'], cloud: { instanceId: aws.instanceId, vpcId: aws.vpcId } });
+    expect(gw.cloud!.routeTableIds.sort()).toEqual([aws.mainRouteTableId, aws.routeTableId].sort());
+
+    // Someone else's identical route is left alone on delete.
+    const ec2 = motoEc2Client(clouds.moto.endpoint, MOTO_REGION);
+    await ec2.send(new CreateRouteCommand({ RouteTableId: aws.mainRouteTableId, DestinationCidrBlock: '10.21.0.0/16', InstanceId: aws.instanceId }));
+
+    await runAgent(ga, '203.0.113.121');
+    await runAgent(gw, '198.51.100.160');
+    // Alibaba's per-API limit far below the controller's default budget: calls get Throttling.User,
+    // which must only slow the link down, never fail it.
+    clouds.aliyun.setLimits({ default: { perSecond: 1 } });
+    const throttledBefore = clouds.aliyun.calls.filter((c) => c.code === 'Throttling.User').length;
+    const r = await ctl.api<LinkOut>('POST', '/api/links', { a: ga.id, b: gw.id });
+    expect(r.status).toBe(202);
+    await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 60_000 }).toBe('up');
+    expect(clouds.aliyun.calls.filter((c) => c.code === 'Throttling.User').length).toBeGreaterThan(throttledBefore);
+    clouds.aliyun.setLimits({});
+
+    // Alibaba: AWS's CIDRs → the Alibaba instance, in both tables, Available.
+    for (const table of [ali.systemTableId, extraTable.routeTableId]) {
+      const entries = clouds.aliyun.routeEntries(table).filter((e) => e.nextHopId === ali.instanceId);
+      expect(entries.map((e) => e.destinationCidrBlock).sort()).toEqual(['10.60.0.0/16', '10.61.0.0/16']);
+      expect(entries.every((e) => e.status === 'Available')).toBe(true);
+    }
+    // AWS: Alibaba's CIDRs → the AWS instance in every table.
+    const tables = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [aws.mainRouteTableId, aws.routeTableId] }))).RouteTables!;
+    for (const t of tables) {
+      const ours = t.Routes!.filter((x) => x.InstanceId === aws.instanceId).map((x) => x.DestinationCidrBlock).sort();
+      expect(ours).toEqual(['10.21.0.0/16', '172.37.0.0/16']);
+    }
+    const sdc = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: aws.instanceId, Attribute: 'sourceDestCheck' }));
+    expect(sdc.SourceDestCheck?.Value).toBe(false);
+    // Security groups: the peer may speak IKE/NAT-T (and ESP on AWS).
+    const aliRules = clouds.aliyun.securityGroupRules(ali.securityGroupId).filter((x) => x.sourceCidrIp?.startsWith('198.51.100.160'));
+    expect(aliRules.map((x) => `${x.ipProtocol}:${x.portRange}`).sort()).toEqual(['UDP:4500/4500', 'UDP:500/500']);
+    const sg = (await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [aws.securityGroupId] }))).SecurityGroups![0]!;
+    const fromAli = sg.IpPermissions!.filter((p) => p.IpRanges?.some((x) => x.CidrIp === '203.0.113.121/32'));
+    expect(fromAli.map((p) => `${p.IpProtocol}:${p.FromPort}`).sort()).toEqual(['50:-1', 'udp:4500', 'udp:500']);
+    const link = await linkOf(r.body.id);
+    expect(link.events.map((e) => e.type)).toEqual(expect.arrayContaining(['cloud.rule_added', 'cloud.routes_added', 'link.up']));
+
+    expect((await ctl.api('DELETE', `/api/links/${r.body.id}`)).status).toBe(202);
+    await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('deleted');
+    for (const table of [ali.systemTableId, extraTable.routeTableId]) {
+      expect(clouds.aliyun.routeEntries(table).filter((e) => e.nextHopId === ali.instanceId)).toEqual([]);
+    }
+    const after = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [aws.mainRouteTableId, aws.routeTableId] }))).RouteTables!;
+    const remaining = after.flatMap((t) => t.Routes!.filter((x) => x.InstanceId === aws.instanceId).map((x) => `${t.RouteTableId}:${x.DestinationCidrBlock}`));
+    // Only the route that existed before the link is still there.
+    expect(remaining).toEqual([`${aws.mainRouteTableId}:10.21.0.0/16`]);
+    expect(clouds.aliyun.securityGroupRules(ali.securityGroupId).filter((x) => x.sourceCidrIp?.startsWith('198.51.100.160'))).toEqual([]);
+    const sgAfter = (await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [aws.securityGroupId] }))).SecurityGroups![0]!;
+    expect(sgAfter.IpPermissions!.filter((p) => p.IpRanges?.some((x) => x.CidrIp === '203.0.113.121/32'))).toEqual([]);
+  });
+
+  it("fails clearly, without overwriting, when a route is someone else's", async () => {
+    const ali = addGatewaySite(clouds.aliyun, 22, { publicIp: '203.0.113.122' });
+    // A route for the peer's CIDR already points elsewhere in Alibaba's system table.
+    clouds.aliyun.addRouteEntry({ routeTableId: ali.systemTableId, destinationCidrBlock: '10.70.0.0/16', nextHopType: 'HaVip', nextHopId: 'havip-someone' });
+    const aws = await seedAwsSite(clouds.moto.endpoint, { cidr: '10.70.0.0/16', secondaryCidr: '10.71.0.0/16', publicIp: '198.51.100.170', name: 'aws2' });
+    const ga = await cloudGateway('ali-sh', 'aliyun', '203.0.113.122');
+    const gw = await cloudGateway('aws-2', 'aws', '198.51.100.170');
+    await runAgent(ga, '203.0.113.122');
+    await runAgent(gw, '198.51.100.170');
+    const r = await ctl.api<LinkOut>('POST', '/api/links', { a: ga.id, b: gw.id });
+    await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 40_000 }).toBe('failed');
+    const link = await linkOf(r.body.id);
+    expect(link.stateReason).toContain('10.70.0.0/16');
+    expect(link.stateReason).toMatch(/havip-someone|not this gateway/);
+    const theirs = clouds.aliyun.routeEntries(ali.systemTableId).find((e) => e.destinationCidrBlock === '10.70.0.0/16');
+    expect(theirs?.nextHopId).toBe('havip-someone');
+    expect(link.events.filter((e) => e.type === 'link.failed')).toHaveLength(1);
+    // Deleting the failed link still cleans up what it did create.
+    expect((await ctl.api('DELETE', `/api/links/${r.body.id}`)).status).toBe(202);
+    await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('deleted');
+    expect(clouds.aliyun.routeEntries(ali.systemTableId).find((e) => e.destinationCidrBlock === '10.70.0.0/16')?.nextHopId).toBe('havip-someone');
+  });
+});
