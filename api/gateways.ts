@@ -41,12 +41,15 @@ const CloudGateway = z
     routeTables: z.array(z.string().min(1)).min(1).max(50).optional(),
   })
   .strict();
-const CreateGateway = z.discriminatedUnion('provider', [OnpremGateway, CloudGateway], { error: 'expected provider "onprem", "aliyun" or "aws"' });
+const CreateGateway = z.discriminatedUnion('provider', [OnpremGateway, CloudGateway]);
+/** Checked first, so a body missing both name and provider hears about both. */
+const Common = z.looseObject({ name, provider: z.enum(['onprem', 'aliyun', 'aws'], { error: 'expected "onprem", "aliyun" or "aws"' }) });
 
 export function gatewayRoutes(ctx: ApiContext): Router {
   const r = Router();
 
   r.post('/', async (req, res) => {
+    parseBody(Common, req.body);
     const body = parseBody(CreateGateway, req.body);
     const secret = randomToken();
     const id = newGatewayId();

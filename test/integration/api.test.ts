@@ -54,7 +54,8 @@ describe.runIf(cli.ok)('REST API', () => {
     });
 
     it.each([
-      [{}, ['name', 'provider', 'cidrs']],
+      [{}, ['name', 'provider']],
+      [{ name: 'x', provider: 'onprem' }, ['cidrs']],
       [{ name: 'x', provider: 'gcp', cidrs: ['10.0.0.0/8'] }, ['provider']],
       [{ name: 'x', provider: 'onprem', cidrs: ['10.0.0.1/8'] }, ['cidrs']],
       [{ name: 'x', provider: 'onprem', cidrs: [] }, ['cidrs']],

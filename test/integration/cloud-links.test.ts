@@ -155,7 +155,7 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     const ali = addGatewaySite(clouds.aliyun, 22, { publicIp: '203.0.113.122' });
     // A route for the peer's CIDR already points elsewhere in Alibaba's system table.
     clouds.aliyun.addRouteEntry({ routeTableId: ali.systemTableId, destinationCidrBlock: '10.70.0.0/16', nextHopType: 'HaVip', nextHopId: 'havip-someone' });
-    const aws = await seedAwsSite(clouds.moto.endpoint, { cidr: '10.70.0.0/16', secondaryCidr: '10.71.0.0/16', publicIp: '198.51.100.170', name: 'aws2' });
+    await seedAwsSite(clouds.moto.endpoint, { cidr: '10.70.0.0/16', secondaryCidr: '10.71.0.0/16', publicIp: '198.51.100.170', name: 'aws2' });
     const ga = await cloudGateway('ali-sh', 'aliyun', '203.0.113.122');
     const gw = await cloudGateway('aws-2', 'aws', '198.51.100.170');
     await runAgent(ga, '203.0.113.122');
