@@ -40,7 +40,19 @@ export type RouteOutcome = 'created' | 'exists' | 'deleted' | 'absent';
  * place on delete); otherwise it is someone else's and we fail with the provider's words rather
  * than overwrite it. Alibaba's ClientToken makes our own retries answer 'created'.
  */
-export async function ensureRoute(ref: CloudRef, route: RouteSpec, clientToken: string, base = baseQueue()): Promise<'created' | 'exists'> {
+/**
+ * How long to wait before the first status poll of an asynchronous change. Each poll spends the
+ * read budget, so the route-table workflow learns the table's usual delay and polls once, not
+ * several times, per change.
+ */
+export interface PollPacing {
+  firstPollMs: number;
+  /** Filled in by the call: polls made and time until done. */
+  polls?: number;
+  elapsedMs?: number;
+}
+
+export async function ensureRoute(ref: CloudRef, route: RouteSpec, clientToken: string, base = baseQueue(), pacing?: PollPacing): Promise<'created' | 'exists'> {
   let outcome: 'created' | 'exists';
   try {
     outcome = await cloudActs(ref, 'routeWrite', base).cloudCreateRoute({ ...ref, route, clientToken });
@@ -60,14 +72,14 @@ export async function ensureRoute(ref: CloudRef, route: RouteSpec, clientToken: 
     outcome = f.attempt > 1 && ref.provider === 'aws' ? 'created' : 'exists';
   }
   // Alibaba route entries are asynchronous (Pending → Available); EC2 routes exist once created.
-  if (ref.provider === 'aliyun') await waitRoute(ref, route, (s) => s !== undefined && isUsable(s.status), base);
+  if (ref.provider === 'aliyun') await waitRoute(ref, route, (s) => s !== undefined && isUsable(s.status), base, pacing);
   return outcome;
 }
 
 /** Deletes one route and waits until it is gone. */
-export async function removeRoute(ref: CloudRef, route: RouteSpec, base = baseQueue()): Promise<'deleted' | 'absent'> {
+export async function removeRoute(ref: CloudRef, route: RouteSpec, base = baseQueue(), pacing?: PollPacing): Promise<'deleted' | 'absent'> {
   const outcome = await cloudActs(ref, 'routeWrite', base).cloudDeleteRoute({ ...ref, route });
-  if (outcome === 'deleted' && ref.provider === 'aliyun') await waitRoute(ref, route, (s) => s === undefined, base);
+  if (outcome === 'deleted' && ref.provider === 'aliyun') await waitRoute(ref, route, (s) => s === undefined, base, pacing);
   return outcome;
 }
 
@@ -77,13 +89,21 @@ function isUsable(status: string): boolean {
 }
 
 /** Polls an asynchronous route change (aliyun) on the read budget; AWS answers at once. */
-async function waitRoute(ref: CloudRef, route: RouteSpec, done: (s: { status: string } | undefined) => boolean, base: string): Promise<void> {
-  let delayMs = 100;
+async function waitRoute(ref: CloudRef, route: RouteSpec, done: (s: { status: string } | undefined) => boolean, base: string, pacing?: PollPacing): Promise<void> {
+  const started = Date.now(); // workflow time: deterministic
+  let delayMs = pacing?.firstPollMs ?? 100;
   for (let i = 0; ; i++) {
+    if (pacing) await sleep(delayMs);
     const s = await cloudActs(ref, 'routeRead', base).cloudGetRoute({ ...ref, route });
-    if (done(s ?? undefined)) return;
+    if (done(s ?? undefined)) {
+      if (pacing) {
+        pacing.polls = i + 1;
+        pacing.elapsedMs = Date.now() - started;
+      }
+      return;
+    }
     if (i > 600) throw ApplicationFailure.nonRetryable(`route ${route.destinationCidr} in ${route.routeTableId} stuck in ${s?.status ?? 'absent'}`, 'Cloud.unavailable');
-    await sleep(delayMs);
+    if (!pacing) await sleep(delayMs);
     delayMs = Math.min(Math.round(delayMs * 1.5), 2000);
   }
 }

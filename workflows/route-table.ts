@@ -4,7 +4,7 @@
 // get each result back as a signal. Writes to different tables run in parallel.
 import { condition, continueAsNew, defineSignal, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RouteSpec } from '../cloud/types';
-import { cloudFailure, ensureRoute, removeRoute, type CloudRef, type RouteOutcome } from './cloud-calls';
+import { cloudFailure, ensureRoute, removeRoute, type CloudRef, type PollPacing, type RouteOutcome } from './cloud-calls';
 
 export interface RouteOp {
   /** Unique per intent; a repeated op with the same id is answered once. */
@@ -31,8 +31,11 @@ export const routeTableWorkflowId = (ref: CloudRef, routeTableId: string): strin
 const IDLE = '2m';
 const OPS_PER_RUN = 500;
 
-export async function routeTableWorkflow(input: { pending?: RouteOp[] } = {}): Promise<void> {
+export async function routeTableWorkflow(input: { pending?: RouteOp[]; firstPollMs?: number } = {}): Promise<void> {
   const queue: RouteOp[] = [...(input.pending ?? [])];
+  // Learned delay before the first status poll: shrink while one poll suffices, otherwise jump to
+  // what the change actually took (plus margin), so polls stay near one per change.
+  let firstPollMs = input.firstPollMs ?? 300;
   const seen = new Set(queue.map((o) => o.requestId));
   setHandler(routeOpSignal, (op) => {
     if (seen.has(op.requestId)) return;
@@ -41,11 +44,14 @@ export async function routeTableWorkflow(input: { pending?: RouteOp[] } = {}): P
   });
   for (let done = 0; ; done++) {
     if (!(await condition(() => queue.length > 0, IDLE))) return; // idle: a new op starts a new run
-    if (done >= OPS_PER_RUN || workflowInfo().continueAsNewSuggested) await continueAsNew<typeof routeTableWorkflow>({ pending: queue });
+    if (done >= OPS_PER_RUN || workflowInfo().continueAsNewSuggested) await continueAsNew<typeof routeTableWorkflow>({ pending: queue, firstPollMs });
     const op = queue.shift()!;
     let result: RouteOpResult;
     try {
-      const outcome = op.op === 'create' ? await ensureRoute(op.ref, op.route, op.clientToken, op.baseQueue) : await removeRoute(op.ref, op.route, op.baseQueue);
+      const pacing: PollPacing = { firstPollMs };
+      const outcome = op.op === 'create' ? await ensureRoute(op.ref, op.route, op.clientToken, op.baseQueue, pacing) : await removeRoute(op.ref, op.route, op.baseQueue, pacing);
+      if (pacing.polls === 1) firstPollMs = Math.max(50, Math.round(firstPollMs * 0.9));
+      else if (pacing.elapsedMs !== undefined) firstPollMs = Math.min(10_000, Math.round(pacing.elapsedMs * 1.1));
       result = { requestId: op.requestId, ok: true, outcome };
     } catch (err) {
       const f = cloudFailure(err);

@@ -1,0 +1,155 @@
+// npm run bench:routes — route writes for many links against the Alibaba Cloud fake, configured
+// with a per-API limit of L calls/s and asynchronous route entries, driven by TWO controller
+// processes that share one budget through Temporal (maxTaskQueueActivitiesPerSecond). Prints the
+// total time, its ratio to the ideal N·calls/L, the highest per-second call rate the fake saw for
+// each API, throttled calls and failures. Target: ratio ≤ 1.1, observed rate never above L, 0 failures.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import path from 'node:path';
+import { AliyunFake, addGatewaySite } from '../test/fakes/aliyun';
+import { freePort, startDevServer, waitForPort } from '../controller/temporal-dev';
+import { createPgTestDb } from '../test/helpers/db';
+import { startTestAgent, type TestAgent } from '../test/helpers/agents';
+import { FakeIpsecNetwork } from '../test/helpers/fake-ipsec';
+import { newSecretKey } from '../lib/crypto';
+
+const L = Number(process.env.BENCH_RATE ?? 10);
+const ASYNC_MS = Number(process.env.BENCH_ASYNC_MS ?? 200);
+const CLOUD_GATEWAYS = Number(process.env.BENCH_CLOUD_GATEWAYS ?? 20);
+const PEERS = Number(process.env.BENCH_PEERS ?? 10);
+const N = CLOUD_GATEWAYS * PEERS;
+const ROOT = path.resolve(__dirname, '..');
+const AK = 'LTAIbenchaccesskey';
+const SK = 'bench-secret-0123456789';
+
+async function main(): Promise<void> {
+  const fake = await AliyunFake.start({ accessKeys: { [AK]: SK }, asyncDelayMs: ASYNC_MS, limits: { default: { perSecond: L } } });
+  const temporalPort = await freePort();
+  const temporal = await startDevServer({ port: temporalPort, headless: true });
+  const db = await createPgTestDb();
+  await db.db.$disconnect();
+  const secretKey = newSecretKey();
+  const queue = `bench-${randomBytes(3).toString('hex')}`;
+  const controllers: Array<{ proc: ChildProcess; url: string }> = [];
+  const agents: TestAgent[] = [];
+  try {
+    for (const name of ['ctl-1', 'ctl-2']) {
+      const port = await freePort();
+      const proc = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'controller/main.ts')], {
+        env: {
+          ...process.env,
+          PORT: String(port),
+          HOST: '127.0.0.1',
+          DATABASE_URL: db.url,
+          TEMPORAL_ADDRESS: temporal.address,
+          TEMPORAL_TASK_QUEUE: queue,
+          SECRET_KEY: secretKey,
+          HUB_INSTANCE_ID: name,
+          // Both processes declare the same budget: L calls/s per API, as the fake enforces.
+          CLOUD_RATE_LIMITS: JSON.stringify({ aliyun: { describe: L, routeWrite: L, routeRead: L, securityGroup: L, instance: L } }),
+          LOG_LEVEL: 'error',
+          DATA_DIR: path.join('/tmp', `bench-routes-${name}`),
+        },
+        stdio: ['ignore', 'ignore', 'inherit'],
+      });
+      controllers.push({ proc, url: `http://127.0.0.1:${port}` });
+      await waitForPort(port, 60_000);
+    }
+    const api = async <T>(i: number, method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> => {
+      const res = await fetch(`${controllers[i % 2]!.url}${p}`, { method, headers: { 'content-type': 'application/json' }, body: body === undefined ? undefined : JSON.stringify(body) });
+      return { status: res.status, body: (await res.json()) as T };
+    };
+
+    const account = await api<{ id: string }>(0, 'POST', '/api/cloud-accounts', { name: 'bench', provider: 'aliyun', credentials: { accessKeyId: AK, accessKeySecret: SK }, endpoints: { vpc: fake.url, ecs: fake.url } });
+    const net = new FakeIpsecNetwork();
+    const urls = controllers.map((c) => c.url);
+    const cloud: Array<{ id: string; table: string; instance: string }> = [];
+    for (let g = 0; g < CLOUD_GATEWAYS; g++) {
+      const ip = `203.0.113.${g + 1}`;
+      const site = addGatewaySite(fake, g + 1, { eip: ip });
+      const r = await api<{ id: string; agentSecret: string }>(g, 'POST', '/api/gateways', { name: `vpc-${g}`, provider: 'aliyun', region: 'cn-hangzhou', publicIp: ip, account: account.body.id });
+      if (r.status !== 201) throw new Error(`gateway: ${r.status} ${JSON.stringify(r.body)}`);
+      cloud.push({ id: r.body.id, table: site.systemTableId, instance: site.instanceId });
+      agents.push(await startTestAgent({ controllerUrl: urls, gatewayId: r.body.id, secret: r.body.agentSecret, driver: net.driver(ip), publicIp: ip }));
+    }
+    const peers: string[] = [];
+    for (let p = 0; p < PEERS; p++) {
+      const ip = `198.51.100.${p + 1}`;
+      const r = await api<{ id: string; agentSecret: string }>(p, 'POST', '/api/gateways', { name: `dc-${p}`, provider: 'onprem', cidrs: [`192.168.${p}.0/24`], publicIp: ip });
+      peers.push(r.body.id);
+      agents.push(await startTestAgent({ controllerUrl: urls, gatewayId: r.body.id, secret: r.body.agentSecret, driver: net.driver(ip), publicIp: ip }));
+    }
+    // Wait for discovery of every cloud gateway and every agent online.
+    for (const id of [...cloud.map((c) => c.id), ...peers]) {
+      for (;;) {
+        const g = await api<{ state: string; online: boolean; stateReason: string | null }>(0, 'GET', `/api/gateways/${id}`);
+        if (g.body.state === 'failed') throw new Error(`discovery failed: ${g.body.stateReason}`);
+        if (g.body.state === 'ready' && g.body.online) break;
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    }
+
+    const callsBefore = fake.calls.length;
+    const t0 = Date.now();
+    const links: string[] = [];
+    let i = 0;
+    for (const c of cloud) {
+      for (const p of peers) {
+        const r = await api<{ id: string }>(i++, 'POST', '/api/links', { a: c.id, b: p });
+        if (r.status !== 202) throw new Error(`link: ${r.status} ${JSON.stringify(r.body)}`);
+        links.push(r.body.id);
+      }
+    }
+    const postedMs = Date.now() - t0;
+    // Done when every expected route is Available in the fake.
+    const expected = N;
+    for (;;) {
+      const available = cloud.reduce((n, c) => n + fake.routeEntries(c.table).filter((e) => e.nextHopId === c.instance && e.status === 'Available').length, 0);
+      if (available >= expected) break;
+      if (Date.now() - t0 > 15 * 60_000) throw new Error(`only ${available}/${expected} routes after 15 minutes`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    const totalMs = Date.now() - t0;
+    let failed = 0;
+    for (const id of links) {
+      for (;;) {
+        const l = await api<{ state: string }>(0, 'GET', `/api/links/${id}`);
+        if (l.body.state === 'failed') failed++;
+        if (l.body.state === 'up' || l.body.state === 'failed') break;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    }
+    const calls = fake.calls.slice(callsBefore);
+    const count = (api: string, ok?: boolean) => calls.filter((c) => c.api === api && (ok === undefined || c.ok === ok)).length;
+    const creates = count('CreateRouteEntry', true);
+    const idealMs = (creates / L) * 1000;
+    console.log(`\nbench:routes — ${N} links (${CLOUD_GATEWAYS} Alibaba VPCs × ${PEERS} on-prem peers), 2 controller processes, fake limit L=${L}/s per API, async delay ${ASYNC_MS} ms`);
+    console.log(`  links posted in            ${postedMs} ms`);
+    console.log(`  all routes Available after ${totalMs} ms`);
+    console.log(`  ideal N·calls/L            ${idealMs.toFixed(0)} ms (${creates} CreateRouteEntry calls at ${L}/s)`);
+    console.log(`  ratio                      ${(totalMs / idealMs).toFixed(3)}  (target ≤ 1.1)`);
+    for (const a of ['CreateRouteEntry', 'DescribeRouteEntryList', 'AuthorizeSecurityGroup', 'DescribeInstances']) {
+      console.log(`  ${a.padEnd(26)} calls ${String(count(a)).padStart(4)}   max per 1 s window ${fake.maxRate(a)} (limit ${L})`);
+    }
+    const throttled = calls.filter((c) => c.code === 'Throttling.User').length;
+    console.log(`  throttled responses        ${throttled}`);
+    console.log(`  failed links               ${failed}`);
+    const maxSeen = Math.max(...['CreateRouteEntry', 'DescribeRouteEntryList', 'AuthorizeSecurityGroup'].map((a) => fake.maxRate(a)));
+    console.log(`target: ratio ≤ 1.1, rate ≤ L, 0 failures: ${totalMs / idealMs <= 1.1 && maxSeen <= L && failed === 0 ? 'MET' : 'NOT MET'}`);
+  } finally {
+    await Promise.all(agents.map((a) => a.stop()));
+    for (const c of controllers) c.proc.kill('SIGTERM');
+    await Promise.all(controllers.map((c) => new Promise((r) => (c.proc.exitCode !== null ? r(null) : c.proc.once('exit', r)))));
+    await temporal.stop();
+    await db.cleanup();
+    await fake.stop();
+  }
+}
+
+main().then(
+  () => process.exit(0),
+  (err: unknown) => {
+    console.error(err);
+    process.exit(1);
+  },
+);
