@@ -7,8 +7,9 @@
 //                        db/tooling/migrations.ts for how. Needs PostgreSQL (TEST_PG_URL).
 //   check                exit 1 unless both histories build exactly the current schema and the
 //                        PostgreSQL schema file is derived from the SQLite one. Needs PostgreSQL.
-import { generateClients, migrateDb } from '../db';
-import { runPrismaRaw } from '../db/prisma-cli';
+// Not from '../db': that module loads the generated clients, which this script is what creates.
+import { migrateDb } from '../db/migrate';
+import { generateClients, runPrismaRaw } from '../db/prisma-cli';
 import { checkMigrations, newMigration } from '../db/tooling/migrations';
 import { syncPgSchema } from '../db/tooling/pg-schema';
 import { DEFAULT_DATABASE_URL, redactUrl } from '../db/url';
