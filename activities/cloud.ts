@@ -2,6 +2,7 @@
 // queue of its rate-limit budget (cloud/budgets.ts); the workflow picks the queue.
 import { ApplicationFailure, type ApplicationFailureOptions } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
+import type { ApiClass } from '../cloud/queues';
 import { CloudError, type CloudProvider, type CloudTarget, type DiscoveredGateway, type PeerRule, type RouteSpec, type RouteState } from '../cloud/types';
 
 export interface CloudAccountRef {
@@ -52,9 +53,14 @@ function safeAttempt(): number {
   }
 }
 
-export function createCloudActivities(providerFor: ProviderFor) {
-  const call = async <T>(ref: CloudAccountRef, what: string, fn: (p: CloudProvider) => Promise<T>): Promise<T> => {
+/** Waits for a slot of the call's budget before it is made (see cloud/pacer.ts). */
+export type PaceCall = (ref: CloudAccountRef & { provider: CloudProvider['name'] }, api: ApiClass, slots: number) => Promise<void>;
+
+export function createCloudActivities(providerFor: ProviderFor, pace?: PaceCall) {
+  const call = async <T>(ref: CloudAccountRef, api: ApiClass, what: string, fn: (p: CloudProvider) => Promise<T>, slots: number | ((p: CloudProvider['name']) => number) = 1): Promise<T> => {
     const { provider } = await providerFor(ref);
+    const n = typeof slots === 'number' ? slots : slots(provider.name);
+    if (n > 0) await pace?.({ ...ref, provider: provider.name }, api, n);
     try {
       return await fn(provider);
     } catch (err) {
@@ -63,19 +69,21 @@ export function createCloudActivities(providerFor: ProviderFor) {
   };
   return {
     /** Several read calls (describe budget): instance, VPC, route tables, security groups. */
+    /** Discovery makes a few calls (one per describe API, twice for DescribeInstances): two slots. */
     cloudDiscover: (p: CloudAccountRef & { publicIp: string }): Promise<DiscoveredGateway> =>
-      call(p, `discovery of ${p.publicIp}`, (c) => c.discover(p.publicIp)),
+      call(p, 'describe', `discovery of ${p.publicIp}`, (c) => c.discover(p.publicIp), 2),
     cloudCreateRoute: (p: CloudAccountRef & { route: RouteSpec; clientToken: string }): Promise<'created' | 'exists'> =>
-      call(p, `route ${p.route.destinationCidr} in ${p.route.routeTableId}`, (c) => c.createRoute(p.route, p.clientToken)),
+      call(p, 'routeWrite', `route ${p.route.destinationCidr} in ${p.route.routeTableId}`, (c) => c.createRoute(p.route, p.clientToken)),
     cloudGetRoute: (p: CloudAccountRef & { route: Pick<RouteSpec, 'routeTableId' | 'destinationCidr'> }): Promise<RouteState | null> =>
-      call(p, `route ${p.route.destinationCidr} in ${p.route.routeTableId}`, async (c) => (await c.getRoute(p.route)) ?? null),
+      call(p, 'routeRead', `route ${p.route.destinationCidr} in ${p.route.routeTableId}`, async (c) => (await c.getRoute(p.route)) ?? null),
     cloudDeleteRoute: (p: CloudAccountRef & { route: RouteSpec }): Promise<'deleted' | 'absent'> =>
-      call(p, `delete route ${p.route.destinationCidr} in ${p.route.routeTableId}`, (c) => c.deleteRoute(p.route)),
+      call(p, 'routeWrite', `delete route ${p.route.destinationCidr} in ${p.route.routeTableId}`, (c) => c.deleteRoute(p.route)),
     cloudPrepareInstance: (p: CloudAccountRef & { instanceId: string }): Promise<void> =>
-      call(p, `prepare instance ${p.instanceId}`, (c) => c.prepareInstance(p.instanceId)),
+      // AWS: one ModifyInstanceAttribute; Alibaba Cloud: nothing to call.
+      call(p, 'instance', `prepare instance ${p.instanceId}`, (c) => c.prepareInstance(p.instanceId), (name) => (name === 'aws' ? 1 : 0)),
     cloudAllowPeer: (p: CloudAccountRef & { rule: PeerRule }): Promise<void> =>
-      call(p, `allow ${p.rule.peerIp} in ${p.rule.securityGroupId}`, (c) => c.allowPeer(p.rule)),
+      call(p, 'securityGroup', `allow ${p.rule.peerIp} in ${p.rule.securityGroupId}`, (c) => c.allowPeer(p.rule)),
     cloudRevokePeer: (p: CloudAccountRef & { rule: PeerRule }): Promise<void> =>
-      call(p, `revoke ${p.rule.peerIp} in ${p.rule.securityGroupId}`, (c) => c.revokePeer(p.rule)),
+      call(p, 'securityGroup', `revoke ${p.rule.peerIp} in ${p.rule.securityGroupId}`, (c) => c.revokePeer(p.rule)),
   };
 }

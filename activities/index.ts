@@ -11,7 +11,7 @@ import type { LinkConfig } from '../protocol/messages';
 import type { Client } from '@temporalio/client';
 import { FailureType, fromHubError } from './errors';
 import { gatewayEndpoint, isFresh, parseJsonList } from './store-helpers';
-import { createCloudActivities, type ProviderFor } from './cloud';
+import { createCloudActivities, type PaceCall, type ProviderFor } from './cloud';
 import { createCloudStoreActivities } from './cloud-store';
 import { createDiscoveryActivities } from './discovery';
 import type { CloudRef } from '../workflows/cloud-calls';
@@ -31,6 +31,8 @@ export interface ActivityDeps {
   providerFor: ProviderFor;
   /** Temporal client, for activities that start or signal workflows. */
   temporal?: () => Client;
+  /** Strict per-budget pacing of cloud calls across processes (cloud/pacer.ts). */
+  paceCloudCall?: PaceCall;
 }
 
 export interface LinkSide {
@@ -82,7 +84,7 @@ export function createActivities(deps: ActivityDeps) {
   };
 
   return {
-    ...createCloudActivities(deps.providerFor),
+    ...createCloudActivities(deps.providerFor, deps.paceCloudCall),
     ...createCloudStoreActivities({ db, ...(deps.temporal ? { temporal: deps.temporal } : {}) }),
     ...createDiscoveryActivities({ db, clock: deps.clock }),
 

@@ -9,6 +9,9 @@ import { API_CLASSES, budgetFor, budgetQueue, type BudgetOverrides } from '../cl
 import type { CloudProviderName } from '../cloud/types';
 import { Mutex } from '../lib/mutex';
 
+/** Dispatch gate relative to the budget; see refreshNow. */
+export const GATE_FACTOR = 1.5;
+
 export interface CloudWorkersOptions {
   db: Db;
   connection: NativeConnection;
@@ -65,7 +68,10 @@ export class CloudWorkers {
           namespace: this.o.namespace,
           taskQueue: queue,
           activities: this.o.activities,
-          maxTaskQueueActivitiesPerSecond: budgetFor(provider, api, this.o.budgets),
+          // The server-side gate keeps the backlog in Temporal, shared by every process; the exact
+          // limit is the pacer's (cloud/pacer.ts). The gate sits above the budget because the
+          // server's limiter is split over task-queue partitions and lets bursts through.
+          maxTaskQueueActivitiesPerSecond: budgetFor(provider, api, this.o.budgets) * GATE_FACTOR,
           // One provider call per activity: a few in flight per process is plenty.
           maxConcurrentActivityTaskExecutions: 20,
         });

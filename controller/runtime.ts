@@ -17,7 +17,8 @@ import { deleteUpdate, gatewayOnlineSignal, linkWorkflowId, tunnelSignal } from 
 import type { linkWorkflow } from '../workflows';
 import type { Role } from './config';
 import { providerResolver } from '../cloud/accounts';
-import type { BudgetOverrides } from '../cloud/budgets';
+import { budgetFor, type BudgetOverrides } from '../cloud/budgets';
+import { dbPacer } from '../cloud/pacer';
 import type { CloudProvider, CloudTarget } from '../cloud/types';
 import { CloudWorkers } from './cloud-workers';
 import { discoverGatewayWorkflow, discoveryWorkflowId } from '../workflows/discovery';
@@ -185,6 +186,12 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         hubQueue: (instance) => hubQueueName(o.taskQueue, instance),
         presenceTtlMs,
         providerFor: providerResolver(db, o.secretKey, o.buildProvider ? { build: o.buildProvider } : {}),
+        paceCloudCall: (() => {
+          const pacer = dbPacer(db, o.databaseUrl);
+          return async (ref, api, slots) => {
+            await pacer({ provider: ref.provider, accountId: ref.accountId, region: ref.region, api }, budgetFor(ref.provider, api, o.cloudBudgets ?? {}), slots);
+          };
+        })(),
         temporal: () => client,
       });
       const workers: Worker[] = [];

@@ -147,6 +147,15 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     const plan = await planWithEndpoints();
     if (deleteRequested) return;
     configVersion++;
+    // Routes do not affect IKE: write them from the start, alongside everything else.
+    // Never rejects (an unhandled rejection would fail the workflow task); the error is kept.
+    let routesError: Error | undefined;
+    const routes = Promise.all([applyRoutes(plan, 'a', writeRoute), applyRoutes(plan, 'b', writeRoute)]).then(
+      () => undefined,
+      (err: unknown) => {
+        routesError = err instanceof Error ? err : new Error('route writes failed');
+      },
+    );
     // Configs, and on cloud ends the instance and the security-group rule for the peer, before IKE.
     await Promise.all([
       ...(['a', 'b'] as const).map((s) =>
@@ -154,15 +163,14 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
       ),
       prepareCloudSide(plan, 'a'),
       prepareCloudSide(plan, 'b'),
-    ]);
-    // Routes do not affect IKE: write them while the tunnel comes up.
-    let routesFailed = false;
-    const routes = Promise.all([applyRoutes(plan, 'a', writeRoute), applyRoutes(plan, 'b', writeRoute)]).catch((err: unknown) => {
-      routesFailed = true;
+    ]).catch(async (err: unknown) => {
+      // Let the route writes settle before reporting, so their outcome is recorded too.
+      await routes;
       throw err;
     });
-    const tunnel = bringTunnelUp(plan, () => routesFailed);
+    const tunnel = bringTunnelUp(plan, () => routesError !== undefined);
     await Promise.all([routes, tunnel]);
+    if (routesError) throw routesError;
     if (deleteRequested) return;
     await setPhase('up', undefined, 'link.up', `CHILD_SA installed on both ${plan.a.gatewayName} and ${plan.b.gatewayName}`);
   }
