@@ -74,8 +74,11 @@ export function createCloudActivities(providerFor: ProviderFor, pace?: PaceCall)
       call(p, 'describe', `discovery of ${p.publicIp}`, (c) => c.discover(p.publicIp), 2),
     cloudCreateRoute: (p: CloudAccountRef & { route: RouteSpec; clientToken: string }): Promise<'created' | 'exists'> =>
       call(p, 'routeWrite', `route ${p.route.destinationCidr} in ${p.route.routeTableId}`, (c) => c.createRoute(p.route, p.clientToken)),
-    cloudGetRoute: (p: CloudAccountRef & { route: Pick<RouteSpec, 'routeTableId' | 'destinationCidr'> }): Promise<RouteState | null> =>
-      call(p, 'routeRead', `route ${p.route.destinationCidr} in ${p.route.routeTableId}`, async (c) => (await c.getRoute(p.route)) ?? null),
+    /** With delayMs, waits that long first (an asynchronous change is not done sooner). */
+    cloudGetRoute: async (p: CloudAccountRef & { route: Pick<RouteSpec, 'routeTableId' | 'destinationCidr'>; delayMs?: number }): Promise<RouteState | null> => {
+      if (p.delayMs) await new Promise((r) => setTimeout(r, Math.min(p.delayMs!, 20_000)));
+      return call(p, 'routeRead', `route ${p.route.destinationCidr} in ${p.route.routeTableId}`, async (c) => (await c.getRoute(p.route)) ?? null);
+    },
     cloudDeleteRoute: (p: CloudAccountRef & { route: RouteSpec }): Promise<'deleted' | 'absent'> =>
       call(p, 'routeWrite', `delete route ${p.route.destinationCidr} in ${p.route.routeTableId}`, (c) => c.deleteRoute(p.route)),
     cloudPrepareInstance: (p: CloudAccountRef & { instanceId: string }): Promise<void> =>

@@ -144,6 +144,7 @@ async function main(): Promise<void> {
       const ts = calls.filter((c) => c.api === a && c.ok).map((c) => c.at - t0);
       console.log(`  ${a.padEnd(26)} first at ${Math.min(...ts)} ms, last at ${Math.max(...ts)} ms after the first POST`);
     }
+    await printTableBreakdown(temporal.address, cloud.map((c) => c.table), account.body.id);
     const throttled = calls.filter((c) => c.code === 'Throttling.User').length;
     console.log(`  throttled responses        ${throttled}`);
     console.log(`  failed links               ${failed}`);
@@ -157,6 +158,42 @@ async function main(): Promise<void> {
     await db.cleanup();
     await fake.stop();
   }
+}
+
+/** Where a route table's time goes, from its workflows' histories (mean per operation). */
+async function printTableBreakdown(address: string, tables: string[], accountId: string): Promise<void> {
+  const { Connection, Client } = await import('@temporalio/client');
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+  const acc: Record<string, number[]> = {};
+  const add = (k: string, v: number) => (acc[k] ??= []).push(v);
+  for (const table of tables.slice(0, 5)) {
+    const h = await client.workflow.getHandle(`rtb-aliyun-${accountId}-cn-hangzhou-${table}`).fetchHistory().catch(() => undefined);
+    const sched = new Map<number, { type: string; at: number }>();
+    const started = new Map<number, number>();
+    let lastDone = 0;
+    for (const e of h?.events ?? []) {
+      const at = ms(e.eventTime);
+      if (e.activityTaskScheduledEventAttributes) {
+        sched.set(Number(e.eventId), { type: e.activityTaskScheduledEventAttributes.activityType!.name!, at });
+        if (lastDone) add('gap: previous result → next activity scheduled', at - lastDone);
+      }
+      if (e.activityTaskStartedEventAttributes) started.set(Number(e.activityTaskStartedEventAttributes.scheduledEventId), at);
+      const done = e.activityTaskCompletedEventAttributes;
+      if (done) {
+        const s = sched.get(Number(done.scheduledEventId))!;
+        const st = started.get(Number(done.scheduledEventId)) ?? s.at;
+        add(`${s.type}: waiting in the budget queue`, st - s.at);
+        add(`${s.type}: running (pacer wait + call)`, at - st);
+        lastDone = at;
+      }
+      if (e.timerStartedEventAttributes && Number(e.timerStartedEventAttributes.startToFireTimeout?.seconds ?? 0) < 60) add('timer', Number(e.timerStartedEventAttributes.startToFireTimeout?.seconds ?? 0) * 1000 + Math.floor((e.timerStartedEventAttributes.startToFireTimeout?.nanos ?? 0) / 1e6));
+    }
+  }
+  await connection.close();
+  console.log('  route-table workflows (first 5 tables), mean per step:');
+  for (const [k, v] of Object.entries(acc)) console.log(`    ${k.padEnd(52)} ${(v.reduce((a, b) => a + b, 0) / v.length).toFixed(0)} ms (n=${v.length})`);
 }
 
 main().then(

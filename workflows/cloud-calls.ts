@@ -93,8 +93,9 @@ async function waitRoute(ref: CloudRef, route: RouteSpec, done: (s: { status: st
   const started = Date.now(); // workflow time: deterministic
   let delayMs = pacing?.firstPollMs ?? 100;
   for (let i = 0; ; i++) {
-    if (pacing) await sleep(delayMs);
-    const s = await cloudActs(ref, 'routeRead', base).cloudGetRoute({ ...ref, route });
+    // Paced polls wait inside the activity: one workflow task per poll instead of two (timer, then
+    // the activity), which matters when many tables are busy at once.
+    const s = await cloudActs(ref, 'routeRead', base).cloudGetRoute({ ...ref, route, ...(pacing ? { delayMs } : {}) });
     if (done(s ?? undefined)) {
       if (pacing) {
         pacing.polls = i + 1;
