@@ -49,15 +49,21 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
       });
     },
 
-    async markRoutes(p: { linkId: string; updates: Array<{ id: number; state: 'present' | 'deleted'; preexisting?: boolean }> }): Promise<void> {
-      await db.$transaction(
-        p.updates.map((u) =>
+    /** Records route outcomes, and optionally the link event that reports them, in one transaction. */
+    async markRoutes(p: {
+      linkId: string;
+      updates: Array<{ id: number; state: 'present' | 'deleted'; preexisting?: boolean }>;
+      event?: { type: string; message: string; data?: Record<string, unknown> };
+    }): Promise<void> {
+      await db.$transaction([
+        ...p.updates.map((u) =>
           db.routeClaim.update({
             where: { id: u.id },
             data: { state: u.state, ...(u.preexisting !== undefined ? { preexisting: u.preexisting } : {}), ...(u.state === 'deleted' ? { activeKey: null } : {}) },
           }),
         ),
-      );
+        ...(p.event ? [db.linkEvent.create({ data: { linkId: p.linkId, type: p.event.type, message: p.event.message, data: p.event.data ? JSON.stringify(p.event.data) : null } })] : []),
+      ]);
     },
 
     /** The link's live route records on one gateway. */

@@ -42,6 +42,8 @@ export interface LinkSide {
   endpoint?: string;
   cidrs: string[];
   identity: string;
+  /** Task queue of the controller holding the gateway's agent when the plan was made. */
+  queue?: string;
   /** Present for gateways in a cloud: what the link's cloud steps need. */
   cloud?: {
     ref: CloudRef;
@@ -79,6 +81,10 @@ export function createActivities(deps: ActivityDeps) {
     return deps.hub;
   };
 
+  /** The hub queue reaching a gateway now, if its presence is believable. */
+  const where = (g: { online: boolean; hubInstance: string | null; lastSeenAt: Date | null }): string | undefined =>
+    g.online && g.hubInstance && isFresh(g.lastSeenAt, deps.clock(), deps.presenceTtlMs) ? deps.hubQueue(g.hubInstance) : undefined;
+
   const recordEvent = async (e: LinkEventInput): Promise<void> => {
     await db.linkEvent.create({ data: { linkId: e.linkId, type: e.type, message: e.message, data: e.data ? JSON.stringify(e.data) : null, at: deps.clock() } });
   };
@@ -98,6 +104,7 @@ export function createActivities(deps: ActivityDeps) {
         endpoint: gatewayEndpoint(g),
         cidrs: parseJsonList(cidrs),
         identity: ikeIdentity(asGatewayId(g.id)),
+        ...(where(g) ? { queue: where(g) } : {}),
         ...(g.provider !== 'onprem' && g.accountId && g.region && g.instanceId
           ? {
               cloud: {
@@ -119,8 +126,8 @@ export function createActivities(deps: ActivityDeps) {
     async locateGateway(gatewayId: string): Promise<{ queue?: string; endpoint?: string }> {
       const g = await db.gateway.findUnique({ where: { id: gatewayId } });
       if (!g) throw ApplicationFailure.nonRetryable(`gateway ${gatewayId} not found`, FailureType.notFound);
-      const online = g.online && g.hubInstance && isFresh(g.lastSeenAt, deps.clock(), deps.presenceTtlMs);
-      return { ...(online ? { queue: deps.hubQueue(g.hubInstance!) } : {}), endpoint: gatewayEndpoint(g) };
+      const queue = where(g);
+      return { ...(queue ? { queue } : {}), endpoint: gatewayEndpoint(g) };
     },
 
     recordEvent,

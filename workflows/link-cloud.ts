@@ -25,7 +25,8 @@ export async function prepareCloudSide(plan: LinkPlan, s: 'a' | 'b'): Promise<vo
   const cloud = side.cloud;
   const peerIp = peerOf(plan, s).endpoint;
   if (!cloud) return;
-  await cloudActs(cloud.ref, 'instance').cloudPrepareInstance({ ...cloud.ref, instanceId: cloud.instanceId });
+  // Only EC2 has a source/destination check to turn off; Alibaba Cloud needs no call.
+  if (cloud.ref.provider === 'aws') await cloudActs(cloud.ref, 'instance').cloudPrepareInstance({ ...cloud.ref, instanceId: cloud.instanceId });
   if (!peerIp || cloud.securityGroupIds.length === 0) return;
   const rule = { securityGroupId: cloud.securityGroupIds[0]!, peerIp, description: ruleDescription(peerIp) };
   await store.claimPeerRule({ linkId: plan.linkId, gatewayId: side.gatewayId, ...rule });
@@ -44,12 +45,14 @@ export async function applyRoutes(plan: LinkPlan, s: 'a' | 'b', writeRoute: Writ
   const claims = await store.claimRoutes({ linkId: plan.linkId, gatewayId: side.gatewayId, ref: cloud.ref, routes });
   if ('conflict' in claims) throw new CloudStepFailed(claims.conflict);
   const outcomes = await Promise.all(claims.claims.map((c) => writeRoute(cloud.ref, 'create', c.route, c.clientToken, `${plan.linkId}:${c.id}:create`)));
-  await store.markRoutes({ linkId: plan.linkId, updates: claims.claims.map((c, i) => ({ id: c.id, state: 'present', preexisting: outcomes[i] === 'exists' })) });
-  await store.recordEvent({
+  await store.markRoutes({
     linkId: plan.linkId,
-    type: 'cloud.routes_added',
-    message: `${routes.length} route(s) to ${peerOf(plan, s).cidrs.join(', ')} via ${cloud.instanceId} in ${cloud.routeTableIds.join(', ')} (${side.gatewayName})`,
-    data: { gatewayId: side.gatewayId, routes, preexisting: outcomes.filter((o) => o === 'exists').length },
+    updates: claims.claims.map((c, i) => ({ id: c.id, state: 'present', preexisting: outcomes[i] === 'exists' })),
+    event: {
+      type: 'cloud.routes_added',
+      message: `${routes.length} route(s) to ${peerOf(plan, s).cidrs.join(', ')} via ${cloud.instanceId} in ${cloud.routeTableIds.join(', ')} (${side.gatewayName})`,
+      data: { gatewayId: side.gatewayId, routes, preexisting: outcomes.filter((o) => o === 'exists').length },
+    },
   });
 }
 

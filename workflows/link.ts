@@ -7,6 +7,7 @@ import {
   condition,
   continueAsNew,
   log,
+  patched,
   proxyActivities,
   setHandler,
   workflowInfo,
@@ -72,6 +73,12 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     },
   );
   const writeRoute = routeWriter();
+  // Histories from before plans carried each gateway's queue looked it up before every agent call.
+  const useKnownQueues = patched('agent-queue-from-plan');
+  const knownQueue: Record<string, string> = {};
+  const remember = (plan: LinkPlan): void => {
+    for (const side of [plan.a, plan.b]) if (useKnownQueues && side.queue) knownQueue[side.gatewayId] = side.queue;
+  };
   setHandler(statusQuery, () => ({ phase, configVersion, tunnelUp: { ...tunnelUp }, ...(waitingFor ? { waitingFor } : {}) }));
 
   const setPhase = async (next: LinkPhase, reason: string | undefined, type: string, message: string): Promise<void> => {
@@ -89,15 +96,20 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     let announced = false;
     for (;;) {
       const ticks = onlineTicks[side.gatewayId] ?? 0;
-      const where = await store.locateGateway(side.gatewayId);
-      if (where.queue) {
+      // Where the gateway was last seen saves a lookup per call; a miss falls back to asking.
+      const known = useKnownQueues ? knownQueue[side.gatewayId] : undefined;
+      const queue = known ?? (await store.locateGateway(side.gatewayId)).queue;
+      if (queue) {
         try {
-          const r = await call(agentCall(where.queue));
+          const r = await call(agentCall(queue));
+          if (useKnownQueues) knownQueue[side.gatewayId] = queue;
           waitingFor = undefined;
           return r;
         } catch (err) {
           if (!isUnreachable(err)) throw err;
+          delete knownQueue[side.gatewayId];
           log.info('gateway unreachable, will retry', { gatewayId: side.gatewayId, what });
+          if (known) continue; // the gateway moved or went away: look it up now
         }
       }
       if (deleteRequested && phase !== 'deleting') throw new DeleteRequested();
@@ -145,6 +157,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
 
   async function provision(): Promise<void> {
     const plan = await planWithEndpoints();
+    remember(plan);
     if (deleteRequested) return;
     configVersion++;
     // Routes do not affect IKE: write them from the start, alongside everything else.
@@ -203,6 +216,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
   async function teardown(): Promise<void> {
     await setPhase('deleting', undefined, 'link.deleting', 'tearing down both ends');
     const plan = await store.planLink(linkId);
+    remember(plan);
     // Routes first, so no subnet keeps sending traffic to a tunnel that is about to go.
     await Promise.all([removeCloudSide(plan, 'a', writeRoute), removeCloudSide(plan, 'b', writeRoute)]);
     await Promise.all(
