@@ -82,6 +82,12 @@ async function main(): Promise<void> {
     if (stopping) return;
     stopping = true;
     log.info('stopping', { signal: sig });
+    // Workers wait for running activities; do not let a stuck one keep the process forever.
+    const forced = setTimeout(() => {
+      log.error('clean stop took more than 20 s; exiting anyway');
+      void dev?.stop().finally(() => process.exit(1));
+    }, 20_000);
+    forced.unref();
     await runtime.close();
     await dev?.stop();
     process.exit(0);
