@@ -1,6 +1,6 @@
 // The agent's one connection loop to the controller: dial out, hello, serve requests, report,
 // and reconnect with backoff and jitter. A 401 is final: the secret will not get better by retrying.
-import WebSocket, { type RawData } from 'ws';
+import WebSocket from 'ws';
 import {
   AGENT_PATH,
   HubFrame,
@@ -10,6 +10,7 @@ import {
   ProtocolError,
   authHeader,
   closeReason,
+  frameText,
   parseFrame,
   type AgentFrame,
   type Facts,
@@ -125,7 +126,7 @@ export class ControllerSession {
       ws.on('ping', () => (this.lastFromHub = Date.now()));
       ws.on('message', (data, isBinary) => {
         this.lastFromHub = Date.now();
-        this.onMessage(ws, isBinary ? '' : rawText(data));
+        this.onMessage(ws, isBinary ? '' : frameText(data));
       });
       ws.on('error', (err) => this.o.log.debug('socket error', { err: err.message }));
       ws.on('close', (code, reason) => {
@@ -190,9 +191,4 @@ export class ControllerSession {
       this.sleepTimer = { timer, wake: () => { clearTimeout(timer); resolve(); } };
     });
   }
-}
-
-function rawText(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data as ArrayBuffer).toString('utf8');
 }

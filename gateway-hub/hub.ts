@@ -16,6 +16,7 @@ import {
   PROTOCOL_VERSION,
   ProtocolError,
   closeReason,
+  frameText,
   parseAuthHeader,
   parseFrame,
   type Facts,
@@ -181,7 +182,7 @@ export class GatewayHub {
     let frame: AgentFrame;
     try {
       if (isBinary) throw new ProtocolError('binary frames are not part of the protocol');
-      frame = parseFrame(AgentFrame, rawToString(data));
+      frame = parseFrame(AgentFrame, frameText(data));
     } catch (err) {
       const reason = err instanceof ProtocolError ? err.message : 'unreadable frame';
       this.o.log.warn('malformed frame from agent', { gatewayId: conn.gatewayId, reason });
@@ -289,11 +290,6 @@ export class GatewayHub {
 
 function reject(socket: Duplex, status: number, text: string): void {
   socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
-}
-
-function rawToString(data: RawData): string {
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data as ArrayBuffer).toString('utf8');
 }
 
 function normaliseIp(ip: string | undefined): string | undefined {

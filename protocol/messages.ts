@@ -178,3 +178,9 @@ export function closeReason(text: string): string {
   while (Buffer.byteLength(out) > 123) out = out.slice(0, -1);
   return out;
 }
+
+/** Text of a received WebSocket message, however ws delivered it (Buffer, fragments, ArrayBuffer). */
+export function frameText(data: Buffer | ArrayBuffer | Buffer[]): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  return Buffer.from(data as ArrayBuffer).toString('utf8');
+}
