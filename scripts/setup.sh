@@ -25,9 +25,6 @@ if [ ${#need_venv[@]} -gt 0 ]; then
   "$venv/bin/pip" install --quiet --disable-pip-version-check "${need_venv[@]}"
 fi
 
-# 3. Prisma clients (one per database provider), regenerated when the schema changes.
-if [ ! -f generated/.schema-stamp ] || ! cmp -s prisma/schema.prisma generated/.schema-stamp; then
-  say "generating Prisma clients…"
-  node_modules/.bin/tsx scripts/db.ts generate
-  cp prisma/schema.prisma generated/.schema-stamp
-fi
+# 3. Prisma clients (one per database provider); scripts/db.ts skips a client whose schema and
+#    Prisma version are unchanged since it was generated.
+node_modules/.bin/tsx scripts/db.ts generate
