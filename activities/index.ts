@@ -6,7 +6,7 @@ import type { GatewayHub } from '../gateway-hub/hub';
 import type { Logger } from '../lib/log';
 import type { SecretKey } from '../lib/crypto';
 import { decrypt } from '../lib/crypto';
-import { asGatewayId, connName, ikeIdentity } from '../protocol/ids';
+import { asGatewayId, asLinkId, connName, ikeIdentity } from '../protocol/ids';
 import type { LinkConfig } from '../protocol/messages';
 import type { Client } from '@temporalio/client';
 import { FailureType, fromHubError } from './errors';
@@ -81,6 +81,11 @@ export function createActivities(deps: ActivityDeps) {
     return deps.hub;
   };
 
+  const queueOf = (g: Parameters<typeof where>[0]): { queue?: string } => {
+    const queue = where(g);
+    return queue ? { queue } : {};
+  };
+
   /** The hub queue reaching a gateway now, if its presence is believable. */
   const where = (g: { online: boolean; hubInstance: string | null; lastSeenAt: Date | null }): string | undefined =>
     g.online && g.hubInstance && isFresh(g.lastSeenAt, deps.clock(), deps.presenceTtlMs) ? deps.hubQueue(g.hubInstance) : undefined;
@@ -104,7 +109,7 @@ export function createActivities(deps: ActivityDeps) {
         endpoint: gatewayEndpoint(g),
         cidrs: parseJsonList(cidrs),
         identity: ikeIdentity(asGatewayId(g.id)),
-        ...(where(g) ? { queue: where(g) } : {}),
+        ...queueOf(g),
         ...(g.provider !== 'onprem' && g.accountId && g.region && g.instanceId
           ? {
               cloud: {
@@ -119,15 +124,14 @@ export function createActivities(deps: ActivityDeps) {
       // A data center dials the cloud (it may sit behind NAT and a firewall that only allows
       // outbound); otherwise side a initiates.
       const initiator = link.a.provider !== 'onprem' && link.b.provider === 'onprem' ? 'b' : 'a';
-      return { linkId, name: connName(link.id as never), state: link.state, a: side(link.a, link.aCidrs), b: side(link.b, link.bCidrs), initiator };
+      return { linkId, name: connName(asLinkId(link.id)), state: link.state, a: side(link.a, link.aCidrs), b: side(link.b, link.bCidrs), initiator };
     },
 
     /** Which hub instance's task queue reaches a gateway now, if any. */
-    async locateGateway(gatewayId: string): Promise<{ queue?: string; endpoint?: string }> {
+    async locateGateway(gatewayId: string): Promise<{ queue?: string }> {
       const g = await db.gateway.findUnique({ where: { id: gatewayId } });
       if (!g) throw ApplicationFailure.nonRetryable(`gateway ${gatewayId} not found`, FailureType.notFound);
-      const queue = where(g);
-      return { ...(queue ? { queue } : {}), endpoint: gatewayEndpoint(g) };
+      return queueOf(g);
     },
 
     recordEvent,

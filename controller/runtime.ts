@@ -12,7 +12,7 @@ import { dbPresenceStore } from '../gateway-hub/db-presence';
 import { createActivities } from '../activities';
 import type { Logger } from '../lib/log';
 import type { SecretKey } from '../lib/crypto';
-import { connName, linkIdFromConn, type GatewayId } from '../protocol/ids';
+import { asLinkId, connName, linkIdFromConn, type GatewayId } from '../protocol/ids';
 import { deleteUpdate, gatewayOnlineSignal, linkWorkflowId, tunnelSignal } from '../workflows/definitions';
 import type { linkWorkflow } from '../workflows';
 import type { Role } from './config';
@@ -111,7 +111,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     async function onGatewayOnline(gatewayId: GatewayId): Promise<void> {
       const links = await db.link.findMany({ where: { deletedAt: null, OR: [{ aId: gatewayId }, { bId: gatewayId }] }, select: { id: true } });
       await hub!
-        .call(gatewayId, 'reconcile', { keep: links.map((l) => connName(l.id as never)) })
+        .call(gatewayId, 'reconcile', { keep: links.map((l) => connName(asLinkId(l.id))) })
         .then((r) => r.removed.length && log.info('agent dropped links the controller no longer has', { gatewayId, removed: r.removed }))
         .catch((err: unknown) => log.warn('reconcile failed', { gatewayId, err: (err as Error).message }));
       await Promise.all(links.map((l) => signal(l.id, (h) => h.signal(gatewayOnlineSignal, { gatewayId }))));

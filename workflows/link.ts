@@ -143,13 +143,17 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
 
   /** Plans with both endpoints known; an endpoint appears once the gateway has connected once. */
   async function planWithEndpoints(): Promise<LinkPlan> {
+    let announced = false;
     for (;;) {
       const plan = await store.planLink(linkId);
       const responder = plan[plan.initiator === 'a' ? 'b' : 'a'];
       // The initiator must know where to dial; the responder can accept from any address.
       if (responder.endpoint || deleteRequested) return plan;
       waitingFor = responder.gatewayId;
-      await store.recordEvent({ linkId, type: 'gateway.waiting', message: `waiting for gateway ${responder.gatewayName} to report its public address (it has never connected)`, data: { gatewayId: responder.gatewayId } });
+      if (!announced) {
+        announced = true; // once, not every 30 s while the gateway stays away
+        await store.recordEvent({ linkId, type: 'gateway.waiting', message: `waiting for gateway ${responder.gatewayName} to report its public address (it has never connected)`, data: { gatewayId: responder.gatewayId } });
+      }
       const ticks = onlineTicks[responder.gatewayId] ?? 0;
       await condition(() => (onlineTicks[responder.gatewayId] ?? 0) !== ticks || deleteRequested, '30s');
     }
