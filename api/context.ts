@@ -8,7 +8,7 @@ import type { ViewContext } from './views';
 export interface LinkOrchestrator {
   /** Starts the link's entity workflow; throws when the workflow service is unreachable. */
   start(linkId: string, workflowId: string): Promise<void>;
-  /** Asks the workflow to tear the link down; resolves once it accepted. */
+  /** Asks the workflow to tear the link down; resolves once it accepted, AppError('conflict') if already deleting. */
   requestDelete(workflowId: string): Promise<void>;
   /** Starts discovery of a cloud gateway from its public IP. */
   startDiscovery(gatewayId: string, ref: { provider: 'aliyun' | 'aws'; accountId: string; region: string }, publicIp: string): Promise<void>;

@@ -1,7 +1,7 @@
 // /api/links: connect two gateways, read a link's state and history, delete it.
 import { Router } from 'express';
 import { z } from 'zod';
-import { conflict, notFound, unavailable, invalid } from '../lib/errors';
+import { AppError, conflict, notFound, unavailable, invalid } from '../lib/errors';
 import { firstOverlap, normaliseCidrList, parseCidr, contains, CidrError } from '../lib/cidr';
 import { encrypt, randomToken } from '../lib/crypto';
 import { parseJsonList } from '../activities/store-helpers';
@@ -62,7 +62,7 @@ export function linkRoutes(ctx: ApiContext): Router {
       try {
         await ctx.links.requestDelete(l.workflowId);
       } catch (err) {
-        if (err instanceof Error && /already being deleted/.test(err.message)) throw conflict(`link ${l.id} is already being deleted`);
+        if (err instanceof AppError) throw err;
         ctx.log.error('could not request link deletion', { linkId: l.id, err });
         throw unavailable('the workflow service is unreachable; the link was not changed, try again');
       }

@@ -2,7 +2,8 @@
 // WebSocket hub on one HTTP port, and the Temporal workers. Every client is constructed here, once.
 import http from 'node:http';
 import path from 'node:path';
-import { Client, Connection, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { conflict } from '../lib/errors';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { AddressInfo } from 'node:net';
 import { openDb, type Db } from '../db';
@@ -142,7 +143,13 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
                 await client.workflow.start<typeof linkWorkflow>('linkWorkflow', { taskQueue: o.taskQueue, workflowId, args: [{ linkId }] });
               },
               requestDelete: async (workflowId) => {
-                await client.workflow.getHandle(workflowId).executeUpdate(deleteUpdate);
+                try {
+                  await client.workflow.getHandle(workflowId).executeUpdate(deleteUpdate);
+                } catch (err) {
+                  // The workflow's validator refused: a delete is already under way.
+                  if (err instanceof WorkflowUpdateFailedError) throw conflict(`${workflowId} is already being deleted`);
+                  throw err;
+                }
               },
               startDiscovery: async (gatewayId, ref, publicIp) => {
                 await client.workflow.start<typeof discoverGatewayWorkflow>('discoverGatewayWorkflow', {
