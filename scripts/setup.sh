@@ -6,6 +6,11 @@ cd "$(dirname "$0")/.."
 
 say() { printf '[setup] %s\n' "$*"; }
 
+# One setup at a time: two concurrent `npm ci` runs delete each other's node_modules.
+mkdir -p .tools
+exec 9>.tools/setup.lock
+flock 9
+
 # 1. npm packages: a fresh clone has none; a changed lockfile means they are stale.
 if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   say "installing npm packages (npm ci)…"
