@@ -13,6 +13,8 @@ export interface RouteClaim {
   route: RouteSpec;
   clientToken: string;
   preexisting: boolean;
+  /** creating: recorded, the cloud call may not have happened; present: written (or adopted). */
+  state: string;
 }
 
 /** Deterministic per intent (link, table, CIDR), ≤ 64 ASCII chars as Alibaba's ClientToken requires. */
@@ -43,7 +45,7 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
             (await tx.routeClaim.create({
               data: { linkId: p.linkId, gatewayId: p.gatewayId, provider: p.ref.provider, accountId: p.ref.accountId, region: p.ref.region, routeTableId: route.routeTableId, destinationCidr: route.destinationCidr, instanceId: route.instanceId, state: 'creating', activeKey: key },
             }));
-          claims.push({ id: row.id, route: { routeTableId: row.routeTableId, destinationCidr: row.destinationCidr, instanceId: row.instanceId }, clientToken: routeClientToken(p.linkId, row.id), preexisting: row.preexisting });
+          claims.push({ id: row.id, route: { routeTableId: row.routeTableId, destinationCidr: row.destinationCidr, instanceId: row.instanceId }, clientToken: routeClientToken(p.linkId, row.id), preexisting: row.preexisting, state: row.state });
         }
         return { claims };
       });
@@ -69,7 +71,7 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
     /** The link's live route records on one gateway. */
     async routesOf(p: { linkId: string; gatewayId: string }): Promise<RouteClaim[]> {
       const rows = await db.routeClaim.findMany({ where: { linkId: p.linkId, gatewayId: p.gatewayId, NOT: { state: 'deleted' } }, orderBy: { id: 'asc' } });
-      return rows.map((r) => ({ id: r.id, route: { routeTableId: r.routeTableId, destinationCidr: r.destinationCidr, instanceId: r.instanceId }, clientToken: routeClientToken(p.linkId, r.id), preexisting: r.preexisting }));
+      return rows.map((r) => ({ id: r.id, route: { routeTableId: r.routeTableId, destinationCidr: r.destinationCidr, instanceId: r.instanceId }, clientToken: routeClientToken(p.linkId, r.id), preexisting: r.preexisting, state: r.state }));
     },
 
     /** Records that a link needs a peer rule (rules are shared by links to the same peer). */
@@ -78,10 +80,15 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
       if (!existing) await db.peerRuleClaim.create({ data: { linkId: p.linkId, gatewayId: p.gatewayId, securityGroupId: p.securityGroupId, peerIp: p.peerIp, description: p.description } });
     },
 
-    /** Releases a link's rule claims; returns the rules no other link needs any more. */
-    async releasePeerRules(p: { linkId: string; gatewayId: string }): Promise<{ unneeded: PeerRule[]; kept: number }> {
+    /**
+     * Releases a link's rule claims on one gateway (all of them, or all but the rule for the
+     * current peer address after the peer moved); returns the rules no other link needs any more.
+     */
+    async releasePeerRules(p: { linkId: string; gatewayId: string; keepPeerIp?: string }): Promise<{ unneeded: PeerRule[]; kept: number }> {
       return db.$transaction(async (tx) => {
-        const mine = await tx.peerRuleClaim.findMany({ where: { linkId: p.linkId, gatewayId: p.gatewayId, released: false } });
+        const mine = await tx.peerRuleClaim.findMany({
+          where: { linkId: p.linkId, gatewayId: p.gatewayId, released: false, ...(p.keepPeerIp ? { NOT: { peerIp: p.keepPeerIp } } : {}) },
+        });
         await tx.peerRuleClaim.updateMany({ where: { id: { in: mine.map((m) => m.id) } }, data: { released: true } });
         const unneeded: PeerRule[] = [];
         let kept = 0;

@@ -6,15 +6,18 @@ import type { GatewayHub } from '../gateway-hub/hub';
 import type { Logger } from '../lib/log';
 import type { SecretKey } from '../lib/crypto';
 import { decrypt } from '../lib/crypto';
-import { asGatewayId, asLinkId, connName, ikeIdentity } from '../protocol/ids';
+import { asGatewayId } from '../protocol/ids';
 import type { LinkConfig } from '../protocol/messages';
 import type { Client } from '@temporalio/client';
 import { FailureType, fromHubError } from './errors';
-import { gatewayEndpoint, isFresh, parseJsonList } from './store-helpers';
+import { isFresh } from './store-helpers';
 import { createCloudActivities, type PaceCall, type ProviderFor } from './cloud';
 import { createCloudStoreActivities } from './cloud-store';
 import { createDiscoveryActivities } from './discovery';
-import type { CloudRef } from '../workflows/cloud-calls';
+import type { LinkPlan, PublicLinkConfig } from '../workflows/link-plan';
+import { buildPlan } from './plan';
+
+export type { LinkPlan, LinkSide, PublicLinkConfig } from '../workflows/link-plan';
 
 export interface ActivityDeps {
   db: Db;
@@ -35,34 +38,6 @@ export interface ActivityDeps {
   paceCloudCall?: PaceCall;
 }
 
-export interface LinkSide {
-  gatewayId: string;
-  gatewayName: string;
-  /** Public address peers dial; undefined until the gateway was registered with one or connected once. */
-  endpoint?: string;
-  cidrs: string[];
-  identity: string;
-  /** Task queue of the controller holding the gateway's agent when the plan was made. */
-  queue?: string;
-  /** Present for gateways in a cloud: what the link's cloud steps need. */
-  cloud?: {
-    ref: CloudRef;
-    instanceId: string;
-    routeTableIds: string[];
-    securityGroupIds: string[];
-  };
-}
-
-export interface LinkPlan {
-  linkId: string;
-  name: string;
-  state: string;
-  a: LinkSide;
-  b: LinkSide;
-  /** Which side initiates IKE. */
-  initiator: 'a' | 'b';
-}
-
 export interface LinkEventInput {
   linkId: string;
   type: string;
@@ -70,8 +45,6 @@ export interface LinkEventInput {
   data?: Record<string, unknown>;
 }
 
-/** Only the non-secret parts of a link config travel through workflow history. */
-export type PublicLinkConfig = Omit<LinkConfig, 'psk'>;
 
 export function createActivities(deps: ActivityDeps) {
   const { db } = deps;
@@ -103,28 +76,7 @@ export function createActivities(deps: ActivityDeps) {
     async planLink(linkId: string): Promise<LinkPlan> {
       const link = await db.link.findUnique({ where: { id: linkId }, include: { a: true, b: true } });
       if (!link) throw ApplicationFailure.nonRetryable(`link ${linkId} not found`, FailureType.notFound);
-      const side = (g: typeof link.a, cidrs: string): LinkSide => ({
-        gatewayId: g.id,
-        gatewayName: g.name,
-        endpoint: gatewayEndpoint(g),
-        cidrs: parseJsonList(cidrs),
-        identity: ikeIdentity(asGatewayId(g.id)),
-        ...queueOf(g),
-        ...(g.provider !== 'onprem' && g.accountId && g.region && g.instanceId
-          ? {
-              cloud: {
-                ref: { provider: g.provider as CloudRef['provider'], accountId: g.accountId, region: g.region },
-                instanceId: g.instanceId,
-                routeTableIds: parseJsonList(g.routeTableIds ?? '[]'),
-                securityGroupIds: parseJsonList(g.securityGroupIds ?? '[]'),
-              },
-            }
-          : {}),
-      });
-      // A data center dials the cloud (it may sit behind NAT and a firewall that only allows
-      // outbound); otherwise side a initiates.
-      const initiator = link.a.provider !== 'onprem' && link.b.provider === 'onprem' ? 'b' : 'a';
-      return { linkId, name: connName(asLinkId(link.id)), state: link.state, a: side(link.a, link.aCidrs), b: side(link.b, link.bCidrs), initiator };
+      return buildPlan(link, { queueOf: where });
     },
 
     /** Which hub instance's task queue reaches a gateway now, if any. */
@@ -144,6 +96,14 @@ export function createActivities(deps: ActivityDeps) {
         ...(p.event
           ? [db.linkEvent.create({ data: { linkId: p.linkId, type: p.event.type, message: p.event.message, data: p.event.data ? JSON.stringify(p.event.data) : null, at } })]
           : []),
+      ]);
+    },
+
+    /** Puts a link's CIDRs back to the ones that last worked, after a change failed for good. */
+    async revertLinkCidrs(p: { linkId: string; a: string[]; b: string[]; reason: string }): Promise<void> {
+      await db.$transaction([
+        db.link.update({ where: { id: p.linkId }, data: { aCidrs: JSON.stringify(p.a), bCidrs: JSON.stringify(p.b) } }),
+        db.linkEvent.create({ data: { linkId: p.linkId, type: 'cidr.reverted', message: `CIDRs restored to ${p.a.join(', ')} ↔ ${p.b.join(', ')}: ${p.reason}`, data: JSON.stringify({ aCidrs: p.a, bCidrs: p.b }), at: deps.clock() } }),
       ]);
     },
 
@@ -169,9 +129,9 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /** Asks the initiating end to bring the CHILD_SA up; true once charon installed it. */
-    async initiateLink(p: { linkId: string; gatewayId: string; name: string; timeoutMs: number }): Promise<{ established: boolean }> {
+    async initiateLink(p: { linkId: string; gatewayId: string; name: string; timeoutMs: number; restart?: boolean }): Promise<{ established: boolean }> {
       return hub()
-        .call(asGatewayId(p.gatewayId), 'initiate', { name: p.name, timeoutMs: p.timeoutMs }, { timeoutMs: p.timeoutMs + 5000 })
+        .call(asGatewayId(p.gatewayId), 'initiate', { name: p.name, timeoutMs: p.timeoutMs, ...(p.restart ? { restart: true } : {}) }, { timeoutMs: p.timeoutMs + 5000 })
         .catch((e: unknown) => fromHubError(e, `initiate on ${p.gatewayId}`));
     },
 

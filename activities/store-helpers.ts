@@ -1,10 +1,15 @@
 // Small pure helpers over stored rows, shared by activities, the API and the hub wiring.
 
-/** The address peers should dial: operator-given, else agent-reported, else what the hub observed. */
+/**
+ * The address peers should dial: what the agent reports (its PUBLIC_IP, or the cloud's metadata
+ * service, which follows an EIP that moves), else the operator's, else the source address the hub
+ * observed. The operator's address wins over the observed one: the hub may see an outbound NAT or
+ * a proxy, not the address IKE reaches.
+ */
 export function gatewayEndpoint(g: { publicIp: string | null; facts: string | null; observedIp: string | null }): string | undefined {
-  if (g.publicIp) return g.publicIp;
   const reported = g.facts ? (JSON.parse(g.facts) as { publicIp?: unknown }).publicIp : undefined;
   if (typeof reported === 'string' && reported) return reported;
+  if (g.publicIp) return g.publicIp;
   return g.observedIp ?? undefined;
 }
 

@@ -7,6 +7,7 @@ import { Mutex } from '../lib/mutex';
 import type { IpsecDriver, TunnelEvent } from './driver';
 import type { StateStore } from './state';
 import { ControllerSession, type SessionOptions } from './session';
+import type { CloudIdentity, MetadataSource } from './metadata';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -15,6 +16,10 @@ export interface AgentOptions {
   state: StateStore;
   log: Logger;
   publicIp?: string;
+  /** The cloud's instance metadata service, when the agent runs in a cloud. */
+  metadata?: MetadataSource;
+  /** How often the agent checks its addresses (interfaces, cloud metadata) for a change. */
+  addressCheckMs?: number;
   session: Omit<SessionOptions, 'facts' | 'handle' | 'onConnected' | 'log'>;
 }
 
@@ -24,6 +29,10 @@ export class Agent {
   /** Latest state per link not yet delivered to the controller. */
   private readonly unsent = new Map<string, TunnelEvent>();
   private strongswanVersion?: string;
+  /** Last good answer of the metadata service (a failed read keeps it). */
+  private cloud?: CloudIdentity;
+  private addressTimer?: NodeJS.Timeout;
+  private lastAddresses?: string;
 
   constructor(private readonly o: AgentOptions) {
     this.session = new ControllerSession({
@@ -46,10 +55,15 @@ export class Agent {
       this.strongswanVersion = await this.o.driver.version().catch(() => undefined);
       await this.ops.run(() => this.restore('agent start'));
     });
+    // The first hello should already say where the agent is.
+    await this.readMetadata();
+    this.lastAddresses = this.addressKey();
+    this.watchAddresses();
     await this.session.run();
   }
 
   async stop(): Promise<void> {
+    clearTimeout(this.addressTimer);
     await this.session.stop();
     await this.o.driver.close();
   }
@@ -109,9 +123,9 @@ export class Agent {
     return { removed: held };
   }
 
-  private async initiate({ name, timeoutMs }: Params<'initiate'>): Promise<Result<'initiate'>> {
+  private async initiate({ name, timeoutMs, restart }: Params<'initiate'>): Promise<Result<'initiate'>> {
     if (!this.o.state.get(name)) throw Object.assign(new Error(`link ${name} is not applied on this gateway`), { code: 'unknown_link' });
-    return { established: await this.o.driver.initiate(name, timeoutMs ?? 10_000) };
+    return { established: await this.o.driver.initiate(name, timeoutMs ?? 10_000, restart ? { restart: true } : {}) };
   }
 
   private async status(): Promise<Result<'status'>> {
@@ -140,19 +154,62 @@ export class Agent {
     for (const e of [...this.unsent.values()]) this.report(e);
   }
 
+  private async readMetadata(): Promise<void> {
+    const id = await this.o.metadata?.read();
+    if (id) this.cloud = id;
+  }
+
+  /**
+   * Peers reach this gateway at its public address; when that changes (an EIP re-associated, a
+   * NAT or an ISP handing out a new address) the controller must hear it at once. The agent polls
+   * what it can see locally (interfaces, metadata: no third-party services) and redials on a
+   * change, which also sends the hub a new source address to observe.
+   */
+  private watchAddresses(): void {
+    const every = this.o.addressCheckMs ?? 2000;
+    const tick = async (): Promise<void> => {
+      await this.readMetadata();
+      const now = this.addressKey();
+      if (now !== this.lastAddresses) {
+        this.o.log.info('addresses changed; telling the controller', { before: this.lastAddresses, now });
+        this.lastAddresses = now;
+        this.session.redial('addresses changed');
+      }
+    };
+    const loop = (): void => {
+      this.addressTimer = setTimeout(() => void tick().catch((err: unknown) => this.o.log.warn('address check failed', { err })).finally(loop), every);
+      this.addressTimer.unref();
+    };
+    loop();
+  }
+
+  private publicIp(): string | undefined {
+    return this.o.publicIp ?? this.cloud?.publicIp;
+  }
+
+  private addressKey(): string {
+    return JSON.stringify([this.publicIp() ?? null, localAddrs()]);
+  }
+
   private async facts(): Promise<Facts> {
-    const localAddrs = Object.values(networkInterfaces())
-      .flat()
-      .filter((a) => a && !a.internal)
-      .map((a) => a!.address);
+    const publicIp = this.publicIp();
     return {
       agentVersion: AGENT_VERSION,
       hostname: hostname(),
-      ...(this.o.publicIp ? { publicIp: this.o.publicIp } : {}),
-      localAddrs,
+      ...(publicIp ? { publicIp } : {}),
+      localAddrs: localAddrs(),
       ...(this.strongswanVersion ? { strongswanVersion: this.strongswanVersion } : {}),
+      ...(this.cloud ? { cloud: { provider: this.cloud.provider, instanceId: this.cloud.instanceId, ...(this.cloud.region ? { region: this.cloud.region } : {}) } } : {}),
     };
   }
+}
+
+function localAddrs(): string[] {
+  return Object.values(networkInterfaces())
+    .flat()
+    .filter((a) => a && !a.internal)
+    .map((a) => a!.address)
+    .sort();
 }
 
 function sameLink(a: LinkConfig, b: LinkConfig): boolean {

@@ -15,6 +15,12 @@ const schema = z.object({
   STATE_DIR: z.string().default('/var/lib/ipsec-agent'),
   /** Public address to report when the agent knows it (otherwise the hub's observed address is used). */
   PUBLIC_IP: z.ipv4().or(z.ipv6()).optional(),
+  /** Which cloud's instance metadata service to ask for the public IP and instance identity. */
+  CLOUD_METADATA: z.enum(['auto', 'aws', 'aliyun', 'none']).default('auto'),
+  /** Base URL of the metadata service (default: the cloud's link-local address). */
+  METADATA_ENDPOINT: envUrl(['http:']).optional(),
+  /** How often the agent checks its addresses for a change (then it tells the controller at once). */
+  ADDRESS_CHECK_MS: envInt(200, 600_000).default(2000),
   BACKOFF_MIN_MS: envInt(10, 60_000).default(500),
   BACKOFF_MAX_MS: envInt(100, 600_000).default(30_000),
   LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -37,6 +43,8 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env) {
     viciSocket: c.VICI_SOCKET,
     stateDir: c.STATE_DIR,
     publicIp: c.PUBLIC_IP,
+    metadata: { provider: c.CLOUD_METADATA, ...(c.METADATA_ENDPOINT ? { endpoint: c.METADATA_ENDPOINT } : {}) },
+    addressCheckMs: c.ADDRESS_CHECK_MS,
     backoff: { minMs: c.BACKOFF_MIN_MS, maxMs: Math.max(c.BACKOFF_MAX_MS, c.BACKOFF_MIN_MS) },
     logLevel: c.LOG_LEVEL,
     proxy: {

@@ -18,8 +18,11 @@ export interface IpsecDriver {
   apply(link: LinkConfig): Promise<void>;
   /** Terminates and unloads one link; no error when it is not loaded. */
   remove(name: string): Promise<void>;
-  /** Brings the link's CHILD_SA up unless it already is; resolves true once installed. */
-  initiate(name: string, timeoutMs: number): Promise<boolean>;
+  /**
+   * Brings the link's CHILD_SA up unless it already is; resolves true once installed. With
+   * restart, the IKE_SA the link holds is terminated first and a new one negotiated.
+   */
+  initiate(name: string, timeoutMs: number, opts?: { restart?: boolean }): Promise<boolean>;
   /** IKE and CHILD SAs as the daemon reports them. */
   status(): Promise<IkeSaState[]>;
   /** Subscribes to tunnel up/down. */

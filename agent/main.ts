@@ -4,6 +4,7 @@ import { Agent } from './agent';
 import { AuthRejectedError } from './session';
 import { StateStore } from './state';
 import { ViciDriver } from './vici-driver';
+import { createMetadataSource } from './metadata';
 import { ConfigError } from '../lib/env';
 import { createLogger } from '../lib/log';
 
@@ -24,6 +25,8 @@ async function main(): Promise<void> {
     state: new StateStore(config.stateDir),
     log,
     ...(config.publicIp ? { publicIp: config.publicIp } : {}),
+    metadata: createMetadataSource({ ...config.metadata, log: log.child({ component: 'metadata' }) }),
+    addressCheckMs: config.addressCheckMs,
     session: { controllerUrls: config.controllerUrls, gatewayId: config.gatewayId, secret: config.secret, proxy: config.proxy, backoff: config.backoff },
   });
   const stop = (sig: string) => {

@@ -49,6 +49,8 @@ export class ControllerSession {
   private lastFromHub = 0;
   private watchdog?: NodeJS.Timeout;
   private sleepTimer?: { timer: NodeJS.Timeout; wake: () => void };
+  /** Dial again at once (same controller, no backoff): set when the agent's address changed. */
+  private redialNow = false;
 
   constructor(private readonly o: SessionOptions) {
     this.backoff = new Backoff(o.backoff.minMs, o.backoff.maxMs);
@@ -63,6 +65,7 @@ export class ControllerSession {
   /** Runs until stop(); rejects only with AuthRejectedError. */
   async run(): Promise<void> {
     while (!this.stopped) {
+      this.redialNow = false; // a redial asked for while sleeping is this dial
       const url = this.o.controllerUrls[this.urlIndex % this.o.controllerUrls.length]!;
       try {
         await this.connectOnce(url);
@@ -71,6 +74,10 @@ export class ControllerSession {
         this.o.log.warn('controller connection failed', { url, err: (err as Error).message });
       }
       if (this.stopped) break;
+      if (this.redialNow) {
+        this.redialNow = false;
+        continue;
+      }
       this.urlIndex++; // try the next controller next time
       const delay = this.backoff.next();
       this.o.log.info('reconnecting', { inMs: delay, attempt: this.backoff.attempts });
@@ -83,6 +90,20 @@ export class ControllerSession {
     if (!this.connected || this.ws?.readyState !== WebSocket.OPEN) return false;
     this.ws.send(JSON.stringify(frame));
     return true;
+  }
+
+  /**
+   * Drops the connection and dials again at once: after the agent's address changed, the old
+   * socket may lead nowhere (a NAT mapping is gone), and a new hello carries the new facts while
+   * the hub sees the new source address.
+   */
+  redial(why: string): void {
+    if (this.stopped) return;
+    this.o.log.info('redialling the controller', { why });
+    this.redialNow = true;
+    this.backoff.reset();
+    this.sleepTimer?.wake();
+    if (this.ws && this.ws.readyState !== WebSocket.CLOSED) this.ws.terminate();
   }
 
   async stop(): Promise<void> {

@@ -74,10 +74,15 @@ export class ViciDriver implements IpsecDriver {
     await ignoreFailed(unloadShared(c, name));
   }
 
-  async initiate(name: string, timeoutMs: number): Promise<boolean> {
+  async initiate(name: string, timeoutMs: number, opts: { restart?: boolean } = {}): Promise<boolean> {
     const c = this.vici();
-    const sas = await listSas(c, { ike: name, noblock: true });
-    if (sas.some((sa) => sa.childSas.some((ch) => ch.name === name && ch.state === 'INSTALLED'))) return true;
+    if (opts.restart) {
+      // Not waiting for the peer's answer: it may be unreachable at the old address.
+      await ignoreFailed(terminate(c, { ike: name, force: true, timeoutMs: 1000 }));
+    } else {
+      const sas = await listSas(c, { ike: name, noblock: true });
+      if (sas.some((sa) => sa.childSas.some((ch) => ch.name === name && ch.state === 'INSTALLED'))) return true;
+    }
     try {
       await initiate(c, { child: name, ike: name, timeoutMs, initLimits: false });
       return true;

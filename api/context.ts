@@ -10,6 +10,8 @@ export interface LinkOrchestrator {
   start(linkId: string, workflowId: string): Promise<void>;
   /** Asks the workflow to tear the link down; resolves once it accepted, AppError('conflict') if already deleting. */
   requestDelete(workflowId: string): Promise<void>;
+  /** Tells the link's workflow that its stored CIDRs changed; throws when Temporal is unreachable. */
+  reconfigure(workflowId: string): Promise<void>;
   /** Starts discovery of a cloud gateway from its public IP. */
   startDiscovery(gatewayId: string, ref: { provider: 'aliyun' | 'aws'; accountId: string; region: string }, publicIp: string): Promise<void>;
 }

@@ -1,4 +1,5 @@
-// /api/links: connect two gateways, read a link's state and history, delete it.
+// /api/links: connect two gateways, read a link's state and history, change the networks it
+// carries (with a dry-run preview), delete it.
 import { Router } from 'express';
 import { z } from 'zod';
 import { AppError, conflict, notFound, unavailable, invalid } from '../lib/errors';
@@ -12,6 +13,9 @@ import { isUniqueViolation } from './db-errors';
 import { newLinkId } from './ids';
 import { parseBody } from './validate';
 import { linkView } from './views';
+import { buildPlan } from '../activities/plan';
+import { configFor, describeChange, diffPlans, type LinkPlan, type PlanChange } from '../workflows/link-plan';
+import type { Gateway, Link } from '../generated/prisma/client';
 
 const CreateLink = z.object({
   a: z.string().min(1, { error: 'expected a gateway id' }),
@@ -19,6 +23,19 @@ const CreateLink = z.object({
   /** Networks the link carries at each end; defaults to each gateway's networks. */
   cidrs: z.object({ a: z.array(z.string()).min(1).optional(), b: z.array(z.string()).min(1).optional() }).strict().optional(),
 }).strict();
+
+/** PATCH /api/links/:id and POST /api/links/:id/plan: the networks the link carries at each end. */
+const ChangeLink = z.object({
+  cidrs: z
+    .object({ a: z.array(z.string()).min(1).optional(), b: z.array(z.string()).min(1).optional() })
+    .strict()
+    .refine((c) => c.a !== undefined || c.b !== undefined, { error: 'give cidrs.a, cidrs.b or both' }),
+  /** Allow CIDRs outside the gateway's discovered/registered networks (e.g. networks routed behind it). */
+  allowOutsideNetworks: z.boolean().optional(),
+}).strict();
+
+/** States in which a link takes a change: it has settled (up, degraded or failed). */
+const CHANGEABLE = new Set(['up', 'degraded', 'failed']);
 
 const pairKey = (x: string, y: string): string => (x < y ? `${x}|${y}` : `${y}|${x}`);
 const ACTIVE = { deletedAt: null } as const;
@@ -54,6 +71,52 @@ export function linkRoutes(ctx: ApiContext): Router {
     res.json(linkView(l, ctx.view()));
   });
 
+  // The change a PATCH would make, without making it: configs, routes and rules, before and after.
+  r.post('/:id/plan', async (req, res) => {
+    const body = parseBody(ChangeLink, req.body);
+    const checked = await checkChange(ctx.db, req.params.id, body);
+    res.json(previewChange(checked));
+  });
+
+  r.patch('/:id', async (req, res) => {
+    const body = parseBody(ChangeLink, req.body);
+    // Validated and stored in one transaction: a conflicting change on another link of the same
+    // gateway cannot slip in between the checks and the write.
+    const stored = await ctx.db.$transaction(async (tx) => {
+      const checked = await checkChange(tx, req.params.id, body);
+      if (checked.change.none) return { checked, event: undefined };
+      const { link } = checked;
+      await tx.link.update({ where: { id: link.id }, data: { aCidrs: JSON.stringify(checked.to.a.cidrs), bCidrs: JSON.stringify(checked.to.b.cidrs), state: 'updating', stateReason: null } });
+      const event = await tx.linkEvent.create({
+        data: {
+          linkId: link.id,
+          type: 'cidr.change_requested',
+          message: `CIDR change requested: ${describeChange(checked.from, checked.to, checked.change)}`,
+          data: JSON.stringify({ from: { a: checked.from.a.cidrs, b: checked.from.b.cidrs }, to: { a: checked.to.a.cidrs, b: checked.to.b.cidrs } }),
+        },
+      });
+      return { checked, event };
+    });
+    const { link } = stored.checked;
+    if (!stored.event) {
+      res.status(200).json({ ...linkView(link, ctx.view()), plan: previewChange(stored.checked) });
+      return;
+    }
+    try {
+      await ctx.links.reconfigure(link.workflowId);
+    } catch (err) {
+      // Without the workflow nothing would apply the change: put the link back as it was.
+      await ctx.db.$transaction([
+        ctx.db.link.update({ where: { id: link.id }, data: { aCidrs: link.aCidrs, bCidrs: link.bCidrs, state: link.state, stateReason: link.stateReason } }),
+        ctx.db.linkEvent.delete({ where: { id: stored.event.id } }),
+      ]);
+      ctx.log.error('could not signal link workflow', { linkId: link.id, err });
+      throw unavailable('the workflow service is unreachable; the link was not changed, try again');
+    }
+    const after = await ctx.db.link.findUniqueOrThrow({ where: { id: link.id }, include: { a: true, b: true } });
+    res.status(202).json({ ...linkView(after, ctx.view()), plan: previewChange(stored.checked) });
+  });
+
   r.delete('/:id', async (req, res) => {
     const l = await ctx.db.link.findUnique({ where: { id: req.params.id }, include: { a: true, b: true } });
     if (!l) throw notFound('link', req.params.id);
@@ -85,8 +148,7 @@ async function createLink(ctx: ApiContext, body: z.infer<typeof CreateLink>) {
     }
     const aCidrs = chooseCidrs('a', body.cidrs?.a, parseJsonList(a.cidrs), a.name);
     const bCidrs = chooseCidrs('b', body.cidrs?.b, parseJsonList(b.cidrs), b.name);
-    const clash = firstOverlap(aCidrs, bCidrs);
-    if (clash) throw conflict(`the two ends' networks overlap: ${clash[0]} (${a.name}) and ${clash[1]} (${b.name}); choose other CIDRs for this link`, { a: clash[0], b: clash[1] });
+    assertNoOverlap(aCidrs, bCidrs, a.name, b.name);
     const existing = await tx.link.findFirst({ where: { activePairKey: pairKey(a.id, b.id) } });
     if (existing) throw conflict(`gateways ${a.name} and ${b.name} are already linked by ${existing.id}`, { link: existing.id });
     await assertNoRouteClash(tx, a.id, a.name, bCidrs);
@@ -116,7 +178,62 @@ async function createLink(ctx: ApiContext, body: z.infer<typeof CreateLink>) {
   });
 }
 
-function chooseCidrs(side: 'a' | 'b', asked: string[] | undefined, own: string[], name: string): string[] {
+type LinkRow = Link & { a: Gateway; b: Gateway };
+interface CheckedChange {
+  link: LinkRow;
+  from: LinkPlan;
+  to: LinkPlan;
+  change: PlanChange;
+}
+
+/** Everything a CIDR change must satisfy before anything is stored (409 names what it clashes with). */
+async function checkChange(tx: Pick<Db, 'link'>, id: string, body: z.infer<typeof ChangeLink>): Promise<CheckedChange> {
+  const link = await tx.link.findUnique({ where: { id }, include: { a: true, b: true } });
+  if (!link) throw notFound('link', id);
+  if (link.deletedAt || link.state === 'deleted' || link.state === 'deleting') throw conflict(`link ${link.id} is ${link.state === 'deleting' ? 'being deleted' : 'deleted'}; it cannot be changed`);
+  if (link.state === 'updating') throw conflict(`link ${link.id} is already applying a change; try again once it settled`, { state: link.state });
+  if (!CHANGEABLE.has(link.state)) throw conflict(`link ${link.id} is still being provisioned; change it once it is up (or failed)`, { state: link.state });
+  const current = { a: parseJsonList(link.aCidrs), b: parseJsonList(link.bCidrs) };
+  const pick = (side: 'a' | 'b', g: Gateway): string[] =>
+    body.cidrs[side] === undefined ? current[side] : chooseCidrs(side, body.cidrs[side], parseJsonList(g.cidrs), g.name, body.allowOutsideNetworks === true);
+  const next = { a: pick('a', link.a), b: pick('b', link.b) };
+  assertNoOverlap(next.a, next.b, link.a.name, link.b.name);
+  await assertNoRouteClash(tx, link.a.id, link.a.name, next.b, link.id);
+  await assertNoRouteClash(tx, link.b.id, link.b.name, next.a, link.id);
+  const from = buildPlan(link);
+  const to = buildPlan(link, { cidrs: next });
+  return { link, from, to, change: diffPlans(from, to) };
+}
+
+/** What a change does, per end: the agent's config before and after, routes and rules added and removed. */
+function previewChange({ from, to, change }: CheckedChange) {
+  const side = (s: 'a' | 'b') => {
+    const { version: _before, ...before } = configFor(from, s, 0);
+    const { version: _after, ...after } = configFor(to, s, 0);
+    return {
+      gateway: { id: to[s].gatewayId, name: to[s].gatewayName },
+      cidrs: { before: from[s].cidrs, after: to[s].cidrs },
+      config: { changed: change[s].config, before, after },
+      routes: { add: change[s].routesAdded, remove: change[s].routesRemoved },
+      securityGroupRules: { add: change[s].ruleAdded ? [change[s].ruleAdded] : [], remove: change[s].ruleRemoved ? [change[s].ruleRemoved] : [] },
+    };
+  };
+  return {
+    changed: !change.none,
+    summary: describeChange(from, to, change),
+    // The tunnel is re-negotiated with the new selectors; new routes go in before old ones go.
+    tunnelRestart: change.a.config || change.b.config,
+    a: side('a'),
+    b: side('b'),
+  };
+}
+
+function assertNoOverlap(aCidrs: string[], bCidrs: string[], aName: string, bName: string): void {
+  const clash = firstOverlap(aCidrs, bCidrs);
+  if (clash) throw conflict(`the two ends' networks overlap: ${clash[0]} (${aName}) and ${clash[1]} (${bName}); choose other CIDRs for this link`, { a: clash[0], b: clash[1] });
+}
+
+function chooseCidrs(side: 'a' | 'b', asked: string[] | undefined, own: string[], name: string, allowOutside = false): string[] {
   if (!asked) return own;
   let list: string[];
   try {
@@ -125,14 +242,14 @@ function chooseCidrs(side: 'a' | 'b', asked: string[] | undefined, own: string[]
     if (err instanceof CidrError) throw invalid(`invalid request: cidrs.${side}: ${err.message}`, { fields: [{ field: `cidrs.${side}`, message: err.message }] });
     throw err;
   }
-  const outside = list.find((c) => !own.some((o) => contains(parseCidr(o), parseCidr(c))));
+  const outside = allowOutside ? undefined : list.find((c) => !own.some((o) => contains(parseCidr(o), parseCidr(c))));
   if (outside) throw conflict(`${outside} is not inside the networks of ${name} (${own.join(', ')})`, { side, cidr: outside });
   return list;
 }
 
 /** A gateway cannot route one remote network through two links. */
-async function assertNoRouteClash(tx: Pick<Db, 'link'>, gatewayId: string, gatewayName: string, newRemote: string[]): Promise<void> {
-  const others = await tx.link.findMany({ where: { ...ACTIVE, OR: [{ aId: gatewayId }, { bId: gatewayId }] } });
+async function assertNoRouteClash(tx: Pick<Db, 'link'>, gatewayId: string, gatewayName: string, newRemote: string[], exceptLink?: string): Promise<void> {
+  const others = await tx.link.findMany({ where: { ...ACTIVE, OR: [{ aId: gatewayId }, { bId: gatewayId }], ...(exceptLink ? { NOT: { id: exceptLink } } : {}) } });
   for (const o of others) {
     const remote = parseJsonList(o.aId === gatewayId ? o.bCidrs : o.aCidrs);
     const clash = firstOverlap(newRemote, remote);

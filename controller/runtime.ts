@@ -14,7 +14,8 @@ import { createActivities } from '../activities';
 import type { Logger } from '../lib/log';
 import type { SecretKey } from '../lib/crypto';
 import { asLinkId, connName, linkIdFromConn, type GatewayId } from '../protocol/ids';
-import { deleteUpdate, gatewayOnlineSignal, linkWorkflowId, tunnelSignal } from '../workflows/definitions';
+import { deleteUpdate, gatewayOnlineSignal, linkWorkflowId, reconfigureSignal, tunnelSignal } from '../workflows/definitions';
+import type { Facts } from '../protocol/messages';
 import type { linkWorkflow } from '../workflows';
 import type { Role } from './config';
 import { providerResolver } from '../cloud/accounts';
@@ -102,20 +103,56 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         heartbeatMs: o.heartbeatMs,
         rpcTimeoutMs: o.rpcTimeoutMs,
         helloTimeoutMs: o.helloTimeoutMs,
-        onOnline: (gatewayId) => void onGatewayOnline(gatewayId),
-        onTunnel: (gatewayId, report) => void onTunnel(gatewayId, report.name, report.up, report.reason),
+        onOnline: (gatewayId, info) => void onGatewayOnline(gatewayId, info.facts),
+        onFacts: (gatewayId, facts) => void onGatewayFacts(gatewayId, facts),
+        onTunnel: (gatewayId, report) => void inOrder(`${gatewayId}|${report.name}`, () => onTunnel(gatewayId, report.name, report.up, report.reason)),
       });
       closers.push(() => hub!.close());
     }
 
+    /**
+     * Tunnel reports of one link from one gateway are handled one after another: a restart sends
+     * "down" then "up" within milliseconds, and the workflow must see them in that order.
+     */
+    const chains = new Map<string, Promise<void>>();
+    function inOrder(key: string, task: () => Promise<void>): void {
+      const next = (chains.get(key) ?? Promise.resolve()).then(task).catch((err: unknown) => log.warn('tunnel report not delivered', { key, err }));
+      chains.set(key, next);
+      void next.finally(() => {
+        if (chains.get(key) === next) chains.delete(key);
+      });
+    }
+
+    /**
+     * A cloud gateway's agent reports the instance it runs on: when that is no longer the
+     * discovered instance (the VPN container moved, the EIP went to a standby), routes must point
+     * at the new one. Link workflows re-plan on the online signal that follows.
+     */
+    async function followInstance(gatewayId: GatewayId, facts: Facts): Promise<void> {
+      const reported = facts.cloud;
+      if (!reported) return;
+      const g = await db.gateway.findUnique({ where: { id: gatewayId }, select: { provider: true, instanceId: true, name: true } });
+      if (!g || g.provider !== reported.provider || !g.instanceId || g.instanceId === reported.instanceId) return;
+      log.warn('gateway now runs on another instance; its routes will follow', { gatewayId, from: g.instanceId, to: reported.instanceId });
+      await db.gateway.update({ where: { id: gatewayId }, data: { instanceId: reported.instanceId } });
+    }
+
     /** A gateway (re)connected: drop links it should no longer have, and wake its link workflows. */
-    async function onGatewayOnline(gatewayId: GatewayId): Promise<void> {
+    async function onGatewayOnline(gatewayId: GatewayId, facts: Facts): Promise<void> {
+      await followInstance(gatewayId, facts).catch((err: unknown) => log.warn('could not follow the reported instance', { gatewayId, err }));
       const links = await db.link.findMany({ where: { deletedAt: null, OR: [{ aId: gatewayId }, { bId: gatewayId }] }, select: { id: true } });
       await hub!
         .call(gatewayId, 'reconcile', { keep: links.map((l) => connName(asLinkId(l.id))) })
         .then((r) => r.removed.length && log.info('agent dropped links the controller no longer has', { gatewayId, removed: r.removed }))
         .catch((err: unknown) => log.warn('reconcile failed', { gatewayId, err: (err as Error).message }));
       await Promise.all(links.map((l) => signal(l.id, (h) => h.signal(gatewayOnlineSignal, { gatewayId }))));
+    }
+
+    /** New facts on a live connection (e.g. a new public address): the gateway's links re-plan. */
+    async function onGatewayFacts(gatewayId: GatewayId, facts: Facts): Promise<void> {
+      await followInstance(gatewayId, facts).catch((err: unknown) => log.warn('could not follow the reported instance', { gatewayId, err }));
+      const links = await db.link.findMany({ where: { deletedAt: null, OR: [{ aId: gatewayId }, { bId: gatewayId }] }, select: { id: true } });
+      await Promise.all(links.map((l) => signal(l.id, (h) => h.signal(reconfigureSignal, { reason: 'endpoint', gatewayId }))));
     }
 
     async function onTunnel(gatewayId: GatewayId, name: string, up: boolean, reason?: string): Promise<void> {
@@ -150,6 +187,9 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
                   if (err instanceof WorkflowUpdateFailedError) throw conflict(`${workflowId} is already being deleted`);
                   throw err;
                 }
+              },
+              reconfigure: async (workflowId) => {
+                await client.workflow.getHandle(workflowId).signal(reconfigureSignal, { reason: 'cidrs' });
               },
               startDiscovery: async (gatewayId, ref, publicIp) => {
                 await client.workflow.start<typeof discoverGatewayWorkflow>('discoverGatewayWorkflow', {

@@ -95,9 +95,12 @@ export const Methods = {
     params: z.object({ name: z.string() }),
     result: z.object({ removed: z.boolean() }),
   },
-  /** Bring a link's CHILD_SA up now (initiator side). */
+  /**
+   * Bring a link's CHILD_SA up now (initiator side). With restart, an existing IKE_SA is replaced
+   * (after a change it still runs on the old addresses or traffic selectors).
+   */
   initiate: {
-    params: z.object({ name: z.string(), timeoutMs: z.number().int().positive().max(60_000).optional() }),
+    params: z.object({ name: z.string(), timeoutMs: z.number().int().positive().max(60_000).optional(), restart: z.boolean().optional() }),
     result: z.object({ established: z.boolean() }),
   },
   /** The agent's view of its tunnels, straight from charon. */

@@ -1,6 +1,7 @@
 // Names and payloads of everything the outside world sends to a link workflow. Imported by the
 // workflow itself and by the API/hub clients, so the two sides cannot drift.
 import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import type { LinkPlan } from './link-plan';
 
 export const linkWorkflowId = (linkId: string): string => `link-${linkId}`;
 
@@ -14,14 +15,21 @@ export interface CarriedState {
   configVersion: number;
   phase: LinkPhase;
   tunnelUp: Record<string, boolean>;
+  /** The plan last applied successfully: what a change is diffed against and rolled back to. */
+  applied?: LinkPlan;
 }
 
-export type LinkPhase = 'provisioning' | 'up' | 'degraded' | 'failed' | 'deleting' | 'deleted';
+export type LinkPhase = 'provisioning' | 'up' | 'degraded' | 'updating' | 'failed' | 'deleting' | 'deleted';
 
 /** An agent reported one end of the link going up or down. */
 export const tunnelSignal = defineSignal<[{ gatewayId: string; up: boolean; reason?: string }]>('tunnel');
 /** A gateway of this link (re)connected to a controller: a waiting step can retry now. */
 export const gatewayOnlineSignal = defineSignal<[{ gatewayId: string }]>('gatewayOnline');
+/**
+ * What the link should be changed in the database (its CIDRs, or a gateway's public address):
+ * re-plan and converge, rolling an operator's CIDR change back if it cannot be applied.
+ */
+export const reconfigureSignal = defineSignal<[{ reason: 'cidrs' | 'endpoint'; gatewayId?: string }]>('reconfigure');
 /** Tear the link down; resolves once the workflow has accepted the request. */
 export const deleteUpdate = defineUpdate<{ accepted: true }>('delete');
 

@@ -2,8 +2,10 @@
 // the peer) and route the remote CIDRs to it in every chosen route table, with ownership records
 // so that deletion removes exactly what the controller created.
 import { condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
-import type { Activities, LinkPlan, LinkSide } from '../activities';
+import type { Activities, LinkSide } from '../activities';
+import type { RouteClaim } from '../activities/cloud-store';
 import type { RouteSpec } from '../cloud/types';
+import { peerRuleFor, routeKey, routesFor, ruleDescription, type LinkPlan, type SideName } from './link-plan';
 import { cloudActs, ensureRoute, removeRoute } from './cloud-calls';
 import { routeResultSignal, type RouteOpResult } from './route-table';
 
@@ -14,66 +16,132 @@ const store = proxyActivities<Activities>({
 
 export class CloudStepFailed extends Error {}
 
-const peerOf = (plan: LinkPlan, s: 'a' | 'b'): LinkSide => plan[s === 'a' ? 'b' : 'a'];
-
-/** Security-group rule description: marks the rule as ours. */
-export const ruleDescription = (peerIp: string): string => `ipsec-mesh peer ${peerIp}`;
+export { ruleDescription };
 
 /** AWS: source/destination check off; both clouds: allow IKE/NAT-T from the peer. */
-export async function prepareCloudSide(plan: LinkPlan, s: 'a' | 'b'): Promise<void> {
+export async function prepareCloudSide(plan: LinkPlan, s: SideName): Promise<void> {
   const side = plan[s];
   const cloud = side.cloud;
-  const peerIp = peerOf(plan, s).endpoint;
   if (!cloud) return;
   // Only EC2 has a source/destination check to turn off; Alibaba Cloud needs no call.
   if (cloud.ref.provider === 'aws') await cloudActs(cloud.ref, 'instance').cloudPrepareInstance({ ...cloud.ref, instanceId: cloud.instanceId });
-  if (!peerIp || cloud.securityGroupIds.length === 0) return;
-  const rule = { securityGroupId: cloud.securityGroupIds[0]!, peerIp, description: ruleDescription(peerIp) };
-  await store.claimPeerRule({ linkId: plan.linkId, gatewayId: side.gatewayId, ...rule });
-  await cloudActs(cloud.ref, 'securityGroup').cloudAllowPeer({ ...cloud.ref, rule });
-  await store.recordEvent({ linkId: plan.linkId, type: 'cloud.rule_added', message: `allowed IKE/NAT-T from ${peerIp} in ${rule.securityGroupId} (${side.gatewayName})`, data: { gatewayId: side.gatewayId, ...rule } });
+  await allowPeer(plan, s);
 }
 
-/** Routes every remote CIDR to this side's instance in each chosen route table. */
-export async function applyRoutes(plan: LinkPlan, s: 'a' | 'b', writeRoute: WriteRoute): Promise<void> {
+/** Claims and adds the security-group rule for the peer's current address (idempotent). */
+export async function allowPeer(plan: LinkPlan, s: SideName): Promise<void> {
+  const side = plan[s];
+  const cloud = side.cloud;
+  const rule = peerRuleFor(plan, s);
+  if (!cloud || !rule) return;
+  await store.claimPeerRule({ linkId: plan.linkId, gatewayId: side.gatewayId, ...rule });
+  await cloudActs(cloud.ref, 'securityGroup').cloudAllowPeer({ ...cloud.ref, rule });
+  await store.recordEvent({ linkId: plan.linkId, type: 'cloud.rule_added', message: `allowed IKE/NAT-T from ${rule.peerIp} in ${rule.securityGroupId} (${side.gatewayName})`, data: { gatewayId: side.gatewayId, ...rule } });
+}
+
+/**
+ * Routes every remote CIDR to this side's instance in each chosen route table. Routes the link
+ * already wrote are left alone, so this also adds just the new routes after a change.
+ */
+export async function applyRoutes(plan: LinkPlan, s: SideName, writeRoute: WriteRoute): Promise<void> {
   const side = plan[s];
   const cloud = side.cloud;
   if (!cloud) return;
-  const routes: RouteSpec[] = cloud.routeTableIds.flatMap((routeTableId) =>
-    peerOf(plan, s).cidrs.map((destinationCidr) => ({ routeTableId, destinationCidr, instanceId: cloud.instanceId })),
-  );
-  const claims = await store.claimRoutes({ linkId: plan.linkId, gatewayId: side.gatewayId, ref: cloud.ref, routes });
+  const routes = routesFor(plan, s);
+  let claims = await store.claimRoutes({ linkId: plan.linkId, gatewayId: side.gatewayId, ref: cloud.ref, routes });
   if ('conflict' in claims) throw new CloudStepFailed(claims.conflict);
-  const outcomes = await Promise.all(claims.claims.map((c) => writeRoute(cloud.ref, 'create', c.route, c.clientToken, `${plan.linkId}:${c.id}:create`)));
+  // Routes of ours that point at an instance the gateway no longer runs on: a route table holds one
+  // route per destination, so the old one goes first (the old next hop carries nothing anyway).
+  const stale = claims.claims.filter((c) => c.state === 'present' && c.route.instanceId !== cloud.instanceId);
+  if (stale.length) {
+    await removeOwned(plan, s, stale, writeRoute, { releaseRules: false });
+    claims = await store.claimRoutes({ linkId: plan.linkId, gatewayId: side.gatewayId, ref: cloud.ref, routes });
+    if ('conflict' in claims) throw new CloudStepFailed(claims.conflict);
+  }
+  // A present claim was written by an earlier run of this link: writing it again would make the
+  // cloud answer "exists" and the route would look pre-existing (and be kept on delete).
+  const todo = claims.claims.filter((c) => c.state !== 'present');
+  if (todo.length === 0) return;
+  const settled = await Promise.allSettled(todo.map((c) => writeRoute(cloud.ref, 'create', c.route, c.clientToken, `${plan.linkId}:${c.id}:create`)));
+  const refused = todo.filter((_, i) => settled[i]!.status === 'rejected');
+  if (refused.length) {
+    // Writes are retried until they succeed or the cloud refuses for good (a conflicting route,
+    // a quota, an invalid CIDR): a refused route was never written, and its claim must not make
+    // a later delete remove what is somebody else's route for the same destination.
+    await store.markRoutes({ linkId: plan.linkId, updates: refused.map((c) => ({ id: c.id, state: 'deleted' })) });
+    const ok = todo.filter((_, i) => settled[i]!.status === 'fulfilled');
+    if (ok.length) await store.markRoutes({ linkId: plan.linkId, updates: ok.map((c) => ({ id: c.id, state: 'present', preexisting: (settled[todo.indexOf(c)] as PromiseFulfilledResult<string>).value === 'exists' })) });
+    throw (settled.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason;
+  }
+  const outcomes = settled.map((r) => (r as PromiseFulfilledResult<string>).value);
+  const cidrs = [...new Set(todo.map((c) => c.route.destinationCidr))];
   await store.markRoutes({
     linkId: plan.linkId,
-    updates: claims.claims.map((c, i) => ({ id: c.id, state: 'present', preexisting: outcomes[i] === 'exists' })),
+    updates: todo.map((c, i) => ({ id: c.id, state: 'present', preexisting: outcomes[i] === 'exists' })),
     event: {
       type: 'cloud.routes_added',
-      message: `${routes.length} route(s) to ${peerOf(plan, s).cidrs.join(', ')} via ${cloud.instanceId} in ${cloud.routeTableIds.join(', ')} (${side.gatewayName})`,
-      data: { gatewayId: side.gatewayId, routes, preexisting: outcomes.filter((o) => o === 'exists').length },
+      message: `${todo.length} route(s) to ${cidrs.join(', ')} via ${cloud.instanceId} in ${cloud.routeTableIds.join(', ')} (${side.gatewayName})`,
+      data: { gatewayId: side.gatewayId, routes: todo.map((c) => c.route), preexisting: outcomes.filter((o) => o === 'exists').length },
     },
   });
 }
 
+/**
+ * After a change: removes the routes this link created that the plan no longer wants, and the
+ * security-group rules for peer addresses the link no longer uses.
+ */
+export async function pruneCloudSide(plan: LinkPlan, s: SideName, writeRoute: WriteRoute): Promise<void> {
+  const side = plan[s];
+  const cloud = side.cloud;
+  if (!cloud) return;
+  const wanted = new Set(routesFor(plan, s).map(routeKey));
+  const owned = (await store.routesOf({ linkId: plan.linkId, gatewayId: side.gatewayId })).filter((c) => !wanted.has(routeKey(c.route)));
+  const rule = peerRuleFor(plan, s);
+  const removed = await removeOwned(plan, s, owned, writeRoute, { releaseRules: true, ...(rule ? { keepPeerIp: rule.peerIp } : {}) });
+  if (owned.length || removed.rules) {
+    await store.recordEvent({
+      linkId: plan.linkId,
+      type: 'cloud.pruned',
+      message: `removed ${removed.routes} route(s) and ${removed.rules} security-group rule(s) the link no longer needs on ${side.gatewayName}`,
+      data: { gatewayId: side.gatewayId, routes: owned.map((c) => c.route) },
+    });
+  }
+}
+
 /** Removes the routes this link created (never pre-existing ones) and its security-group rules. */
-export async function removeCloudSide(plan: LinkPlan, s: 'a' | 'b', writeRoute: WriteRoute): Promise<void> {
+export async function removeCloudSide(plan: LinkPlan, s: SideName, writeRoute: WriteRoute): Promise<void> {
   const side = plan[s];
   const cloud = side.cloud;
   if (!cloud) return;
   const owned = await store.routesOf({ linkId: plan.linkId, gatewayId: side.gatewayId });
-  await Promise.all(owned.map((c) => (c.preexisting ? Promise.resolve('absent' as const) : writeRoute(cloud.ref, 'delete', c.route, c.clientToken, `${plan.linkId}:${c.id}:delete`))));
-  await store.markRoutes({ linkId: plan.linkId, updates: owned.map((c) => ({ id: c.id, state: 'deleted' })) });
-  const rules = await store.releasePeerRules({ linkId: plan.linkId, gatewayId: side.gatewayId });
-  for (const r of rules.unneeded) {
-    await cloudActs(cloud.ref, 'securityGroup').cloudRevokePeer({ ...cloud.ref, rule: r });
-  }
+  const removed = await removeOwned(plan, s, owned, writeRoute);
   await store.recordEvent({
     linkId: plan.linkId,
     type: 'cloud.removed',
-    message: `removed ${owned.filter((c) => !c.preexisting).length} route(s) and ${rules.unneeded.length} security-group rule(s) on ${side.gatewayName}`,
-    data: { gatewayId: side.gatewayId, keptPreexisting: owned.filter((c) => c.preexisting).length, rulesStillUsed: rules.kept },
+    message: `removed ${removed.routes} route(s) and ${removed.rules} security-group rule(s) on ${side.gatewayName}`,
+    data: { gatewayId: side.gatewayId, keptPreexisting: owned.filter((c) => c.preexisting).length, rulesStillUsed: removed.rulesStillUsed },
   });
+}
+
+/** Deletes owned routes (pre-existing ones stay) and, unless told not to, releases the link's rules except keepPeerIp's. */
+async function removeOwned(
+  plan: LinkPlan,
+  s: SideName,
+  owned: RouteClaim[],
+  writeRoute: WriteRoute,
+  o: { releaseRules: boolean; keepPeerIp?: string } = { releaseRules: true },
+): Promise<{ routes: number; rules: number; rulesStillUsed: number }> {
+  const side = plan[s];
+  const cloud = side.cloud!;
+  await Promise.all(owned.map((c) => (c.preexisting ? Promise.resolve('absent' as const) : writeRoute(cloud.ref, 'delete', c.route, c.clientToken, `${plan.linkId}:${c.id}:delete`))));
+  if (owned.length) await store.markRoutes({ linkId: plan.linkId, updates: owned.map((c) => ({ id: c.id, state: 'deleted' })) });
+  const routes = owned.filter((c) => !c.preexisting).length;
+  if (!o.releaseRules) return { routes, rules: 0, rulesStillUsed: 0 };
+  const rules = await store.releasePeerRules({ linkId: plan.linkId, gatewayId: side.gatewayId, ...(o.keepPeerIp ? { keepPeerIp: o.keepPeerIp } : {}) });
+  for (const r of rules.unneeded) {
+    await cloudActs(cloud.ref, 'securityGroup').cloudRevokePeer({ ...cloud.ref, rule: r });
+  }
+  return { routes, rules: rules.unneeded.length, rulesStillUsed: rules.kept };
 }
 
 type WriteRoute = (ref: NonNullable<LinkSide['cloud']>['ref'], op: 'create' | 'delete', route: RouteSpec, clientToken: string, requestId: string) => Promise<string>;

@@ -12,11 +12,13 @@ import {
   setHandler,
   workflowInfo,
 } from '@temporalio/workflow';
-import type { Activities, LinkPlan, LinkSide, PublicLinkConfig } from '../activities';
-import { applyRoutes, prepareCloudSide, removeCloudSide, routeWriter, CloudStepFailed } from './link-cloud';
+import type { Activities } from '../activities';
+import { allowPeer, applyRoutes, prepareCloudSide, pruneCloudSide, removeCloudSide, routeWriter, CloudStepFailed } from './link-cloud';
+import { configFor, describeChange, diffPlans, type LinkPlan, type LinkSide } from './link-plan';
 import {
   deleteUpdate,
   gatewayOnlineSignal,
+  reconfigureSignal,
   statusQuery,
   tunnelSignal,
   type LinkPhase,
@@ -44,6 +46,8 @@ function agentCall(taskQueue: string, startToClose = '30s') {
 const INITIATE_TIMEOUT_MS = 10_000;
 /** Initiation attempts before the link shows as failed (it keeps trying after that). */
 const ATTEMPTS_BEFORE_FAILED = 5;
+/** Initiation attempts a change gets before it is given up (and a CIDR change rolled back). */
+const CHANGE_ATTEMPTS = 3;
 
 export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
   const { linkId } = input;
@@ -53,12 +57,23 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
   const tunnelUp: Record<string, boolean> = { ...input.carried?.tunnelUp };
   const onlineTicks: Record<string, number> = {};
   let waitingFor: string | undefined;
+  /** The plan that last came up: changes are diffed against it and rolled back to it. */
+  let applied: LinkPlan | undefined = input.carried?.applied;
+  let changesRequested = 0;
+  let changesHandled = 0;
 
   setHandler(tunnelSignal, ({ gatewayId, up }) => {
     tunnelUp[gatewayId] = up;
   });
+  setHandler(reconfigureSignal, () => {
+    changesRequested++;
+  });
+  // Histories from before links followed changes: a reconnect only woke a waiting step.
+  const convergeOnReconnect = patched('converge-on-reconnect');
   setHandler(gatewayOnlineSignal, ({ gatewayId }) => {
     onlineTicks[gatewayId] = (onlineTicks[gatewayId] ?? 0) + 1;
+    // A reconnect may bring a new public address (or the agent moved): check the plan again.
+    if (convergeOnReconnect) changesRequested++;
   });
   setHandler(
     deleteUpdate,
@@ -124,23 +139,6 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     }
   }
 
-  const configFor = (plan: LinkPlan, self: 'a' | 'b'): PublicLinkConfig => {
-    const me = plan[self];
-    const peer = plan[self === 'a' ? 'b' : 'a'];
-    return {
-      name: plan.name,
-      version: configVersion,
-      localId: me.identity,
-      remoteId: peer.identity,
-      // Clouds put 1:1 NAT in front of the gateway: never assume the public address is local.
-      localAddrs: ['%any'],
-      remoteAddrs: [peer.endpoint ?? '%any'],
-      localTs: me.cidrs,
-      remoteTs: peer.cidrs,
-      initiator: plan.initiator === self,
-    };
-  };
-
   /** Plans with both endpoints known; an endpoint appears once the gateway has connected once. */
   async function planWithEndpoints(): Promise<LinkPlan> {
     let announced = false;
@@ -176,7 +174,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     // Configs, and on cloud ends the instance and the security-group rule for the peer, before IKE.
     await Promise.all([
       ...(['a', 'b'] as const).map((s) =>
-        onGateway(plan[s], 'push its config', (acts) => acts.pushLinkConfig({ linkId, gatewayId: plan[s].gatewayId, config: configFor(plan, s) })),
+        onGateway(plan[s], 'push its config', (acts) => acts.pushLinkConfig({ linkId, gatewayId: plan[s].gatewayId, config: configFor(plan, s, configVersion) })),
       ),
       prepareCloudSide(plan, 'a'),
       prepareCloudSide(plan, 'b'),
@@ -189,17 +187,22 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     await Promise.all([routes, tunnel]);
     if (routesError) throw routesError;
     if (deleteRequested) return;
+    applied = plan;
     await setPhase('up', undefined, 'link.up', `CHILD_SA installed on both ${plan.a.gatewayName} and ${plan.b.gatewayName}`);
   }
 
-  /** Initiates until both ends report the CHILD_SA installed (or the link is deleted / aborted). */
-  async function bringTunnelUp(plan: LinkPlan, aborted: () => boolean): Promise<void> {
+  /**
+   * Initiates until both ends report the CHILD_SA installed (or the link is deleted / aborted).
+   * With maxAttempts it gives up after that many and returns false; restart replaces whatever SA
+   * the initiator holds (after a change its old SA runs on the old addresses or selectors).
+   */
+  async function bringTunnelUp(plan: LinkPlan, aborted: () => boolean, o: { maxAttempts?: number; restart?: boolean } = {}): Promise<boolean> {
     const initiator = plan[plan.initiator];
     const responder = plan[plan.initiator === 'a' ? 'b' : 'a'];
     for (let attempt = 1; ; attempt++) {
-      if (deleteRequested || aborted()) return;
+      if (deleteRequested || aborted()) return false;
       const r = await onGateway(initiator, 'initiate the tunnel', (acts) =>
-        acts.initiateLink({ linkId, gatewayId: initiator.gatewayId, name: plan.name, timeoutMs: INITIATE_TIMEOUT_MS }),
+        acts.initiateLink({ linkId, gatewayId: initiator.gatewayId, name: plan.name, timeoutMs: INITIATE_TIMEOUT_MS, ...(o.restart ? { restart: true } : {}) }),
       ).catch((err: unknown) => ({ established: false, error: failureMessage(err) }));
       if (r.established) {
         tunnelUp[initiator.gatewayId] = true;
@@ -208,12 +211,102 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
           const s = await onGateway(responder, 'check its tunnel', (acts) => acts.tunnelStatus({ gatewayId: responder.gatewayId, name: plan.name }));
           if (s.installed) tunnelUp[responder.gatewayId] = true;
         }
-        if (tunnelUp[responder.gatewayId]) return;
+        if (tunnelUp[responder.gatewayId]) return true;
       }
       const why = 'error' in r ? r.error : 'the tunnel did not come up';
+      if (o.maxAttempts) {
+        await store.recordEvent({ linkId, type: 'tunnel.initiate_failed', message: `attempt ${attempt} of ${o.maxAttempts}: ${why}` });
+        if (attempt >= o.maxAttempts) {
+          lastTunnelError = why;
+          return false;
+        }
+        await condition(() => deleteRequested || aborted(), `${attempt}s`);
+        continue;
+      }
       const failed = attempt >= ATTEMPTS_BEFORE_FAILED;
       await setPhase(failed ? 'failed' : 'provisioning', why, 'tunnel.initiate_failed', `attempt ${attempt}: ${why}`);
       await condition(() => deleteRequested || aborted(), failed ? '30s' : `${Math.min(2 ** attempt, 10)}s`);
+    }
+  }
+  let lastTunnelError = '';
+
+  /**
+   * Moves a running link from one plan to another, make-before-break where the network allows:
+   * rules for a new peer address and new routes first, then both configs, then the tunnel is
+   * re-established, and only then routes and rules the new plan no longer needs are removed.
+   * Throws when a step fails for good; the caller decides whether to roll back.
+   */
+  async function reconfigure(from: LinkPlan, to: LinkPlan): Promise<void> {
+    const change = diffPlans(from, to);
+    remember(to);
+    configVersion++;
+    let routesError: Error | undefined;
+    const routes = Promise.all([applyRoutes(to, 'a', writeRoute), applyRoutes(to, 'b', writeRoute)]).then(
+      () => undefined,
+      (err: unknown) => {
+        routesError = err instanceof Error ? err : new Error('route writes failed');
+      },
+    );
+    const sides = ['a', 'b'] as const;
+    await Promise.all([
+      ...sides.map((s) => (change[s].ruleAdded ? allowPeer(to, s) : Promise.resolve())),
+      // Both ends get the new version (an unchanged config is a no-op on the agent).
+      ...sides.map((s) => onGateway(to[s], 'push its new config', (acts) => acts.pushLinkConfig({ linkId, gatewayId: to[s].gatewayId, config: configFor(to, s, configVersion) }))),
+    ]).catch(async (err: unknown) => {
+      await routes;
+      throw err;
+    });
+    for (const s of sides) tunnelUp[to[s].gatewayId] = false;
+    const up = await bringTunnelUp(to, () => routesError !== undefined, { maxAttempts: CHANGE_ATTEMPTS, restart: true });
+    await routes;
+    if (routesError) throw routesError;
+    if (deleteRequested) throw new DeleteRequested();
+    if (!up) throw new ChangeFailed(`the tunnel did not come up with the new configuration: ${lastTunnelError}`);
+    await Promise.all(sides.map((s) => pruneCloudSide(to, s, writeRoute)));
+  }
+
+  /** Brings the link to what the database now says (new CIDRs, a gateway's new address). */
+  async function converge(): Promise<void> {
+    const target = await store.planLink(linkId);
+    if (!applied) {
+      // The link never came up: provisioning again with the new plan is the whole change.
+      phase = 'provisioning';
+      await provision();
+      return;
+    }
+    const from = applied;
+    const change = diffPlans(from, target);
+    if (change.none) {
+      applied = target;
+      if (phase === 'updating') await setPhase('up', undefined, 'link.unchanged', 'the requested configuration is already applied');
+      return;
+    }
+    const summary = describeChange(from, target, change);
+    await setPhase('updating', undefined, 'link.changing', `applying: ${summary}`);
+    try {
+      await reconfigure(from, target);
+      applied = target;
+      await setPhase('up', undefined, 'link.changed', `applied: ${summary}`);
+      return;
+    } catch (err) {
+      if (err instanceof DeleteRequested) throw err;
+      const why = failureMessage(err);
+      if (!change.cidrs) {
+        // An address change is a fact to follow, not a request to undo: keep trying on the next report.
+        await setPhase('failed', why, 'link.change_failed', `could not follow the change (${summary}): ${why}`);
+        return;
+      }
+      // Back to the CIDRs that last worked, keeping any address change that came with it.
+      const back: LinkPlan = { ...target, a: { ...target.a, cidrs: from.a.cidrs }, b: { ...target.b, cidrs: from.b.cidrs } };
+      await store.revertLinkCidrs({ linkId, a: from.a.cidrs, b: from.b.cidrs, reason: why });
+      try {
+        await reconfigure(target, back);
+        applied = back;
+        await setPhase('up', `CIDR change rolled back: ${why}`, 'link.rolled_back', `CIDR change rolled back to ${from.a.cidrs.join(', ')} ↔ ${from.b.cidrs.join(', ')}: ${why}`);
+      } catch (err2) {
+        if (err2 instanceof DeleteRequested) throw err2;
+        await setPhase('failed', `CIDR change failed (${why}) and so did the rollback: ${failureMessage(err2)}`, 'link.failed', `rollback failed: ${failureMessage(err2)}`);
+      }
     }
   }
 
@@ -242,14 +335,26 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     }
   }
 
-  // Steady state: follow what the agents report until a delete arrives.
+  // Steady state: follow what the agents report and apply changes until a delete arrives.
   const allUp = (): boolean => Object.values(tunnelUp).every(Boolean);
   let seenUp = allUp();
   while (!deleteRequested) {
-    await condition(() => deleteRequested || allUp() !== seenUp || workflowInfo().continueAsNewSuggested);
+    const changePending = () => changesHandled !== changesRequested;
+    await condition(() => deleteRequested || changePending() || allUp() !== seenUp || workflowInfo().continueAsNewSuggested);
     if (deleteRequested) break;
+    if (changePending()) {
+      changesHandled = changesRequested; // requests arriving meanwhile are folded into the next pass
+      try {
+        await converge();
+      } catch (err) {
+        if (err instanceof DeleteRequested) break;
+        await setPhase('failed', failureMessage(err), 'link.failed', failureMessage(err));
+      }
+      seenUp = allUp();
+      continue;
+    }
     if (allUp() === seenUp) {
-      await continueAsNew<typeof linkWorkflow>({ linkId, carried: { phase, configVersion, tunnelUp } });
+      await continueAsNew<typeof linkWorkflow>({ linkId, carried: { phase, configVersion, tunnelUp, ...(applied ? { applied } : {}) } });
     }
     seenUp = allUp();
     if (seenUp && phase === 'degraded') await setPhase('up', undefined, 'tunnel.up', 'tunnel re-established');
@@ -259,6 +364,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
 }
 
 class DeleteRequested extends Error {}
+class ChangeFailed extends Error {}
 
 /** Gateway offline, its controller gone, or the call lost in transit: retry elsewhere/later. */
 function isUnreachable(err: unknown): boolean {
@@ -269,7 +375,7 @@ function isUnreachable(err: unknown): boolean {
 }
 
 function failureMessage(err: unknown): string {
-  if (err instanceof CloudStepFailed) return err.message;
+  if (err instanceof CloudStepFailed || err instanceof ChangeFailed) return err.message;
   if (err instanceof ActivityFailure && err.cause) return err.cause.message;
   return err instanceof Error ? err.message : String(err);
 }

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Agent } from '../../agent/agent';
 import { StateStore } from '../../agent/state';
 import type { IpsecDriver } from '../../agent/driver';
+import type { MetadataSource } from '../../agent/metadata';
 import { createLogger, silentLogger } from '../../lib/log';
 
 export interface TestAgent {
@@ -14,7 +15,17 @@ export interface TestAgent {
   stop(): Promise<void>;
 }
 
-export async function startTestAgent(opts: { controllerUrl: string | string[]; gatewayId: string; secret: string; driver: IpsecDriver; publicIp?: string; stateDir?: string }): Promise<TestAgent> {
+export async function startTestAgent(opts: {
+  controllerUrl: string | string[];
+  gatewayId: string;
+  secret: string;
+  driver: IpsecDriver;
+  publicIp?: string;
+  stateDir?: string;
+  /** A cloud metadata service to read the public address from (and watch, every addressCheckMs). */
+  metadata?: MetadataSource;
+  addressCheckMs?: number;
+}): Promise<TestAgent> {
   const stateDir = opts.stateDir ?? (await mkdtemp(path.join(tmpdir(), 'agent-')));
   const log = process.env.TEST_LOG ? createLogger({ level: 'debug', pretty: true, base: { agent: opts.gatewayId } }) : silentLogger;
   const agent = new Agent({
@@ -22,6 +33,8 @@ export async function startTestAgent(opts: { controllerUrl: string | string[]; g
     state: new StateStore(stateDir),
     log,
     ...(opts.publicIp ? { publicIp: opts.publicIp } : {}),
+    ...(opts.metadata ? { metadata: opts.metadata } : {}),
+    ...(opts.addressCheckMs ? { addressCheckMs: opts.addressCheckMs } : {}),
     session: {
       controllerUrls: Array.isArray(opts.controllerUrl) ? opts.controllerUrl : [opts.controllerUrl],
       gatewayId: opts.gatewayId,

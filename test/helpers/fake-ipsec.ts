@@ -26,6 +26,8 @@ export class FakeIpsecDriver implements IpsecDriver {
   private restartCbs: Array<() => void> = [];
   /** Set to make every call fail the way an unreachable VICI socket does. */
   down = false;
+  /** Makes load-conn refuse a config (charon answers "loading connection failed" with a reason). */
+  refuse?: (link: LinkConfig) => string | undefined;
   calls: string[] = [];
 
   constructor(
@@ -43,6 +45,8 @@ export class FakeIpsecDriver implements IpsecDriver {
 
   async apply(link: LinkConfig): Promise<void> {
     this.check(`apply ${link.name}`);
+    const why = this.refuse?.(link);
+    if (why) throw Object.assign(new Error(`loading connection '${link.name}' failed: ${why}`), { code: 'ipsec_refused' });
     this.conns.set(link.name, link);
   }
 
@@ -57,10 +61,15 @@ export class FakeIpsecDriver implements IpsecDriver {
     }
   }
 
-  async initiate(name: string, _timeoutMs: number): Promise<boolean> {
+  async initiate(name: string, _timeoutMs: number, opts: { restart?: boolean } = {}): Promise<boolean> {
     this.check(`initiate ${name}`);
-    if (this.installed.has(name)) return true;
     const mine = this.conns.get(name);
+    if (opts.restart && this.installed.delete(name)) {
+      // terminate: our SA goes, and the peer deletes its half when the DELETE reaches it.
+      this.emit({ name, up: false, reason: 'terminated' });
+      for (const d of this.net.drivers.values()) if (d !== this && d.installed.delete(name)) d.emit({ name, up: false, reason: 'peer deleted the SA' });
+    }
+    if (this.installed.has(name)) return true;
     if (!mine) throw new Error(`no config found for ${name}`);
     const peer = this.net.drivers.get(mine.remoteAddrs[0]!);
     const theirs = peer?.conns.get(name);
@@ -92,6 +101,13 @@ export class FakeIpsecDriver implements IpsecDriver {
 
   onRestart(cb: () => void): void {
     this.restartCbs.push(cb);
+  }
+
+  /** The gateway's public address changes (its SAs stay installed but lead nowhere until replaced). */
+  moveTo(address: string): void {
+    this.net.drivers.delete(this.address);
+    (this as { address: string }).address = address;
+    this.net.drivers.set(address, this);
   }
 
   /** Simulates a charon restart: every loaded conn and SA is lost. */

@@ -1,0 +1,215 @@
+// Changing a running link through the real API, hub, agents and Temporal (strongSwan replaced by
+// FakeIpsecNetwork): a CIDR change with its dry-run preview and its validation, a rollback when an
+// end refuses the new configuration, and a gateway whose public address changes under it.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { randomBytes } from 'node:crypto';
+import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
+import { startTestController, type TestController } from '../helpers/controller';
+import { startTestAgent, type TestAgent } from '../helpers/agents';
+import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
+import { createSqliteTestDb } from '../helpers/db';
+import { FakeMetadataServer } from '../fakes/metadata';
+import { createMetadataSource } from '../../agent/metadata';
+import { silentLogger } from '../../lib/log';
+
+const cli = temporalCliAvailable();
+if (!cli.ok) console.warn(`link change tests skipped: ${cli.reason}`);
+
+interface GatewayOut { id: string; agentSecret: string; online: boolean; endpoint: string | null }
+interface LinkOut {
+  id: string;
+  state: string;
+  stateReason: string | null;
+  a: { cidrs: string[]; tunnelUp: boolean };
+  b: { cidrs: string[]; tunnelUp: boolean };
+  events?: Array<{ type: string; message: string }>;
+}
+interface PlanOut {
+  changed: boolean;
+  summary: string;
+  tunnelRestart: boolean;
+  a: { cidrs: { before: string[]; after: string[] }; config: { changed: boolean; before: { localTs: string[]; remoteTs: string[] }; after: { localTs: string[]; remoteTs: string[] } } };
+  b: { config: { changed: boolean; after: { localTs: string[]; remoteTs: string[] } } };
+}
+
+describe.runIf(cli.ok)('changing a running link (real Temporal, fake strongSwan)', () => {
+  let temporal: TestTemporal;
+  let ctl: TestController;
+  let cleanupDb: () => Promise<void>;
+  const net = new FakeIpsecNetwork();
+  const agents: TestAgent[] = [];
+  const metas: FakeMetadataServer[] = [];
+
+  beforeAll(async () => {
+    temporal = await startTestTemporal();
+    const db = await createSqliteTestDb();
+    cleanupDb = db.cleanup;
+    await db.db.$disconnect();
+    ctl = await startTestController({ temporal, databaseUrl: db.url, taskQueue: `chg-${randomBytes(4).toString('hex')}` });
+  });
+
+  afterAll(async () => {
+    await Promise.all(agents.map((a) => a.stop()));
+    await Promise.all(metas.map((m) => m.stop()));
+    await ctl?.close();
+    await temporal?.stop();
+    await cleanupDb?.();
+  });
+
+  async function gateway(name: string, cidrs: string[]): Promise<GatewayOut> {
+    const r = await ctl.api<GatewayOut>('POST', '/api/gateways', { name, provider: 'onprem', cidrs });
+    expect(r.status).toBe(201);
+    return r.body;
+  }
+
+  async function runAgent(g: GatewayOut, address: string, extra: Partial<Parameters<typeof startTestAgent>[0]> = {}): Promise<TestAgent> {
+    const a = await startTestAgent({ controllerUrl: ctl.url, gatewayId: g.id, secret: g.agentSecret, driver: net.driver(address), ...(extra.metadata ? {} : { publicIp: address }), ...extra });
+    agents.push(a);
+    await expect.poll(async () => (await ctl.api<GatewayOut>('GET', `/api/gateways/${g.id}`)).body.online, { timeout: 10_000 }).toBe(true);
+    return a;
+  }
+
+  const linkOf = async (id: string) => (await ctl.api<LinkOut>('GET', `/api/links/${id}`)).body;
+
+  async function upLink(a: GatewayOut, b: GatewayOut, cidrs?: { a: string[]; b: string[] }): Promise<string> {
+    const r = await ctl.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id, ...(cidrs ? { cidrs } : {}) });
+    expect(r.status).toBe(202);
+    await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 15_000 }).toBe('up');
+    return r.body.id;
+  }
+
+  it('previews a CIDR change without changing anything, then applies it to both ends', async () => {
+    const a = await gateway('chg-a', ['10.41.0.0/16']);
+    const b = await gateway('chg-b', ['10.42.0.0/16']);
+    await runAgent(a, '198.51.100.141');
+    await runAgent(b, '198.51.100.142');
+    const id = await upLink(a, b, { a: ['10.41.1.0/24'], b: ['10.42.1.0/24'] });
+    const name = `link-${id}`;
+    const da = net.drivers.get('198.51.100.141')!;
+    const db = net.drivers.get('198.51.100.142')!;
+    const versionBefore = da.conns.get(name)!.version;
+
+    const plan = await ctl.api<PlanOut>('POST', `/api/links/${id}/plan`, { cidrs: { a: ['10.41.1.0/24', '10.41.2.0/24'] } });
+    expect(plan.status).toBe(200);
+    expect(plan.body).toMatchObject({
+      changed: true,
+      tunnelRestart: true,
+      a: { cidrs: { before: ['10.41.1.0/24'], after: ['10.41.1.0/24', '10.41.2.0/24'] }, config: { changed: true, before: { localTs: ['10.41.1.0/24'] }, after: { localTs: ['10.41.1.0/24', '10.41.2.0/24'] } } },
+      b: { config: { changed: true, after: { remoteTs: ['10.41.1.0/24', '10.41.2.0/24'] } } },
+    });
+    expect(JSON.stringify(plan.body)).not.toContain(da.conns.get(name)!.psk);
+    // A preview stores nothing and touches no agent.
+    expect((await linkOf(id)).a.cidrs).toEqual(['10.41.1.0/24']);
+    expect(da.conns.get(name)!.version).toBe(versionBefore);
+
+    const r = await ctl.api<LinkOut>('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.41.1.0/24', '10.41.2.0/24'] } });
+    expect(r.status).toBe(202);
+    expect(r.body).toMatchObject({ state: 'updating', a: { cidrs: ['10.41.1.0/24', '10.41.2.0/24'] } });
+    // Asked again while the change runs: refused, not queued behind it.
+    expect((await ctl.api('PATCH', `/api/links/${id}`, { cidrs: { b: ['10.42.2.0/24'] } })).status).toBe(409);
+    await expect.poll(async () => (await linkOf(id)).state, { timeout: 20_000 }).toBe('up');
+    const link = await linkOf(id);
+    expect(link.events!.map((e) => e.type)).toEqual(expect.arrayContaining(['cidr.change_requested', 'link.changing', 'link.changed']));
+    expect(da.conns.get(name)).toMatchObject({ localTs: ['10.41.1.0/24', '10.41.2.0/24'], remoteTs: ['10.42.1.0/24'] });
+    expect(db.conns.get(name)).toMatchObject({ localTs: ['10.42.1.0/24'], remoteTs: ['10.41.1.0/24', '10.41.2.0/24'] });
+    expect(da.conns.get(name)!.version).toBeGreaterThan(versionBefore);
+    expect(da.installed.has(name) && db.installed.has(name)).toBe(true);
+    // The tunnel was re-negotiated with the new selectors (the initiator restarted it).
+    expect(da.calls.filter((c) => c === `initiate ${name}`).length).toBeGreaterThanOrEqual(2);
+
+    // The same CIDRs again: nothing to do, nothing signalled.
+    const same = await ctl.api<{ state: string; plan: { changed: boolean } }>('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.41.2.0/24', '10.41.1.0/24'] } });
+    expect(same.status).toBe(200);
+    expect(same.body).toMatchObject({ state: 'up', plan: { changed: false } });
+  });
+
+  it('refuses a change that cannot be right, and stores nothing', async () => {
+    const a = await gateway('val-a', ['10.51.0.0/16']);
+    const b = await gateway('val-b', ['10.52.0.0/16']);
+    const c = await gateway('val-c', ['10.53.0.0/16']);
+    await runAgent(a, '198.51.100.151');
+    await runAgent(b, '198.51.100.152');
+    await runAgent(c, '198.51.100.153');
+    const ab = await upLink(a, b, { a: ['10.51.1.0/24'], b: ['10.52.1.0/24'] });
+    const ac = await upLink(a, c, { a: ['10.51.1.0/24'], b: ['10.53.1.0/24'] });
+    const before = await linkOf(ab);
+
+    const tries: Array<[unknown, number, RegExp?]> = [
+      [{ cidrs: {} }, 400, /cidrs/],
+      [{ cidrs: { a: ['10.51.1.0/33'] } }, 400, /cidrs\.a/],
+      [{ cidrs: { a: ['10.51.1.0/24'] }, extra: 1 }, 400],
+      // Outside val-a's networks, unless explicitly allowed (checked below with the preview).
+      [{ cidrs: { a: ['192.168.7.0/24'] } }, 409, /not inside the networks of val-a/],
+      // Overlapping the other end.
+      [{ cidrs: { a: ['10.51.0.0/16'], b: ['10.51.4.0/24'] }, allowOutsideNetworks: true }, 409, /overlap/],
+      // val-a already reaches 10.53.1.0/24 through link ac: the other link is named.
+      [{ cidrs: { b: ['10.53.1.0/24'] }, allowOutsideNetworks: true }, 409, new RegExp(`through link ${ac}`)],
+    ];
+    for (const [body, status, message] of tries) {
+      const r = await ctl.api<{ error: { message: string } }>('PATCH', `/api/links/${ab}`, body);
+      expect(r.status, JSON.stringify(body)).toBe(status);
+      if (message) expect(r.body.error.message).toMatch(message);
+    }
+    expect((await ctl.api('PATCH', '/api/links/nope', { cidrs: { a: ['10.51.1.0/24'] } })).status).toBe(404);
+    const allowed = await ctl.api<PlanOut>('POST', `/api/links/${ab}/plan`, { cidrs: { b: ['10.52.1.0/24', '172.20.0.0/24'] }, allowOutsideNetworks: true });
+    expect(allowed.status).toBe(200);
+    expect(allowed.body.changed).toBe(true);
+    const after = await linkOf(ab);
+    expect({ state: after.state, a: after.a.cidrs, b: after.b.cidrs, events: after.events!.length }).toEqual({ state: before.state, a: before.a.cidrs, b: before.b.cidrs, events: before.events!.length });
+  });
+
+  it('rolls back to the last working configuration when an end refuses the change', async () => {
+    const a = await gateway('rb-a', ['10.61.0.0/16']);
+    const b = await gateway('rb-b', ['10.62.0.0/16']);
+    await runAgent(a, '198.51.100.161');
+    await runAgent(b, '198.51.100.162');
+    const id = await upLink(a, b, { a: ['10.61.1.0/24'], b: ['10.62.1.0/24'] });
+    const name = `link-${id}`;
+    const db = net.drivers.get('198.51.100.162')!;
+    // rb-b's charon will not load a connection towards 10.61.9.0/24 (say, an overlapping local policy).
+    db.refuse = (l) => (l.remoteTs.includes('10.61.9.0/24') ? 'traffic selector 10.61.9.0/24 conflicts with a bypass policy' : undefined);
+
+    expect((await ctl.api('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.61.9.0/24'] } })).status).toBe(202);
+    await expect.poll(async () => (await linkOf(id)).events!.some((e) => e.type === 'link.rolled_back'), { timeout: 30_000 }).toBe(true);
+    const link = await linkOf(id);
+    expect(link.state).toBe('up');
+    expect(link.stateReason).toMatch(/rolled back.*bypass policy/);
+    expect(link.a.cidrs).toEqual(['10.61.1.0/24']);
+    expect(link.events!.map((e) => e.type)).toEqual(expect.arrayContaining(['cidr.reverted', 'link.rolled_back']));
+    const da = net.drivers.get('198.51.100.161')!;
+    expect(da.conns.get(name)).toMatchObject({ localTs: ['10.61.1.0/24'] });
+    expect(db.conns.get(name)).toMatchObject({ remoteTs: ['10.61.1.0/24'] });
+    expect(da.installed.has(name) && db.installed.has(name)).toBe(true);
+    db.refuse = undefined;
+  });
+
+  it("follows a gateway's new public address: the peer is re-pointed and the tunnel re-established", async () => {
+    // The moving end reads its address from the cloud metadata service, as it would on an EC2
+    // instance whose Elastic IP is re-associated.
+    const meta = await FakeMetadataServer.start({ cloud: 'aws', publicIp: '198.51.100.171' });
+    metas.push(meta);
+    const mover = await gateway('mv-a', ['10.71.0.0/24']);
+    const fixed = await gateway('mv-b', ['10.72.0.0/24']);
+    await runAgent(mover, '198.51.100.171', { metadata: createMetadataSource({ provider: 'aws', endpoint: meta.url, log: silentLogger }), addressCheckMs: 200 });
+    await runAgent(fixed, '198.51.100.172');
+    expect((await ctl.api<GatewayOut>('GET', `/api/gateways/${mover.id}`)).body.endpoint).toBe('198.51.100.171');
+    // mv-a initiates: after the move its own config is unchanged, so only a restart replaces its stale SA.
+    const id = await upLink(mover, fixed);
+    const name = `link-${id}`;
+    const dm = net.drivers.get('198.51.100.171')!;
+    const df = net.drivers.get('198.51.100.172')!;
+    expect(df.conns.get(name)!.remoteAddrs).toEqual(['198.51.100.171']);
+
+    const t0 = Date.now();
+    meta.publicIp = '198.51.100.181';
+    dm.moveTo('198.51.100.181');
+    await expect.poll(() => df.conns.get(name)?.remoteAddrs[0], { timeout: 15_000, interval: 20 }).toBe('198.51.100.181');
+    await expect.poll(async () => (await linkOf(id)).events!.some((e) => e.type === 'link.changed'), { timeout: 15_000, interval: 50 }).toBe(true);
+    console.log(`public address change followed in ${Date.now() - t0} ms (fake strongSwan)`);
+    expect(dm.installed.has(name) && df.installed.has(name)).toBe(true);
+    const link = await linkOf(id);
+    expect(link.state).toBe('up');
+    expect(link.events!.find((e) => e.type === 'link.changed')!.message).toMatch(/mv-a is now at 198\.51\.100\.181 \(was 198\.51\.100\.171\)/);
+    expect((await ctl.api<GatewayOut>('GET', `/api/gateways/${mover.id}`)).body.endpoint).toBe('198.51.100.181');
+  });
+});

@@ -1,0 +1,146 @@
+// What a link should look like on each end, derived from one plan: the IPsec config each agent
+// gets, the routes each cloud end needs, the security-group rule for the peer. Pure functions, so
+// the workflow (which applies them), the API (which previews a change) and tests compute the same
+// thing, and a change is exactly the difference of two plans.
+import type { LinkConfig } from '../protocol/messages';
+import type { PeerRule, RouteSpec } from '../cloud/types';
+import type { CloudRef } from './cloud-calls';
+
+export type SideName = 'a' | 'b';
+
+export interface LinkSide {
+  gatewayId: string;
+  gatewayName: string;
+  /** Public address peers dial; undefined until the gateway was registered with one or connected once. */
+  endpoint?: string;
+  cidrs: string[];
+  identity: string;
+  /** Task queue of the controller holding the gateway's agent when the plan was made. */
+  queue?: string;
+  /** Present for gateways in a cloud: what the link's cloud steps need. */
+  cloud?: {
+    ref: CloudRef;
+    instanceId: string;
+    routeTableIds: string[];
+    securityGroupIds: string[];
+  };
+}
+
+export interface LinkPlan {
+  linkId: string;
+  name: string;
+  state: string;
+  a: LinkSide;
+  b: LinkSide;
+  /** Which side initiates IKE. */
+  initiator: SideName;
+}
+
+/** Only the non-secret parts of a link config travel through workflow history. */
+export type PublicLinkConfig = Omit<LinkConfig, 'psk'>;
+
+export const other = (s: SideName): SideName => (s === 'a' ? 'b' : 'a');
+export const peerOf = (plan: LinkPlan, s: SideName): LinkSide => plan[other(s)];
+
+/** Security-group rule description: marks the rule as ours. */
+export const ruleDescription = (peerIp: string): string => `ipsec-mesh peer ${peerIp}`;
+
+export function configFor(plan: LinkPlan, self: SideName, version: number): PublicLinkConfig {
+  const me = plan[self];
+  const peer = peerOf(plan, self);
+  return {
+    name: plan.name,
+    version,
+    localId: me.identity,
+    remoteId: peer.identity,
+    // Clouds put 1:1 NAT in front of the gateway: never assume the public address is local.
+    localAddrs: ['%any'],
+    remoteAddrs: [peer.endpoint ?? '%any'],
+    localTs: me.cidrs,
+    remoteTs: peer.cidrs,
+    initiator: plan.initiator === self,
+  };
+}
+
+/** Every remote CIDR → this side's instance, in each chosen route table (none for on-prem ends). */
+export function routesFor(plan: LinkPlan, s: SideName): RouteSpec[] {
+  const cloud = plan[s].cloud;
+  if (!cloud) return [];
+  return cloud.routeTableIds.flatMap((routeTableId) => peerOf(plan, s).cidrs.map((destinationCidr) => ({ routeTableId, destinationCidr, instanceId: cloud.instanceId })));
+}
+
+/** The rule letting the peer speak IKE/NAT-T to this side, when this side is in a cloud. */
+export function peerRuleFor(plan: LinkPlan, s: SideName): PeerRule | undefined {
+  const cloud = plan[s].cloud;
+  const peerIp = peerOf(plan, s).endpoint;
+  if (!cloud || !peerIp || cloud.securityGroupIds.length === 0) return undefined;
+  return { securityGroupId: cloud.securityGroupIds[0]!, peerIp, description: ruleDescription(peerIp) };
+}
+
+export const routeKey = (r: RouteSpec): string => `${r.routeTableId}|${r.destinationCidr}|${r.instanceId}`;
+
+export interface SideChange {
+  /** The agent's config differs (anything but the version). */
+  config: boolean;
+  routesAdded: RouteSpec[];
+  routesRemoved: RouteSpec[];
+  ruleAdded?: PeerRule;
+  ruleRemoved?: PeerRule;
+}
+
+export interface PlanChange {
+  a: SideChange;
+  b: SideChange;
+  /** The CIDRs the link carries changed (an operator's change, which can be rolled back). */
+  cidrs: boolean;
+  /** A gateway's public address changed (a fact of the network: it is followed, not rolled back). */
+  endpoints: boolean;
+  /** Nothing to do. */
+  none: boolean;
+}
+
+export function diffPlans(from: LinkPlan, to: LinkPlan): PlanChange {
+  const side = (s: SideName): SideChange => {
+    const before = new Map(routesFor(from, s).map((r) => [routeKey(r), r]));
+    const after = new Map(routesFor(to, s).map((r) => [routeKey(r), r]));
+    const oldRule = peerRuleFor(from, s);
+    const newRule = peerRuleFor(to, s);
+    const sameRule = oldRule?.securityGroupId === newRule?.securityGroupId && oldRule?.peerIp === newRule?.peerIp;
+    return {
+      config: comparable(configFor(from, s, 0)) !== comparable(configFor(to, s, 0)),
+      routesAdded: [...after].filter(([k]) => !before.has(k)).map(([, r]) => r),
+      routesRemoved: [...before].filter(([k]) => !after.has(k)).map(([, r]) => r),
+      ...(!sameRule && newRule ? { ruleAdded: newRule } : {}),
+      ...(!sameRule && oldRule ? { ruleRemoved: oldRule } : {}),
+    };
+  };
+  const a = side('a');
+  const b = side('b');
+  const cidrs = !sameList(from.a.cidrs, to.a.cidrs) || !sameList(from.b.cidrs, to.b.cidrs);
+  const endpoints = from.a.endpoint !== to.a.endpoint || from.b.endpoint !== to.b.endpoint;
+  const quiet = (c: SideChange) => !c.config && !c.routesAdded.length && !c.routesRemoved.length && !c.ruleAdded && !c.ruleRemoved;
+  return { a, b, cidrs, endpoints, none: quiet(a) && quiet(b) };
+}
+
+/** Order does not matter to a list of CIDRs or traffic selectors. */
+function sameList(x: string[], y: string[]): boolean {
+  const sx = [...x].sort();
+  const sy = [...y].sort();
+  return sx.length === sy.length && sx.every((v, i) => v === sy[i]);
+}
+
+function comparable(c: PublicLinkConfig): string {
+  return JSON.stringify({ ...c, localTs: [...c.localTs].sort(), remoteTs: [...c.remoteTs].sort() });
+}
+
+/** One line for events and the plan preview. */
+export function describeChange(from: LinkPlan, to: LinkPlan, c: PlanChange): string {
+  const parts: string[] = [];
+  for (const s of ['a', 'b'] as const) {
+    if (!sameList(from[s].cidrs, to[s].cidrs)) parts.push(`${to[s].gatewayName} carries ${to[s].cidrs.join(', ')} (was ${from[s].cidrs.join(', ')})`);
+    if (from[s].endpoint !== to[s].endpoint) parts.push(`${to[s].gatewayName} is now at ${to[s].endpoint ?? 'an unknown address'} (was ${from[s].endpoint ?? 'unknown'})`);
+    const r = c[s];
+    if (r.routesAdded.length || r.routesRemoved.length) parts.push(`${to[s].gatewayName}: +${r.routesAdded.length}/-${r.routesRemoved.length} route(s)`);
+  }
+  return parts.join('; ') || 'no change';
+}
