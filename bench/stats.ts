@@ -8,5 +8,5 @@ export function percentile(values: number[], p: number): number {
 
 export function summarize(name: string, values: number[]): string {
   const f = (n: number) => n.toFixed(0).padStart(6);
-  return `${name.padEnd(34)} p50 ${f(percentile(values, 50))} ms   p95 ${f(percentile(values, 95))} ms   min ${f(Math.min(...values))}   max ${f(Math.max(...values))}`;
+  return `${name.padEnd(40)} p50 ${f(percentile(values, 50))} ms   p95 ${f(percentile(values, 95))} ms   min ${f(Math.min(...values))}   max ${f(Math.max(...values))}`;
 }
