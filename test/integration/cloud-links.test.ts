@@ -173,4 +173,57 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('deleted');
     expect(clouds.aliyun.routeEntries(ali.systemTableId).find((e) => e.destinationCidrBlock === '10.70.0.0/16')?.nextHopId).toBe('havip-someone');
   });
+
+  it('changes a cloud link: new routes before old ones go, a conflicting route rolls the change back, rules follow a moved peer', async () => {
+    const ali = addGatewaySite(clouds.aliyun, 23, { eip: '203.0.113.123' });
+    const ga = await cloudGateway('ali-chg', 'aliyun', '203.0.113.123');
+    const dc = (await ctl.api<Gw>('POST', '/api/gateways', { name: 'dc-chg', provider: 'onprem', cidrs: ['192.168.80.0/22'] })).body;
+    await runAgent(ga, '203.0.113.123');
+    await runAgent(dc, '198.51.100.180');
+    const r = await ctl.api<LinkOut>('POST', '/api/links', { a: ga.id, b: dc.id, cidrs: { b: ['192.168.80.0/24'] } });
+    await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');
+    const ours = () => clouds.aliyun.routeEntries(ali.systemTableId).filter((e) => e.nextHopId === ali.instanceId).map((e) => e.destinationCidrBlock).sort();
+    expect(ours()).toEqual(['192.168.80.0/24']);
+
+    // Replace the remote network: the new route is written before the old one is deleted.
+    const plan = await ctl.api<{ a: { routes: { add: Array<{ destinationCidr: string }>; remove: Array<{ destinationCidr: string }> } } }>('POST', `/api/links/${r.body.id}/plan`, { cidrs: { b: ['192.168.81.0/24'] } });
+    expect(plan.body.a.routes.add.map((x) => x.destinationCidr)).toEqual(['192.168.81.0/24']);
+    expect(plan.body.a.routes.remove.map((x) => x.destinationCidr)).toEqual(['192.168.80.0/24']);
+    const callsBefore = clouds.aliyun.calls.length;
+    expect((await ctl.api('PATCH', `/api/links/${r.body.id}`, { cidrs: { b: ['192.168.81.0/24'] } })).status).toBe(202);
+    await expect.poll(async () => (await linkOf(r.body.id)).events.some((e) => e.type === 'link.changed'), { timeout: 30_000 }).toBe(true);
+    expect(ours()).toEqual(['192.168.81.0/24']);
+    const writes = clouds.aliyun.calls.slice(callsBefore).filter((c) => c.ok && (c.api === 'CreateRouteEntry' || c.api === 'DeleteRouteEntry')).map((c) => c.api);
+    expect(writes).toEqual(['CreateRouteEntry', 'DeleteRouteEntry']);
+
+    // Someone else routes 192.168.82.0/24 in that table: adding it fails for good, and the link
+    // goes back to what worked, leaving their route alone.
+    clouds.aliyun.addRouteEntry({ routeTableId: ali.systemTableId, destinationCidrBlock: '192.168.82.0/24', nextHopType: 'HaVip', nextHopId: 'havip-other' });
+    expect((await ctl.api('PATCH', `/api/links/${r.body.id}`, { cidrs: { b: ['192.168.81.0/24', '192.168.82.0/24'] } })).status).toBe(202);
+    await expect.poll(async () => (await linkOf(r.body.id)).events.some((e) => e.type === 'link.rolled_back'), { timeout: 30_000 }).toBe(true);
+    const rolled = await linkOf(r.body.id);
+    expect(rolled.state).toBe('up');
+    expect(rolled.stateReason).toMatch(/rolled back.*192\.168\.82\.0\/24/);
+    expect((await ctl.api<{ b: { cidrs: string[] } }>('GET', `/api/links/${r.body.id}`)).body.b.cidrs).toEqual(['192.168.81.0/24']);
+    expect(ours()).toEqual(['192.168.81.0/24']);
+    expect(clouds.aliyun.routeEntries(ali.systemTableId).find((e) => e.destinationCidrBlock === '192.168.82.0/24')?.nextHopId).toBe('havip-other');
+    expect(await ctl.db.routeClaim.count({ where: { linkId: r.body.id, destinationCidr: '192.168.82.0/24', NOT: { state: 'deleted' } } })).toBe(0);
+
+    // The data center's public address changes: the Alibaba security group follows it.
+    const rules = (ip: string) => clouds.aliyun.securityGroupRules(ali.securityGroupId).filter((x) => x.sourceCidrIp?.startsWith(ip)).length;
+    expect(rules('198.51.100.180')).toBe(2);
+    const old = agents.pop()!;
+    await old.stop();
+    ipsec.drivers.get('198.51.100.180')!.moveTo('198.51.100.181');
+    const moved = await startTestAgent({ controllerUrl: ctl.url, gatewayId: dc.id, secret: dc.agentSecret, driver: ipsec.drivers.get('198.51.100.181')!, publicIp: '198.51.100.181', stateDir: old.stateDir });
+    agents.push(moved);
+    await expect.poll(() => rules('198.51.100.181'), { timeout: 30_000 }).toBe(2);
+    await expect.poll(() => rules('198.51.100.180'), { timeout: 30_000 }).toBe(0);
+    await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');
+
+    expect((await ctl.api('DELETE', `/api/links/${r.body.id}`)).status).toBe(202);
+    await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('deleted');
+    expect(ours()).toEqual([]);
+    expect(rules('198.51.100.181')).toBe(0);
+  });
 });
