@@ -129,6 +129,9 @@ export function linkRoutes(ctx: ApiContext): Router {
         ctx.log.error('could not request link deletion', { linkId: l.id, err });
         throw unavailable('the workflow service is unreachable; the link was not changed, try again');
       }
+      // The workflow accepted the delete: show it at once, so a change asked for now is refused
+      // (conditional: the workflow may already have finished and written "deleted").
+      await ctx.db.link.updateMany({ where: { id: l.id, deletedAt: null, NOT: { state: 'deleted' } }, data: { state: 'deleting' } });
     }
     res.status(202).json(linkView({ ...l, state: 'deleting' }, ctx.view()));
   });

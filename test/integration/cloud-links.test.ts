@@ -11,6 +11,9 @@ import { createSqliteTestDb } from '../helpers/db';
 import { motoAvailable, registerAccounts, startClouds, type Clouds } from '../helpers/clouds';
 import { addGatewaySite } from '../fakes/aliyun';
 import { MOTO_REGION, motoEc2Client, seedAwsSite } from '../helpers/moto';
+import { FakeMetadataServer } from '../fakes/metadata';
+import { createMetadataSource } from '../../agent/metadata';
+import { silentLogger } from '../../lib/log';
 
 const cli = temporalCliAvailable();
 const moto = motoAvailable();
@@ -225,5 +228,38 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('deleted');
     expect(ours()).toEqual([]);
     expect(rules('198.51.100.181')).toBe(0);
+  });
+
+  it('moves routes to the new instance when the gateway now runs on another one (standby took over the EIP)', async () => {
+    const ali = addGatewaySite(clouds.aliyun, 24, { eip: '203.0.113.124' });
+    const ga = await cloudGateway('ali-ha', 'aliyun', '203.0.113.124');
+    const dc = (await ctl.api<Gw>('POST', '/api/gateways', { name: 'dc-ha', provider: 'onprem', cidrs: ['192.168.90.0/24'] })).body;
+    const first = await startTestAgent({ controllerUrl: ctl.url, gatewayId: ga.id, secret: ga.agentSecret, driver: ipsec.driver('203.0.113.124'), publicIp: '203.0.113.124' });
+    await runAgent(dc, '198.51.100.190');
+    const r = await ctl.api<LinkOut>('POST', '/api/links', { a: ga.id, b: dc.id });
+    await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');
+    const routeTo = () => clouds.aliyun.routeEntries(ali.systemTableId).find((e) => e.destinationCidrBlock === '192.168.90.0/24')?.nextHopId;
+    expect(routeTo()).toBe(ali.instanceId);
+
+    // The VPN container now runs on a standby instance in the same vSwitch; the instance metadata
+    // service there says so, and the agent reports it.
+    const standby = clouds.aliyun.addInstance({ vpcId: ali.vpcId, vSwitchId: ali.vSwitchId, privateIp: '10.24.1.11', securityGroupIds: [ali.securityGroupId] });
+    const meta = await FakeMetadataServer.start({ cloud: 'aliyun', instanceId: standby.instanceId, region: 'cn-hangzhou', eip: '203.0.113.124' });
+    try {
+      await first.stop();
+      agents.push(await startTestAgent({ controllerUrl: ctl.url, gatewayId: ga.id, secret: ga.agentSecret, driver: ipsec.drivers.get('203.0.113.124')!, stateDir: first.stateDir, metadata: createMetadataSource({ provider: 'aliyun', endpoint: meta.url, log: silentLogger }) }));
+      await expect.poll(routeTo, { timeout: 30_000 }).toBe(standby.instanceId);
+      await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');
+      expect((await get(ga.id)).cloud!.instanceId).toBe(standby.instanceId);
+      // One route per destination, pointing at the standby; the claim records follow.
+      expect(clouds.aliyun.routeEntries(ali.systemTableId).filter((e) => e.destinationCidrBlock === '192.168.90.0/24')).toHaveLength(1);
+      const claims = await ctl.db.routeClaim.findMany({ where: { linkId: r.body.id, NOT: { state: 'deleted' } } });
+      expect(claims.map((c) => c.instanceId)).toEqual([standby.instanceId]);
+    } finally {
+      await meta.stop();
+    }
+    expect((await ctl.api('DELETE', `/api/links/${r.body.id}`)).status).toBe(202);
+    await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('deleted');
+    expect(routeTo()).toBeUndefined();
   });
 });

@@ -212,4 +212,21 @@ describe.runIf(cli.ok)('changing a running link (real Temporal, fake strongSwan)
     expect(link.events!.find((e) => e.type === 'link.changed')!.message).toMatch(/mv-a is now at 198\.51\.100\.181 \(was 198\.51\.100\.171\)/);
     expect((await ctl.api<GatewayOut>('GET', `/api/gateways/${mover.id}`)).body.endpoint).toBe('198.51.100.181');
   });
+
+  it('two DELETEs racing tear the link down once; a change after a delete is refused', async () => {
+    const a = await gateway('race-a', ['10.75.0.0/24']);
+    const b = await gateway('race-b', ['10.76.0.0/24']);
+    await runAgent(a, '198.51.100.175');
+    await runAgent(b, '198.51.100.176');
+    const id = await upLink(a, b);
+    const [x, y] = await Promise.all([ctl.api('DELETE', `/api/links/${id}`), ctl.api('DELETE', `/api/links/${id}`)]);
+    expect([x.status, y.status].sort()).toEqual(expect.arrayContaining([202]));
+    expect([x.status, y.status].every((s) => s === 202 || s === 409)).toBe(true);
+    expect((await ctl.api('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.75.0.0/24'] } })).status).toBe(409);
+    await expect.poll(async () => (await linkOf(id)).state, { timeout: 15_000 }).toBe('deleted');
+    const events = (await linkOf(id)).events!;
+    expect(events.filter((e) => e.type === 'link.deleted')).toHaveLength(1);
+    expect(events.filter((e) => e.type === 'config.removed')).toHaveLength(2);
+    expect((await ctl.api('DELETE', `/api/links/${id}`)).status).toBe(409);
+  });
 });
