@@ -53,6 +53,15 @@ function safeAttempt(): number {
   }
 }
 
+/** One route's outcome in a batch call: done, or refused with the provider's words. */
+export type BatchResult<T extends string> = { outcome: T } | { error: { kind: CloudError['kind']; providerCode?: string; message: string } };
+
+function batchResult<T extends string>(r: { outcome: T } | { error: CloudError }): BatchResult<T> {
+  if ('outcome' in r) return { outcome: r.outcome };
+  const e = r.error;
+  return { error: { kind: e.kind, message: e.message, ...(e.providerCode ? { providerCode: e.providerCode } : {}) } };
+}
+
 /** Waits for a slot of the call's budget before it is made (see cloud/pacer.ts). */
 export type PaceCall = (ref: CloudAccountRef & { provider: CloudProvider['name'] }, api: ApiClass, slots: number) => Promise<void>;
 
@@ -78,6 +87,30 @@ export function createCloudActivities(providerFor: ProviderFor, pace?: PaceCall)
     cloudGetRoute: async (p: CloudAccountRef & { route: Pick<RouteSpec, 'routeTableId' | 'destinationCidr'>; delayMs?: number }): Promise<RouteState | null> => {
       if (p.delayMs) await new Promise((r) => setTimeout(r, Math.min(p.delayMs!, 20_000)));
       return call(p, 'routeRead', `route ${p.route.destinationCidr} in ${p.route.routeTableId}`, async (c) => (await c.getRoute(p.route)) ?? null);
+    },
+    /**
+     * Several routes of one table in ONE call (Alibaba's CreateRouteEntries). Per-route refusals come
+     * back as results, not failures: the route-table workflow answers each link on its own.
+     */
+    cloudCreateRoutes: (p: CloudAccountRef & { routes: RouteSpec[] }): Promise<{ results: BatchResult<'created' | 'exists'>[]; attempt: number }> =>
+      call(p, 'routeWrite', `${p.routes.length} routes in ${p.routes[0]?.routeTableId ?? '?'}`, async (c) => {
+        if (!c.createRoutes) throw new CloudError('invalid', `${c.name} has no batch route API`);
+        // CreateRouteEntries has no ClientToken: on a retry, a duplicate may be our own earlier
+        // success whose answer was lost, so the caller needs to know which attempt this was.
+        return { results: (await c.createRoutes(p.routes)).map(batchResult), attempt: safeAttempt() };
+      }),
+    cloudDeleteRoutes: (p: CloudAccountRef & { routes: RouteSpec[] }): Promise<BatchResult<'deleted' | 'absent'>[]> =>
+      call(p, 'routeWrite', `delete ${p.routes.length} routes in ${p.routes[0]?.routeTableId ?? '?'}`, async (c) => {
+        if (!c.deleteRoutes) throw new CloudError('invalid', `${c.name} has no batch route API`);
+        return (await c.deleteRoutes(p.routes)).map(batchResult);
+      }),
+    /** Every route of a table in one read (to wait for a batch): destination → state. */
+    cloudListRoutes: async (p: CloudAccountRef & { routeTableId: string; delayMs?: number }): Promise<Array<RouteState & { destinationCidr: string }>> => {
+      if (p.delayMs) await new Promise((r) => setTimeout(r, Math.min(p.delayMs!, 20_000)));
+      return call(p, 'routeRead', `routes of ${p.routeTableId}`, async (c) => {
+        if (!c.listRoutes) throw new CloudError('invalid', `${c.name} cannot list a route table in one call`);
+        return c.listRoutes(p.routeTableId);
+      });
     },
     cloudDeleteRoute: (p: CloudAccountRef & { route: RouteSpec }): Promise<'deleted' | 'absent'> =>
       call(p, 'routeWrite', `delete route ${p.route.destinationCidr} in ${p.route.routeTableId}`, (c) => c.deleteRoute(p.route)),

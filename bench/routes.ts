@@ -129,26 +129,32 @@ async function main(): Promise<void> {
     }
     const calls = fake.calls.slice(callsBefore);
     const count = (api: string, ok?: boolean) => calls.filter((c) => c.api === api && (ok === undefined || c.ok === ok)).length;
-    const creates = count('CreateRouteEntry', true);
+    // The ideal is the unbatched one: every route its own CreateRouteEntry at L/s. Batching (one
+    // CreateRouteEntries per table while others wait) can beat it; the calls actually made are shown.
+    const creates = N;
     const idealMs = (creates / L) * 1000;
+    const batchCalls = calls.filter((c) => c.api === 'CreateRouteEntries' && c.ok).length;
     console.log(`\n(database: PostgreSQL with synchronous_commit=off; Temporal dev server in memory)`);
     console.log(`bench:routes — ${N} links (${CLOUD_GATEWAYS} Alibaba VPCs × ${PEERS} on-prem peers), 2 controller processes, fake limit L=${L}/s per API, async delay ${ASYNC_MS} ms`);
     console.log(`  links posted in            ${postedMs} ms`);
     console.log(`  all routes Available after ${totalMs} ms`);
-    console.log(`  ideal N·calls/L            ${idealMs.toFixed(0)} ms (${creates} CreateRouteEntry calls at ${L}/s)`);
+    console.log(`  ideal N·calls/L            ${idealMs.toFixed(0)} ms (${creates} routes, one CreateRouteEntry each, at ${L}/s)`);
+    console.log(`  route writes made          ${count('CreateRouteEntry', true)} CreateRouteEntry + ${batchCalls} CreateRouteEntries (batches)`);
+    console.log(`  security-group floor       ${((count('AuthorizeSecurityGroup', true) / L) * 1000).toFixed(0)} ms (${count('AuthorizeSecurityGroup', true)} rules at ${L}/s: no run can be faster)`);
     console.log(`  ratio                      ${(totalMs / idealMs).toFixed(3)}  (target ≤ 1.1)`);
-    for (const a of ['CreateRouteEntry', 'DescribeRouteEntryList', 'AuthorizeSecurityGroup', 'DescribeInstances']) {
+    for (const a of ['CreateRouteEntry', 'CreateRouteEntries', 'DescribeRouteEntryList', 'AuthorizeSecurityGroup', 'DescribeInstances']) {
       console.log(`  ${a.padEnd(26)} calls ${String(count(a)).padStart(4)}   max per 1 s window ${fake.maxRate(a)} (limit ${L})`);
     }
-    for (const a of ['AuthorizeSecurityGroup', 'CreateRouteEntry']) {
+    for (const a of ['AuthorizeSecurityGroup', 'CreateRouteEntry', 'CreateRouteEntries']) {
       const ts = calls.filter((c) => c.api === a && c.ok).map((c) => c.at - t0);
+      if (!ts.length) continue;
       console.log(`  ${a.padEnd(26)} first at ${Math.min(...ts)} ms, last at ${Math.max(...ts)} ms after the first POST`);
     }
     await printTableBreakdown(temporal.address, cloud.map((c) => c.table), account.body.id);
     const throttled = calls.filter((c) => c.code === 'Throttling.User').length;
     console.log(`  throttled responses        ${throttled}`);
     console.log(`  failed links               ${failed}`);
-    const maxSeen = Math.max(...['CreateRouteEntry', 'DescribeRouteEntryList', 'AuthorizeSecurityGroup'].map((a) => fake.maxRate(a)));
+    const maxSeen = Math.max(...['CreateRouteEntry', 'CreateRouteEntries', 'DescribeRouteEntryList', 'AuthorizeSecurityGroup'].map((a) => fake.maxRate(a)));
     console.log(`target: ratio ≤ 1.1, rate ≤ L, 0 failures: ${totalMs / idealMs <= 1.1 && maxSeen <= L && failed === 0 ? 'MET' : 'NOT MET'}`);
   } finally {
     await Promise.all(agents.map((a) => a.stop()));

@@ -105,6 +105,9 @@ export class CloudError extends Error {
   }
 }
 
+/** One route's result in a batch call: its outcome, or why that entry (alone) failed. */
+export type RouteBatchResult<Outcome extends string> = { route: RouteSpec; outcome: Outcome } | { route: RouteSpec; error: CloudError };
+
 export interface CloudProvider {
   readonly name: CloudProviderName;
   /**
@@ -131,6 +134,38 @@ export interface CloudProvider {
    * until absent) or 'absent' when there is no such route. The caller only deletes routes it owns.
    */
   deleteRoute(route: RouteSpec): Promise<'deleted' | 'absent'>;
+
+  /**
+   * Most routes createRoutes/deleteRoutes take per call; set exactly when those methods exist
+   * (aliyun: 50, as CreateRouteEntries/DeleteRouteEntries document).
+   */
+  readonly maxRoutesPerBatch?: number;
+
+  /**
+   * Optional (aliyun only; AWS has no batch route API). One call creating several routes of ONE
+   * route table: at most maxRoutesPerBatch, distinct destinations, else CloudError('invalid') without
+   * a call; [] makes no call. Results come in input order: 'created' (aliyun: Pending — poll getRoute)
+   * or the entry's own CloudError with the same kinds as createRoute. A destination already routed is
+   * always a 'conflict' error (never 'exists': the response does not say whose the existing route
+   * is), so read getRoute, as after createRoute. There is no ClientToken: a retry after a lost answer
+   * sees its own earlier entries as conflicts. Whole-call failures (throttled, busy table, auth,
+   * unavailable) are thrown as CloudError, nothing written.
+   */
+  createRoutes?(routes: readonly RouteSpec[]): Promise<RouteBatchResult<'created' | 'exists'>[]>;
+
+  /**
+   * Optional (aliyun only). One call deleting several routes of ONE route table, each by
+   * destination AND our instance as next hop, with the limits of createRoutes. Results in input
+   * order: 'deleted' (aliyun: Deleting — poll getRoute until absent), 'absent' (no such route with
+   * that next hop), or the entry's own CloudError. Whole-call failures are thrown, nothing deleted.
+   */
+  deleteRoutes?(routes: readonly RouteSpec[]): Promise<RouteBatchResult<'deleted' | 'absent'>[]>;
+
+  /**
+   * Optional (aliyun only), to wait for a batch: the custom routes of a table with their states.
+   * aliyun: one DescribeRouteEntryList call per 100 custom entries (two at the default quota of 200).
+   */
+  listRoutes?(routeTableId: string): Promise<Array<RouteState & { destinationCidr: string }>>;
 
   /** AWS: one call turning off source/destination checking; aliyun: no call (resolves at once). */
   prepareInstance(instanceId: string): Promise<void>;

@@ -83,6 +83,74 @@ export async function removeRoute(ref: CloudRef, route: RouteSpec, base = baseQu
   return outcome;
 }
 
+/** A route's result in a batch: its outcome, or why the cloud refused it. */
+export type BatchOutcome<T extends RouteOutcome> = { outcome: T } | { failed: { message: string; kind: string; providerCode?: string } };
+
+/** Most entries one CreateRouteEntries / DeleteRouteEntries call takes (documented limit). */
+export const MAX_BATCH = 50;
+
+/**
+ * Creates several routes of ONE table in one call and waits until every created one is usable.
+ * Per-route refusals are sorted out like ensureRoute's: a duplicate that already points at our
+ * instance is 'exists', anything else fails that route alone.
+ */
+export async function ensureRoutes(ref: CloudRef, routes: RouteSpec[], base: string, pacing?: PollPacing): Promise<BatchOutcome<'created' | 'exists'>[]> {
+  const { results, attempt } = await cloudActs(ref, 'routeWrite', base).cloudCreateRoutes({ ...ref, routes });
+  const out: BatchOutcome<'created' | 'exists'>[] = [];
+  for (const [i, r] of results.entries()) {
+    const route = routes[i]!;
+    if ('outcome' in r) {
+      out.push({ outcome: r.outcome });
+      continue;
+    }
+    if (r.error.kind !== 'conflict') {
+      out.push({ failed: { message: `route ${route.destinationCidr} in ${route.routeTableId}: ${r.error.message}`, kind: r.error.kind, ...(r.error.providerCode ? { providerCode: r.error.providerCode } : {}) } });
+      continue;
+    }
+    const existing = await cloudActs(ref, 'routeRead', base).cloudGetRoute({ ...ref, route });
+    out.push(
+      existing && existing.instanceId === route.instanceId
+        ? // No ClientToken in the batch API: a duplicate on a retry is our own lost success (as with EC2).
+          { outcome: attempt > 1 ? 'created' : 'exists' }
+        : { failed: { message: `route ${route.destinationCidr} in ${route.routeTableId} already exists with next hop ${existing?.nextHop ?? 'unknown'} (not this gateway): ${r.error.message}`, kind: 'conflict', ...(r.error.providerCode ? { providerCode: r.error.providerCode } : {}) } },
+    );
+  }
+  const waitFor = routes.filter((_, i) => 'outcome' in out[i]!);
+  await waitTable(ref, routes[0]!.routeTableId, (byDest) => waitFor.every((r) => isUsable(byDest.get(r.destinationCidr)?.status ?? '')), base, pacing);
+  return out;
+}
+
+/** Deletes several routes of ONE table in one call and waits until they are gone. */
+export async function removeRoutes(ref: CloudRef, routes: RouteSpec[], base: string, pacing?: PollPacing): Promise<BatchOutcome<'deleted' | 'absent'>[]> {
+  const res = await cloudActs(ref, 'routeWrite', base).cloudDeleteRoutes({ ...ref, routes });
+  const out: BatchOutcome<'deleted' | 'absent'>[] = res.map((r, i) =>
+    'outcome' in r ? { outcome: r.outcome } : { failed: { message: `delete route ${routes[i]!.destinationCidr} in ${routes[i]!.routeTableId}: ${r.error.message}`, kind: r.error.kind, ...(r.error.providerCode ? { providerCode: r.error.providerCode } : {}) } },
+  );
+  const gone = routes.filter((_, i) => { const o = out[i]!; return 'outcome' in o && o.outcome === 'deleted'; });
+  if (gone.length) await waitTable(ref, routes[0]!.routeTableId, (byDest) => gone.every((r) => byDest.get(r.destinationCidr)?.instanceId !== r.instanceId), base, pacing);
+  return out;
+}
+
+/** Polls a whole table in one read per poll until `done`. */
+async function waitTable(ref: CloudRef, routeTableId: string, done: (byDest: Map<string, { status: string; instanceId?: string }>) => boolean, base: string, pacing?: PollPacing): Promise<void> {
+  const started = Date.now();
+  let delayMs = pacing?.firstPollMs ?? 100;
+  for (let i = 0; ; i++) {
+    const rows = await cloudActs(ref, 'routeRead', base).cloudListRoutes({ ...ref, routeTableId, ...(pacing ? { delayMs } : {}) });
+    const byDest = new Map(rows.map((r) => [r.destinationCidr, r]));
+    if (done(byDest)) {
+      if (pacing) {
+        pacing.polls = i + 1;
+        pacing.elapsedMs = Date.now() - started;
+      }
+      return;
+    }
+    if (i > 600) throw ApplicationFailure.nonRetryable(`routes in ${routeTableId} did not settle`, 'Cloud.unavailable');
+    if (!pacing) await sleep(delayMs);
+    delayMs = Math.min(Math.round(delayMs * 1.5), 2000);
+  }
+}
+
 function isUsable(status: string): boolean {
   // aliyun: Available; aws: active (a blackhole route still "exists" but carries nothing).
   return status === 'Available' || status === 'active' || status === 'blackhole';

@@ -2,9 +2,9 @@
 // while another entry of the table is still Pending, so each write is awaited until Available
 // before the next starts. Link workflows enqueue operations (signal-with-start, by an activity) and
 // get each result back as a signal. Writes to different tables run in parallel.
-import { condition, continueAsNew, defineSignal, getExternalWorkflowHandle, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, defineSignal, getExternalWorkflowHandle, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RouteSpec } from '../cloud/types';
-import { cloudFailure, ensureRoute, removeRoute, type CloudRef, type PollPacing, type RouteOutcome } from './cloud-calls';
+import { cloudFailure, ensureRoute, ensureRoutes, MAX_BATCH, removeRoute, removeRoutes, type BatchOutcome, type CloudRef, type PollPacing, type RouteOutcome } from './cloud-calls';
 
 export interface RouteOp {
   /** Unique per intent; a repeated op with the same id is answered once. */
@@ -42,24 +42,70 @@ export async function routeTableWorkflow(input: { pending?: RouteOp[]; firstPoll
     seen.add(op.requestId);
     queue.push(op);
   });
-  for (let done = 0; ; done++) {
-    if (!(await condition(() => queue.length > 0, IDLE))) return; // idle: a new op starts a new run
-    if (done >= OPS_PER_RUN || workflowInfo().continueAsNewSuggested) await continueAsNew<typeof routeTableWorkflow>({ pending: queue, firstPollMs });
-    const op = queue.shift()!;
-    let result: RouteOpResult;
-    try {
-      const pacing: PollPacing = { firstPollMs };
-      const outcome = op.op === 'create' ? await ensureRoute(op.ref, op.route, op.clientToken, op.baseQueue, pacing) : await removeRoute(op.ref, op.route, op.baseQueue, pacing);
-      if (pacing.polls === 1) firstPollMs = Math.max(50, Math.round(firstPollMs * 0.9));
-      else if (pacing.elapsedMs !== undefined) firstPollMs = Math.min(10_000, Math.round(pacing.elapsedMs * 1.1));
-      result = { requestId: op.requestId, ok: true, outcome };
-    } catch (err) {
-      const f = cloudFailure(err);
-      result = { requestId: op.requestId, ok: false, message: f?.message ?? String(err), kind: f?.kind ?? 'unknown', ...(f?.providerCode ? { providerCode: f.providerCode } : {}) };
-    }
+  // Runs from before batching wrote one entry per call.
+  const batching = patched('batch-route-ops');
+  const learn = (pacing: PollPacing): void => {
+    if (pacing.polls === 1) firstPollMs = Math.max(50, Math.round(firstPollMs * 0.9));
+    else if (pacing.elapsedMs !== undefined) firstPollMs = Math.min(10_000, Math.round(pacing.elapsedMs * 1.1));
+  };
+  const reply = async (op: RouteOp, result: RouteOpResult): Promise<void> => {
     // The requester may be gone (its link deleted meanwhile); that must not stop the table.
     await getExternalWorkflowHandle(op.replyTo)
       .signal(routeResultSignal, result)
       .catch(() => undefined);
+  };
+  for (let done = 0; ; done++) {
+    if (!(await condition(() => queue.length > 0, IDLE))) return; // idle: a new op starts a new run
+    if (done >= OPS_PER_RUN || workflowInfo().continueAsNewSuggested) await continueAsNew<typeof routeTableWorkflow>({ pending: queue, firstPollMs });
+    // Everything waiting of the same kind goes in one call: the table takes one change at a time,
+    // so a batch costs one write and one wait instead of one of each per route.
+    const kind = queue[0]!.op;
+    let n = 1;
+    while (batching && n < Math.min(queue.length, MAX_BATCH) && queue[n]!.op === kind && !sameDestination(queue.slice(0, n), queue[n]!)) n++;
+    const batch = queue.splice(0, n);
+    if (batch.length > 1) {
+      const pacing: PollPacing = { firstPollMs };
+      const results = await runBatch(batch, pacing);
+      learn(pacing);
+      await Promise.all(batch.map((op, i) => reply(op, results[i]!)));
+      continue;
+    }
+    const op = batch[0]!;
+    let result: RouteOpResult;
+    try {
+      const pacing: PollPacing = { firstPollMs };
+      const outcome = op.op === 'create' ? await ensureRoute(op.ref, op.route, op.clientToken, op.baseQueue, pacing) : await removeRoute(op.ref, op.route, op.baseQueue, pacing);
+      learn(pacing);
+      result = { requestId: op.requestId, ok: true, outcome };
+    } catch (err) {
+      result = failedResult(op, err);
+    }
+    await reply(op, result);
   }
+}
+
+/** One destination appears once per call (a create and a delete of it never share one either). */
+function sameDestination(batch: RouteOp[], op: RouteOp): boolean {
+  return batch.some((b) => b.route.destinationCidr === op.route.destinationCidr);
+}
+
+async function runBatch(batch: RouteOp[], pacing: PollPacing): Promise<RouteOpResult[]> {
+  const { ref, baseQueue } = batch[0]!;
+  const routes = batch.map((o) => o.route);
+  try {
+    const outcomes: BatchOutcome<RouteOutcome>[] =
+      batch[0]!.op === 'create' ? await ensureRoutes(ref, routes, baseQueue, pacing) : await removeRoutes(ref, routes, baseQueue, pacing);
+    return batch.map((op, i) => {
+      const o = outcomes[i]!;
+      return 'outcome' in o ? { requestId: op.requestId, ok: true, outcome: o.outcome } : { requestId: op.requestId, ok: false, ...o.failed };
+    });
+  } catch (err) {
+    // The whole call was refused for good (retryable trouble is retried inside): every op fails.
+    return batch.map((op) => failedResult(op, err));
+  }
+}
+
+function failedResult(op: RouteOp, err: unknown): RouteOpResult {
+  const f = cloudFailure(err);
+  return { requestId: op.requestId, ok: false, message: f?.message ?? String(err), kind: f?.kind ?? 'unknown', ...(f?.providerCode ? { providerCode: f.providerCode } : {}) };
 }

@@ -35,6 +35,18 @@ export async function createRoute(c: AliyunClients, route: RouteSpec, clientToke
   return 'created';
 }
 
+type Entry = $Vpc.DescribeRouteEntryListResponseBodyRouteEntrysRouteEntry;
+
+function stateOf(entry: Entry): RouteState {
+  const hops = entry.nextHops?.nextHop ?? [];
+  const only = hops.length === 1 ? hops[0] : undefined;
+  return {
+    status: entry.status ?? 'Unknown',
+    instanceId: only?.nextHopType === 'Instance' ? only.nextHopId : undefined,
+    nextHop: hops.map((h) => (h.nextHopId ? `${h.nextHopType ?? '?'}:${h.nextHopId}` : (h.nextHopType ?? '?'))).join(',') || 'none',
+  };
+}
+
 /** One DescribeRouteEntryList call filtered by destination; undefined when no route has it. */
 export async function getRoute(c: AliyunClients, route: Pick<RouteSpec, 'routeTableId' | 'destinationCidr'>): Promise<RouteState | undefined> {
   const req = new $Vpc.DescribeRouteEntryListRequest({
@@ -45,14 +57,23 @@ export async function getRoute(c: AliyunClients, route: Pick<RouteSpec, 'routeTa
   });
   const res = await call('DescribeRouteEntryList', () => c.vpc.describeRouteEntryList(req));
   const entry = res.body?.routeEntrys?.routeEntry?.[0];
-  if (!entry) return undefined;
-  const hops = entry.nextHops?.nextHop ?? [];
-  const only = hops.length === 1 ? hops[0] : undefined;
-  return {
-    status: entry.status ?? 'Unknown',
-    instanceId: only?.nextHopType === 'Instance' ? only.nextHopId : undefined,
-    nextHop: hops.map((h) => (h.nextHopId ? `${h.nextHopType ?? '?'}:${h.nextHopId}` : (h.nextHopType ?? '?'))).join(',') || 'none',
-  };
+  return entry ? stateOf(entry) : undefined;
+}
+
+/**
+ * The Custom entries of a table (what batches write), 100 per DescribeRouteEntryList call: one
+ * call up to 100 entries, two at the documented quota of 200.
+ */
+export async function listRoutes(c: AliyunClients, routeTableId: string): Promise<Array<RouteState & { destinationCidr: string }>> {
+  const out: Array<RouteState & { destinationCidr: string }> = [];
+  let nextToken: string | undefined;
+  do {
+    const req = new $Vpc.DescribeRouteEntryListRequest({ regionId: c.regionId, routeTableId, routeEntryType: 'Custom', maxResult: 100, nextToken });
+    const res = await call('DescribeRouteEntryList', () => c.vpc.describeRouteEntryList(req));
+    for (const e of res.body?.routeEntrys?.routeEntry ?? []) if (e.destinationCidrBlock) out.push({ destinationCidr: e.destinationCidrBlock, ...stateOf(e) });
+    nextToken = res.body?.nextToken || undefined;
+  } while (nextToken);
+  return out;
 }
 
 /**

@@ -262,4 +262,33 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('deleted');
     expect(routeTo()).toBeUndefined();
   });
+
+  it('batches route writes that queue up behind a busy Alibaba route table (CreateRouteEntries / DeleteRouteEntries)', async () => {
+    const ali = addGatewaySite(clouds.aliyun, 25, { eip: '203.0.113.125' });
+    const ga = await cloudGateway('ali-batch', 'aliyun', '203.0.113.125');
+    await runAgent(ga, '203.0.113.125');
+    const peers: Gw[] = [];
+    for (let i = 0; i < 5; i++) {
+      const p = (await ctl.api<Gw>('POST', '/api/gateways', { name: `dc-batch-${i}`, provider: 'onprem', cidrs: [`192.168.${100 + i}.0/24`] })).body;
+      await runAgent(p, `198.51.100.${200 + i}`);
+      peers.push(p);
+    }
+    const callsBefore = clouds.aliyun.calls.length;
+    const links = await Promise.all(peers.map(async (p) => (await ctl.api<LinkOut>('POST', '/api/links', { a: ga.id, b: p.id })).body.id));
+    for (const id of links) await expect.poll(async () => (await linkOf(id)).state, { timeout: 30_000 }).toBe('up');
+    const ours = () => clouds.aliyun.routeEntries(ali.systemTableId).filter((e) => e.nextHopId === ali.instanceId);
+    expect(ours().map((e) => e.destinationCidrBlock).sort()).toEqual(peers.map((_, i) => `192.168.${100 + i}.0/24`));
+    expect(ours().every((e) => e.status === 'Available')).toBe(true);
+    const writes = (api: string) => clouds.aliyun.calls.slice(callsBefore).filter((c) => c.ok && c.api === api).length;
+    // Five routes in fewer than five write calls: whatever queued while the table was busy went in one.
+    expect(writes('CreateRouteEntries')).toBeGreaterThan(0);
+    expect(writes('CreateRouteEntry') + writes('CreateRouteEntries')).toBeLessThan(5);
+
+    const before = clouds.aliyun.calls.length;
+    await Promise.all(links.map((id) => ctl.api('DELETE', `/api/links/${id}`)));
+    for (const id of links) await expect.poll(async () => (await linkOf(id)).state, { timeout: 30_000 }).toBe('deleted');
+    expect(ours()).toEqual([]);
+    const deletes = clouds.aliyun.calls.slice(before).filter((c) => c.ok && (c.api === 'DeleteRouteEntry' || c.api === 'DeleteRouteEntries')).length;
+    expect(deletes).toBeLessThan(5);
+  });
 });

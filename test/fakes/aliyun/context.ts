@@ -29,10 +29,15 @@ export interface HandlerContext {
 export interface ApiHandler {
   handle(ctx: HandlerContext): Record<string, unknown>;
   /**
-   * For writes that take the route-table lock: the lock's key. A second write on the same key while
-   * one is in flight fails with OperationFailed.DistibuteLock.
+   * For writes that take the route-table lock: the lock's key (several for a batch spanning tables).
+   * A second write on a held key while one is in flight fails with OperationFailed.DistibuteLock.
    */
-  lockKey?(ctx: HandlerContext): string | undefined;
+  lockKey?(ctx: HandlerContext): string | readonly string[] | undefined;
+  /**
+   * True for APIs that have no ClientToken parameter (CreateRouteEntries, DeleteRouteEntries): the
+   * gateway ignores a ClientToken sent anyway, so there is no replay, mismatch or LastTokenProcessing.
+   */
+  noClientToken?: boolean;
 }
 
 /** A slice of `items` for PageNumber/PageSize paging, with the fields the responses carry. */

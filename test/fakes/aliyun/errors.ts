@@ -4,6 +4,9 @@
 // Sources (the API references' "Error codes" tables, read through the search tool):
 // - VPC CreateRouteEntry: https://www.alibabacloud.com/help/en/virtual-private-cloud/latest/createrouteentry
 // - VPC DeleteRouteEntry: https://alibabacloud.com/help/en/vpc/api-deleterouteentry
+// - VPC CreateRouteEntries / DeleteRouteEntries:
+//   https://www.alibabacloud.com/help/en/vpc/developer-reference/api-vpc-2016-04-28-createrouteentries
+//   https://alibabacloud.com/help/en/vpc/developer-reference/api-vpc-2016-04-28-deleterouteentries
 // - ECS AuthorizeSecurityGroup / ModifySecurityGroupRule reference tables (ECS API reference)
 // - ClientToken idempotence: https://www.alibabacloud.com/help/doc-detail/36569.htm (VPC) and
 //   https://www.alibabacloud.com/help/doc-detail/25693.htm (ECS; LastTokenProcessing is 403 in ECS tables)
@@ -55,6 +58,8 @@ const known: Record<string, Known> = {
   LastTokenProcessing: { status: 403, message: 'The last token request is processing.' },
   // VPC route tables and entries (CreateRouteEntry / DeleteRouteEntry tables).
   'InvalidRouteTableId.NotFound': { status: 404, message: 'Specified route table does not exist.' },
+  // CreateRouteEntries error table (DeleteRouteEntries documents only DryRunOperation and TaskConflict).
+  'MissingParam.RouteTableId': { status: 400, message: 'The parameter RouteTableId is missing.' },
   'InvalidNextHopId.NotFound': { status: 404, message: 'Specified next hop does not exist.' },
   'OperationFailed.InstanceDismatchCurrentVpc': {
     status: 404,

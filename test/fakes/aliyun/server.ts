@@ -15,6 +15,7 @@ import * as seed from './seed';
 import { verifyRequest, type AccessKeyRecord, type ReplayGuard } from './signature';
 import { maxRate, RateLimiter, type CallRecord, type Limits } from './throttle';
 import { vpcRouteHandlers } from './vpc-routes';
+import { vpcRouteBatchHandlers } from './vpc-route-batches';
 import { vpcDescribeHandlers } from './vpc-describe';
 import { ecsInstanceHandlers } from './ecs-instances';
 import { ecsSecurityGroupHandlers } from './ecs-security-groups';
@@ -50,7 +51,7 @@ export interface RouteEntryView {
 }
 
 const versions: Record<string, Record<string, ApiHandler>> = {
-  '2016-04-28': { ...vpcRouteHandlers, ...vpcDescribeHandlers },
+  '2016-04-28': { ...vpcRouteHandlers, ...vpcRouteBatchHandlers, ...vpcDescribeHandlers },
   '2014-05-26': { ...ecsInstanceHandlers, ...ecsSecurityGroupHandlers },
 };
 
@@ -223,16 +224,17 @@ export class AliyunFake {
         if (this.opts.sendRetryAfter) e.headers['x-acs-retry-after'] = String(admitted.retryAfterMs);
         throw e;
       }
-      const token = this.tokens.check(params, accessKeyId, record.api, at);
+      const token = handler.noClientToken ? ({ kind: 'none' } as const) : this.tokens.check(params, accessKeyId, record.api, at);
       if (token.kind === 'replay') return this.send(res, record, 200, { ...token.body, RequestId: randomUUID().toUpperCase() });
       if (token.kind === 'fresh') release.push(this.tokens.begin(token.key));
       const ctx = { params, cloud: this.cloud, now: Date.now(), behaviour: this.behaviour };
       this.cloud.settle(ctx.now);
       const lock = handler.lockKey?.(ctx);
-      if (lock !== undefined) {
-        if (this.locks.has(lock)) throw apiError('OperationFailed.DistibuteLock');
-        this.locks.add(lock);
-        release.push(() => this.locks.delete(lock));
+      const lockKeys = lock === undefined ? [] : typeof lock === 'string' ? [lock] : [...new Set(lock)];
+      if (lockKeys.some((k) => this.locks.has(k))) throw apiError('OperationFailed.DistibuteLock');
+      for (const k of lockKeys) {
+        this.locks.add(k);
+        release.push(() => this.locks.delete(k));
       }
       const fault = this.faults.take(record.api);
       if (fault?.latencyMs) await sleep(fault.latencyMs);

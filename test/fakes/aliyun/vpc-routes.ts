@@ -19,25 +19,25 @@ const nextHopTypes = new Set([
 ]);
 const serviceRange = parseCidr('100.64.0.0/10');
 
-function findTable(ctx: HandlerContext, routeTableId: string): RouteTableRecord {
+export function findTable(ctx: HandlerContext, routeTableId: string): RouteTableRecord {
   const t = ctx.cloud.routeTables.get(routeTableId);
   if (!t || !inRegion(ctx.params, t.regionId)) throw apiError('InvalidRouteTableId.NotFound');
   return t;
 }
 
 /** The entry that makes the table (or VPC, per busyScope) refuse another change, if any. */
-function blocking(ctx: HandlerContext, table: RouteTableRecord): RouteEntryRecord | undefined {
+export function blocking(ctx: HandlerContext, table: RouteTableRecord): RouteEntryRecord | undefined {
   const tables = ctx.behaviour.busyScope === 'vpc' ? ctx.cloud.tablesOfVpc(table.vpcId) : [table];
   return tables.flatMap((t) => ctx.cloud.storedEntriesOf(t.routeTableId)).find((e) => e.status !== 'Available');
 }
 
-function lockOf(ctx: HandlerContext, table: RouteTableRecord | undefined): string | undefined {
+export function lockOf(ctx: HandlerContext, table: RouteTableRecord | undefined): string | undefined {
   if (!table) return undefined;
   return ctx.behaviour.busyScope === 'vpc' ? table.vpcId : table.routeTableId;
 }
 
 /** Checks that an instance can be the next hop of a route in `table`. */
-function checkInstanceHop(ctx: HandlerContext, table: RouteTableRecord, type: string, id: string | undefined): string {
+export function checkInstanceHop(ctx: HandlerContext, table: RouteTableRecord, type: string, id: string | undefined): string {
   if (!nextHopTypes.has(type)) throw apiError('InvalidNextHopType');
   if (id === undefined) throw missing('NextHopId');
   // The fake models ECS instances only; any other next hop does not exist here.
@@ -47,7 +47,7 @@ function checkInstanceHop(ctx: HandlerContext, table: RouteTableRecord, type: st
   return id;
 }
 
-function checkDestinationAllowed(ctx: HandlerContext, table: RouteTableRecord, dest: Cidr): void {
+export function checkDestinationAllowed(ctx: HandlerContext, table: RouteTableRecord, dest: Cidr): void {
   if (dest.family === 4 && contains(serviceRange, dest)) throw apiError('InvalidCidrBlock');
   for (const v of ctx.cloud.vSwitchesOfVpc(table.vpcId)) {
     if (contains(parseCidr(v.cidrBlock), dest)) throw apiError('InvalidCidrBlock');
@@ -65,28 +65,56 @@ const createRouteEntry: ApiHandler = {
     const hopId = checkInstanceHop(ctx, table, type, p.get('NextHopId'));
     checkDestinationAllowed(ctx, table, dest);
     if (blocking(ctx, table)) throw apiError('IncorrectRouteEntryStatus');
-    const same = ctx.cloud.storedEntriesOf(table.routeTableId).find((e) => e.destination === dest.text);
-    if (same) throw apiError(same.type === 'Custom' ? 'InvalidCIDRBlock.Duplicate' : 'RouteConflict.AlreadyExist');
-    const custom = ctx.cloud.storedEntriesOf(table.routeTableId).filter((e) => e.type === 'Custom').length;
-    if (custom >= ctx.behaviour.routeQuota) throw apiError('QuotaExceeded');
+    checkRoomFor(ctx, table, dest);
     if (p.bool('DryRun')) throw apiError('DryRunOperation');
-    const entry: RouteEntryRecord = {
-      routeEntryId: newId('rte'),
-      routeTableId: table.routeTableId,
-      destination: dest.text,
-      nextHopType: type,
-      nextHopId: hopId,
-      type: 'Custom',
-      name: p.get('RouteEntryName') ?? '',
-      description: p.get('Description') ?? '',
-      status: ctx.behaviour.asyncDelayMs > 0 ? 'Pending' : 'Available',
-      until: ctx.now + ctx.behaviour.asyncDelayMs,
-      modifiedAt: ctx.now,
-    };
-    ctx.cloud.entries.set(entry.routeEntryId, entry);
+    const entry = addCustomEntry(ctx, table, dest, { type, id: hopId }, p.get('RouteEntryName') ?? '', p.get('Description') ?? '');
     return { RouteEntryId: entry.routeEntryId };
   },
 };
+
+/** The destination must be free in the table (InvalidCIDRBlock.Duplicate / RouteConflict.AlreadyExist) and the quota not reached. */
+export function checkRoomFor(ctx: HandlerContext, table: RouteTableRecord, dest: Cidr): void {
+  const same = ctx.cloud.storedEntriesOf(table.routeTableId).find((e) => e.destination === dest.text);
+  if (same) throw apiError(same.type === 'Custom' ? 'InvalidCIDRBlock.Duplicate' : 'RouteConflict.AlreadyExist');
+  const custom = ctx.cloud.storedEntriesOf(table.routeTableId).filter((e) => e.type === 'Custom').length;
+  if (custom >= ctx.behaviour.routeQuota) throw apiError('QuotaExceeded');
+}
+
+/** Stores a new custom entry: Pending for asyncDelayMs, then Available. */
+export function addCustomEntry(
+  ctx: HandlerContext,
+  table: RouteTableRecord,
+  dest: Cidr,
+  hop: { type: string; id: string },
+  name: string,
+  description: string,
+): RouteEntryRecord {
+  const entry: RouteEntryRecord = {
+    routeEntryId: newId('rte'),
+    routeTableId: table.routeTableId,
+    destination: dest.text,
+    nextHopType: hop.type,
+    nextHopId: hop.id,
+    type: 'Custom',
+    name,
+    description,
+    status: ctx.behaviour.asyncDelayMs > 0 ? 'Pending' : 'Available',
+    until: ctx.now + ctx.behaviour.asyncDelayMs,
+    modifiedAt: ctx.now,
+  };
+  ctx.cloud.entries.set(entry.routeEntryId, entry);
+  return entry;
+}
+
+/** Starts removing an Available custom entry: Deleting for asyncDelayMs, then gone. */
+export function removeEntry(ctx: HandlerContext, entry: RouteEntryRecord): void {
+  if (ctx.behaviour.asyncDelayMs > 0) {
+    entry.status = 'Deleting';
+    entry.until = ctx.now + ctx.behaviour.asyncDelayMs;
+  } else {
+    ctx.cloud.entries.delete(entry.routeEntryId);
+  }
+}
 
 /** The entry a Delete/Modify request names: by RouteEntryId, or by table + destination. */
 function targetEntry(ctx: HandlerContext, notFound: 'InvalidRouteEntry.NotFound'): { table: RouteTableRecord; entry: RouteEntryRecord } {
@@ -122,12 +150,7 @@ const deleteRouteEntry: ApiHandler = {
     if (entry.type !== 'Custom') throw apiError('Forbbiden');
     if (blocking(ctx, table)) throw apiError('IncorrectRouteEntryStatus');
     if (ctx.params.bool('DryRun')) throw apiError('DryRunOperation');
-    if (ctx.behaviour.asyncDelayMs > 0) {
-      entry.status = 'Deleting';
-      entry.until = ctx.now + ctx.behaviour.asyncDelayMs;
-    } else {
-      ctx.cloud.entries.delete(entry.routeEntryId);
-    }
+    removeEntry(ctx, entry);
     return {};
   },
 };
