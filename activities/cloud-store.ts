@@ -7,6 +7,7 @@ import type { Db } from '../db';
 import type { PeerRule, RouteSpec } from '../cloud/types';
 import type { CloudRef } from '../workflows/cloud-calls';
 import { routeOpSignal, routeTableWorkflowId, type RouteOp } from '../workflows/route-table';
+import { ruleOpSignal, securityGroupWorkflowId, type RuleOp } from '../workflows/security-group';
 
 export interface RouteClaim {
   id: number;
@@ -98,6 +99,31 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
           else kept++;
         }
         return { unneeded, kept };
+      });
+    },
+
+    /**
+     * The rules no link claims right now. Checked again just before a revoke: a link may have
+     * claimed the same peer after another released it and queued the revoke.
+     */
+    async unclaimedRules(rules: PeerRule[]): Promise<PeerRule[]> {
+      const out: PeerRule[] = [];
+      for (const r of rules) {
+        const held = await db.peerRuleClaim.count({ where: { securityGroupId: r.securityGroupId, peerIp: r.peerIp, released: false } });
+        if (held === 0) out.push(r);
+      }
+      return out;
+    },
+
+    /** Hands a rule change to its security group's batching workflow (started if idle). */
+    async enqueueRuleOp(op: RuleOp): Promise<void> {
+      if (!deps.temporal) throw ApplicationFailure.nonRetryable('no Temporal client in this worker', 'Misconfigured');
+      await deps.temporal().workflow.signalWithStart('securityGroupWorkflow', {
+        workflowId: securityGroupWorkflowId(op.ref, op.rule.securityGroupId),
+        taskQueue: op.baseQueue,
+        args: [{}],
+        signal: ruleOpSignal,
+        signalArgs: [op],
       });
     },
 

@@ -119,6 +119,17 @@ export function createCloudActivities(providerFor: ProviderFor, pace?: PaceCall)
       call(p, 'instance', `prepare instance ${p.instanceId}`, (c) => c.prepareInstance(p.instanceId), (name) => (name === 'aws' ? 1 : 0)),
     cloudAllowPeer: (p: CloudAccountRef & { rule: PeerRule }): Promise<void> =>
       call(p, 'securityGroup', `allow ${p.rule.peerIp} in ${p.rule.securityGroupId}`, (c) => c.allowPeer(p.rule)),
+    /** Several peers of one security group in one call (the security-group workflow batches). */
+    cloudAllowPeers: (p: CloudAccountRef & { rules: PeerRule[] }): Promise<void> =>
+      call(p, 'securityGroup', `allow ${p.rules.length} peer(s) in ${p.rules[0]?.securityGroupId ?? '?'}`, async (c) => {
+        if (c.allowPeers) await c.allowPeers(p.rules);
+        else for (const r of p.rules) await c.allowPeer(r);
+      }, (name) => (name === 'aliyun' ? 1 : p.rules.length)),
+    cloudRevokePeers: (p: CloudAccountRef & { rules: PeerRule[] }): Promise<void> =>
+      call(p, 'securityGroup', `revoke ${p.rules.length} peer(s) in ${p.rules[0]?.securityGroupId ?? '?'}`, async (c) => {
+        if (c.revokePeers) await c.revokePeers(p.rules);
+        else for (const r of p.rules) await c.revokePeer(r);
+      }, (name) => (name === 'aliyun' ? 1 : p.rules.length)),
     cloudRevokePeer: (p: CloudAccountRef & { rule: PeerRule }): Promise<void> =>
       call(p, 'securityGroup', `revoke ${p.rule.peerIp} in ${p.rule.securityGroupId}`, (c) => c.revokePeer(p.rule)),
   };

@@ -175,4 +175,14 @@ export interface CloudProvider {
 
   /** One call: removes exactly the rules allowPeer added. Missing rule = success. */
   revokePeer(rule: PeerRule): Promise<void>;
+  /**
+   * Optional batch forms: the rules of several peers in ONE call, all in one security group, at
+   * most MAX_PEER_RULES_PER_CALL peers (else CloudError('invalid') without a call). Same
+   * idempotence as the single forms.
+   */
+  allowPeers?(rules: readonly PeerRule[]): Promise<void>;
+  revokePeers?(rules: readonly PeerRule[]): Promise<void>;
 }
+
+/** Alibaba's Permissions.N takes up to 100 rules per call; each peer needs two (UDP 500 and 4500). */
+export const MAX_PEER_RULES_PER_CALL = 50;

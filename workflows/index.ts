@@ -2,3 +2,4 @@
 export { linkWorkflow } from './link';
 export { discoverGatewayWorkflow } from './discovery';
 export { routeTableWorkflow } from './route-table';
+export { securityGroupWorkflow } from './security-group';

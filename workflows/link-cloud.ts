@@ -4,10 +4,11 @@
 import { condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities, LinkSide } from '../activities';
 import type { RouteClaim } from '../activities/cloud-store';
-import type { RouteSpec } from '../cloud/types';
+import type { PeerRule, RouteSpec } from '../cloud/types';
 import { peerRuleFor, routeKey, routesFor, ruleDescription, type LinkPlan, type SideName } from './link-plan';
 import { cloudActs, ensureRoute, removeRoute } from './cloud-calls';
 import { routeResultSignal, type RouteOpResult } from './route-table';
+import { ruleResultSignal, type RuleOpResult } from './security-group';
 
 const store = proxyActivities<Activities>({
   startToCloseTimeout: '10s',
@@ -19,23 +20,23 @@ export class CloudStepFailed extends Error {}
 export { ruleDescription };
 
 /** AWS: source/destination check off; both clouds: allow IKE/NAT-T from the peer. */
-export async function prepareCloudSide(plan: LinkPlan, s: SideName): Promise<void> {
+export async function prepareCloudSide(plan: LinkPlan, s: SideName, w: CloudWriters): Promise<void> {
   const side = plan[s];
   const cloud = side.cloud;
   if (!cloud) return;
   // Only EC2 has a source/destination check to turn off; Alibaba Cloud needs no call.
   if (cloud.ref.provider === 'aws') await cloudActs(cloud.ref, 'instance').cloudPrepareInstance({ ...cloud.ref, instanceId: cloud.instanceId });
-  await allowPeer(plan, s);
+  await allowPeer(plan, s, w);
 }
 
 /** Claims and adds the security-group rule for the peer's current address (idempotent). */
-export async function allowPeer(plan: LinkPlan, s: SideName): Promise<void> {
+export async function allowPeer(plan: LinkPlan, s: SideName, w: CloudWriters): Promise<void> {
   const side = plan[s];
   const cloud = side.cloud;
   const rule = peerRuleFor(plan, s);
   if (!cloud || !rule) return;
   await store.claimPeerRule({ linkId: plan.linkId, gatewayId: side.gatewayId, ...rule });
-  await cloudActs(cloud.ref, 'securityGroup').cloudAllowPeer({ ...cloud.ref, rule });
+  await w.rule(cloud.ref, 'allow', rule, `${plan.linkId}:${side.gatewayId}:allow:${rule.peerIp}`);
   await store.recordEvent({ linkId: plan.linkId, type: 'cloud.rule_added', message: `allowed IKE/NAT-T from ${rule.peerIp} in ${rule.securityGroupId} (${side.gatewayName})`, data: { gatewayId: side.gatewayId, ...rule } });
 }
 
@@ -43,7 +44,7 @@ export async function allowPeer(plan: LinkPlan, s: SideName): Promise<void> {
  * Routes every remote CIDR to this side's instance in each chosen route table. Routes the link
  * already wrote are left alone, so this also adds just the new routes after a change.
  */
-export async function applyRoutes(plan: LinkPlan, s: SideName, writeRoute: WriteRoute): Promise<void> {
+export async function applyRoutes(plan: LinkPlan, s: SideName, w: CloudWriters): Promise<void> {
   const side = plan[s];
   const cloud = side.cloud;
   if (!cloud) return;
@@ -54,7 +55,7 @@ export async function applyRoutes(plan: LinkPlan, s: SideName, writeRoute: Write
   // route per destination, so the old one goes first (the old next hop carries nothing anyway).
   const stale = claims.claims.filter((c) => c.state === 'present' && c.route.instanceId !== cloud.instanceId);
   if (stale.length) {
-    await removeOwned(plan, s, stale, writeRoute, { releaseRules: false });
+    await removeOwned(plan, s, stale, w, { releaseRules: false });
     claims = await store.claimRoutes({ linkId: plan.linkId, gatewayId: side.gatewayId, ref: cloud.ref, routes });
     if ('conflict' in claims) throw new CloudStepFailed(claims.conflict);
   }
@@ -62,7 +63,7 @@ export async function applyRoutes(plan: LinkPlan, s: SideName, writeRoute: Write
   // cloud answer "exists" and the route would look pre-existing (and be kept on delete).
   const todo = claims.claims.filter((c) => c.state !== 'present');
   if (todo.length === 0) return;
-  const settled = await Promise.allSettled(todo.map((c) => writeRoute(cloud.ref, 'create', c.route, c.clientToken, `${plan.linkId}:${c.id}:create`)));
+  const settled = await Promise.allSettled(todo.map((c) => w.route(cloud.ref, 'create', c.route, c.clientToken, `${plan.linkId}:${c.id}:create`)));
   const refused = todo.filter((_, i) => settled[i]!.status === 'rejected');
   if (refused.length) {
     // Writes are retried until they succeed or the cloud refuses for good (a conflicting route,
@@ -90,14 +91,14 @@ export async function applyRoutes(plan: LinkPlan, s: SideName, writeRoute: Write
  * After a change: removes the routes this link created that the plan no longer wants, and the
  * security-group rules for peer addresses the link no longer uses.
  */
-export async function pruneCloudSide(plan: LinkPlan, s: SideName, writeRoute: WriteRoute): Promise<void> {
+export async function pruneCloudSide(plan: LinkPlan, s: SideName, w: CloudWriters): Promise<void> {
   const side = plan[s];
   const cloud = side.cloud;
   if (!cloud) return;
   const wanted = new Set(routesFor(plan, s).map(routeKey));
   const owned = (await store.routesOf({ linkId: plan.linkId, gatewayId: side.gatewayId })).filter((c) => !wanted.has(routeKey(c.route)));
   const rule = peerRuleFor(plan, s);
-  const removed = await removeOwned(plan, s, owned, writeRoute, { releaseRules: true, ...(rule ? { keepPeerIp: rule.peerIp } : {}) });
+  const removed = await removeOwned(plan, s, owned, w, { releaseRules: true, ...(rule ? { keepPeerIp: rule.peerIp } : {}) });
   if (owned.length || removed.rules) {
     await store.recordEvent({
       linkId: plan.linkId,
@@ -109,12 +110,12 @@ export async function pruneCloudSide(plan: LinkPlan, s: SideName, writeRoute: Wr
 }
 
 /** Removes the routes this link created (never pre-existing ones) and its security-group rules. */
-export async function removeCloudSide(plan: LinkPlan, s: SideName, writeRoute: WriteRoute): Promise<void> {
+export async function removeCloudSide(plan: LinkPlan, s: SideName, w: CloudWriters): Promise<void> {
   const side = plan[s];
   const cloud = side.cloud;
   if (!cloud) return;
   const owned = await store.routesOf({ linkId: plan.linkId, gatewayId: side.gatewayId });
-  const removed = await removeOwned(plan, s, owned, writeRoute);
+  const removed = await removeOwned(plan, s, owned, w);
   await store.recordEvent({
     linkId: plan.linkId,
     type: 'cloud.removed',
@@ -128,35 +129,61 @@ async function removeOwned(
   plan: LinkPlan,
   s: SideName,
   owned: RouteClaim[],
-  writeRoute: WriteRoute,
+  w: CloudWriters,
   o: { releaseRules: boolean; keepPeerIp?: string } = { releaseRules: true },
 ): Promise<{ routes: number; rules: number; rulesStillUsed: number }> {
   const side = plan[s];
   const cloud = side.cloud!;
-  await Promise.all(owned.map((c) => (c.preexisting ? Promise.resolve('absent' as const) : writeRoute(cloud.ref, 'delete', c.route, c.clientToken, `${plan.linkId}:${c.id}:delete`))));
+  await Promise.all(owned.map((c) => (c.preexisting ? Promise.resolve('absent' as const) : w.route(cloud.ref, 'delete', c.route, c.clientToken, `${plan.linkId}:${c.id}:delete`))));
   if (owned.length) await store.markRoutes({ linkId: plan.linkId, updates: owned.map((c) => ({ id: c.id, state: 'deleted' })) });
   const routes = owned.filter((c) => !c.preexisting).length;
   if (!o.releaseRules) return { routes, rules: 0, rulesStillUsed: 0 };
   const rules = await store.releasePeerRules({ linkId: plan.linkId, gatewayId: side.gatewayId, ...(o.keepPeerIp ? { keepPeerIp: o.keepPeerIp } : {}) });
-  for (const r of rules.unneeded) {
-    await cloudActs(cloud.ref, 'securityGroup').cloudRevokePeer({ ...cloud.ref, rule: r });
-  }
+  await Promise.all(rules.unneeded.map((r) => w.rule(cloud.ref, 'revoke', r, `${plan.linkId}:${side.gatewayId}:revoke:${r.peerIp}`)));
   return { routes, rules: rules.unneeded.length, rulesStillUsed: rules.kept };
 }
 
-type WriteRoute = (ref: NonNullable<LinkSide['cloud']>['ref'], op: 'create' | 'delete', route: RouteSpec, clientToken: string, requestId: string) => Promise<string>;
+type Ref = NonNullable<LinkSide['cloud']>['ref'];
+type WriteRoute = (ref: Ref, op: 'create' | 'delete', route: RouteSpec, clientToken: string, requestId: string) => Promise<string>;
+type WriteRule = (ref: Ref, op: 'allow' | 'revoke', rule: PeerRule, requestId: string) => Promise<void>;
+
+/** How a link's cloud writes reach the cloud (direct, or through a table's / group's workflow). */
+export interface CloudWriters {
+  route: WriteRoute;
+  rule: WriteRule;
+}
 
 /**
  * Alibaba route tables take one change at a time: the op goes through the table's workflow and
- * the result comes back as a signal. EC2 takes concurrent writes: call directly. Call once per
- * workflow run (it registers the result signal's handler).
+ * the result comes back as a signal. Alibaba security-group rules go through the group's
+ * workflow, which batches them. EC2 takes concurrent writes: call directly. Call once per
+ * workflow run (it registers the result signals' handlers).
  */
-export function routeWriter(): WriteRoute {
+export function cloudWriters(o: { batchRules: boolean }): CloudWriters {
   const routeResults = new Map<string, RouteOpResult>();
   setHandler(routeResultSignal, (r) => {
     routeResults.set(r.requestId, r);
   });
-  return (ref, op, route, clientToken, requestId) => writeRoute(routeResults, ref, op, route, clientToken, requestId);
+  const ruleResults = new Map<string, RuleOpResult>();
+  setHandler(ruleResultSignal, (r) => {
+    ruleResults.set(r.requestId, r);
+  });
+  return {
+    route: (ref, op, route, clientToken, requestId) => writeRoute(routeResults, ref, op, route, clientToken, requestId),
+    rule: async (ref, op, rule, requestId) => {
+      if (ref.provider !== 'aliyun' || !o.batchRules) {
+        const acts = cloudActs(ref, 'securityGroup');
+        if (op === 'allow') await acts.cloudAllowPeer({ ...ref, rule });
+        else await acts.cloudRevokePeer({ ...ref, rule });
+        return;
+      }
+      await store.enqueueRuleOp({ requestId, op, ref, rule, replyTo: workflowInfo().workflowId, baseQueue: workflowInfo().taskQueue });
+      await condition(() => ruleResults.has(requestId));
+      const r = ruleResults.get(requestId)!;
+      ruleResults.delete(requestId);
+      if (!r.ok) throw new CloudStepFailed(r.message);
+    },
+  };
 }
 
 async function writeRoute(routeResults: Map<string, RouteOpResult>, ref: NonNullable<LinkSide['cloud']>['ref'], op: 'create' | 'delete', route: RouteSpec, clientToken: string, requestId: string): Promise<string> {

@@ -13,7 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { allowPeer, applyRoutes, prepareCloudSide, pruneCloudSide, removeCloudSide, routeWriter, CloudStepFailed } from './link-cloud';
+import { allowPeer, applyRoutes, cloudWriters, prepareCloudSide, pruneCloudSide, removeCloudSide, CloudStepFailed } from './link-cloud';
 import { configFor, describeChange, diffPlans, type LinkPlan, type LinkSide } from './link-plan';
 import {
   deleteUpdate,
@@ -87,7 +87,8 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
       },
     },
   );
-  const writeRoute = routeWriter();
+  // Histories from before rules were batched per security group called the cloud directly.
+  const writers = cloudWriters({ batchRules: patched('batched-peer-rules') });
   // Histories from before plans carried each gateway's queue looked it up before every agent call.
   const useKnownQueues = patched('agent-queue-from-plan');
   const knownQueue: Record<string, string> = {};
@@ -165,7 +166,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     // Routes do not affect IKE: write them from the start, alongside everything else.
     // Never rejects (an unhandled rejection would fail the workflow task); the error is kept.
     let routesError: Error | undefined;
-    const routes = Promise.all([applyRoutes(plan, 'a', writeRoute), applyRoutes(plan, 'b', writeRoute)]).then(
+    const routes = Promise.all([applyRoutes(plan, 'a', writers), applyRoutes(plan, 'b', writers)]).then(
       () => undefined,
       (err: unknown) => {
         routesError = err instanceof Error ? err : new Error('route writes failed');
@@ -176,8 +177,8 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
       ...(['a', 'b'] as const).map((s) =>
         onGateway(plan[s], 'push its config', (acts) => acts.pushLinkConfig({ linkId, gatewayId: plan[s].gatewayId, config: configFor(plan, s, configVersion) })),
       ),
-      prepareCloudSide(plan, 'a'),
-      prepareCloudSide(plan, 'b'),
+      prepareCloudSide(plan, 'a', writers),
+      prepareCloudSide(plan, 'b', writers),
     ]).catch(async (err: unknown) => {
       // Let the route writes settle before reporting, so their outcome is recorded too.
       await routes;
@@ -241,7 +242,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     remember(to);
     configVersion++;
     let routesError: Error | undefined;
-    const routes = Promise.all([applyRoutes(to, 'a', writeRoute), applyRoutes(to, 'b', writeRoute)]).then(
+    const routes = Promise.all([applyRoutes(to, 'a', writers), applyRoutes(to, 'b', writers)]).then(
       () => undefined,
       (err: unknown) => {
         routesError = err instanceof Error ? err : new Error('route writes failed');
@@ -249,7 +250,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     );
     const sides = ['a', 'b'] as const;
     await Promise.all([
-      ...sides.map((s) => (change[s].ruleAdded ? allowPeer(to, s) : Promise.resolve())),
+      ...sides.map((s) => (change[s].ruleAdded ? allowPeer(to, s, writers) : Promise.resolve())),
       // Both ends get the new version (an unchanged config is a no-op on the agent).
       ...sides.map((s) => onGateway(to[s], 'push its new config', (acts) => acts.pushLinkConfig({ linkId, gatewayId: to[s].gatewayId, config: configFor(to, s, configVersion) }))),
     ]).catch(async (err: unknown) => {
@@ -262,7 +263,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     if (routesError) throw routesError;
     if (deleteRequested) throw new DeleteRequested();
     if (!up) throw new ChangeFailed(`the tunnel did not come up with the new configuration: ${lastTunnelError}`);
-    await Promise.all(sides.map((s) => pruneCloudSide(to, s, writeRoute)));
+    await Promise.all(sides.map((s) => pruneCloudSide(to, s, writers)));
   }
 
   /** Brings the link to what the database now says (new CIDRs, a gateway's new address). */
@@ -315,7 +316,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     const plan = await store.planLink(linkId);
     remember(plan);
     // Routes first, so no subnet keeps sending traffic to a tunnel that is about to go.
-    await Promise.all([removeCloudSide(plan, 'a', writeRoute), removeCloudSide(plan, 'b', writeRoute)]);
+    await Promise.all([removeCloudSide(plan, 'a', writers), removeCloudSide(plan, 'b', writers)]);
     await Promise.all(
       (['a', 'b'] as const).map((s) =>
         onGateway(plan[s], 'remove its config', (acts) => acts.removeLinkFrom({ linkId, gatewayId: plan[s].gatewayId, name: plan.name })),

@@ -5,7 +5,7 @@ import { createClients, type AliyunClientOptions } from './clients';
 import { discover } from './discover';
 import { createRoute, deleteRoute, getRoute, listRoutes } from './routes';
 import { createRoutes, deleteRoutes, maxRoutesPerBatch } from './route-batches';
-import { allowPeer, revokePeer } from './security-groups';
+import { allowPeer, allowPeers, revokePeer, revokePeers } from './security-groups';
 
 export function createAliyunProvider(target: CloudTarget, options: AliyunClientOptions = {}): CloudProvider {
   const c = createClients(target, options);
@@ -23,5 +23,7 @@ export function createAliyunProvider(target: CloudTarget, options: AliyunClientO
     prepareInstance: async () => undefined,
     allowPeer: (rule) => allowPeer(c, rule),
     revokePeer: (rule) => revokePeer(c, rule),
+    allowPeers: (rules) => allowPeers(c, rules),
+    revokePeers: (rules) => revokePeers(c, rules),
   };
 }

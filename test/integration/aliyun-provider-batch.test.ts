@@ -197,3 +197,30 @@ describe('batch result mapping', () => {
     expect(entryError('CreateRouteEntries', undefined, undefined)).toMatchObject({ kind: 'invalid', providerCode: 'Unknown' });
   });
 });
+
+describe('allowPeers / revokePeers', () => {
+  const rule = (peerIp: string, securityGroupId = site.securityGroupId) => ({ securityGroupId, peerIp, description: `ipsec-mesh peer ${peerIp}` });
+  const peerRules = (ip: string) => fake.securityGroupRules(site.securityGroupId).filter((r) => r.sourceCidrIp === `${ip}/32`);
+
+  it("adds several peers' IKE/NAT-T rules in ONE AuthorizeSecurityGroup call, and removes them in one", async () => {
+    const ips = ['198.51.100.31', '198.51.100.32', '198.51.100.33'];
+    const before = callsTo('AuthorizeSecurityGroup');
+    await cloud.allowPeers!(ips.map((ip) => rule(ip)));
+    expect(callsTo('AuthorizeSecurityGroup') - before).toBe(1);
+    for (const ip of ips) expect(peerRules(ip).map((r) => `${r.ipProtocol}:${r.portRange}`).sort()).toEqual(['UDP:4500/4500', 'UDP:500/500']);
+    // Idempotent: asking again adds nothing.
+    await cloud.allowPeers!(ips.map((ip) => rule(ip)));
+    expect(peerRules(ips[0]!)).toHaveLength(2);
+    const revokes = callsTo('RevokeSecurityGroup');
+    await cloud.revokePeers!(ips.slice(0, 2).map((ip) => rule(ip)));
+    expect(callsTo('RevokeSecurityGroup') - revokes).toBe(1);
+    expect([peerRules(ips[0]!).length, peerRules(ips[1]!).length, peerRules(ips[2]!).length]).toEqual([0, 0, 2]);
+  });
+
+  it('refuses, without a call, more than 50 peers or rules of two groups', async () => {
+    const before = fake.calls.length;
+    await expectKind(cloud.allowPeers!(Array.from({ length: 51 }, (_, i) => rule(`198.51.100.${i + 1}`))), 'invalid');
+    await expectKind(cloud.allowPeers!([rule('198.51.100.1'), rule('198.51.100.2', 'sg-other')]), 'invalid');
+    expect(fake.calls.length).toBe(before);
+  });
+});

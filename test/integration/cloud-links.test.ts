@@ -263,7 +263,7 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     expect(routeTo()).toBeUndefined();
   });
 
-  it('batches route writes that queue up behind a busy Alibaba route table (CreateRouteEntries / DeleteRouteEntries)', async () => {
+  it('batches route writes and security-group rules that queue up (CreateRouteEntries / DeleteRouteEntries, Permissions.N)', async () => {
     const ali = addGatewaySite(clouds.aliyun, 25, { eip: '203.0.113.125' });
     const ga = await cloudGateway('ali-batch', 'aliyun', '203.0.113.125');
     await runAgent(ga, '203.0.113.125');
@@ -283,6 +283,9 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     // Five routes in fewer than five write calls: whatever queued while the table was busy went in one.
     expect(writes('CreateRouteEntries')).toBeGreaterThan(0);
     expect(writes('CreateRouteEntry') + writes('CreateRouteEntries')).toBeLessThan(5);
+    // The five peers' security-group rules likewise: fewer calls than peers, every rule present.
+    expect(writes('AuthorizeSecurityGroup')).toBeLessThan(5);
+    for (let i = 0; i < 5; i++) expect(clouds.aliyun.securityGroupRules(ali.securityGroupId).filter((x) => x.sourceCidrIp === `198.51.100.${200 + i}/32`)).toHaveLength(2);
 
     const before = clouds.aliyun.calls.length;
     await Promise.all(links.map((id) => ctl.api('DELETE', `/api/links/${id}`)));
@@ -290,5 +293,7 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     expect(ours()).toEqual([]);
     const deletes = clouds.aliyun.calls.slice(before).filter((c) => c.ok && (c.api === 'DeleteRouteEntry' || c.api === 'DeleteRouteEntries')).length;
     expect(deletes).toBeLessThan(5);
+    expect(clouds.aliyun.securityGroupRules(ali.securityGroupId).filter((x) => x.sourceCidrIp?.startsWith('198.51.100.20'))).toEqual([]);
+    expect(clouds.aliyun.calls.slice(before).filter((c) => c.ok && c.api === 'RevokeSecurityGroup').length).toBeLessThan(5);
   });
 });

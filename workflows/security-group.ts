@@ -1,0 +1,80 @@
+// One workflow per Alibaba Cloud security group batches its rule changes: while one
+// AuthorizeSecurityGroup / RevokeSecurityGroup call waits for its rate-limit slot, the rules other
+// links ask for queue up and go out together in the next call (Permissions.N takes 100 rules), so
+// a hub gateway with hundreds of peers spends a handful of calls instead of one per peer. Link
+// workflows enqueue (signal-with-start, by an activity) and get each result back as a signal.
+import { condition, continueAsNew, defineSignal, getExternalWorkflowHandle, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import type { Activities } from '../activities';
+import { MAX_PEER_RULES_PER_CALL, type PeerRule } from '../cloud/types';
+import { cloudActs, cloudFailure, type CloudRef } from './cloud-calls';
+
+export interface RuleOp {
+  /** Unique per intent; a repeated op with the same id is answered once. */
+  requestId: string;
+  op: 'allow' | 'revoke';
+  ref: CloudRef;
+  rule: PeerRule;
+  /** Workflow id to signal the result to. */
+  replyTo: string;
+  /** Task queue the budget queues derive from (the link workflow's). */
+  baseQueue: string;
+}
+
+export type RuleOpResult = { requestId: string; ok: true } | { requestId: string; ok: false; message: string; kind: string; providerCode?: string };
+
+export const ruleOpSignal = defineSignal<[RuleOp]>('ruleOp');
+export const ruleResultSignal = defineSignal<[RuleOpResult]>('ruleResult');
+
+export const securityGroupWorkflowId = (ref: CloudRef, securityGroupId: string): string => `sg-${ref.provider}-${ref.accountId}-${ref.region}-${securityGroupId}`;
+
+const store = proxyActivities<Activities>({
+  startToCloseTimeout: '10s',
+  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' },
+});
+
+const IDLE = '2m';
+const OPS_PER_RUN = 500;
+
+export async function securityGroupWorkflow(input: { pending?: RuleOp[] } = {}): Promise<void> {
+  const queue: RuleOp[] = [...(input.pending ?? [])];
+  const seen = new Set(queue.map((o) => o.requestId));
+  setHandler(ruleOpSignal, (op) => {
+    if (seen.has(op.requestId)) return;
+    seen.add(op.requestId);
+    queue.push(op);
+  });
+  for (let done = 0; ; done++) {
+    if (!(await condition(() => queue.length > 0, IDLE))) return;
+    if (done >= OPS_PER_RUN || workflowInfo().continueAsNewSuggested) await continueAsNew<typeof securityGroupWorkflow>({ pending: queue });
+    // Consecutive ops of one kind, one per peer: an allow and a revoke of the same peer keep
+    // their order, and a peer asked for twice is one rule.
+    const kind = queue[0]!.op;
+    const peers = new Set<string>();
+    let n = 0;
+    while (n < queue.length && queue[n]!.op === kind && (peers.has(queue[n]!.rule.peerIp) || peers.size < MAX_PEER_RULES_PER_CALL)) peers.add(queue[n++]!.rule.peerIp);
+    const batch = queue.splice(0, n);
+    const rules = [...new Map(batch.map((o) => [o.rule.peerIp, o.rule])).values()];
+    const { ref, baseQueue } = batch[0]!;
+    let results: RuleOpResult[];
+    try {
+      const acts = cloudActs(ref, 'securityGroup', baseQueue);
+      if (kind === 'allow') await acts.cloudAllowPeers({ ...ref, rules });
+      else {
+        // A rule released by one link may have been claimed again by another meanwhile.
+        const unneeded = await store.unclaimedRules(rules);
+        if (unneeded.length) await acts.cloudRevokePeers({ ...ref, rules: unneeded });
+      }
+      results = batch.map((o) => ({ requestId: o.requestId, ok: true }));
+    } catch (err) {
+      const f = cloudFailure(err);
+      results = batch.map((o) => ({ requestId: o.requestId, ok: false, message: f?.message ?? String(err), kind: f?.kind ?? 'unknown', ...(f?.providerCode ? { providerCode: f.providerCode } : {}) }));
+    }
+    await Promise.all(
+      batch.map((o, i) =>
+        getExternalWorkflowHandle(o.replyTo)
+          .signal(ruleResultSignal, results[i]!)
+          .catch(() => undefined),
+      ),
+    );
+  }
+}
