@@ -8,7 +8,7 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSo
 import type { AddressInfo } from 'node:net';
 import { openDb, type Db } from '../db';
 import { createApi } from '../api/app';
-import { GatewayHub } from '../gateway-hub/hub';
+import { AGENT_LISTEN_BACKLOG, GatewayHub } from '../gateway-hub/hub';
 import { dbPresenceStore } from '../gateway-hub/db-presence';
 import { createActivities } from '../activities';
 import type { Logger } from '../lib/log';
@@ -209,7 +209,8 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       hub?.attach(server);
       await new Promise<void>((resolve, reject) => {
         server!.once('error', reject);
-        server!.listen(o.port, o.host, () => resolve());
+        // A deep accept queue: after a controller restart every agent dials at once (bench:hub).
+        server!.listen({ port: o.port, host: o.host, backlog: AGENT_LISTEN_BACKLOG }, () => resolve());
       });
       closers.push(
         () =>

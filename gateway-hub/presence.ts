@@ -5,10 +5,15 @@ import type { GatewayId } from '../protocol/ids';
 export interface PresenceStore {
   /** The stored secret hash of a gateway, or undefined when it does not exist. */
   secretHash(gatewayId: GatewayId): Promise<string | undefined>;
-  /** Records that this instance now holds the gateway's socket. */
+  /** Records that this instance now holds the gateway's socket; resolves once it is durable. Rejects with GatewayGoneError when the gateway does not exist (any more). */
   markOnline(gatewayId: GatewayId, p: { observedIp: string | undefined; facts: Facts; instance: string; at: Date }): Promise<void>;
   /** Records the disconnect, unless another instance took the gateway over meanwhile. */
   markOffline(gatewayId: GatewayId, instance: string, at: Date): Promise<void>;
   /** Refreshes last-seen for many connected gateways at once. */
   touch(gatewayIds: GatewayId[], instance: string, at: Date): Promise<void>;
+}
+
+/** The gateway was deleted while its agent was connecting or connected. */
+export class GatewayGoneError extends Error {
+  override name = 'GatewayGoneError';
 }

@@ -1,0 +1,100 @@
+// The hub under test, alone in its process so its resident memory is its own: the real GatewayHub
+// with the database presence store, on a plain HTTP server, driven by the orchestrator over IPC.
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { performance } from 'node:perf_hooks';
+import { openDb } from '../../db';
+import { AGENT_LISTEN_BACKLOG, GatewayHub } from '../../gateway-hub/hub';
+import { dbPresenceStore } from '../../gateway-hub/db-presence';
+import { HubError } from '../../gateway-hub/errors';
+import { createLogger } from '../../lib/log';
+import type { GatewayId } from '../../protocol/ids';
+import type { HubCommand, HubEvent, RpcSummary } from './fleet';
+
+const env = (name: string): string => {
+  const v = process.env[name];
+  if (!v) throw new Error(`${name} is not set`);
+  return v;
+};
+
+function send(ev: HubEvent): void {
+  if (process.connected) process.send!(ev);
+}
+
+/**
+ * Open-loop load: request i is due at start + i/rate whatever happened to earlier ones, and its
+ * latency counts from that due time, so a stalled hub shows up as latency instead of as a lower rate.
+ */
+async function openLoop(hub: GatewayHub, targets: GatewayId[], rate: number, seconds: number): Promise<RpcSummary> {
+  const total = Math.round(rate * seconds);
+  const latenciesMs: number[] = [];
+  const errors: Record<string, number> = {};
+  const inFlight: Array<Promise<void>> = [];
+  let maxIssueLagMs = 0;
+  const start = performance.now() + 20;
+  let next = 0;
+  await new Promise<void>((done) => {
+    const tick = () => {
+      const now = performance.now();
+      for (; next < total; next++) {
+        const due = start + (next * 1000) / rate;
+        if (due > now) break;
+        maxIssueLagMs = Math.max(maxIssueLagMs, now - due);
+        const gw = targets[Math.floor(Math.random() * targets.length)]!;
+        inFlight.push(
+          hub.call(gw, 'status', {}).then(
+            () => void latenciesMs.push(performance.now() - due),
+            (err: unknown) => {
+              const code = err instanceof HubError ? err.code : 'other';
+              errors[code] = (errors[code] ?? 0) + 1;
+            },
+          ),
+        );
+      }
+      if (next < total) setTimeout(tick, 1);
+      else done();
+    };
+    tick();
+  });
+  await Promise.all(inFlight);
+  return { latenciesMs, errors, maxIssueLagMs, durationMs: performance.now() - start };
+}
+
+async function main(): Promise<void> {
+  const db = await openDb(env('BENCH_DATABASE_URL'));
+  // Same defaults as the controller's configuration (controller/config.ts).
+  const hub = new GatewayHub({
+    instanceId: env('BENCH_HUB_INSTANCE'),
+    store: dbPresenceStore(db),
+    log: createLogger({ level: 'warn', base: { component: 'hub' } }),
+    heartbeatMs: Number(process.env.BENCH_HEARTBEAT_MS ?? 15_000),
+    rpcTimeoutMs: 20_000,
+    helloTimeoutMs: 10_000,
+  });
+  const server = http.createServer((_req, res) => res.writeHead(404).end());
+  hub.attach(server);
+  // As the controller should listen (see AGENT_LISTEN_BACKLOG); overridable to show the difference.
+  const backlog = Number(process.env.BENCH_LISTEN_BACKLOG ?? AGENT_LISTEN_BACKLOG);
+  await new Promise<void>((resolve) => server.listen({ port: 0, host: '127.0.0.1', backlog }, resolve));
+  process.on('message', (cmd: HubCommand) => {
+    switch (cmd.type) {
+      case 'stats': {
+        const m = process.memoryUsage();
+        send({ type: 'stats', rss: m.rss, heapUsed: m.heapUsed, connected: hub.connectedCount, ready: hub.connectedGateways().length });
+        return;
+      }
+      case 'rpc':
+        void openLoop(hub, hub.connectedGateways(), cmd.rate, cmd.seconds).then((summary) => send({ type: 'rpc', summary }));
+        return;
+      case 'stop':
+        // Like a crashed or restarted controller: no goodbye writes; the orchestrator drops the database.
+        process.exit(0);
+    }
+  });
+  send({ type: 'ready', port: (server.address() as AddressInfo).port });
+}
+
+main().catch((err: unknown) => {
+  console.error('hub process failed:', err);
+  process.exit(1);
+});
