@@ -85,7 +85,8 @@ async function main(): Promise<void> {
     // Workers wait for running activities; do not let a stuck one keep the process forever.
     const forced = setTimeout(() => {
       log.error('clean stop took more than 20 s; exiting anyway');
-      void dev?.stop().finally(() => process.exit(1));
+      // Without a dev server (TEMPORAL_ADDRESS set) there is nothing to wait for: exit now.
+      void (dev?.stop() ?? Promise.resolve()).finally(() => process.exit(1));
     }, 20_000);
     forced.unref();
     await runtime.close();

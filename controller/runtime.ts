@@ -107,7 +107,6 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         onFacts: (gatewayId, facts) => void onGatewayFacts(gatewayId, facts),
         onTunnel: (gatewayId, report) => void inOrder(`${gatewayId}|${report.name}`, () => onTunnel(gatewayId, report.name, report.up, report.reason)),
       });
-      closers.push(() => hub!.close());
     }
 
     /**
@@ -219,6 +218,9 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
             server!.closeAllConnections();
           }),
       );
+      // Closers run in reverse: the hub closes the agents' sockets first (server.close() waits for
+      // upgraded connections, which closeAllConnections() does not end).
+      if (hub) closers.push(() => hub.close());
     }
 
     const needsWorker = o.roles.includes('worker') || hub;

@@ -1,14 +1,20 @@
 // The whole system on the namespace fixture: a Temporal dev server, one controller listening on
 // the fixture's controller address, and one real agent process per site inside its gateway
 // namespace, next to that site's charon. Shared by the e2e tests and the benchmarks.
-import { createWriteStream } from 'node:fs';
+import { createWriteStream, mkdtempSync, rmSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
+import { DefaultLogger, Runtime as TemporalRuntime } from '@temporalio/worker';
 import { NetFixture, type SiteSpec } from './netns';
 import { startTestTemporal, type TestTemporal } from './temporal';
 import { startTestController, type TestController } from './controller';
 import { createSqliteTestDb } from './db';
+import { startDevServer, type DevServer } from '../../controller/temporal-dev';
+import { portOutsideEphemeralRange } from './procs';
+import { bundleWorkflows } from '../../controller/runtime';
+import { newSecretKey, parseSecretKey } from '../../lib/crypto';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
@@ -28,9 +34,23 @@ export interface Stack {
   controller: TestController;
   gateways: Map<string, GatewayOut>;
   agents: Map<string, ChildProcess>;
-  /** Starts (or restarts) the agent of a site and waits until the controller shows it online. */
-  startAgent(site: string, env?: Record<string, string>): Promise<void>;
+  /**
+   * Starts (or restarts) the agent of a site and waits until the controller shows it online
+   * (`waitOnline: false`: only until the process runs, e.g. while no controller is reachable).
+   */
+  startAgent(site: string, env?: Record<string, string>, opts?: { waitOnline?: boolean }): Promise<void>;
   stopAgent(site: string, signal?: NodeJS.Signals): Promise<void>;
+  /** Stops the controller (every role, as if its process went away); a no-op when already stopped. */
+  stopController(): Promise<void>;
+  /**
+   * Starts a new controller on the same database, task queue, secret key, address and port (the
+   * agents' CONTROLLER_URL stays valid), stopping the current one first; `controller` is replaced.
+   */
+  restartController(): Promise<TestController>;
+  /** Stops the Temporal server; only with `persistentTemporal` (an in-memory server forgets everything). */
+  stopTemporal(): Promise<void>;
+  /** Starts the Temporal server again on the same port and database file (`persistentTemporal`). */
+  startTemporal(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -42,6 +62,11 @@ export async function startStack(opts: {
   beforeRegister?: (controller: TestController) => Promise<void>;
   /** The POST /api/gateways body for a site; default: an on-prem gateway with the site's LAN. */
   register?: (site: SiteSpec) => Record<string, unknown>;
+  /**
+   * Run Temporal with a database file instead of in memory, so it can be stopped and started
+   * again (stopTemporal/startTemporal) without losing workflows.
+   */
+  persistentTemporal?: boolean;
 }): Promise<Stack> {
   const fixture = await NetFixture.create({ id: opts.id, sites: opts.sites });
   const cleanups: Array<() => Promise<void>> = [() => fixture.destroy()];
@@ -49,17 +74,31 @@ export async function startStack(opts: {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
   };
   try {
-    const [temporal, dbh] = await Promise.all([startTestTemporal(), createSqliteTestDb(), ...opts.sites.map((s) => fixture.startCharon(s.name))]);
+    const [temporal, dbh] = await Promise.all([
+      opts.persistentTemporal ? startPersistentTemporal() : startTestTemporal(),
+      createSqliteTestDb(),
+      ...opts.sites.map((s) => fixture.startCharon(s.name)),
+    ]);
     cleanups.push(() => temporal.stop(), () => dbh.cleanup());
     await dbh.db.$disconnect();
-    const controller = await startTestController({
+    // Kept so a restarted controller is the same deployment: same database, queue and key.
+    const controllerOpts = {
       temporal,
       databaseUrl: dbh.url,
       taskQueue: `e2e-${randomBytes(4).toString('hex')}`,
       host: fixture.controllerIp,
       heartbeatMs: opts.heartbeatMs ?? 2000,
-    });
-    cleanups.push(() => controller.close());
+      secretKey: parseSecretKey(newSecretKey()),
+    };
+    const controller = await startTestController(controllerOpts);
+    // The controller serving now (restartController replaces it); undefined while stopped.
+    let current: TestController | undefined = controller;
+    const stopController = async () => {
+      const c = current;
+      current = undefined;
+      await c?.close();
+    };
+    cleanups.push(stopController);
     await opts.beforeRegister?.(controller);
     const gateways = new Map<string, GatewayOut>();
     for (const s of opts.sites) {
@@ -86,7 +125,7 @@ export async function startStack(opts: {
       controller,
       gateways,
       agents,
-      async startAgent(site, env = {}) {
+      async startAgent(site, env = {}, startOpts = {}) {
         const g = gateways.get(site)!;
         const info = fixture.site(site);
         const log = createWriteStream(path.join(info.dir, 'agent.log'), { flags: 'a' });
@@ -94,7 +133,7 @@ export async function startStack(opts: {
           cwd: ROOT,
           env: {
             PATH: process.env.PATH ?? '/usr/bin:/bin',
-            CONTROLLER_URL: controller.url,
+            CONTROLLER_URL: stack.controller.url,
             GATEWAY_ID: g.id,
             GATEWAY_SECRET: g.agentSecret,
             VICI_SOCKET: info.viciSocket,
@@ -109,9 +148,15 @@ export async function startStack(opts: {
         child.stdout?.pipe(log);
         child.stderr?.pipe(log);
         agents.set(site, child);
+        if (startOpts.waitOnline === false) {
+          // Running is enough: give it a moment to fail on bad configuration, then return.
+          await new Promise((r) => setTimeout(r, 500));
+          if (child.exitCode !== null) throw new Error(`agent of ${site} exited with ${child.exitCode}; see ${info.dir}/agent.log`);
+          return;
+        }
         const deadline = Date.now() + 20_000;
         for (;;) {
-          const r = await controller.api<GatewayOut>('GET', `/api/gateways/${g.id}`);
+          const r = await stack.controller.api<GatewayOut>('GET', `/api/gateways/${g.id}`);
           if (r.body.online) return;
           if (child.exitCode !== null) throw new Error(`agent of ${site} exited with ${child.exitCode}; see ${info.dir}/agent.log`);
           if (Date.now() > deadline) throw new Error(`agent of ${site} did not come online; see ${info.dir}/agent.log`);
@@ -125,6 +170,21 @@ export async function startStack(opts: {
         child.kill(signal);
         await exited;
       },
+      stopController,
+      async restartController() {
+        await stopController();
+        current = await startTestController({ ...controllerOpts, port: controller.port });
+        stack.controller = current;
+        return current;
+      },
+      async stopTemporal() {
+        if (!isPersistent(temporal)) throw new Error('stopTemporal needs startStack({ persistentTemporal: true })');
+        await temporal.stopServer();
+      },
+      async startTemporal() {
+        if (!isPersistent(temporal)) throw new Error('startTemporal needs startStack({ persistentTemporal: true })');
+        await temporal.startServer();
+      },
       close,
     };
     cleanups.push(async () => {
@@ -136,3 +196,51 @@ export async function startStack(opts: {
     throw err;
   }
 }
+
+interface PersistentTemporal extends TestTemporal {
+  stopServer(): Promise<void>;
+  startServer(): Promise<void>;
+}
+
+function isPersistent(t: TestTemporal): t is PersistentTemporal {
+  return 'stopServer' in t;
+}
+
+/** A Temporal dev server backed by a database file on a fixed port: it can stop and start again. */
+async function startPersistentTemporal(): Promise<PersistentTemporal> {
+  try {
+    TemporalRuntime.install({ logger: new DefaultLogger('WARN') });
+  } catch {
+    /* already installed (by startTestTemporal or an earlier stack in this process) */
+  }
+  const dir = mkdtempSync(path.join(tmpdir(), 'temporal-'));
+  const port = await portOutsideEphemeralRange();
+  const dbFile = path.join(dir, 'temporal.db');
+  let server: DevServer | undefined;
+  const startServer = async () => {
+    server ??= await startDevServer({ port, headless: true, dbFile });
+  };
+  const stopServer = async () => {
+    const s = server;
+    server = undefined;
+    await s?.stop();
+  };
+  try {
+    const [bundle] = await Promise.all([bundleWorkflows(), startServer()]);
+    return {
+      address: `127.0.0.1:${port}`,
+      bundle,
+      startServer,
+      stopServer,
+      async stop() {
+        await stopServer();
+        rmSync(dir, { recursive: true, force: true });
+      },
+    };
+  } catch (err) {
+    await stopServer();
+    rmSync(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
