@@ -7,18 +7,19 @@ import * as $Vpc from '@alicloud/vpc20160428';
 import { CloudError, type DiscoveredGateway } from '../types';
 import type { AliyunClients } from './clients';
 import { call } from './errors';
+import { retryRead } from '../read-retry';
 
 type Instance = $Ecs.DescribeInstancesResponseBodyInstancesInstance;
 
 async function instancesBy(c: AliyunClients, filter: 'publicIpAddresses' | 'eipAddresses', ip: string): Promise<Instance[]> {
   const req = new $Ecs.DescribeInstancesRequest({ regionId: c.regionId, [filter]: JSON.stringify([ip]), pageSize: 10 });
-  const res = await call('DescribeInstances', () => c.ecs.describeInstances(req));
+  const res = await retryRead(() => call('DescribeInstances', () => c.ecs.describeInstances(req)));
   return res.body?.instances?.instance ?? [];
 }
 
 async function vpcCidrs(c: AliyunClients, vpcId: string): Promise<string[]> {
   const req = new $Vpc.DescribeVpcsRequest({ regionId: c.regionId, vpcId });
-  const res = await call('DescribeVpcs', () => c.vpc.describeVpcs(req));
+  const res = await retryRead(() => call('DescribeVpcs', () => c.vpc.describeVpcs(req)));
   const vpc = res.body?.vpcs?.vpc?.find((v) => v.vpcId === vpcId);
   if (!vpc?.cidrBlock) throw new CloudError('not_found', `aliyun: VPC ${vpcId} not found in ${c.regionId}`);
   return [vpc.cidrBlock, ...(vpc.secondaryCidrBlocks?.secondaryCidrBlock ?? [])];
@@ -29,7 +30,7 @@ async function routeTables(c: AliyunClients, vpcId: string): Promise<string[]> {
   const pageSize = 50;
   for (let pageNumber = 1; ; pageNumber++) {
     const req = new $Vpc.DescribeRouteTableListRequest({ regionId: c.regionId, vpcId, pageNumber, pageSize });
-    const res = await call('DescribeRouteTableList', () => c.vpc.describeRouteTableList(req));
+    const res = await retryRead(() => call('DescribeRouteTableList', () => c.vpc.describeRouteTableList(req)));
     const page = res.body?.routerTableList?.routerTableListType ?? [];
     for (const t of page) if (t.routeTableId) ids.push(t.routeTableId);
     const total = res.body?.totalCount ?? 0;

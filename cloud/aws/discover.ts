@@ -13,6 +13,7 @@ import {
 } from '@aws-sdk/client-ec2';
 import { CloudError, type DiscoveredGateway } from '../types';
 import { ec2Call } from './errors';
+import { retryRead } from '../read-retry';
 
 // A terminated instance can still be listed for a while; it owns nothing any more.
 const gone = new Set(['terminated', 'shutting-down']);
@@ -72,8 +73,8 @@ async function routeTablesOf(client: EC2Client, vpcId: string): Promise<RouteTab
   const tables: RouteTable[] = [];
   let token: string | undefined;
   do {
-    const page = await ec2Call('DescribeRouteTables', () =>
-      client.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }], NextToken: token })),
+    const page = await retryRead(() =>
+      ec2Call('DescribeRouteTables', () => client.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }], NextToken: token }))),
     );
     tables.push(...(page.RouteTables ?? []));
     token = page.NextToken;
@@ -83,12 +84,10 @@ async function routeTablesOf(client: EC2Client, vpcId: string): Promise<RouteTab
 
 /** Three reads (more when route tables page): DescribeInstances, then DescribeVpcs and DescribeRouteTables. */
 export async function discoverGateway(client: EC2Client, publicIp: string): Promise<DiscoveredGateway> {
-  const found = await ec2Call('DescribeInstances', () =>
-    client.send(new DescribeInstancesCommand({ Filters: [{ Name: 'ip-address', Values: [publicIp] }] })),
-  );
+  const found = await retryRead(() => ec2Call('DescribeInstances', () => client.send(new DescribeInstancesCommand({ Filters: [{ Name: 'ip-address', Values: [publicIp] }] }))));
   const facts = gatewayFacts(pickGatewayInstance(found.Reservations, publicIp), publicIp);
   const [vpcs, tables] = await Promise.all([
-    ec2Call('DescribeVpcs', () => client.send(new DescribeVpcsCommand({ VpcIds: [facts.vpcId] }))),
+    retryRead(() => ec2Call('DescribeVpcs', () => client.send(new DescribeVpcsCommand({ VpcIds: [facts.vpcId] })))),
     routeTablesOf(client, facts.vpcId),
   ]);
   const vpc = vpcs.Vpcs?.[0];

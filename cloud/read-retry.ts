@@ -1,0 +1,21 @@
+// Discovery is several read calls in one activity. Retrying the whole activity when one of them
+// is throttled starts the reads over: at 30 % throttling four reads all pass with probability
+// 0.7^4 ≈ 0.24, so a fleet's discovery crawled for minutes. A throttled (or busy) read is retried
+// in place instead, briefly, with jitter; what still fails goes to the activity's own retry.
+// Only for reads: a rejected call does not count against the provider's quota, and a read retried
+// changes nothing.
+import { CloudError } from './types';
+
+export async function retryRead<T>(fn: () => Promise<T>, o: { attempts?: number; baseMs?: number; sleep?: (ms: number) => Promise<void> } = {}): Promise<T> {
+  const attempts = o.attempts ?? 5;
+  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  for (let i = 1; ; i++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!(err instanceof CloudError) || (err.kind !== 'throttled' && err.kind !== 'busy') || i >= attempts) throw err;
+      const base = err.retryAfterMs ?? (o.baseMs ?? 200) * 2 ** (i - 1);
+      await sleep(Math.round(base * (0.75 + Math.random() * 0.5)));
+    }
+  }
+}
