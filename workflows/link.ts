@@ -158,20 +158,28 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     }
   }
 
+  /**
+   * Starts both ends' route writes. `settled` never rejects (an unhandled rejection would fail the
+   * workflow task); the first error is kept for the caller.
+   */
+  function writeRoutes(plan: LinkPlan): { settled: Promise<void>; error: () => Error | undefined } {
+    let error: Error | undefined;
+    const settled = Promise.all([applyRoutes(plan, 'a', writers), applyRoutes(plan, 'b', writers)]).then(
+      () => undefined,
+      (err: unknown) => {
+        error = err instanceof Error ? err : new Error('route writes failed');
+      },
+    );
+    return { settled, error: () => error };
+  }
+
   async function provision(): Promise<void> {
     const plan = await planWithEndpoints();
     remember(plan);
     if (deleteRequested) return;
     configVersion++;
     // Routes do not affect IKE: write them from the start, alongside everything else.
-    // Never rejects (an unhandled rejection would fail the workflow task); the error is kept.
-    let routesError: Error | undefined;
-    const routes = Promise.all([applyRoutes(plan, 'a', writers), applyRoutes(plan, 'b', writers)]).then(
-      () => undefined,
-      (err: unknown) => {
-        routesError = err instanceof Error ? err : new Error('route writes failed');
-      },
-    );
+    const { settled: routes, error: routesError } = writeRoutes(plan);
     // Configs, and on cloud ends the instance and the security-group rule for the peer, before IKE.
     await Promise.all([
       ...(['a', 'b'] as const).map((s) =>
@@ -184,9 +192,10 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
       await routes;
       throw err;
     });
-    const tunnel = bringTunnelUp(plan, () => routesError !== undefined);
+    const tunnel = bringTunnelUp(plan, () => routesError() !== undefined);
     await Promise.all([routes, tunnel]);
-    if (routesError) throw routesError;
+    const failed = routesError();
+    if (failed) throw failed;
     if (deleteRequested) return;
     applied = plan;
     await setPhase('up', undefined, 'link.up', `CHILD_SA installed on both ${plan.a.gatewayName} and ${plan.b.gatewayName}`);
@@ -241,13 +250,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     const change = diffPlans(from, to);
     remember(to);
     configVersion++;
-    let routesError: Error | undefined;
-    const routes = Promise.all([applyRoutes(to, 'a', writers), applyRoutes(to, 'b', writers)]).then(
-      () => undefined,
-      (err: unknown) => {
-        routesError = err instanceof Error ? err : new Error('route writes failed');
-      },
-    );
+    const { settled: routes, error: routesError } = writeRoutes(to);
     const sides = ['a', 'b'] as const;
     await Promise.all([
       ...sides.map((s) => (change[s].ruleAdded ? allowPeer(to, s, writers) : Promise.resolve())),
@@ -258,9 +261,10 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
       throw err;
     });
     for (const s of sides) tunnelUp[to[s].gatewayId] = false;
-    const up = await bringTunnelUp(to, () => routesError !== undefined, { maxAttempts: CHANGE_ATTEMPTS, restart: true });
+    const up = await bringTunnelUp(to, () => routesError() !== undefined, { maxAttempts: CHANGE_ATTEMPTS, restart: true });
     await routes;
-    if (routesError) throw routesError;
+    const failed = routesError();
+    if (failed) throw failed;
     if (deleteRequested) throw new DeleteRequested();
     if (!up) throw new ChangeFailed(`the tunnel did not come up with the new configuration: ${lastTunnelError}`);
     await Promise.all(sides.map((s) => pruneCloudSide(to, s, writers)));
