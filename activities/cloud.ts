@@ -3,6 +3,7 @@
 import { ApplicationFailure, type ApplicationFailureOptions } from '@temporalio/common';
 import { Context } from '@temporalio/activity';
 import type { ApiClass } from '../cloud/queues';
+import { heartbeating } from './heartbeat';
 import { CloudError, type CloudProvider, type CloudTarget, type DiscoveredGateway, type PeerRule, type RouteSpec, type RouteState } from '../cloud/types';
 
 export interface CloudAccountRef {
@@ -69,9 +70,10 @@ export function createCloudActivities(providerFor: ProviderFor, pace?: PaceCall)
   const call = async <T>(ref: CloudAccountRef, api: ApiClass, what: string, fn: (p: CloudProvider) => Promise<T>, slots: number | ((p: CloudProvider['name']) => number) = 1): Promise<T> => {
     const { provider } = await providerFor(ref);
     const n = typeof slots === 'number' ? slots : slots(provider.name);
-    if (n > 0) await pace?.({ ...ref, provider: provider.name }, api, n);
+    // Heartbeats while waiting for the slot and the answer: a dead worker is noticed in seconds.
+    if (n > 0) await heartbeating(pace?.({ ...ref, provider: provider.name }, api, n) ?? Promise.resolve());
     try {
-      return await fn(provider);
+      return await heartbeating(fn(provider));
     } catch (err) {
       return toFailure(err, what);
     }
@@ -85,7 +87,7 @@ export function createCloudActivities(providerFor: ProviderFor, pace?: PaceCall)
       call(p, 'routeWrite', `route ${p.route.destinationCidr} in ${p.route.routeTableId}`, (c) => c.createRoute(p.route, p.clientToken)),
     /** With delayMs, waits that long first (an asynchronous change is not done sooner). */
     cloudGetRoute: async (p: CloudAccountRef & { route: Pick<RouteSpec, 'routeTableId' | 'destinationCidr'>; delayMs?: number }): Promise<RouteState | null> => {
-      if (p.delayMs) await new Promise((r) => setTimeout(r, Math.min(p.delayMs!, 20_000)));
+      if (p.delayMs) await heartbeating(new Promise((r) => setTimeout(r, Math.min(p.delayMs!, 20_000))));
       return call(p, 'routeRead', `route ${p.route.destinationCidr} in ${p.route.routeTableId}`, async (c) => (await c.getRoute(p.route)) ?? null);
     },
     /**
@@ -106,7 +108,7 @@ export function createCloudActivities(providerFor: ProviderFor, pace?: PaceCall)
       }),
     /** Every route of a table in one read (to wait for a batch): destination → state. */
     cloudListRoutes: async (p: CloudAccountRef & { routeTableId: string; delayMs?: number }): Promise<Array<RouteState & { destinationCidr: string }>> => {
-      if (p.delayMs) await new Promise((r) => setTimeout(r, Math.min(p.delayMs!, 20_000)));
+      if (p.delayMs) await heartbeating(new Promise((r) => setTimeout(r, Math.min(p.delayMs!, 20_000))));
       return call(p, 'routeRead', `routes of ${p.routeTableId}`, async (c) => {
         if (!c.listRoutes) throw new CloudError('invalid', `${c.name} cannot list a route table in one call`);
         return c.listRoutes(p.routeTableId);

@@ -14,6 +14,7 @@ import { isFresh } from './store-helpers';
 import { createCloudActivities, type PaceCall, type ProviderFor } from './cloud';
 import { createCloudStoreActivities } from './cloud-store';
 import { createDiscoveryActivities } from './discovery';
+import { heartbeating } from './heartbeat';
 import type { LinkPlan, PublicLinkConfig } from '../workflows/link-plan';
 import { buildPlan } from './plan';
 
@@ -48,6 +49,9 @@ export interface LinkEventInput {
 
 export function createActivities(deps: ActivityDeps) {
   const { db } = deps;
+
+  /** Calls the agent through this process's hub, heartbeating while it waits (see heartbeat.ts). */
+  const agentRpc = <T>(work: () => Promise<T>): Promise<T> => heartbeating(work());
 
   const hub = (): GatewayHub => {
     if (!deps.hub) throw ApplicationFailure.retryable('this worker holds no agent sockets', FailureType.gatewayUnreachable);
@@ -123,28 +127,27 @@ export function createActivities(deps: ActivityDeps) {
       const link = await db.link.findUnique({ where: { id: p.linkId }, select: { pskCiphertext: true } });
       if (!link) throw ApplicationFailure.nonRetryable(`link ${p.linkId} not found`, FailureType.notFound);
       const config: LinkConfig = { ...p.config, psk: decrypt(deps.secretKey, link.pskCiphertext) };
-      const r = await hub().call(asGatewayId(p.gatewayId), 'applyLink', { link: config }).catch((e: unknown) => fromHubError(e, `config push to ${p.gatewayId}`));
+      const r = await agentRpc(() => hub().call(asGatewayId(p.gatewayId), 'applyLink', { link: config })).catch((e: unknown) => fromHubError(e, `config push to ${p.gatewayId}`));
       await recordEvent({ linkId: p.linkId, type: 'config.pushed', message: `config v${p.config.version} applied on gateway ${p.gatewayId}`, data: { gatewayId: p.gatewayId, changed: r.changed, remote: p.config.remoteAddrs } });
       return r;
     },
 
     /** Asks the initiating end to bring the CHILD_SA up; true once charon installed it. */
     async initiateLink(p: { linkId: string; gatewayId: string; name: string; timeoutMs: number; restart?: boolean }): Promise<{ established: boolean }> {
-      return hub()
-        .call(asGatewayId(p.gatewayId), 'initiate', { name: p.name, timeoutMs: p.timeoutMs, ...(p.restart ? { restart: true } : {}) }, { timeoutMs: p.timeoutMs + 5000 })
+      return agentRpc(() => hub().call(asGatewayId(p.gatewayId), 'initiate', { name: p.name, timeoutMs: p.timeoutMs, ...(p.restart ? { restart: true } : {}) }, { timeoutMs: p.timeoutMs + 5000 }))
         .catch((e: unknown) => fromHubError(e, `initiate on ${p.gatewayId}`));
     },
 
     /** Whether a gateway's CHILD_SA for the link is installed, with its byte counters. */
     async tunnelStatus(p: { gatewayId: string; name: string }): Promise<{ installed: boolean; bytesIn: number; bytesOut: number }> {
-      const s = await hub().call(asGatewayId(p.gatewayId), 'status', {}).catch((e: unknown) => fromHubError(e, `status of ${p.gatewayId}`));
+      const s = await agentRpc(() => hub().call(asGatewayId(p.gatewayId), 'status', {})).catch((e: unknown) => fromHubError(e, `status of ${p.gatewayId}`));
       const child = s.sas.filter((sa) => sa.name === p.name).flatMap((sa) => sa.children).find((c) => c.name === p.name && c.state === 'INSTALLED');
       return { installed: !!child, bytesIn: child?.bytesIn ?? 0, bytesOut: child?.bytesOut ?? 0 };
     },
 
     /** Tears one end down; success when it was already gone. */
     async removeLinkFrom(p: { linkId: string; gatewayId: string; name: string }): Promise<void> {
-      const r = await hub().call(asGatewayId(p.gatewayId), 'removeLink', { name: p.name }).catch((e: unknown) => fromHubError(e, `teardown on ${p.gatewayId}`));
+      const r = await agentRpc(() => hub().call(asGatewayId(p.gatewayId), 'removeLink', { name: p.name })).catch((e: unknown) => fromHubError(e, `teardown on ${p.gatewayId}`));
       await recordEvent({ linkId: p.linkId, type: 'config.removed', message: `link ${r.removed ? 'removed from' : 'already absent on'} gateway ${p.gatewayId}`, data: { gatewayId: p.gatewayId } });
     },
   };

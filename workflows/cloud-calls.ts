@@ -18,6 +18,8 @@ export function cloudActs(ref: CloudRef, api: ApiClass, base = baseQueue()) {
   return proxyActivities<Activities>({
     taskQueue: budgetQueue(base, { ...ref, api }),
     startToCloseTimeout: '30s',
+    // Heartbeats while waiting for the budget slot and the answer (activities/heartbeat.ts).
+    heartbeatTimeout: '5s',
     // Unlimited attempts: throttling and busy tables come back with their own nextRetryDelay, and
     // permanent errors are non-retryable, so only transient failures loop here.
     retry: { initialInterval: '500ms', backoffCoefficient: 2, maximumInterval: '30s' },

@@ -38,6 +38,9 @@ function agentCall(taskQueue: string, startToClose = '30s') {
     // A dead controller never starts the task: notice quickly and re-locate the gateway.
     scheduleToStartTimeout: '5s',
     startToCloseTimeout: startToClose,
+    // The activity heartbeats while it waits on the agent: a controller that dies mid-call is
+    // noticed in seconds, not after the whole start-to-close timeout.
+    heartbeatTimeout: '4s',
     // The workflow re-locates the gateway between attempts, so the activity itself tries once.
     retry: { maximumAttempts: 1 },
   });
