@@ -28,6 +28,8 @@ export class Agent {
   private readonly session: ControllerSession;
   /** Latest state per link not yet delivered to the controller. */
   private readonly unsent = new Map<string, TunnelEvent>();
+  /** Re-dial timers of initiated links whose SA went away (see redialLater). */
+  private readonly redials = new Map<string, NodeJS.Timeout>();
   private strongswanVersion?: string;
   /** Last good answer of the metadata service (a failed read keeps it). */
   private cloud?: CloudIdentity;
@@ -64,6 +66,8 @@ export class Agent {
 
   async stop(): Promise<void> {
     clearTimeout(this.addressTimer);
+    for (const t of this.redials.values()) clearTimeout(t);
+    this.redials.clear();
     await this.session.stop();
     await this.o.driver.close();
   }
@@ -120,6 +124,8 @@ export class Agent {
     await this.o.driver.remove(name);
     await this.o.state.delete(name);
     this.unsent.delete(name);
+    clearTimeout(this.redials.get(name));
+    this.redials.delete(name);
     return { removed: held };
   }
 
@@ -142,8 +148,33 @@ export class Agent {
     return { removed };
   }
 
+  /**
+   * A link this end initiates lost its SA (the peer closed it, e.g. its charon restarted, and DPD
+   * has nothing left to probe): dial it again, with backoff, for as long as the agent holds the
+   * link. Works without a controller; stops when the link is removed.
+   */
+  private redialLater(name: string, attempt = 1): void {
+    if (this.redials.has(name)) return;
+    const delayMs = Math.min(30_000, 1000 * 2 ** (attempt - 1));
+    const timer = setTimeout(() => {
+      this.redials.delete(name);
+      if (!this.o.state.get(name)?.initiator) return;
+      // initiate() answers true at once when the CHILD_SA is already back (the controller re-initiated).
+      void this.o.driver
+        .initiate(name, 10_000)
+        .catch(() => false)
+        .then((up) => {
+          if (!up) this.redialLater(name, attempt + 1);
+        });
+    }, delayMs);
+    timer.unref();
+    this.redials.set(name, timer);
+  }
+
   private report(e: TunnelEvent): void {
-    if (!this.o.state.get(e.name)) return; // not ours
+    const held = this.o.state.get(e.name);
+    if (!held) return; // not ours
+    if (!e.up && held.initiator) this.redialLater(e.name);
     this.o.log.info(e.up ? 'tunnel up' : 'tunnel down', { link: e.name, reason: e.reason });
     const sent = this.session.send({ type: 'tunnel', name: e.name, up: e.up, reason: e.reason, at: new Date().toISOString() });
     if (sent) this.unsent.delete(e.name);

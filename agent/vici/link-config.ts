@@ -72,10 +72,9 @@ export function buildLinkConn(spec: LinkConnSpec): ViciMessage {
         dpd_action: spec.initiator ? 'restart' : 'clear',
         // The agent initiates explicitly; charon must not race it at load time.
         start_action: 'none',
-        // A peer that closes the SA (a graceful charon restart sends DELETE) would leave the link
-        // down with nothing left for DPD to probe: the initiating end brings it straight back, with
-        // or without a controller. The responder waits to be dialled.
-        close_action: spec.initiator ? 'start' : 'none',
+        // Not 'start': a tunnel being removed (the peer's DELETE can arrive first) would be
+        // re-dialled by charon, forever. The agent re-dials the links it still holds (agent.ts).
+        close_action: 'none',
       },
     },
   });

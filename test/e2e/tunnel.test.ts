@@ -86,4 +86,24 @@ describe.runIf(!reason)('real IPsec link between two sites from one API call', (
     expect(await childBytes('dc', name)).toBeUndefined();
     expect(await stack.fixture.tcpProbe('dc', vpcHost().hostIp, 7000, 1500)).toBe(false);
   });
+
+  it('links the same pair again right after a delete, several times (nothing of the old tunnel lingers)', async () => {
+    for (let i = 0; i < 3; i++) {
+      const r = await stack.controller.api<LinkOut>('POST', '/api/links', { a: stack.gateways.get('dc')!.id, b: stack.gateways.get('vpc')!.id });
+      expect(r.status).toBe(202);
+      await stack.fixture.waitForTcp('dc', vpcHost().hostIp, 7000, { timeoutMs: 20_000, intervalMs: 20 });
+      await expect.poll(async () => (await stack.controller.api<LinkOut>('GET', `/api/links/${r.body.id}`)).body.state, { timeout: 15_000 }).toBe('up');
+      expect((await stack.controller.api('DELETE', `/api/links/${r.body.id}`)).status).toBe(202);
+      await expect.poll(async () => (await stack.controller.api<LinkOut>('GET', `/api/links/${r.body.id}`)).body.state, { timeout: 15_000 }).toBe('deleted');
+      // Neither end keeps (or keeps re-dialling) an SA of the deleted link.
+      for (const site of ['dc', 'vpc']) {
+        const v = await stack.fixture.vici(site);
+        try {
+          expect((await listSas(v, {})).map((sa) => sa.name)).not.toContain(`link-${r.body.id}`);
+        } finally {
+          await v.close();
+        }
+      }
+    }
+  });
 });
