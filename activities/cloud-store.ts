@@ -27,29 +27,62 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
   const { db } = deps;
   const activeKey = (ref: CloudRef, r: Pick<RouteSpec, 'routeTableId' | 'destinationCidr'>) => `${ref.provider}|${ref.accountId}|${r.routeTableId}|${r.destinationCidr}`;
 
+  const claim = (p: { linkId: string; gatewayId: string; ref: CloudRef; routes: RouteSpec[] }): Promise<{ claims: RouteClaim[] } | { conflict: string }> =>
+    db.$transaction(async (tx) => {
+      const claims: RouteClaim[] = [];
+      for (const route of p.routes) {
+        const key = activeKey(p.ref, route);
+        const held = await tx.routeClaim.findUnique({ where: { activeKey: key } });
+        if (held && held.linkId !== p.linkId) {
+          return { conflict: `route ${route.destinationCidr} in ${route.routeTableId} is already managed for link ${held.linkId}` };
+        }
+        const row =
+          held ??
+          (await tx.routeClaim.create({
+            data: { linkId: p.linkId, gatewayId: p.gatewayId, provider: p.ref.provider, accountId: p.ref.accountId, region: p.ref.region, routeTableId: route.routeTableId, destinationCidr: route.destinationCidr, instanceId: route.instanceId, state: 'creating', activeKey: key },
+          }));
+        claims.push({ id: row.id, route: { routeTableId: row.routeTableId, destinationCidr: row.destinationCidr, instanceId: row.instanceId }, clientToken: routeClientToken(p.linkId, row.id), preexisting: row.preexisting, state: row.state });
+      }
+      return { claims };
+    });
+
+  const enqueue = async (op: RouteOp): Promise<void> => {
+    if (!deps.temporal) throw ApplicationFailure.nonRetryable('no Temporal client in this worker', 'Misconfigured');
+    await deps.temporal().workflow.signalWithStart('routeTableWorkflow', {
+      workflowId: routeTableWorkflowId(op.ref, op.route.routeTableId),
+      taskQueue: op.baseQueue,
+      args: [{}],
+      signal: routeOpSignal,
+      signalArgs: [op],
+    });
+  };
+
   return {
     /**
      * Records the routes a link is about to create. Refuses (without recording anything) when
      * another live link already owns one of them.
      */
-    async claimRoutes(p: { linkId: string; gatewayId: string; ref: CloudRef; routes: RouteSpec[] }): Promise<{ claims: RouteClaim[] } | { conflict: string }> {
-      return db.$transaction(async (tx) => {
-        const claims: RouteClaim[] = [];
-        for (const route of p.routes) {
-          const key = activeKey(p.ref, route);
-          const held = await tx.routeClaim.findUnique({ where: { activeKey: key } });
-          if (held && held.linkId !== p.linkId) {
-            return { conflict: `route ${route.destinationCidr} in ${route.routeTableId} is already managed for link ${held.linkId}` };
-          }
-          const row =
-            held ??
-            (await tx.routeClaim.create({
-              data: { linkId: p.linkId, gatewayId: p.gatewayId, provider: p.ref.provider, accountId: p.ref.accountId, region: p.ref.region, routeTableId: route.routeTableId, destinationCidr: route.destinationCidr, instanceId: route.instanceId, state: 'creating', activeKey: key },
-            }));
-          claims.push({ id: row.id, route: { routeTableId: row.routeTableId, destinationCidr: row.destinationCidr, instanceId: row.instanceId }, clientToken: routeClientToken(p.linkId, row.id), preexisting: row.preexisting, state: row.state });
-        }
-        return { claims };
-      });
+    async claimRoutes(p: {
+      linkId: string;
+      gatewayId: string;
+      ref: CloudRef;
+      routes: RouteSpec[];
+      /**
+       * Also hand the routes to write to their tables' workflows (Alibaba), saving the workflow an
+       * activity per route; skipped when a claim points at another instance (the caller replaces
+       * those first).
+       */
+      enqueue?: { replyTo: string; baseQueue: string };
+    }): Promise<{ claims: RouteClaim[]; queued?: boolean } | { conflict: string }> {
+      const r = await claim(p);
+      if ('conflict' in r || !p.enqueue || p.ref.provider !== 'aliyun') return r;
+      const wanted = new Set(p.routes.map((x) => x.instanceId));
+      if (r.claims.some((c) => c.state === 'present' && !wanted.has(c.route.instanceId))) return r;
+      const todo = r.claims.filter((c) => c.state !== 'present');
+      for (const c of todo) {
+        await enqueue({ requestId: `${p.linkId}:${c.id}:create`, op: 'create', ref: p.ref, route: c.route, clientToken: c.clientToken, replyTo: p.enqueue.replyTo, baseQueue: p.enqueue.baseQueue });
+      }
+      return { ...r, queued: true };
     },
 
     /** Records route outcomes, and optionally the link event that reports them, in one transaction. */
@@ -129,14 +162,7 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
 
     /** Hands a route write to its table's serialising workflow (started if idle). */
     async enqueueRouteOp(op: RouteOp): Promise<void> {
-      if (!deps.temporal) throw ApplicationFailure.nonRetryable('no Temporal client in this worker', 'Misconfigured');
-      await deps.temporal().workflow.signalWithStart('routeTableWorkflow', {
-        workflowId: routeTableWorkflowId(op.ref, op.route.routeTableId),
-        taskQueue: op.baseQueue,
-        args: [{}],
-        signal: routeOpSignal,
-        signalArgs: [op],
-      });
+      await enqueue(op);
     },
   };
 }

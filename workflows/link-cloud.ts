@@ -49,7 +49,9 @@ export async function applyRoutes(plan: LinkPlan, s: SideName, w: CloudWriters):
   const cloud = side.cloud;
   if (!cloud) return;
   const routes = routesFor(plan, s);
-  let claims = await store.claimRoutes({ linkId: plan.linkId, gatewayId: side.gatewayId, ref: cloud.ref, routes });
+  // One activity claims the routes and hands them to their tables' workflows.
+  const enqueue = w.claimEnqueues ? { enqueue: { replyTo: workflowInfo().workflowId, baseQueue: workflowInfo().taskQueue } } : {};
+  let claims: Awaited<ReturnType<typeof store.claimRoutes>> = await store.claimRoutes({ linkId: plan.linkId, gatewayId: side.gatewayId, ref: cloud.ref, routes, ...enqueue });
   if ('conflict' in claims) throw new CloudStepFailed(claims.conflict);
   // Routes of ours that point at an instance the gateway no longer runs on: a route table holds one
   // route per destination, so the old one goes first (the old next hop carries nothing anyway).
@@ -63,7 +65,8 @@ export async function applyRoutes(plan: LinkPlan, s: SideName, w: CloudWriters):
   // cloud answer "exists" and the route would look pre-existing (and be kept on delete).
   const todo = claims.claims.filter((c) => c.state !== 'present');
   if (todo.length === 0) return;
-  const settled = await Promise.allSettled(todo.map((c) => w.route(cloud.ref, 'create', c.route, c.clientToken, `${plan.linkId}:${c.id}:create`)));
+  const queued = 'queued' in claims && claims.queued === true;
+  const settled = await Promise.allSettled(todo.map((c) => w.route(cloud.ref, 'create', c.route, c.clientToken, `${plan.linkId}:${c.id}:create`, queued)));
   const refused = todo.filter((_, i) => settled[i]!.status === 'rejected');
   if (refused.length) {
     // Writes are retried until they succeed or the cloud refuses for good (a conflicting route,
@@ -144,13 +147,16 @@ async function removeOwned(
 }
 
 type Ref = NonNullable<LinkSide['cloud']>['ref'];
-type WriteRoute = (ref: Ref, op: 'create' | 'delete', route: RouteSpec, clientToken: string, requestId: string) => Promise<string>;
+/** queued: the op is already with the table's workflow (claimRoutes enqueued it); only wait. */
+type WriteRoute = (ref: Ref, op: 'create' | 'delete', route: RouteSpec, clientToken: string, requestId: string, queued?: boolean) => Promise<string>;
 type WriteRule = (ref: Ref, op: 'allow' | 'revoke', rule: PeerRule, requestId: string) => Promise<void>;
 
 /** How a link's cloud writes reach the cloud (direct, or through a table's / group's workflow). */
 export interface CloudWriters {
   route: WriteRoute;
   rule: WriteRule;
+  /** claimRoutes may enqueue Alibaba route writes itself (histories from before did it apart). */
+  claimEnqueues: boolean;
 }
 
 /**
@@ -159,7 +165,7 @@ export interface CloudWriters {
  * workflow, which batches them. EC2 takes concurrent writes: call directly. Call once per
  * workflow run (it registers the result signals' handlers).
  */
-export function cloudWriters(o: { batchRules: boolean }): CloudWriters {
+export function cloudWriters(o: { batchRules: boolean; claimEnqueues: boolean }): CloudWriters {
   const routeResults = new Map<string, RouteOpResult>();
   setHandler(routeResultSignal, (r) => {
     routeResults.set(r.requestId, r);
@@ -169,7 +175,8 @@ export function cloudWriters(o: { batchRules: boolean }): CloudWriters {
     ruleResults.set(r.requestId, r);
   });
   return {
-    route: (ref, op, route, clientToken, requestId) => writeRoute(routeResults, ref, op, route, clientToken, requestId),
+    claimEnqueues: o.claimEnqueues,
+    route: (ref, op, route, clientToken, requestId, queued) => writeRoute(routeResults, ref, op, route, clientToken, requestId, queued === true),
     rule: async (ref, op, rule, requestId) => {
       if (ref.provider !== 'aliyun' || !o.batchRules) {
         const acts = cloudActs(ref, 'securityGroup');
@@ -186,9 +193,9 @@ export function cloudWriters(o: { batchRules: boolean }): CloudWriters {
   };
 }
 
-async function writeRoute(routeResults: Map<string, RouteOpResult>, ref: NonNullable<LinkSide['cloud']>['ref'], op: 'create' | 'delete', route: RouteSpec, clientToken: string, requestId: string): Promise<string> {
+async function writeRoute(routeResults: Map<string, RouteOpResult>, ref: NonNullable<LinkSide['cloud']>['ref'], op: 'create' | 'delete', route: RouteSpec, clientToken: string, requestId: string, queued: boolean): Promise<string> {
   if (ref.provider !== 'aliyun') return op === 'create' ? ensureRoute(ref, route, clientToken) : removeRoute(ref, route);
-  await store.enqueueRouteOp({ requestId, op, ref, route, clientToken, replyTo: workflowInfo().workflowId, baseQueue: workflowInfo().taskQueue });
+  if (!queued) await store.enqueueRouteOp({ requestId, op, ref, route, clientToken, replyTo: workflowInfo().workflowId, baseQueue: workflowInfo().taskQueue });
   await condition(() => routeResults.has(requestId));
   const r = routeResults.get(requestId)!;
   routeResults.delete(requestId);

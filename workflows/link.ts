@@ -91,7 +91,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     },
   );
   // Histories from before rules were batched per security group called the cloud directly.
-  const writers = cloudWriters({ batchRules: patched('batched-peer-rules') });
+  const writers = cloudWriters({ batchRules: patched('batched-peer-rules'), claimEnqueues: patched('claim-enqueues-routes') });
   // Histories from before plans carried each gateway's queue looked it up before every agent call.
   const useKnownQueues = patched('agent-queue-from-plan');
   const knownQueue: Record<string, string> = {};
