@@ -79,10 +79,13 @@ export function createCloudActivities(providerFor: ProviderFor, pace?: PaceCall)
     }
   };
   return {
-    /** Several read calls (describe budget): instance, VPC, route tables, security groups. */
-    /** Discovery makes a few calls (one per describe API, twice for DescribeInstances): two slots. */
+    /**
+     * Discovery makes several read calls on the describe budget: Alibaba up to four (DescribeInstances
+     * by public IP and by EIP, DescribeVpcs, DescribeRouteTableList), EC2 three. It reserves a slot
+     * for each, so no describe API is called faster than the budget allows.
+     */
     cloudDiscover: (p: CloudAccountRef & { publicIp: string }): Promise<DiscoveredGateway> =>
-      call(p, 'describe', `discovery of ${p.publicIp}`, (c) => c.discover(p.publicIp), 2),
+      call(p, 'describe', `discovery of ${p.publicIp}`, (c) => c.discover(p.publicIp), (name) => (name === 'aliyun' ? 4 : 3)),
     cloudCreateRoute: (p: CloudAccountRef & { route: RouteSpec; clientToken: string }): Promise<'created' | 'exists'> =>
       call(p, 'routeWrite', `route ${p.route.destinationCidr} in ${p.route.routeTableId}`, (c) => c.createRoute(p.route, p.clientToken)),
     /** With delayMs, waits that long first (an asynchronous change is not done sooner). */

@@ -3,11 +3,13 @@
 // 0.7^4 ≈ 0.24, so a fleet's discovery crawled for minutes. A throttled (or busy) read is retried
 // in place instead, briefly, with jitter; what still fails goes to the activity's own retry.
 // Only for reads: a rejected call does not count against the provider's quota, and a read retried
-// changes nothing.
+// changes nothing. A server that asks for a long pause (Retry-After beyond a couple of seconds)
+// gets it from the activity's retry policy, not from a sleeping activity.
 import { CloudError } from './types';
 
-export async function retryRead<T>(fn: () => Promise<T>, o: { attempts?: number; baseMs?: number; sleep?: (ms: number) => Promise<void> } = {}): Promise<T> {
+export async function retryRead<T>(fn: () => Promise<T>, o: { attempts?: number; baseMs?: number; maxWaitMs?: number; sleep?: (ms: number) => Promise<void> } = {}): Promise<T> {
   const attempts = o.attempts ?? 5;
+  const maxWaitMs = o.maxWaitMs ?? 2000;
   const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   for (let i = 1; ; i++) {
     try {
@@ -15,6 +17,7 @@ export async function retryRead<T>(fn: () => Promise<T>, o: { attempts?: number;
     } catch (err) {
       if (!(err instanceof CloudError) || (err.kind !== 'throttled' && err.kind !== 'busy') || i >= attempts) throw err;
       const base = err.retryAfterMs ?? (o.baseMs ?? 200) * 2 ** (i - 1);
+      if (base > maxWaitMs) throw err;
       await sleep(Math.round(base * (0.75 + Math.random() * 0.5)));
     }
   }

@@ -28,16 +28,24 @@ describe('retryRead', () => {
     expect(calls).toBe(4);
   });
 
-  it('waits longer each time, honouring a server-suggested delay', async () => {
+  it('waits longer each time, honouring a short server-suggested delay', async () => {
     const waits: number[] = [];
     let calls = 0;
     await retryRead(async () => {
-      if (calls++ < 3) throw new CloudError('throttled', 'x', undefined, calls === 3 ? 5000 : undefined);
+      if (calls++ < 3) throw new CloudError('throttled', 'x', undefined, calls === 3 ? 1500 : undefined);
       return 1;
     }, { baseMs: 100, sleep: async (ms) => void waits.push(ms) });
     expect(waits[0]).toBeGreaterThanOrEqual(75);
     expect(waits[0]).toBeLessThanOrEqual(125);
     expect(waits[1]).toBeGreaterThanOrEqual(150);
-    expect(waits[2]).toBeGreaterThanOrEqual(3750);
+    expect(waits[2]).toBeGreaterThanOrEqual(1125);
+  });
+
+  it('leaves a long server-suggested pause to the caller (no sleeping for a minute in place)', async () => {
+    let calls = 0;
+    const waits: number[] = [];
+    await expect(retryRead(async () => { calls++; throw new CloudError('throttled', 'x', 'Throttling.User', 55_000); }, { sleep: async (ms) => void waits.push(ms) })).rejects.toMatchObject({ retryAfterMs: 55_000 });
+    expect(calls).toBe(1);
+    expect(waits).toEqual([]);
   });
 });
