@@ -35,6 +35,7 @@ export class Agent {
   private cloud?: CloudIdentity;
   private addressTimer?: NodeJS.Timeout;
   private lastAddresses?: string;
+  private stopped = false;
 
   constructor(private readonly o: AgentOptions) {
     this.session = new ControllerSession({
@@ -65,6 +66,7 @@ export class Agent {
   }
 
   async stop(): Promise<void> {
+    this.stopped = true;
     clearTimeout(this.addressTimer);
     for (const t of this.redials.values()) clearTimeout(t);
     this.redials.clear();
@@ -154,7 +156,7 @@ export class Agent {
    * link. Works without a controller; stops when the link is removed.
    */
   private redialLater(name: string, attempt = 1): void {
-    if (this.redials.has(name)) return;
+    if (this.stopped || this.redials.has(name)) return;
     const delayMs = Math.min(30_000, 1000 * 2 ** (attempt - 1));
     const timer = setTimeout(() => {
       this.redials.delete(name);
@@ -208,6 +210,7 @@ export class Agent {
       }
     };
     const loop = (): void => {
+      if (this.stopped) return; // a tick in flight during stop() must not re-arm the timer
       this.addressTimer = setTimeout(() => void tick().catch((err: unknown) => this.o.log.warn('address check failed', { err })).finally(loop), every);
       this.addressTimer.unref();
     };
