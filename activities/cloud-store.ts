@@ -3,6 +3,7 @@
 // route, and deletion removes exactly what the controller made.
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
+import type { SignalDefinition } from '@temporalio/common';
 import type { Db } from '../db';
 import type { PeerRule, RouteSpec } from '../cloud/types';
 import type { CloudRef } from '../workflows/cloud-calls';
@@ -46,16 +47,12 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
       return { claims };
     });
 
-  const enqueue = async (op: RouteOp): Promise<void> => {
+  /** Hands an op to the workflow that serialises its cloud object (started if idle). */
+  const signalWithStart = async <Op extends { baseQueue: string }>(workflowType: string, workflowId: string, signal: SignalDefinition<[Op]>, op: Op): Promise<void> => {
     if (!deps.temporal) throw ApplicationFailure.nonRetryable('no Temporal client in this worker', 'Misconfigured');
-    await deps.temporal().workflow.signalWithStart('routeTableWorkflow', {
-      workflowId: routeTableWorkflowId(op.ref, op.route.routeTableId),
-      taskQueue: op.baseQueue,
-      args: [{}],
-      signal: routeOpSignal,
-      signalArgs: [op],
-    });
+    await deps.temporal().workflow.signalWithStart(workflowType, { workflowId, taskQueue: op.baseQueue, args: [{}], signal, signalArgs: [op] });
   };
+  const enqueue = (op: RouteOp): Promise<void> => signalWithStart('routeTableWorkflow', routeTableWorkflowId(op.ref, op.route.routeTableId), routeOpSignal, op);
 
   return {
     /**
@@ -150,14 +147,7 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
 
     /** Hands a rule change to its security group's batching workflow (started if idle). */
     async enqueueRuleOp(op: RuleOp): Promise<void> {
-      if (!deps.temporal) throw ApplicationFailure.nonRetryable('no Temporal client in this worker', 'Misconfigured');
-      await deps.temporal().workflow.signalWithStart('securityGroupWorkflow', {
-        workflowId: securityGroupWorkflowId(op.ref, op.rule.securityGroupId),
-        taskQueue: op.baseQueue,
-        args: [{}],
-        signal: ruleOpSignal,
-        signalArgs: [op],
-      });
+      await signalWithStart('securityGroupWorkflow', securityGroupWorkflowId(op.ref, op.rule.securityGroupId), ruleOpSignal, op);
     },
 
     /** Hands a route write to its table's serialising workflow (started if idle). */

@@ -63,6 +63,11 @@ function batchResult<T extends string>(r: { outcome: T } | { error: CloudError }
   return { error: { kind: e.kind, message: e.message, ...(e.providerCode ? { providerCode: e.providerCode } : {}) } };
 }
 
+/** A status poll given a delay waits it out first (an asynchronous change is not done sooner). */
+async function pollDelay(ms: number | undefined): Promise<void> {
+  if (ms) await heartbeating(new Promise((r) => setTimeout(r, Math.min(ms, 20_000))));
+}
+
 /** Waits for a slot of the call's budget before it is made (see cloud/pacer.ts). */
 export type PaceCall = (ref: CloudAccountRef & { provider: CloudProvider['name'] }, api: ApiClass, slots: number) => Promise<void>;
 
@@ -90,7 +95,7 @@ export function createCloudActivities(providerFor: ProviderFor, pace?: PaceCall)
       call(p, 'routeWrite', `route ${p.route.destinationCidr} in ${p.route.routeTableId}`, (c) => c.createRoute(p.route, p.clientToken)),
     /** With delayMs, waits that long first (an asynchronous change is not done sooner). */
     cloudGetRoute: async (p: CloudAccountRef & { route: Pick<RouteSpec, 'routeTableId' | 'destinationCidr'>; delayMs?: number }): Promise<RouteState | null> => {
-      if (p.delayMs) await heartbeating(new Promise((r) => setTimeout(r, Math.min(p.delayMs!, 20_000))));
+      await pollDelay(p.delayMs);
       return call(p, 'routeRead', `route ${p.route.destinationCidr} in ${p.route.routeTableId}`, async (c) => (await c.getRoute(p.route)) ?? null);
     },
     /**
@@ -111,7 +116,7 @@ export function createCloudActivities(providerFor: ProviderFor, pace?: PaceCall)
       }),
     /** Every route of a table in one read (to wait for a batch): destination → state. */
     cloudListRoutes: async (p: CloudAccountRef & { routeTableId: string; delayMs?: number }): Promise<Array<RouteState & { destinationCidr: string }>> => {
-      if (p.delayMs) await heartbeating(new Promise((r) => setTimeout(r, Math.min(p.delayMs!, 20_000))));
+      await pollDelay(p.delayMs);
       return call(p, 'routeRead', `routes of ${p.routeTableId}`, async (c) => {
         if (!c.listRoutes) throw new CloudError('invalid', `${c.name} cannot list a route table in one call`);
         return c.listRoutes(p.routeTableId);

@@ -137,9 +137,14 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     }
 
     /** A gateway (re)connected: drop links it should no longer have, and wake its link workflows. */
-    async function onGatewayOnline(gatewayId: GatewayId, facts: Facts): Promise<void> {
+    /** The gateway's live links, after recording the instance it reports (both hub callbacks need it). */
+    async function linksAfterFacts(gatewayId: GatewayId, facts: Facts): Promise<Array<{ id: string }>> {
       await followInstance(gatewayId, facts).catch((err: unknown) => log.warn('could not follow the reported instance', { gatewayId, err }));
-      const links = await db.link.findMany({ where: { deletedAt: null, OR: [{ aId: gatewayId }, { bId: gatewayId }] }, select: { id: true } });
+      return db.link.findMany({ where: { deletedAt: null, OR: [{ aId: gatewayId }, { bId: gatewayId }] }, select: { id: true } });
+    }
+
+    async function onGatewayOnline(gatewayId: GatewayId, facts: Facts): Promise<void> {
+      const links = await linksAfterFacts(gatewayId, facts);
       await hub!
         .call(gatewayId, 'reconcile', { keep: links.map((l) => connName(asLinkId(l.id))) })
         .then((r) => r.removed.length && log.info('agent dropped links the controller no longer has', { gatewayId, removed: r.removed }))
@@ -149,8 +154,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
 
     /** New facts on a live connection (e.g. a new public address): the gateway's links re-plan. */
     async function onGatewayFacts(gatewayId: GatewayId, facts: Facts): Promise<void> {
-      await followInstance(gatewayId, facts).catch((err: unknown) => log.warn('could not follow the reported instance', { gatewayId, err }));
-      const links = await db.link.findMany({ where: { deletedAt: null, OR: [{ aId: gatewayId }, { bId: gatewayId }] }, select: { id: true } });
+      const links = await linksAfterFacts(gatewayId, facts);
       await Promise.all(links.map((l) => signal(l.id, (h) => h.signal(reconfigureSignal, { reason: 'endpoint', gatewayId }))));
     }
 

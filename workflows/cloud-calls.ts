@@ -37,12 +37,6 @@ export function cloudFailure(err: unknown): { kind: string; providerCode?: strin
 export type RouteOutcome = 'created' | 'exists' | 'deleted' | 'absent';
 
 /**
- * Creates one route and waits until the cloud reports it usable. A duplicate is success only when
- * the existing route already points at our instance ('exists': it predates the link and is left in
- * place on delete); otherwise it is someone else's and we fail with the provider's words rather
- * than overwrite it. Alibaba's ClientToken makes our own retries answer 'created'.
- */
-/**
  * How long to wait before the first status poll of an asynchronous change. Each poll spends the
  * read budget, so the route-table workflow learns the table's usual delay and polls once, not
  * several times, per change.
@@ -54,6 +48,12 @@ export interface PollPacing {
   elapsedMs?: number;
 }
 
+/**
+ * Creates one route and waits until the cloud reports it usable. A duplicate is success only when
+ * the existing route already points at our instance ('exists': it predates the link and is left in
+ * place on delete); otherwise it is someone else's and we fail with the provider's words rather
+ * than overwrite it. Alibaba's ClientToken makes our own retries answer 'created'.
+ */
 export async function ensureRoute(ref: CloudRef, route: RouteSpec, clientToken: string, base = baseQueue(), pacing?: PollPacing): Promise<'created' | 'exists'> {
   let outcome: 'created' | 'exists';
   try {
@@ -61,14 +61,8 @@ export async function ensureRoute(ref: CloudRef, route: RouteSpec, clientToken: 
   } catch (err) {
     const f = cloudFailure(err);
     if (f?.kind !== 'conflict') throw err;
-    const existing = await cloudActs(ref, 'routeRead', base).cloudGetRoute({ ...ref, route });
-    if (!existing || existing.instanceId !== route.instanceId) {
-      throw ApplicationFailure.nonRetryable(
-        `route ${route.destinationCidr} in ${route.routeTableId} already exists with next hop ${existing?.nextHop ?? 'unknown'} (not this gateway): ${f.message}`,
-        'Cloud.conflict',
-        { kind: 'conflict', providerCode: f.providerCode },
-      );
-    }
+    const dup = await checkDuplicate(ref, route, base, f.message);
+    if (!dup.ours) throw ApplicationFailure.nonRetryable(dup.message, 'Cloud.conflict', { kind: 'conflict', providerCode: f.providerCode });
     // EC2 has no idempotency token: a duplicate on a retry is our own earlier call whose answer was
     // lost (or whose worker died), so the route is ours. On the first attempt it predates us.
     outcome = f.attempt > 1 && ref.provider === 'aws' ? 'created' : 'exists';
@@ -109,12 +103,12 @@ export async function ensureRoutes(ref: CloudRef, routes: RouteSpec[], base: str
       out.push({ failed: { message: `route ${route.destinationCidr} in ${route.routeTableId}: ${r.error.message}`, kind: r.error.kind, ...(r.error.providerCode ? { providerCode: r.error.providerCode } : {}) } });
       continue;
     }
-    const existing = await cloudActs(ref, 'routeRead', base).cloudGetRoute({ ...ref, route });
+    const dup = await checkDuplicate(ref, route, base, r.error.message);
     out.push(
-      existing && existing.instanceId === route.instanceId
+      dup.ours
         ? // No ClientToken in the batch API: a duplicate on a retry is our own lost success (as with EC2).
           { outcome: attempt > 1 ? 'created' : 'exists' }
-        : { failed: { message: `route ${route.destinationCidr} in ${route.routeTableId} already exists with next hop ${existing?.nextHop ?? 'unknown'} (not this gateway): ${r.error.message}`, kind: 'conflict', ...(r.error.providerCode ? { providerCode: r.error.providerCode } : {}) } },
+        : { failed: { message: dup.message, kind: 'conflict', ...(r.error.providerCode ? { providerCode: r.error.providerCode } : {}) } },
     );
   }
   const waitFor = routes.filter((_, i) => 'outcome' in out[i]!);
@@ -134,23 +128,13 @@ export async function removeRoutes(ref: CloudRef, routes: RouteSpec[], base: str
 }
 
 /** Polls a whole table in one read per poll until `done`. */
-async function waitTable(ref: CloudRef, routeTableId: string, done: (byDest: Map<string, { status: string; instanceId?: string }>) => boolean, base: string, pacing?: PollPacing): Promise<void> {
-  const started = Date.now();
-  let delayMs = pacing?.firstPollMs ?? 100;
-  for (let i = 0; ; i++) {
-    const rows = await cloudActs(ref, 'routeRead', base).cloudListRoutes({ ...ref, routeTableId, ...(pacing ? { delayMs } : {}) });
-    const byDest = new Map(rows.map((r) => [r.destinationCidr, r]));
-    if (done(byDest)) {
-      if (pacing) {
-        pacing.polls = i + 1;
-        pacing.elapsedMs = Date.now() - started;
-      }
-      return;
-    }
-    if (i > 600) throw ApplicationFailure.nonRetryable(`routes in ${routeTableId} did not settle`, 'Cloud.unavailable');
-    if (!pacing) await sleep(delayMs);
-    delayMs = Math.min(Math.round(delayMs * 1.5), 2000);
-  }
+function waitTable(ref: CloudRef, routeTableId: string, done: (byDest: Map<string, { status: string; instanceId?: string }>) => boolean, base: string, pacing?: PollPacing): Promise<void> {
+  return pollUntil(
+    async (delayMs) => new Map((await cloudActs(ref, 'routeRead', base).cloudListRoutes({ ...ref, routeTableId, ...(delayMs !== undefined ? { delayMs } : {}) })).map((r) => [r.destinationCidr, r])),
+    done,
+    () => `routes in ${routeTableId} did not settle`,
+    pacing,
+  );
 }
 
 function isUsable(status: string): boolean {
@@ -159,22 +143,41 @@ function isUsable(status: string): boolean {
 }
 
 /** Polls an asynchronous route change (aliyun) on the read budget; AWS answers at once. */
-async function waitRoute(ref: CloudRef, route: RouteSpec, done: (s: { status: string } | undefined) => boolean, base: string, pacing?: PollPacing): Promise<void> {
+function waitRoute(ref: CloudRef, route: RouteSpec, done: (s: { status: string } | undefined) => boolean, base: string, pacing?: PollPacing): Promise<void> {
+  return pollUntil(
+    async (delayMs) => (await cloudActs(ref, 'routeRead', base).cloudGetRoute({ ...ref, route, ...(delayMs !== undefined ? { delayMs } : {}) })) ?? undefined,
+    done,
+    (s) => `route ${route.destinationCidr} in ${route.routeTableId} stuck in ${s?.status ?? 'absent'}`,
+    pacing,
+  );
+}
+
+/**
+ * Reads until `done`, backing off from pacing.firstPollMs. Paced polls wait inside the read
+ * activity (it gets the delay): one workflow task per poll instead of two (timer, then the
+ * activity), which matters when many tables are busy at once.
+ */
+async function pollUntil<T>(read: (delayMs: number | undefined) => Promise<T>, done: (v: T) => boolean, stuck: (v: T) => string, pacing?: PollPacing): Promise<void> {
   const started = Date.now(); // workflow time: deterministic
   let delayMs = pacing?.firstPollMs ?? 100;
   for (let i = 0; ; i++) {
-    // Paced polls wait inside the activity: one workflow task per poll instead of two (timer, then
-    // the activity), which matters when many tables are busy at once.
-    const s = await cloudActs(ref, 'routeRead', base).cloudGetRoute({ ...ref, route, ...(pacing ? { delayMs } : {}) });
-    if (done(s ?? undefined)) {
+    const v = await read(pacing ? delayMs : undefined);
+    if (done(v)) {
       if (pacing) {
         pacing.polls = i + 1;
         pacing.elapsedMs = Date.now() - started;
       }
       return;
     }
-    if (i > 600) throw ApplicationFailure.nonRetryable(`route ${route.destinationCidr} in ${route.routeTableId} stuck in ${s?.status ?? 'absent'}`, 'Cloud.unavailable');
+    if (i > 600) throw ApplicationFailure.nonRetryable(stuck(v), 'Cloud.unavailable');
     if (!pacing) await sleep(delayMs);
     delayMs = Math.min(Math.round(delayMs * 1.5), 2000);
   }
+}
+
+/** After a duplicate: the existing route is ours only when it already points at our instance. */
+async function checkDuplicate(ref: CloudRef, route: RouteSpec, base: string, providerMessage: string): Promise<{ ours: true } | { ours: false; message: string }> {
+  const existing = await cloudActs(ref, 'routeRead', base).cloudGetRoute({ ...ref, route });
+  if (existing && existing.instanceId === route.instanceId) return { ours: true };
+  return { ours: false, message: `route ${route.destinationCidr} in ${route.routeTableId} already exists with next hop ${existing?.nextHop ?? 'unknown'} (not this gateway): ${providerMessage}` };
 }

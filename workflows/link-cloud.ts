@@ -1,14 +1,14 @@
 // The cloud half of a link: prepare each cloud gateway (source/dest check, security-group rule for
 // the peer) and route the remote CIDRs to it in every chosen route table, with ownership records
 // so that deletion removes exactly what the controller created.
-import { condition, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, proxyActivities, setHandler, workflowInfo, type SignalDefinition } from '@temporalio/workflow';
 import type { Activities, LinkSide } from '../activities';
 import type { RouteClaim } from '../activities/cloud-store';
 import type { PeerRule, RouteSpec } from '../cloud/types';
 import { peerRuleFor, routeKey, routesFor, ruleDescription, type LinkPlan, type SideName } from './link-plan';
 import { cloudActs, ensureRoute, removeRoute } from './cloud-calls';
-import { routeResultSignal, type RouteOpResult } from './route-table';
-import { ruleResultSignal, type RuleOpResult } from './security-group';
+import { routeResultSignal } from './route-table';
+import { ruleResultSignal } from './security-group';
 
 const store = proxyActivities<Activities>({
   startToCloseTimeout: '10s',
@@ -166,17 +166,18 @@ export interface CloudWriters {
  * workflow run (it registers the result signals' handlers).
  */
 export function cloudWriters(o: { batchRules: boolean; claimEnqueues: boolean }): CloudWriters {
-  const routeResults = new Map<string, RouteOpResult>();
-  setHandler(routeResultSignal, (r) => {
-    routeResults.set(r.requestId, r);
-  });
-  const ruleResults = new Map<string, RuleOpResult>();
-  setHandler(ruleResultSignal, (r) => {
-    ruleResults.set(r.requestId, r);
-  });
+  const routeResult = replies(routeResultSignal);
+  const ruleResult = replies(ruleResultSignal);
+  const here = () => ({ replyTo: workflowInfo().workflowId, baseQueue: workflowInfo().taskQueue });
   return {
     claimEnqueues: o.claimEnqueues,
-    route: (ref, op, route, clientToken, requestId, queued) => writeRoute(routeResults, ref, op, route, clientToken, requestId, queued === true),
+    route: async (ref, op, route, clientToken, requestId, queued) => {
+      if (ref.provider !== 'aliyun') return op === 'create' ? ensureRoute(ref, route, clientToken) : removeRoute(ref, route);
+      if (!queued) await store.enqueueRouteOp({ requestId, op, ref, route, clientToken, ...here() });
+      const r = await routeResult(requestId);
+      if (!r.ok) throw new CloudStepFailed(r.message);
+      return r.outcome;
+    },
     rule: async (ref, op, rule, requestId) => {
       if (ref.provider !== 'aliyun' || !o.batchRules) {
         const acts = cloudActs(ref, 'securityGroup');
@@ -184,21 +185,23 @@ export function cloudWriters(o: { batchRules: boolean; claimEnqueues: boolean })
         else await acts.cloudRevokePeer({ ...ref, rule });
         return;
       }
-      await store.enqueueRuleOp({ requestId, op, ref, rule, replyTo: workflowInfo().workflowId, baseQueue: workflowInfo().taskQueue });
-      await condition(() => ruleResults.has(requestId));
-      const r = ruleResults.get(requestId)!;
-      ruleResults.delete(requestId);
+      await store.enqueueRuleOp({ requestId, op, ref, rule, ...here() });
+      const r = await ruleResult(requestId);
       if (!r.ok) throw new CloudStepFailed(r.message);
     },
   };
 }
 
-async function writeRoute(routeResults: Map<string, RouteOpResult>, ref: NonNullable<LinkSide['cloud']>['ref'], op: 'create' | 'delete', route: RouteSpec, clientToken: string, requestId: string, queued: boolean): Promise<string> {
-  if (ref.provider !== 'aliyun') return op === 'create' ? ensureRoute(ref, route, clientToken) : removeRoute(ref, route);
-  if (!queued) await store.enqueueRouteOp({ requestId, op, ref, route, clientToken, replyTo: workflowInfo().workflowId, baseQueue: workflowInfo().taskQueue });
-  await condition(() => routeResults.has(requestId));
-  const r = routeResults.get(requestId)!;
-  routeResults.delete(requestId);
-  if (!r.ok) throw new CloudStepFailed(r.message);
-  return r.outcome;
+/** Collects the replies of a serialising workflow by request id; the returned function waits for one. */
+function replies<R extends { requestId: string }>(signal: SignalDefinition<[R]>): (requestId: string) => Promise<R> {
+  const got = new Map<string, R>();
+  setHandler(signal, (r) => {
+    got.set(r.requestId, r);
+  });
+  return async (requestId) => {
+    await condition(() => got.has(requestId));
+    const r = got.get(requestId)!;
+    got.delete(requestId);
+    return r;
+  };
 }

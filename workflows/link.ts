@@ -209,11 +209,11 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
    * With maxAttempts it gives up after that many and returns false; restart replaces whatever SA
    * the initiator holds (after a change its old SA runs on the old addresses or selectors).
    */
-  async function bringTunnelUp(plan: LinkPlan, aborted: () => boolean, o: { maxAttempts?: number; restart?: boolean } = {}): Promise<boolean> {
+  async function bringTunnelUp(plan: LinkPlan, aborted: () => boolean, o: { maxAttempts?: number; restart?: boolean } = {}): Promise<{ up: true } | { up: false; why?: string }> {
     const initiator = plan[plan.initiator];
     const responder = plan[plan.initiator === 'a' ? 'b' : 'a'];
     for (let attempt = 1; ; attempt++) {
-      if (deleteRequested || aborted()) return false;
+      if (deleteRequested || aborted()) return { up: false };
       const r = await onGateway(initiator, 'initiate the tunnel', (acts) =>
         acts.initiateLink({ linkId, gatewayId: initiator.gatewayId, name: plan.name, timeoutMs: INITIATE_TIMEOUT_MS, ...(o.restart ? { restart: true } : {}) }),
       ).catch((err: unknown) => ({ established: false, error: failureMessage(err) }));
@@ -224,15 +224,12 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
           const s = await onGateway(responder, 'check its tunnel', (acts) => acts.tunnelStatus({ gatewayId: responder.gatewayId, name: plan.name }));
           if (s.installed) tunnelUp[responder.gatewayId] = true;
         }
-        if (tunnelUp[responder.gatewayId]) return true;
+        if (tunnelUp[responder.gatewayId]) return { up: true };
       }
       const why = 'error' in r ? r.error : 'the tunnel did not come up';
       if (o.maxAttempts) {
         await store.recordEvent({ linkId, type: 'tunnel.initiate_failed', message: `attempt ${attempt} of ${o.maxAttempts}: ${why}` });
-        if (attempt >= o.maxAttempts) {
-          lastTunnelError = why;
-          return false;
-        }
+        if (attempt >= o.maxAttempts) return { up: false, why };
         await condition(() => deleteRequested || aborted(), `${attempt}s`);
         continue;
       }
@@ -241,7 +238,6 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
       await condition(() => deleteRequested || aborted(), failed ? '30s' : `${Math.min(2 ** attempt, 10)}s`);
     }
   }
-  let lastTunnelError = '';
 
   /**
    * Moves a running link from one plan to another, make-before-break where the network allows:
@@ -264,12 +260,12 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
       throw err;
     });
     for (const s of sides) tunnelUp[to[s].gatewayId] = false;
-    const up = await bringTunnelUp(to, () => routesError() !== undefined, { maxAttempts: CHANGE_ATTEMPTS, restart: true });
+    const tunnel = await bringTunnelUp(to, () => routesError() !== undefined, { maxAttempts: CHANGE_ATTEMPTS, restart: true });
     await routes;
     const failed = routesError();
     if (failed) throw failed;
     if (deleteRequested) throw new DeleteRequested();
-    if (!up) throw new ChangeFailed(`the tunnel did not come up with the new configuration: ${lastTunnelError}`);
+    if (!tunnel.up) throw new ChangeFailed(`the tunnel did not come up with the new configuration: ${tunnel.why ?? 'aborted'}`);
     await Promise.all(sides.map((s) => pruneCloudSide(to, s, writers)));
   }
 
