@@ -14,6 +14,12 @@ import { MOTO_REGION, motoEc2Client, seedAwsSite } from '../helpers/moto';
 import { FakeMetadataServer } from '../fakes/metadata';
 import { createMetadataSource } from '../../agent/metadata';
 import { silentLogger } from '../../lib/log';
+import { Worker } from '@temporalio/worker';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils';
+import { routeTableWorkflowId } from '../../workflows/route-table';
+import { securityGroupWorkflowId } from '../../workflows/security-group';
 
 const cli = temporalCliAvailable();
 const moto = motoAvailable();
@@ -152,6 +158,24 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     expect(clouds.aliyun.securityGroupRules(ali.securityGroupId).filter((x) => x.sourceCidrIp?.startsWith('198.51.100.160'))).toEqual([]);
     const sgAfter = (await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [aws.securityGroupId] }))).SecurityGroups![0]!;
     expect(sgAfter.IpPermissions!.filter((p) => p.IpRanges?.some((x) => x.CidrIp === '203.0.113.121/32'))).toEqual([]);
+
+    // Each workflow this link went through replays against the current code. With UPDATE_HISTORIES
+    // set, the histories become fixtures that later versions must replay (test/unit/replay.test.ts).
+    const ref = { provider: 'aliyun' as const, accountId: accounts.aliyun, region: 'cn-hangzhou' };
+    const histories = {
+      'cloud-link.json': r.body.workflowId,
+      'route-table.json': routeTableWorkflowId(ref, ali.systemTableId),
+      'security-group.json': securityGroupWorkflowId(ref, ali.securityGroupId),
+    };
+    for (const [file, workflowId] of Object.entries(histories)) {
+      const history = await ctl.client.workflow.getHandle(workflowId).fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: temporal.bundle }, history, workflowId);
+      if (process.env.UPDATE_HISTORIES) {
+        const dir = path.join(__dirname, '..', 'fixtures', 'histories');
+        await mkdir(dir, { recursive: true });
+        await writeFile(path.join(dir, file), historyToJSON(history));
+      }
+    }
   });
 
   it("fails clearly, without overwriting, when a route is someone else's", async () => {
