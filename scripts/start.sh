@@ -5,4 +5,6 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 export PATH="$PWD/.tools/venv/bin:$PATH"
-exec node_modules/.bin/tsx controller/main.ts
+# One node process (the tsx CLI in front would relay Ctrl-C/SIGTERM and SIGKILL a busy controller
+# that does not acknowledge within 30 ms).
+exec node --import tsx controller/main.ts

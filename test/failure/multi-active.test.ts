@@ -1,5 +1,5 @@
-// Multi-active controllers: two real controller processes (`tsx controller/main.ts`, every role)
-// share one Temporal server and one PostgreSQL database. Agents are given both URLs and spread
+// Multi-active controllers: two real controller processes (`node --import tsx controller/main.ts`,
+// every role) share one Temporal server and one PostgreSQL database. Agents are given both URLs and spread
 // over them; a link between gateways held by different controllers comes up (its agent calls go
 // to each holder's own task queue). Then one controller is killed with SIGKILL: its agents must
 // reconnect to the survivor within seconds (measured and bounded), and the link operations that

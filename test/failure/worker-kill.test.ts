@@ -6,7 +6,7 @@
 // Shape: the API and the hub run in the test process (an in-process runtime with roles api,hub),
 // so agents stay connected and requests keep being answered while the worker is down; the worker
 // role (link and route-table workflows, store and cloud activities) runs alone in a real child
-// process, `tsx controller/main.ts` with ROLES=worker, which is what gets SIGKILLed. The
+// process, `node --import tsx controller/main.ts` with ROLES=worker, which is what gets SIGKILLed. The
 // replacement is a new process with the same task queue, database and SECRET_KEY. Killing only the
 // worker isolates what a kill mid-create can break (workflow progress and in-flight cloud calls);
 // hub failover is covered by multi-active.test.ts.

@@ -1,7 +1,8 @@
-// Controller processes for failure tests: `tsx controller/main.ts` as a real child process with its
-// configuration in the environment, exactly as an operator runs it. Each runs in its own process
-// group, so SIGKILL takes down tsx and the node process it starts (killing only tsx would leave the
-// controller running as an orphan). Output goes to one log file per process in a temp directory;
+// Controller processes for failure tests: `node --import tsx controller/main.ts` as a real child
+// process with its configuration in the environment, exactly as `npm run controller` runs it. One
+// process, no `tsx` CLI in front: that wrapper relays SIGTERM and, when the busy child does not
+// acknowledge it within 30 ms, SIGKILLs it, turning a clean stop under load into a crash. Each runs
+// in its own process group, so a signal to the group reaches anything it started. Output goes to one log file per process in a temp directory;
 // `dumpLogsOnFailure` prints their tails when a test fails.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
@@ -13,7 +14,6 @@ import type { Role } from '../../controller/config';
 import type { BudgetOverrides } from '../../cloud/budgets';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
 /** A temp directory holding one log file per process of a test file. */
 export class LogDir {
@@ -111,7 +111,7 @@ export interface ControllerProc {
   /** Resolves when the process (group leader) has exited. */
   readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
   running(): boolean;
-  /** Whether any process of its group (tsx and the node process it runs) still exists. */
+  /** Whether any process of its group (the controller and what it started) still exists. */
   groupAlive(): boolean;
   api<T = unknown>(method: string, p: string, body?: unknown): Promise<ApiResult<T>>;
   /** Sends `signal` to the whole process group and waits for the exit (SIGKILL: no clean stop). */
@@ -132,7 +132,7 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
   }
 }
 
-/** Starts `tsx controller/main.ts` and resolves once it printed that it runs (and its API answers). */
+/** Starts `node --import tsx controller/main.ts` and resolves once it printed that it runs (and its API answers). */
 export async function startControllerProc(o: ControllerProcOptions): Promise<ControllerProc> {
   const roles = o.roles ?? ['api', 'hub', 'worker'];
   const listens = roles.includes('api') || roles.includes('hub');
@@ -162,7 +162,7 @@ export async function startControllerProc(o: ControllerProcOptions): Promise<Con
     ...(o.cloudRateLimits ? { CLOUD_RATE_LIMITS: JSON.stringify(o.cloudRateLimits) } : {}),
     ...o.env,
   };
-  const child = spawn(TSX, [path.join(ROOT, 'controller', 'main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'controller', 'main.ts')], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   live.add(child);
   if (!exitHookInstalled) {
     exitHookInstalled = true;
@@ -189,7 +189,7 @@ export async function startControllerProc(o: ControllerProcOptions): Promise<Con
   const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
     child.once('exit', (code, signal) => {
       live.delete(child);
-      // The group may still hold tsx's node child when only the leader died: take it down too.
+      // Anything the controller started (a Temporal dev server) goes with it.
       killGroup(child, 'SIGKILL');
       log.write(`===== ${new Date().toISOString()} exited (code ${code}, signal ${signal})\n`);
       log.end();

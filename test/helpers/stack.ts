@@ -17,7 +17,6 @@ import { bundleWorkflows } from '../../controller/runtime';
 import { newSecretKey, parseSecretKey } from '../../lib/crypto';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const TSX = path.join(ROOT, 'node_modules', '.bin', 'tsx');
 
 export interface GatewayOut {
   id: string;
@@ -129,7 +128,8 @@ export async function startStack(opts: {
         const g = gateways.get(site)!;
         const info = fixture.site(site);
         const log = createWriteStream(path.join(info.dir, 'agent.log'), { flags: 'a' });
-        const child = fixture.spawnInGateway(site, TSX, [path.join(ROOT, 'agent', 'main.ts')], {
+        // One node process (no tsx CLI relaying signals in front of it), as `npm run agent` runs it.
+        const child = fixture.spawnInGateway(site, process.execPath, ['--import', 'tsx', path.join(ROOT, 'agent', 'main.ts')], {
           cwd: ROOT,
           env: {
             PATH: process.env.PATH ?? '/usr/bin:/bin',
