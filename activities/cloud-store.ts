@@ -9,6 +9,7 @@ import type { PeerRule, RouteSpec } from '../cloud/types';
 import type { CloudRef } from '../workflows/cloud-calls';
 import { routeOpSignal, routeTableWorkflowId, type RouteOp } from '../workflows/route-table';
 import { ruleOpSignal, securityGroupWorkflowId, type RuleOp } from '../workflows/security-group';
+import { allowRequestId, createRequestId } from '../workflows/link-plan';
 
 export interface RouteClaim {
   id: number;
@@ -22,6 +23,34 @@ export interface RouteClaim {
 /** Deterministic per intent (link, table, CIDR), ≤ 64 ASCII chars as Alibaba's ClientToken requires. */
 export function routeClientToken(linkId: string, claimId: number): string {
   return `ipsm-${linkId}-${claimId}`.slice(0, 64);
+}
+
+/** A route claim's outcome: written (`preexisting` when the route was there before us) or gone. */
+export type RouteUpdate = { id: number; state: 'present' | 'deleted'; preexisting?: boolean };
+
+/** The writes recording route outcomes, for a transaction. */
+export function routeUpdates(db: Db, updates: RouteUpdate[]) {
+  return updates.map((u) =>
+    db.routeClaim.update({
+      where: { id: u.id },
+      data: { state: u.state, ...(u.preexisting !== undefined ? { preexisting: u.preexisting } : {}), ...(u.state === 'deleted' ? { activeKey: null } : {}) },
+    }),
+  );
+}
+
+/** One write for a link's events, in order (their ids keep it), for a transaction; none for no events. */
+export function linkEventWrites(db: Db, linkId: string, events: Array<{ type: string; message: string; data?: Record<string, unknown> }>, at?: Date) {
+  if (!events.length) return [];
+  return [db.linkEvent.createMany({ data: events.map((e) => ({ linkId, type: e.type, message: e.message, data: e.data ? JSON.stringify(e.data) : null, ...(at ? { at } : {}) })) })];
+}
+
+/** Claims of a link's routes on one gateway; `queued` when they were handed to their tables' workflows. */
+export type ClaimedRoutes = { claims: RouteClaim[]; queued?: boolean } | { conflict: string };
+
+/** What claimSide did: the routes, and the peer rule when the side has one (queued: with its group's workflow). */
+export interface ClaimedSide {
+  routes: ClaimedRoutes;
+  rule?: { queued: boolean };
 }
 
 export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Client }) {
@@ -53,6 +82,27 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
     await deps.temporal().workflow.signalWithStart(workflowType, { workflowId, taskQueue: op.baseQueue, args: [{}], signal, signalArgs: [op] });
   };
   const enqueue = (op: RouteOp): Promise<void> => signalWithStart('routeTableWorkflow', routeTableWorkflowId(op.ref, op.route.routeTableId), routeOpSignal, op);
+  const enqueueRule = (op: RuleOp): Promise<void> => signalWithStart('securityGroupWorkflow', securityGroupWorkflowId(op.ref, op.rule.securityGroupId), ruleOpSignal, op);
+
+  /** Claims a link's routes; with `enqueue`, also hands the ones to write to their tables' workflows (Alibaba). */
+  const claimAndEnqueue = async (p: { linkId: string; gatewayId: string; ref: CloudRef; routes: RouteSpec[]; enqueue?: { replyTo: string; baseQueue: string } }): Promise<ClaimedRoutes> => {
+    const r = await claim(p);
+    if ('conflict' in r || !p.enqueue || p.ref.provider !== 'aliyun') return r;
+    // Claims pointing at another instance are replaced by the caller first (one route per destination).
+    const wanted = new Set(p.routes.map((x) => x.instanceId));
+    if (r.claims.some((c) => c.state === 'present' && !wanted.has(c.route.instanceId))) return r;
+    const todo = r.claims.filter((c) => c.state !== 'present');
+    for (const c of todo) {
+      await enqueue({ requestId: createRequestId(p.linkId, c.id), op: 'create', ref: p.ref, route: c.route, clientToken: c.clientToken, replyTo: p.enqueue.replyTo, baseQueue: p.enqueue.baseQueue });
+    }
+    return { ...r, queued: true };
+  };
+
+  /** Records that a link needs a peer rule (rules are shared by links to the same peer); idempotent. */
+  const claimRule = async (p: { linkId: string; gatewayId: string } & PeerRule): Promise<void> => {
+    const existing = await db.peerRuleClaim.findFirst({ where: { linkId: p.linkId, gatewayId: p.gatewayId, securityGroupId: p.securityGroupId, peerIp: p.peerIp, released: false } });
+    if (!existing) await db.peerRuleClaim.create({ data: { linkId: p.linkId, gatewayId: p.gatewayId, securityGroupId: p.securityGroupId, peerIp: p.peerIp, description: p.description } });
+  };
 
   return {
     /**
@@ -70,32 +120,40 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
        * those first).
        */
       enqueue?: { replyTo: string; baseQueue: string };
-    }): Promise<{ claims: RouteClaim[]; queued?: boolean } | { conflict: string }> {
-      const r = await claim(p);
-      if ('conflict' in r || !p.enqueue || p.ref.provider !== 'aliyun') return r;
-      const wanted = new Set(p.routes.map((x) => x.instanceId));
-      if (r.claims.some((c) => c.state === 'present' && !wanted.has(c.route.instanceId))) return r;
-      const todo = r.claims.filter((c) => c.state !== 'present');
-      for (const c of todo) {
-        await enqueue({ requestId: `${p.linkId}:${c.id}:create`, op: 'create', ref: p.ref, route: c.route, clientToken: c.clientToken, replyTo: p.enqueue.replyTo, baseQueue: p.enqueue.baseQueue });
-      }
-      return { ...r, queued: true };
+    }): Promise<ClaimedRoutes> {
+      return claimAndEnqueue(p);
     },
 
-    /** Records route outcomes, and optionally the link event that reports them, in one transaction. */
+    /**
+     * Everything a cloud end of a new link claims, in one step: its routes and the rule for the
+     * peer, each handed on Alibaba Cloud to the workflow that serialises its table or group.
+     */
+    async claimSide(p: {
+      linkId: string;
+      gatewayId: string;
+      ref: CloudRef;
+      routes: RouteSpec[];
+      rule?: PeerRule;
+      enqueue: { replyTo: string; baseQueue: string };
+    }): Promise<ClaimedSide> {
+      const routes = await claimAndEnqueue(p);
+      if (!p.rule) return { routes };
+      await claimRule({ linkId: p.linkId, gatewayId: p.gatewayId, ...p.rule });
+      if (p.ref.provider !== 'aliyun') return { routes, rule: { queued: false } };
+      await enqueueRule({ requestId: allowRequestId(p.linkId, p.gatewayId, p.rule.peerIp), op: 'allow', ref: p.ref, rule: p.rule, ...p.enqueue });
+      return { routes, rule: { queued: true } };
+    },
+
+    /** Records route outcomes, and optionally link events (`events` first, then `event`), in one transaction. */
     async markRoutes(p: {
       linkId: string;
-      updates: Array<{ id: number; state: 'present' | 'deleted'; preexisting?: boolean }>;
+      updates: RouteUpdate[];
+      events?: Array<{ type: string; message: string; data?: Record<string, unknown> }>;
       event?: { type: string; message: string; data?: Record<string, unknown> };
     }): Promise<void> {
       await db.$transaction([
-        ...p.updates.map((u) =>
-          db.routeClaim.update({
-            where: { id: u.id },
-            data: { state: u.state, ...(u.preexisting !== undefined ? { preexisting: u.preexisting } : {}), ...(u.state === 'deleted' ? { activeKey: null } : {}) },
-          }),
-        ),
-        ...(p.event ? [db.linkEvent.create({ data: { linkId: p.linkId, type: p.event.type, message: p.event.message, data: p.event.data ? JSON.stringify(p.event.data) : null } })] : []),
+        ...routeUpdates(db, p.updates),
+        ...linkEventWrites(db, p.linkId, [...(p.events ?? []), ...(p.event ? [p.event] : [])]),
       ]);
     },
 
@@ -107,8 +165,7 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
 
     /** Records that a link needs a peer rule (rules are shared by links to the same peer). */
     async claimPeerRule(p: { linkId: string; gatewayId: string } & PeerRule): Promise<void> {
-      const existing = await db.peerRuleClaim.findFirst({ where: { linkId: p.linkId, gatewayId: p.gatewayId, securityGroupId: p.securityGroupId, peerIp: p.peerIp, released: false } });
-      if (!existing) await db.peerRuleClaim.create({ data: { linkId: p.linkId, gatewayId: p.gatewayId, securityGroupId: p.securityGroupId, peerIp: p.peerIp, description: p.description } });
+      await claimRule(p);
     },
 
     /**
@@ -147,7 +204,7 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
 
     /** Hands a rule change to its security group's batching workflow (started if idle). */
     async enqueueRuleOp(op: RuleOp): Promise<void> {
-      await signalWithStart('securityGroupWorkflow', securityGroupWorkflowId(op.ref, op.rule.securityGroupId), ruleOpSignal, op);
+      await enqueueRule(op);
     },
 
     /** Hands a route write to its table's serialising workflow (started if idle). */

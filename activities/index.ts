@@ -12,10 +12,10 @@ import type { Client } from '@temporalio/client';
 import { FailureType, fromHubError } from './errors';
 import { isFresh } from './store-helpers';
 import { createCloudActivities, type PaceCall, type ProviderFor } from './cloud';
-import { createCloudStoreActivities } from './cloud-store';
+import { createCloudStoreActivities, linkEventWrites, routeUpdates, type ClaimedSide, type RouteUpdate } from './cloud-store';
 import { createDiscoveryActivities } from './discovery';
 import { heartbeating } from './heartbeat';
-import type { LinkPlan, PublicLinkConfig } from '../workflows/link-plan';
+import { other, peerRuleFor, routesFor, type LinkPlan, type PublicLinkConfig, type SideName } from '../workflows/link-plan';
 import { buildPlan } from './plan';
 
 export type { LinkPlan, LinkSide, PublicLinkConfig } from '../workflows/link-plan';
@@ -71,16 +71,38 @@ export function createActivities(deps: ActivityDeps) {
     await db.linkEvent.create({ data: { linkId: e.linkId, type: e.type, message: e.message, data: e.data ? JSON.stringify(e.data) : null, at: deps.clock() } });
   };
 
+  const cloudStore = createCloudStoreActivities({ db, ...(deps.temporal ? { temporal: deps.temporal } : {}) });
+
+  const planLink = async (linkId: string): Promise<LinkPlan> => {
+    const link = await db.link.findUnique({ where: { id: linkId }, include: { a: true, b: true } });
+    if (!link) throw ApplicationFailure.nonRetryable(`link ${linkId} not found`, FailureType.notFound);
+    return buildPlan(link, { queueOf: where });
+  };
+
   return {
     ...createCloudActivities(deps.providerFor, deps.paceCloudCall),
-    ...createCloudStoreActivities({ db, ...(deps.temporal ? { temporal: deps.temporal } : {}) }),
+    ...cloudStore,
     ...createDiscoveryActivities({ db, clock: deps.clock }),
 
     /** Reads what a link connects: both ends' endpoints and networks, and who initiates. */
-    async planLink(linkId: string): Promise<LinkPlan> {
-      const link = await db.link.findUnique({ where: { id: linkId }, include: { a: true, b: true } });
-      if (!link) throw ApplicationFailure.nonRetryable(`link ${linkId} not found`, FailureType.notFound);
-      return buildPlan(link, { queueOf: where });
+    planLink,
+
+    /**
+     * The first step of provisioning, in one activity: the plan and, once the responder's address
+     * is known (provisioning can go on), each cloud end's claims on its routes and peer rule,
+     * already handed to the workflows that write them (Alibaba Cloud).
+     */
+    async planAndClaim(p: { linkId: string; enqueue: { replyTo: string; baseQueue: string } }): Promise<{ plan: LinkPlan; claimed?: Partial<Record<SideName, ClaimedSide>> }> {
+      const plan = await planLink(p.linkId);
+      if (!plan[other(plan.initiator)].endpoint) return { plan };
+      const claimed: Partial<Record<SideName, ClaimedSide>> = {};
+      for (const s of ['a', 'b'] as const) {
+        const cloud = plan[s].cloud;
+        if (!cloud) continue;
+        const rule = peerRuleFor(plan, s);
+        claimed[s] = await cloudStore.claimSide({ linkId: p.linkId, gatewayId: plan[s].gatewayId, ref: cloud.ref, routes: routesFor(plan, s), ...(rule ? { rule } : {}), enqueue: p.enqueue });
+      }
+      return { plan, claimed };
     },
 
     /** Which hub instance's task queue reaches a gateway now, if any. */
@@ -92,14 +114,15 @@ export function createActivities(deps: ActivityDeps) {
 
     recordEvent,
 
-    /** Moves the link to a new state and records why, in one transaction. */
-    async setLinkState(p: { linkId: string; state: string; reason?: string; event?: Omit<LinkEventInput, 'linkId'> }): Promise<void> {
-      const at = deps.clock();
+    /**
+     * Moves the link to a new state and records why, in one transaction with what the workflow
+     * recorded since its last write: route outcomes and events (in order, before `event`).
+     */
+    async setLinkState(p: { linkId: string; state: string; reason?: string; routes?: RouteUpdate[]; events?: Array<Omit<LinkEventInput, 'linkId'>>; event?: Omit<LinkEventInput, 'linkId'> }): Promise<void> {
       await db.$transaction([
+        ...routeUpdates(db, p.routes ?? []),
         db.link.update({ where: { id: p.linkId }, data: { state: p.state, stateReason: p.reason ?? null } }),
-        ...(p.event
-          ? [db.linkEvent.create({ data: { linkId: p.linkId, type: p.event.type, message: p.event.message, data: p.event.data ? JSON.stringify(p.event.data) : null, at } })]
-          : []),
+        ...linkEventWrites(db, p.linkId, [...(p.events ?? []), ...(p.event ? [p.event] : [])], deps.clock()),
       ]);
     },
 

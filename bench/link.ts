@@ -72,7 +72,7 @@ async function main(): Promise<void> {
       const push = p.of('pushLinkConfig');
       const init = p.of('initiateLink')[0]!;
       const up = p.of('setLinkState').at(-1)!;
-      rows['workflow start']!.push(p.of('planLink')[0]!.start - t0);
+      rows['workflow start']!.push((p.of('planAndClaim')[0] ?? p.of('planLink')[0]!).start - t0);
       rows['config push (both ends)']!.push(Math.max(...push.map((s) => s.end)) - Math.min(...push.map((s) => s.start)));
       rows['IKE (initiate → CHILD_SA)']!.push(init.end - init.start);
       rows['verification (both ends up)']!.push(up.end - init.end);

@@ -3,9 +3,9 @@
 // so that deletion removes exactly what the controller created.
 import { condition, proxyActivities, setHandler, workflowInfo, type SignalDefinition } from '@temporalio/workflow';
 import type { Activities, LinkSide } from '../activities';
-import type { RouteClaim } from '../activities/cloud-store';
+import type { ClaimedRoutes, ClaimedSide, RouteClaim, RouteUpdate } from '../activities/cloud-store';
 import type { PeerRule, RouteSpec } from '../cloud/types';
-import { peerRuleFor, routeKey, routesFor, ruleDescription, type LinkPlan, type SideName } from './link-plan';
+import { allowRequestId, createRequestId, peerRuleFor, routeKey, routesFor, ruleDescription, type LinkPlan, type SideName } from './link-plan';
 import { cloudActs, ensureRoute, removeRoute } from './cloud-calls';
 import { routeResultSignal } from './route-table';
 import { ruleResultSignal } from './security-group';
@@ -19,39 +19,49 @@ export class CloudStepFailed extends Error {}
 
 export { ruleDescription };
 
-/** AWS: source/destination check off; both clouds: allow IKE/NAT-T from the peer. */
-export async function prepareCloudSide(plan: LinkPlan, s: SideName, w: CloudWriters): Promise<void> {
+/**
+ * AWS: source/destination check off; both clouds: allow IKE/NAT-T from the peer. `claimed` is
+ * what planAndClaim already did for this side.
+ */
+export async function prepareCloudSide(plan: LinkPlan, s: SideName, w: CloudWriters, claimed?: ClaimedSide): Promise<void> {
   const side = plan[s];
   const cloud = side.cloud;
   if (!cloud) return;
   // Only EC2 has a source/destination check to turn off; Alibaba Cloud needs no call.
   if (cloud.ref.provider === 'aws') await cloudActs(cloud.ref, 'instance').cloudPrepareInstance({ ...cloud.ref, instanceId: cloud.instanceId });
-  await allowPeer(plan, s, w);
+  await allowPeer(plan, s, w, claimed?.rule);
 }
 
-/** Claims and adds the security-group rule for the peer's current address (idempotent). */
-export async function allowPeer(plan: LinkPlan, s: SideName, w: CloudWriters): Promise<void> {
+/**
+ * Claims and adds the security-group rule for the peer's current address (idempotent).
+ * `claimed`: the claim is recorded already (and, when queued, the rule is with its group's workflow).
+ */
+export async function allowPeer(plan: LinkPlan, s: SideName, w: CloudWriters, claimed?: { queued: boolean }): Promise<void> {
   const side = plan[s];
   const cloud = side.cloud;
   const rule = peerRuleFor(plan, s);
   if (!cloud || !rule) return;
-  await store.claimPeerRule({ linkId: plan.linkId, gatewayId: side.gatewayId, ...rule });
-  await w.rule(cloud.ref, 'allow', rule, `${plan.linkId}:${side.gatewayId}:allow:${rule.peerIp}`);
-  await store.recordEvent({ linkId: plan.linkId, type: 'cloud.rule_added', message: `allowed IKE/NAT-T from ${rule.peerIp} in ${rule.securityGroupId} (${side.gatewayName})`, data: { gatewayId: side.gatewayId, ...rule } });
+  if (!claimed) await store.claimPeerRule({ linkId: plan.linkId, gatewayId: side.gatewayId, ...rule });
+  await w.rule(cloud.ref, 'allow', rule, allowRequestId(plan.linkId, side.gatewayId, rule.peerIp), claimed?.queued);
+  await w.record({ event: { type: 'cloud.rule_added', message: `allowed IKE/NAT-T from ${rule.peerIp} in ${rule.securityGroupId} (${side.gatewayName})`, data: { gatewayId: side.gatewayId, ...rule } } });
 }
 
 /**
  * Routes every remote CIDR to this side's instance in each chosen route table. Routes the link
- * already wrote are left alone, so this also adds just the new routes after a change.
+ * already wrote are left alone, so this also adds just the new routes after a change. `claimed`:
+ * what planAndClaim already claimed (and queued) for this side.
  */
-export async function applyRoutes(plan: LinkPlan, s: SideName, w: CloudWriters): Promise<void> {
+export async function applyRoutes(plan: LinkPlan, s: SideName, w: CloudWriters, claimed?: ClaimedRoutes): Promise<void> {
   const side = plan[s];
   const cloud = side.cloud;
   if (!cloud) return;
   const routes = routesFor(plan, s);
+  // Claims are read below: what this link recorded but has not written yet goes first.
+  const flushing = claimed ? undefined : w.flush();
+  if (flushing) await flushing;
   // One activity claims the routes and hands them to their tables' workflows.
   const enqueue = w.claimEnqueues ? { enqueue: { replyTo: workflowInfo().workflowId, baseQueue: workflowInfo().taskQueue } } : {};
-  let claims: Awaited<ReturnType<typeof store.claimRoutes>> = await store.claimRoutes({ linkId: plan.linkId, gatewayId: side.gatewayId, ref: cloud.ref, routes, ...enqueue });
+  let claims: ClaimedRoutes = claimed ?? (await store.claimRoutes({ linkId: plan.linkId, gatewayId: side.gatewayId, ref: cloud.ref, routes, ...enqueue }));
   if ('conflict' in claims) throw new CloudStepFailed(claims.conflict);
   // Routes of ours that point at an instance the gateway no longer runs on: a route table holds one
   // route per destination, so the old one goes first (the old next hop carries nothing anyway).
@@ -66,7 +76,7 @@ export async function applyRoutes(plan: LinkPlan, s: SideName, w: CloudWriters):
   const todo = claims.claims.filter((c) => c.state !== 'present');
   if (todo.length === 0) return;
   const queued = 'queued' in claims && claims.queued === true;
-  const settled = await Promise.allSettled(todo.map((c) => w.route(cloud.ref, 'create', c.route, c.clientToken, `${plan.linkId}:${c.id}:create`, queued)));
+  const settled = await Promise.allSettled(todo.map((c) => w.route(cloud.ref, 'create', c.route, c.clientToken, createRequestId(plan.linkId, c.id), queued)));
   const refused = todo.filter((_, i) => settled[i]!.status === 'rejected');
   if (refused.length) {
     // Writes are retried until they succeed or the cloud refuses for good (a conflicting route,
@@ -79,9 +89,8 @@ export async function applyRoutes(plan: LinkPlan, s: SideName, w: CloudWriters):
   }
   const outcomes = settled.map((r) => (r as PromiseFulfilledResult<string>).value);
   const cidrs = [...new Set(todo.map((c) => c.route.destinationCidr))];
-  await store.markRoutes({
-    linkId: plan.linkId,
-    updates: todo.map((c, i) => ({ id: c.id, state: 'present', preexisting: outcomes[i] === 'exists' })),
+  await w.record({
+    routes: todo.map((c, i) => ({ id: c.id, state: 'present', preexisting: outcomes[i] === 'exists' })),
     event: {
       type: 'cloud.routes_added',
       message: `${todo.length} route(s) to ${cidrs.join(', ')} via ${cloud.instanceId} in ${cloud.routeTableIds.join(', ')} (${side.gatewayName})`,
@@ -99,6 +108,8 @@ export async function pruneCloudSide(plan: LinkPlan, s: SideName, w: CloudWriter
   const cloud = side.cloud;
   if (!cloud) return;
   const wanted = new Set(routesFor(plan, s).map(routeKey));
+  const flushing = w.flush();
+  if (flushing) await flushing;
   const owned = (await store.routesOf({ linkId: plan.linkId, gatewayId: side.gatewayId })).filter((c) => !wanted.has(routeKey(c.route)));
   const rule = peerRuleFor(plan, s);
   const removed = await removeOwned(plan, s, owned, w, { releaseRules: true, ...(rule ? { keepPeerIp: rule.peerIp } : {}) });
@@ -117,6 +128,8 @@ export async function removeCloudSide(plan: LinkPlan, s: SideName, w: CloudWrite
   const side = plan[s];
   const cloud = side.cloud;
   if (!cloud) return;
+  const flushing = w.flush();
+  if (flushing) await flushing;
   const owned = await store.routesOf({ linkId: plan.linkId, gatewayId: side.gatewayId });
   const removed = await removeOwned(plan, s, owned, w);
   await store.recordEvent({
@@ -149,14 +162,33 @@ async function removeOwned(
 type Ref = NonNullable<LinkSide['cloud']>['ref'];
 /** queued: the op is already with the table's workflow (claimRoutes enqueued it); only wait. */
 type WriteRoute = (ref: Ref, op: 'create' | 'delete', route: RouteSpec, clientToken: string, requestId: string, queued?: boolean) => Promise<string>;
-type WriteRule = (ref: Ref, op: 'allow' | 'revoke', rule: PeerRule, requestId: string) => Promise<void>;
+type WriteRule = (ref: Ref, op: 'allow' | 'revoke', rule: PeerRule, requestId: string, queued?: boolean) => Promise<void>;
+export type LinkNote = { type: string; message: string; data?: Record<string, unknown> };
+/** What the link's next store write takes along: route outcomes, then events, in order. */
+export type Pending = { routes?: RouteUpdate[]; events?: LinkNote[] };
 
-/** How a link's cloud writes reach the cloud (direct, or through a table's / group's workflow). */
+/**
+ * How a link's cloud writes reach the cloud (direct, or through a table's / group's workflow),
+ * and how their events reach the link's record.
+ */
 export interface CloudWriters {
   route: WriteRoute;
   rule: WriteRule;
   /** claimRoutes may enqueue Alibaba route writes itself (histories from before did it apart). */
   claimEnqueues: boolean;
+  /**
+   * Records route outcomes and an event: with the link's next store write (its state, usually),
+   * or at once (histories from before). Nothing reads them before that write: flush() comes first.
+   */
+  record: (r: { routes?: RouteUpdate[]; event: LinkNote }) => Promise<void>;
+  /** Takes what is recorded and not yet written, for the store write that carries it. */
+  pending: () => Pending;
+  /**
+   * Writes what is pending now: before claims are read, and before the run ends. Undefined when
+   * nothing is pending or being written: the caller goes on without awaiting (an await would
+   * reorder the commands of histories from before, which never wait here).
+   */
+  flush: () => Promise<void> | undefined;
 }
 
 /**
@@ -165,12 +197,37 @@ export interface CloudWriters {
  * workflow, which batches them. EC2 takes concurrent writes: call directly. Call once per
  * workflow run (it registers the result signals' handlers).
  */
-export function cloudWriters(o: { batchRules: boolean; claimEnqueues: boolean }): CloudWriters {
+export function cloudWriters(o: { linkId: string; batchRules: boolean; claimEnqueues: boolean; defer: boolean }): CloudWriters {
   const routeResult = replies(routeResultSignal);
   const ruleResult = replies(ruleResultSignal);
   const here = () => ({ replyTo: workflowInfo().workflowId, baseQueue: workflowInfo().taskQueue });
+  const routes: RouteUpdate[] = [];
+  const events: LinkNote[] = [];
+  let writing: Promise<void> = Promise.resolve();
+  let unfinished = 0;
+  const pending = (): Pending => ({ ...(routes.length ? { routes: routes.splice(0) } : {}), ...(events.length ? { events: events.splice(0) } : {}) });
   return {
     claimEnqueues: o.claimEnqueues,
+    record: async (r) => {
+      if (o.defer) {
+        routes.push(...(r.routes ?? []));
+        events.push(r.event);
+      } else if (r.routes) await store.markRoutes({ linkId: o.linkId, updates: r.routes, event: r.event });
+      else await store.recordEvent({ linkId: o.linkId, ...r.event });
+    },
+    pending,
+    // One write at a time, and every caller waits for the writes before it: both sides of a link
+    // flush before reading their claims, and the second must not read before the first's write.
+    flush: () => {
+      const p = pending();
+      if (p.routes || p.events) {
+        unfinished++;
+        writing = writing
+          .then(() => store.markRoutes({ linkId: o.linkId, updates: p.routes ?? [], ...(p.events ? { events: p.events } : {}) }))
+          .finally(() => unfinished--);
+      }
+      return unfinished ? writing : undefined;
+    },
     route: async (ref, op, route, clientToken, requestId, queued) => {
       if (ref.provider !== 'aliyun') return op === 'create' ? ensureRoute(ref, route, clientToken) : removeRoute(ref, route);
       if (!queued) await store.enqueueRouteOp({ requestId, op, ref, route, clientToken, ...here() });
@@ -178,14 +235,14 @@ export function cloudWriters(o: { batchRules: boolean; claimEnqueues: boolean })
       if (!r.ok) throw new CloudStepFailed(r.message);
       return r.outcome;
     },
-    rule: async (ref, op, rule, requestId) => {
+    rule: async (ref, op, rule, requestId, queued) => {
       if (ref.provider !== 'aliyun' || !o.batchRules) {
         const acts = cloudActs(ref, 'securityGroup');
         if (op === 'allow') await acts.cloudAllowPeer({ ...ref, rule });
         else await acts.cloudRevokePeer({ ...ref, rule });
         return;
       }
-      await store.enqueueRuleOp({ requestId, op, ref, rule, ...here() });
+      if (!queued) await store.enqueueRuleOp({ requestId, op, ref, rule, ...here() });
       const r = await ruleResult(requestId);
       if (!r.ok) throw new CloudStepFailed(r.message);
     },

@@ -77,6 +77,10 @@ export function peerRuleFor(plan: LinkPlan, s: SideName): PeerRule | undefined {
   return { securityGroupId: cloud.securityGroupIds[0]!, peerIp, description: ruleDescription(peerIp) };
 }
 
+/** Request ids the serialising workflows (route table, security group) dedupe by: one per intent. */
+export const createRequestId = (linkId: string, claimId: number): string => `${linkId}:${claimId}:create`;
+export const allowRequestId = (linkId: string, gatewayId: string, peerIp: string): string => `${linkId}:${gatewayId}:allow:${peerIp}`;
+
 export const routeKey = (r: RouteSpec): string => `${r.routeTableId}|${r.destinationCidr}|${r.instanceId}`;
 
 export interface SideChange {

@@ -14,7 +14,8 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { allowPeer, applyRoutes, cloudWriters, prepareCloudSide, pruneCloudSide, removeCloudSide, CloudStepFailed } from './link-cloud';
-import { configFor, describeChange, diffPlans, type LinkPlan, type LinkSide } from './link-plan';
+import { configFor, describeChange, diffPlans, type LinkPlan, type LinkSide, type SideName } from './link-plan';
+import type { ClaimedSide } from '../activities/cloud-store';
 import {
   deleteUpdate,
   gatewayOnlineSignal,
@@ -91,7 +92,12 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     },
   );
   // Histories from before rules were batched per security group called the cloud directly.
-  const writers = cloudWriters({ batchRules: patched('batched-peer-rules'), claimEnqueues: patched('claim-enqueues-routes') });
+  const batchRules = patched('batched-peer-rules');
+  const claimEnqueues = patched('claim-enqueues-routes');
+  // Histories from before planned, claimed routes and claimed the rule in separate activities, and
+  // wrote each event on its own.
+  const claimOnce = batchRules && claimEnqueues && patched('plan-and-claim');
+  const writers = cloudWriters({ linkId, batchRules, claimEnqueues, defer: claimOnce });
   // Histories from before plans carried each gateway's queue looked it up before every agent call.
   const useKnownQueues = patched('agent-queue-from-plan');
   const knownQueue: Record<string, string> = {};
@@ -102,7 +108,8 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
 
   const setPhase = async (next: LinkPhase, reason: string | undefined, type: string, message: string): Promise<void> => {
     phase = next;
-    await store.setLinkState({ linkId, state: next, reason, event: { type, message } });
+    // Route outcomes and events recorded since the last write go in the same transaction.
+    await store.setLinkState({ linkId, state: next, reason, ...writers.pending(), event: { type, message } });
   };
 
   /**
@@ -143,14 +150,19 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     }
   }
 
-  /** Plans with both endpoints known; an endpoint appears once the gateway has connected once. */
-  async function planWithEndpoints(): Promise<LinkPlan> {
+  /**
+   * Plans with both endpoints known; an endpoint appears once the gateway has connected once.
+   * Then (in the same activity) each cloud end claims its routes and peer rule, handed at once to
+   * the workflows that write them.
+   */
+  async function planWithEndpoints(): Promise<{ plan: LinkPlan; claimed?: Partial<Record<SideName, ClaimedSide>> }> {
     let announced = false;
     for (;;) {
-      const plan = await store.planLink(linkId);
+      const r = claimOnce ? await store.planAndClaim({ linkId, enqueue: { replyTo: workflowInfo().workflowId, baseQueue: workflowInfo().taskQueue } }) : { plan: await store.planLink(linkId) };
+      const plan = r.plan;
       const responder = plan[plan.initiator === 'a' ? 'b' : 'a'];
       // The initiator must know where to dial; the responder can accept from any address.
-      if (responder.endpoint || deleteRequested) return plan;
+      if (responder.endpoint || deleteRequested) return r;
       waitingFor = responder.gatewayId;
       if (!announced) {
         announced = true; // once, not every 30 s while the gateway stays away
@@ -165,9 +177,9 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
    * Starts both ends' route writes. `settled` never rejects (an unhandled rejection would fail the
    * workflow task); the first error is kept for the caller.
    */
-  function writeRoutes(plan: LinkPlan): { settled: Promise<void>; error: () => Error | undefined } {
+  function writeRoutes(plan: LinkPlan, claimed?: Partial<Record<SideName, ClaimedSide>>): { settled: Promise<void>; error: () => Error | undefined } {
     let error: Error | undefined;
-    const settled = Promise.all([applyRoutes(plan, 'a', writers), applyRoutes(plan, 'b', writers)]).then(
+    const settled = Promise.all([applyRoutes(plan, 'a', writers, claimed?.a?.routes), applyRoutes(plan, 'b', writers, claimed?.b?.routes)]).then(
       () => undefined,
       (err: unknown) => {
         error = err instanceof Error ? err : new Error('route writes failed');
@@ -177,19 +189,19 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
   }
 
   async function provision(): Promise<void> {
-    const plan = await planWithEndpoints();
+    const { plan, claimed } = await planWithEndpoints();
     remember(plan);
     if (deleteRequested) return;
     configVersion++;
     // Routes do not affect IKE: write them from the start, alongside everything else.
-    const { settled: routes, error: routesError } = writeRoutes(plan);
+    const { settled: routes, error: routesError } = writeRoutes(plan, claimed);
     // Configs, and on cloud ends the instance and the security-group rule for the peer, before IKE.
     await Promise.all([
       ...(['a', 'b'] as const).map((s) =>
         onGateway(plan[s], 'push its config', (acts) => acts.pushLinkConfig({ linkId, gatewayId: plan[s].gatewayId, config: configFor(plan, s, configVersion) })),
       ),
-      prepareCloudSide(plan, 'a', writers),
-      prepareCloudSide(plan, 'b', writers),
+      prepareCloudSide(plan, 'a', writers, claimed?.a),
+      prepareCloudSide(plan, 'b', writers, claimed?.b),
     ]).catch(async (err: unknown) => {
       // Let the route writes settle before reporting, so their outcome is recorded too.
       await routes;
@@ -358,6 +370,8 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
       continue;
     }
     if (allUp() === seenUp) {
+      const flushing = writers.flush();
+      if (flushing) await flushing;
       await continueAsNew<typeof linkWorkflow>({ linkId, carried: { phase, configVersion, tunnelUp, ...(applied ? { applied } : {}) } });
     }
     seenUp = allUp();

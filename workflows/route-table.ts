@@ -2,8 +2,9 @@
 // while another entry of the table is still Pending, so each write is awaited until Available
 // before the next starts. Link workflows enqueue operations (signal-with-start, by an activity) and
 // get each result back as a signal. Writes to different tables run in parallel.
-import { condition, continueAsNew, defineSignal, getExternalWorkflowHandle, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, defineSignal, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RouteSpec } from '../cloud/types';
+import { outbox } from './outbox';
 import { cloudFailure, ensureRoute, ensureRoutes, MAX_BATCH, removeRoute, removeRoutes, type BatchOutcome, type CloudRef, type PollPacing, type RouteOutcome } from './cloud-calls';
 
 export interface RouteOp {
@@ -48,15 +49,18 @@ export async function routeTableWorkflow(input: { pending?: RouteOp[]; firstPoll
     if (pacing.polls === 1) firstPollMs = Math.max(50, Math.round(firstPollMs * 0.9));
     else if (pacing.elapsedMs !== undefined) firstPollMs = Math.min(10_000, Math.round(pacing.elapsedMs * 1.1));
   };
-  const reply = async (op: RouteOp, result: RouteOpResult): Promise<void> => {
-    // The requester may be gone (its link deleted meanwhile); that must not stop the table.
-    await getExternalWorkflowHandle(op.replyTo)
-      .signal(routeResultSignal, result)
-      .catch(() => undefined);
-  };
+  // Runs from before waited for every reply to arrive before the next write.
+  const replies = outbox(routeResultSignal, patched('replies-in-background'));
+  const reply = (op: RouteOp, result: RouteOpResult): Promise<void> => replies.send(op.replyTo, result);
   for (let done = 0; ; done++) {
-    if (!(await condition(() => queue.length > 0, IDLE))) return; // idle: a new op starts a new run
-    if (done >= OPS_PER_RUN || workflowInfo().continueAsNewSuggested) await continueAsNew<typeof routeTableWorkflow>({ pending: queue, firstPollMs });
+    if (!(await condition(() => queue.length > 0, IDLE))) {
+      await replies.drain();
+      return; // idle: a new op starts a new run
+    }
+    if (done >= OPS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      await replies.drain();
+      await continueAsNew<typeof routeTableWorkflow>({ pending: queue, firstPollMs });
+    }
     // Everything waiting of the same kind goes in one call: the table takes one change at a time,
     // so a batch costs one write and one wait instead of one of each per route.
     const kind = queue[0]!.op;

@@ -3,10 +3,11 @@
 // links ask for queue up and go out together in the next call (Permissions.N takes 100 rules), so
 // a hub gateway with hundreds of peers spends a handful of calls instead of one per peer. Link
 // workflows enqueue (signal-with-start, by an activity) and get each result back as a signal.
-import { condition, continueAsNew, defineSignal, getExternalWorkflowHandle, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { condition, continueAsNew, defineSignal, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { MAX_PEER_RULES_PER_CALL, type PeerRule } from '../cloud/types';
 import { cloudActs, cloudFailure, type CloudRef } from './cloud-calls';
+import { outbox } from './outbox';
 
 export interface RuleOp {
   /** Unique per intent; a repeated op with the same id is answered once. */
@@ -43,9 +44,17 @@ export async function securityGroupWorkflow(input: { pending?: RuleOp[] } = {}):
     seen.add(op.requestId);
     queue.push(op);
   });
+  // Runs from before waited for every reply to arrive before the next call.
+  const replies = outbox(ruleResultSignal, patched('replies-in-background'));
   for (let done = 0; ; done++) {
-    if (!(await condition(() => queue.length > 0, IDLE))) return;
-    if (done >= OPS_PER_RUN || workflowInfo().continueAsNewSuggested) await continueAsNew<typeof securityGroupWorkflow>({ pending: queue });
+    if (!(await condition(() => queue.length > 0, IDLE))) {
+      await replies.drain();
+      return;
+    }
+    if (done >= OPS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+      await replies.drain();
+      await continueAsNew<typeof securityGroupWorkflow>({ pending: queue });
+    }
     // Consecutive ops of one kind, one per peer: an allow and a revoke of the same peer keep
     // their order, and a peer asked for twice is one rule.
     const kind = queue[0]!.op;
@@ -69,12 +78,6 @@ export async function securityGroupWorkflow(input: { pending?: RuleOp[] } = {}):
       const f = cloudFailure(err);
       results = batch.map((o) => ({ requestId: o.requestId, ok: false, message: f?.message ?? String(err), kind: f?.kind ?? 'unknown', ...(f?.providerCode ? { providerCode: f.providerCode } : {}) }));
     }
-    await Promise.all(
-      batch.map((o, i) =>
-        getExternalWorkflowHandle(o.replyTo)
-          .signal(ruleResultSignal, results[i]!)
-          .catch(() => undefined),
-      ),
-    );
+    await Promise.all(batch.map((o, i) => replies.send(o.replyTo, results[i]!)));
   }
 }
