@@ -142,7 +142,9 @@ export function linkRoutes(ctx: ApiContext): Router {
 /** Validates and stores a new link in one transaction; a refusal stores nothing. */
 async function createLink(ctx: ApiContext, body: z.infer<typeof CreateLink>) {
   return ctx.db.$transaction(async (tx) => {
-    const [a, b] = await Promise.all([tx.gateway.findUnique({ where: { id: body.a } }), tx.gateway.findUnique({ where: { id: body.b } })]);
+    const both = await tx.gateway.findMany({ where: { id: { in: [body.a, body.b] } } });
+    const a = both.find((g) => g.id === body.a);
+    const b = both.find((g) => g.id === body.b);
     if (!a) throw notFound('gateway', body.a);
     if (!b) throw notFound('gateway', body.b);
     for (const g of [a, b]) {
@@ -152,13 +154,15 @@ async function createLink(ctx: ApiContext, body: z.infer<typeof CreateLink>) {
     const aCidrs = chooseCidrs('a', body.cidrs?.a, parseJsonList(a.cidrs), a.name);
     const bCidrs = chooseCidrs('b', body.cidrs?.b, parseJsonList(b.cidrs), b.name);
     assertNoOverlap(aCidrs, bCidrs, a.name, b.name);
-    const existing = await tx.link.findFirst({ where: { activePairKey: pairKey(a.id, b.id) } });
+    // One read of both gateways' live links serves the pair check and both route checks.
+    const live = await liveLinksOf(tx, [a.id, b.id]);
+    const existing = live.find((l) => l.activePairKey === pairKey(a.id, b.id));
     if (existing) throw conflict(`gateways ${a.name} and ${b.name} are already linked by ${existing.id}`, { link: existing.id });
-    await assertNoRouteClash(tx, a.id, a.name, bCidrs);
-    await assertNoRouteClash(tx, b.id, b.name, aCidrs);
+    assertNoRouteClash(live, a.id, a.name, bCidrs);
+    assertNoRouteClash(live, b.id, b.name, aCidrs);
     const id = newLinkId();
     try {
-      return await tx.link.create({
+      const created = await tx.link.create({
         data: {
           id,
           aId: a.id,
@@ -171,8 +175,8 @@ async function createLink(ctx: ApiContext, body: z.infer<typeof CreateLink>) {
           workflowId: linkWorkflowId(id),
           events: { create: { type: 'link.requested', message: `link requested between ${a.name} and ${b.name}`, data: JSON.stringify({ aCidrs, bCidrs }) } },
         },
-        include: { a: true, b: true },
       });
+      return { ...created, a, b };
     } catch (err) {
       // Two concurrent requests for the same pair: the unique key decides.
       if (isUniqueViolation(err)) throw conflict(`gateways ${a.name} and ${b.name} are already linked`);
@@ -201,8 +205,9 @@ async function checkChange(tx: Pick<Db, 'link'>, id: string, body: z.infer<typeo
     body.cidrs[side] === undefined ? current[side] : chooseCidrs(side, body.cidrs[side], parseJsonList(g.cidrs), g.name, body.allowOutsideNetworks === true);
   const next = { a: pick('a', link.a), b: pick('b', link.b) };
   assertNoOverlap(next.a, next.b, link.a.name, link.b.name);
-  await assertNoRouteClash(tx, link.a.id, link.a.name, next.b, link.id);
-  await assertNoRouteClash(tx, link.b.id, link.b.name, next.a, link.id);
+  const live = await liveLinksOf(tx, [link.a.id, link.b.id], link.id);
+  assertNoRouteClash(live, link.a.id, link.a.name, next.b);
+  assertNoRouteClash(live, link.b.id, link.b.name, next.a);
   const from = buildPlan(link);
   const to = buildPlan(link, { cidrs: next });
   return { link, from, to, change: diffPlans(from, to) };
@@ -250,9 +255,14 @@ function chooseCidrs(side: 'a' | 'b', asked: string[] | undefined, own: string[]
   return list;
 }
 
-/** A gateway cannot route one remote network through two links. */
-async function assertNoRouteClash(tx: Pick<Db, 'link'>, gatewayId: string, gatewayName: string, newRemote: string[], exceptLink?: string): Promise<void> {
-  const others = await tx.link.findMany({ where: { ...ACTIVE, OR: [{ aId: gatewayId }, { bId: gatewayId }], ...(exceptLink ? { NOT: { id: exceptLink } } : {}) } });
+/** The live links of some gateways (but `exceptLink`), in one read. */
+function liveLinksOf(tx: Pick<Db, 'link'>, gatewayIds: string[], exceptLink?: string): Promise<Link[]> {
+  return tx.link.findMany({ where: { ...ACTIVE, OR: [{ aId: { in: gatewayIds } }, { bId: { in: gatewayIds } }], ...(exceptLink ? { NOT: { id: exceptLink } } : {}) } });
+}
+
+/** A gateway cannot route one remote network through two links (`live`: liveLinksOf, covering the gateway). */
+function assertNoRouteClash(live: Link[], gatewayId: string, gatewayName: string, newRemote: string[]): void {
+  const others = live.filter((o) => o.aId === gatewayId || o.bId === gatewayId);
   for (const o of others) {
     const remote = parseJsonList(o.aId === gatewayId ? o.bCidrs : o.aCidrs);
     const clash = firstOverlap(newRemote, remote);

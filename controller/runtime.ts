@@ -161,11 +161,13 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     async function onTunnel(gatewayId: GatewayId, name: string, up: boolean, reason?: string): Promise<void> {
       const linkId = linkIdFromConn(name);
       if (!linkId) return;
-      const link = await db.link.findUnique({ where: { id: linkId }, select: { aId: true, bId: true, deletedAt: true } });
-      if (!link || link.deletedAt) return;
-      const side = link.aId === gatewayId ? 'aTunnelUp' : link.bId === gatewayId ? 'bTunnelUp' : undefined;
-      if (!side) return; // a gateway reporting someone else's link
-      await db.link.update({ where: { id: linkId }, data: { [side]: up } });
+      // One write when the gateway is side a, two when it is b; none lands on a deleted link or on
+      // a link the gateway is not part of (a report about someone else's link).
+      const live = { id: linkId, deletedAt: null };
+      const recorded =
+        (await db.link.updateMany({ where: { ...live, aId: gatewayId }, data: { aTunnelUp: up } })).count ||
+        (await db.link.updateMany({ where: { ...live, bId: gatewayId }, data: { bTunnelUp: up } })).count;
+      if (!recorded) return;
       await signal(linkId, (h) => h.signal(tunnelSignal, { gatewayId, up, ...(reason ? { reason } : {}) }));
     }
 
