@@ -12,6 +12,7 @@ import { createPgTestDb } from '../test/helpers/db';
 import { startTestAgent, type TestAgent } from '../test/helpers/agents';
 import { FakeIpsecNetwork } from '../test/helpers/fake-ipsec';
 import { newSecretKey } from '../lib/crypto';
+import { linkWorkflowId } from '../workflows/definitions';
 
 const L = Number(process.env.BENCH_RATE ?? 10);
 const ASYNC_MS = Number(process.env.BENCH_ASYNC_MS ?? 200);
@@ -38,7 +39,8 @@ async function main(): Promise<void> {
   try {
     for (const name of ['ctl-1', 'ctl-2']) {
       const port = await freePort();
-      const proc = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'controller/main.ts')], {
+      const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'controller/main.ts')], {
+        cwd: ROOT,
         env: {
           ...process.env,
           PORT: String(port),
@@ -151,6 +153,7 @@ async function main(): Promise<void> {
       console.log(`  ${a.padEnd(26)} first at ${Math.min(...ts)} ms, last at ${Math.max(...ts)} ms after the first POST`);
     }
     await printTableBreakdown(temporal.address, cloud.map((c) => c.table), account.body.id);
+    await printLinkBreakdown(temporal.address, links, t0);
     const throttled = calls.filter((c) => c.code === 'Throttling.User').length;
     console.log(`  throttled responses        ${throttled}`);
     console.log(`  failed links               ${failed}`);
@@ -200,6 +203,68 @@ async function printTableBreakdown(address: string, tables: string[], accountId:
   await connection.close();
   console.log('  route-table workflows (first 5 tables), mean per step:');
   for (const [k, v] of Object.entries(acc)) console.log(`    ${k.padEnd(52)} ${(v.reduce((a, b) => a + b, 0) / v.length).toFixed(0)} ms (n=${v.length})`);
+}
+
+/**
+ * Where a link's time goes before its routes are written, from its workflow's history: when each
+ * step happened (percentiles over every link, ms after the first POST) and how long each step's
+ * activities waited to start and ran (means).
+ */
+async function printLinkBreakdown(address: string, links: string[], t0: number): Promise<void> {
+  const { Connection, Client } = await import('@temporalio/client');
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
+  const at: Record<string, number[]> = {};
+  const took: Record<string, number[]> = {};
+  const mark = (k: string, v: number) => (at[k] ??= []).push(v - t0);
+  const add = (k: string, v: number) => (took[k] ??= []).push(v);
+  await Promise.all(
+    links.map(async (id) => {
+      const h = await client.workflow.getHandle(linkWorkflowId(id)).fetchHistory().catch(() => undefined);
+      const sched = new Map<number, { type: string; at: number }>();
+      const started = new Map<number, number>();
+      const firstDone = new Set<string>();
+      let wftScheduled = 0;
+      let wftStarted = 0;
+      for (const e of h?.events ?? []) {
+        const t = ms(e.eventTime);
+        if (e.workflowTaskScheduledEventAttributes) wftScheduled = t;
+        if (e.workflowTaskStartedEventAttributes) {
+          wftStarted = t;
+          add('workflow task: waiting to start', t - wftScheduled);
+        }
+        if (e.workflowTaskCompletedEventAttributes) add('workflow task: running', t - wftStarted);
+        if (e.workflowExecutionStartedEventAttributes) mark('workflow started', t);
+        if (e.activityTaskScheduledEventAttributes) sched.set(Number(e.eventId), { type: e.activityTaskScheduledEventAttributes.activityType!.name!, at: t });
+        if (e.activityTaskStartedEventAttributes) started.set(Number(e.activityTaskStartedEventAttributes.scheduledEventId), t);
+        const done = e.activityTaskCompletedEventAttributes;
+        if (done) {
+          const s = sched.get(Number(done.scheduledEventId))!;
+          const st = started.get(Number(done.scheduledEventId)) ?? s.at;
+          add(`${s.type}: waiting to start`, st - s.at);
+          add(`${s.type}: running`, t - st);
+          if (!firstDone.has(s.type)) mark(`${s.type} done`, t);
+          firstDone.add(s.type);
+        }
+        const sig = e.workflowExecutionSignaledEventAttributes?.signalName;
+        if (sig && !firstDone.has(sig)) {
+          mark(`signal ${sig}`, t);
+          firstDone.add(sig);
+        }
+      }
+    }),
+  );
+  await connection.close();
+  const pct = (v: number[], p: number) => [...v].sort((a, b) => a - b)[Math.min(v.length - 1, Math.floor((v.length * p) / 100))]!;
+  console.log(`  link workflows (${links.length}), ms after the first POST: p50 / p95 / max`);
+  for (const [k, v] of Object.entries(at).sort((x, y) => pct(x[1], 50) - pct(y[1], 50))) console.log(`    ${k.padEnd(40)} ${pct(v, 50)} / ${pct(v, 95)} / ${Math.max(...v)} (n=${v.length})`);
+  console.log('  link workflow tasks and activities, mean wait to start / mean run:');
+  for (const k of Object.keys(took).filter((x) => x.endsWith('waiting to start'))) {
+    const type = k.split(':')[0]!;
+    const mean = (v: number[] = []) => (v.reduce((a, b) => a + b, 0) / Math.max(1, v.length)).toFixed(0);
+    console.log(`    ${type.padEnd(40)} ${mean(took[k])} / ${mean(took[`${type}: running`])} ms (n=${took[k]!.length})`);
+  }
 }
 
 main().then(
