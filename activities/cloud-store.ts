@@ -92,9 +92,9 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
     const wanted = new Set(p.routes.map((x) => x.instanceId));
     if (r.claims.some((c) => c.state === 'present' && !wanted.has(c.route.instanceId))) return r;
     const todo = r.claims.filter((c) => c.state !== 'present');
-    for (const c of todo) {
-      await enqueue({ requestId: createRequestId(p.linkId, c.id), op: 'create', ref: p.ref, route: c.route, clientToken: c.clientToken, replyTo: p.enqueue.replyTo, baseQueue: p.enqueue.baseQueue });
-    }
+    // Each op is its own request id: the order in which a table's workflow receives them does not matter.
+    const { replyTo, baseQueue } = p.enqueue;
+    await Promise.all(todo.map((c) => enqueue({ requestId: createRequestId(p.linkId, c.id), op: 'create', ref: p.ref, route: c.route, clientToken: c.clientToken, replyTo, baseQueue })));
     return { ...r, queued: true };
   };
 
@@ -136,12 +136,15 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
       rule?: PeerRule;
       enqueue: { replyTo: string; baseQueue: string };
     }): Promise<ClaimedSide> {
-      const routes = await claimAndEnqueue(p);
-      if (!p.rule) return { routes };
-      await claimRule({ linkId: p.linkId, gatewayId: p.gatewayId, ...p.rule });
-      if (p.ref.provider !== 'aliyun') return { routes, rule: { queued: false } };
-      await enqueueRule({ requestId: allowRequestId(p.linkId, p.gatewayId, p.rule.peerIp), op: 'allow', ref: p.ref, rule: p.rule, ...p.enqueue });
-      return { routes, rule: { queued: true } };
+      // Routes and rule are independent: claimed and queued side by side.
+      const allow = async (rule: PeerRule): Promise<{ queued: boolean }> => {
+        await claimRule({ linkId: p.linkId, gatewayId: p.gatewayId, ...rule });
+        if (p.ref.provider !== 'aliyun') return { queued: false };
+        await enqueueRule({ requestId: allowRequestId(p.linkId, p.gatewayId, rule.peerIp), op: 'allow', ref: p.ref, rule, ...p.enqueue });
+        return { queued: true };
+      };
+      const [routes, rule] = await Promise.all([claimAndEnqueue(p), p.rule ? allow(p.rule) : undefined]);
+      return { routes, ...(rule ? { rule } : {}) };
     },
 
     /** Records route outcomes, and optionally link events (`events` first, then `event`), in one transaction. */

@@ -96,12 +96,14 @@ export function createActivities(deps: ActivityDeps) {
       const plan = await planLink(p.linkId);
       if (!plan[other(plan.initiator)].endpoint) return { plan };
       const claimed: Partial<Record<SideName, ClaimedSide>> = {};
-      for (const s of ['a', 'b'] as const) {
-        const cloud = plan[s].cloud;
-        if (!cloud) continue;
-        const rule = peerRuleFor(plan, s);
-        claimed[s] = await cloudStore.claimSide({ linkId: p.linkId, gatewayId: plan[s].gatewayId, ref: cloud.ref, routes: routesFor(plan, s), ...(rule ? { rule } : {}), enqueue: p.enqueue });
-      }
+      await Promise.all(
+        (['a', 'b'] as const).map(async (s) => {
+          const cloud = plan[s].cloud;
+          if (!cloud) return;
+          const rule = peerRuleFor(plan, s);
+          claimed[s] = await cloudStore.claimSide({ linkId: p.linkId, gatewayId: plan[s].gatewayId, ref: cloud.ref, routes: routesFor(plan, s), ...(rule ? { rule } : {}), enqueue: p.enqueue });
+        }),
+      );
       return { plan, claimed };
     },
 
