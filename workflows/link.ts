@@ -191,7 +191,12 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
   async function provision(): Promise<void> {
     const { plan, claimed } = await planWithEndpoints();
     remember(plan);
-    if (deleteRequested) return;
+    if (deleteRequested) {
+      // Writes planAndClaim already queued finish first: the teardown must know which routes
+      // were there before us (and stay) before it removes the link's routes.
+      if (claimed) await writeRoutes(plan, claimed).settled;
+      return;
+    }
     configVersion++;
     // Routes do not affect IKE: write them from the start, alongside everything else.
     const { settled: routes, error: routesError } = writeRoutes(plan, claimed);

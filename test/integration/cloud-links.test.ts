@@ -287,6 +287,28 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     expect(routeTo()).toBeUndefined();
   });
 
+  it('a link deleted right after it was requested keeps a route that was there before it', async () => {
+    const ali = addGatewaySite(clouds.aliyun, 26, { eip: '203.0.113.126' });
+    const ga = await cloudGateway('ali-quick', 'aliyun', '203.0.113.126');
+    await runAgent(ga, '203.0.113.126');
+    const dc = (await ctl.api<Gw>('POST', '/api/gateways', { name: 'dc-quick', provider: 'onprem', cidrs: ['192.168.110.0/24', '192.168.111.0/24'] })).body;
+    await runAgent(dc, '198.51.100.126');
+    // Someone already routes one of the peer's networks to this very instance: the link adopts it
+    // and, being deleted, must leave it where it was.
+    clouds.aliyun.addRouteEntry({ routeTableId: ali.systemTableId, destinationCidrBlock: '192.168.110.0/24', nextHopType: 'Instance', nextHopId: ali.instanceId });
+    const entry = (cidr: string) => clouds.aliyun.routeEntries(ali.systemTableId).find((e) => e.destinationCidrBlock === cidr);
+    // The DELETE lands while the link is planning and claiming (its writes may already be queued),
+    // or just after: either way only what the link created goes.
+    for (let round = 0; round < 3; round++) {
+      const r = await ctl.api<LinkOut>('POST', '/api/links', { a: ga.id, b: dc.id });
+      expect(r.status).toBe(202);
+      expect((await ctl.api('DELETE', `/api/links/${r.body.id}`)).status).toBe(202);
+      await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('deleted');
+      expect(entry('192.168.110.0/24')?.nextHopId, `round ${round}`).toBe(ali.instanceId);
+      await expect.poll(() => entry('192.168.111.0/24'), { timeout: 10_000 }).toBeUndefined();
+    }
+  });
+
   it('batches route writes and security-group rules that queue up (CreateRouteEntries / DeleteRouteEntries, Permissions.N)', async () => {
     const ali = addGatewaySite(clouds.aliyun, 25, { eip: '203.0.113.125' });
     const ga = await cloudGateway('ali-batch', 'aliyun', '203.0.113.125');
