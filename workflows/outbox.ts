@@ -28,3 +28,35 @@ export function outbox<R>(signal: SignalDefinition<[R]>, background: boolean): O
     },
   };
 }
+
+/**
+ * The requests a serialising workflow has taken, by request id. A repeat of one still queued or
+ * in flight is dropped (its answer is coming). With `answerRepeats` (histories from before dropped
+ * every repeat), a repeat of one answered successfully gets that answer again: the requester asks
+ * anew (a link provisioning again after a failure) and would otherwise wait forever; a request
+ * that failed may be asked again, and runs again.
+ */
+export function requests<Op extends { requestId: string; replyTo: string }, R extends { ok: boolean }>(box: Outbox<R>, answerRepeats: boolean, queued: Op[]) {
+  const seen = new Set(queued.map((o) => o.requestId));
+  const answered = new Map<string, R>();
+  return {
+    /** Whether `op` is new (to be queued); a repeat is answered here when it can be. */
+    take(op: Op): boolean {
+      if (!seen.has(op.requestId)) {
+        seen.add(op.requestId);
+        return true;
+      }
+      const earlier = answerRepeats ? answered.get(op.requestId) : undefined;
+      if (earlier) void box.send(op.replyTo, earlier);
+      return false;
+    },
+    /** Sends the answer to `op` (see Outbox.send) and remembers it. */
+    answer(op: Op, result: R): Promise<void> {
+      if (answerRepeats) {
+        if (result.ok) answered.set(op.requestId, result);
+        else seen.delete(op.requestId);
+      }
+      return box.send(op.replyTo, result);
+    },
+  };
+}

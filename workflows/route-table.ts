@@ -4,7 +4,7 @@
 // get each result back as a signal. Writes to different tables run in parallel.
 import { condition, continueAsNew, defineSignal, patched, setHandler, workflowInfo } from '@temporalio/workflow';
 import type { RouteSpec } from '../cloud/types';
-import { outbox } from './outbox';
+import { outbox, requests } from './outbox';
 import { cloudFailure, ensureRoute, ensureRoutes, MAX_BATCH, removeRoute, removeRoutes, type BatchOutcome, type CloudRef, type PollPacing, type RouteOutcome } from './cloud-calls';
 
 export interface RouteOp {
@@ -37,11 +37,12 @@ export async function routeTableWorkflow(input: { pending?: RouteOp[]; firstPoll
   // Learned delay before the first status poll: shrink while one poll suffices, otherwise jump to
   // what the change actually took (plus margin), so polls stay near one per change.
   let firstPollMs = input.firstPollMs ?? 300;
-  const seen = new Set(queue.map((o) => o.requestId));
+  // Runs from before waited for every reply to arrive before the next write, and dropped every
+  // repeated request.
+  const replies = outbox(routeResultSignal, patched('replies-in-background'));
+  const taken = requests<RouteOp, RouteOpResult>(replies, patched('answer-repeated-requests'), queue);
   setHandler(routeOpSignal, (op) => {
-    if (seen.has(op.requestId)) return;
-    seen.add(op.requestId);
-    queue.push(op);
+    if (taken.take(op)) queue.push(op);
   });
   // Runs from before batching wrote one entry per call.
   const batching = patched('batch-route-ops');
@@ -49,9 +50,7 @@ export async function routeTableWorkflow(input: { pending?: RouteOp[]; firstPoll
     if (pacing.polls === 1) firstPollMs = Math.max(50, Math.round(firstPollMs * 0.9));
     else if (pacing.elapsedMs !== undefined) firstPollMs = Math.min(10_000, Math.round(pacing.elapsedMs * 1.1));
   };
-  // Runs from before waited for every reply to arrive before the next write.
-  const replies = outbox(routeResultSignal, patched('replies-in-background'));
-  const reply = (op: RouteOp, result: RouteOpResult): Promise<void> => replies.send(op.replyTo, result);
+  const reply = (op: RouteOp, result: RouteOpResult): Promise<void> => taken.answer(op, result);
   for (let done = 0; ; done++) {
     if (!(await condition(() => queue.length > 0, IDLE))) {
       await replies.drain();

@@ -7,7 +7,7 @@ import { condition, continueAsNew, defineSignal, patched, proxyActivities, setHa
 import type { Activities } from '../activities';
 import { MAX_PEER_RULES_PER_CALL, type PeerRule } from '../cloud/types';
 import { cloudActs, cloudFailure, type CloudRef } from './cloud-calls';
-import { outbox } from './outbox';
+import { outbox, requests } from './outbox';
 
 export interface RuleOp {
   /** Unique per intent; a repeated op with the same id is answered once. */
@@ -38,14 +38,13 @@ const OPS_PER_RUN = 500;
 
 export async function securityGroupWorkflow(input: { pending?: RuleOp[] } = {}): Promise<void> {
   const queue: RuleOp[] = [...(input.pending ?? [])];
-  const seen = new Set(queue.map((o) => o.requestId));
-  setHandler(ruleOpSignal, (op) => {
-    if (seen.has(op.requestId)) return;
-    seen.add(op.requestId);
-    queue.push(op);
-  });
-  // Runs from before waited for every reply to arrive before the next call.
+  // Runs from before waited for every reply to arrive before the next call, and dropped every
+  // repeated request.
   const replies = outbox(ruleResultSignal, patched('replies-in-background'));
+  const taken = requests<RuleOp, RuleOpResult>(replies, patched('answer-repeated-requests'), queue);
+  setHandler(ruleOpSignal, (op) => {
+    if (taken.take(op)) queue.push(op);
+  });
   for (let done = 0; ; done++) {
     if (!(await condition(() => queue.length > 0, IDLE))) {
       await replies.drain();
@@ -78,6 +77,6 @@ export async function securityGroupWorkflow(input: { pending?: RuleOp[] } = {}):
       const f = cloudFailure(err);
       results = batch.map((o) => ({ requestId: o.requestId, ok: false, message: f?.message ?? String(err), kind: f?.kind ?? 'unknown', ...(f?.providerCode ? { providerCode: f.providerCode } : {}) }));
     }
-    await Promise.all(batch.map((o, i) => replies.send(o.replyTo, results[i]!)));
+    await Promise.all(batch.map((o, i) => taken.answer(o, results[i]!)));
   }
 }

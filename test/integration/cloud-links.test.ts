@@ -69,6 +69,7 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     const a = await startTestAgent({ controllerUrl: ctl.url, gatewayId: g.id, secret: g.agentSecret, driver: ipsec.driver(publicIp), publicIp });
     agents.push(a);
     await expect.poll(async () => (await ctl.api<{ online: boolean }>('GET', `/api/gateways/${g.id}`)).body.online, { timeout: 10_000 }).toBe(true);
+    return a;
   }
 
   it('refuses bad cloud accounts and gateways with clear errors', async () => {
@@ -285,6 +286,27 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     expect((await ctl.api('DELETE', `/api/links/${r.body.id}`)).status).toBe(202);
     await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('deleted');
     expect(routeTo()).toBeUndefined();
+  });
+
+  it('a link that failed on a foreign route comes up once that route is gone and its agent reconnects', async () => {
+    const ali = addGatewaySite(clouds.aliyun, 27, { eip: '203.0.113.127' });
+    const ga = await cloudGateway('ali-retry', 'aliyun', '203.0.113.127');
+    const agent = await runAgent(ga, '203.0.113.127');
+    const dc = (await ctl.api<Gw>('POST', '/api/gateways', { name: 'dc-retry', provider: 'onprem', cidrs: ['192.168.120.0/24'] })).body;
+    await runAgent(dc, '198.51.100.127');
+    const foreign = clouds.aliyun.addRouteEntry({ routeTableId: ali.systemTableId, destinationCidrBlock: '192.168.120.0/24', nextHopType: 'HaVip', nextHopId: 'havip-retry' });
+    const r = await ctl.api<LinkOut>('POST', '/api/links', { a: ga.id, b: dc.id });
+    await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('failed');
+    // The operator removes the foreign route; the next reconnect of the cloud end re-plans the link,
+    // which provisions again: the peer rule (already added) and the route must both go through.
+    clouds.aliyun.removeRouteEntry(foreign.routeEntryId);
+    await agent.stop();
+    await runAgent(ga, '203.0.113.127');
+    await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');
+    const ours = clouds.aliyun.routeEntries(ali.systemTableId).find((e) => e.destinationCidrBlock === '192.168.120.0/24');
+    expect(ours).toMatchObject({ nextHopId: ali.instanceId, status: 'Available' });
+    expect((await ctl.api('DELETE', `/api/links/${r.body.id}`)).status).toBe(202);
+    await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('deleted');
   });
 
   it('a link deleted right after it was requested keeps a route that was there before it', async () => {

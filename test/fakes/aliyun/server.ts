@@ -136,6 +136,11 @@ export class AliyunFake {
     return seed.addRouteEntry(this.cloud, o, Date.now());
   }
 
+  /** Someone removes their route (out of band, e.g. in the console): gone at once. */
+  removeRouteEntry(routeEntryId: string): void {
+    if (!this.cloud.entries.delete(routeEntryId)) throw new Error(`no route entry ${routeEntryId}`);
+  }
+
   /** The stored (non-system) entries of a table as they are now. */
   routeEntries(routeTableId: string): RouteEntryView[] {
     this.cloud.settle(Date.now());
