@@ -54,7 +54,8 @@ export async function routeTableWorkflow(input: { pending?: RouteOp[]; firstPoll
   for (let done = 0; ; done++) {
     if (!(await condition(() => queue.length > 0, IDLE))) {
       await replies.drain();
-      return; // idle: a new op starts a new run
+      // Idle: a new op starts a new run (unless one came in while the last replies went out).
+      if (queue.length === 0) return;
     }
     if (done >= OPS_PER_RUN || workflowInfo().continueAsNewSuggested) {
       await replies.drain();

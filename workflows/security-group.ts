@@ -48,7 +48,8 @@ export async function securityGroupWorkflow(input: { pending?: RuleOp[] } = {}):
   for (let done = 0; ; done++) {
     if (!(await condition(() => queue.length > 0, IDLE))) {
       await replies.drain();
-      return;
+      // Idle: a new op starts a new run (unless one came in while the last replies went out).
+      if (queue.length === 0) return;
     }
     if (done >= OPS_PER_RUN || workflowInfo().continueAsNewSuggested) {
       await replies.drain();
