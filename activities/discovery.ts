@@ -46,6 +46,29 @@ export function createDiscoveryActivities(deps: { db: Db; clock: () => Date }) {
       return { state: 'ready' };
     },
 
+    /**
+     * The gateway now runs on the instance discovery found (the cloud confirmed what its agent
+     * reported): its instance, address, subnet and security groups follow. Only within the same
+     * VPC, for a gateway that is ready: another VPC means other networks and route tables, which
+     * is a new gateway, not a failover.
+     */
+    async followDiscoveredInstance(p: { gatewayId: string; discovered: DiscoveredGateway }): Promise<{ changed: boolean } | { refused: string }> {
+      const g = await db.gateway.findUniqueOrThrow({ where: { id: p.gatewayId } });
+      const d = p.discovered;
+      if (g.state !== 'ready') return { refused: `gateway ${g.name} is ${g.state}` };
+      if (g.vpcId !== d.vpcId) return { refused: `${d.instanceId} is in ${d.vpcId}, not in the gateway's VPC ${g.vpcId ?? '(none)'}` };
+      const securityGroupIds = JSON.stringify(d.securityGroupIds);
+      const changed = g.instanceId !== d.instanceId || g.securityGroupIds !== securityGroupIds || g.privateIp !== d.privateIp;
+      if (changed) {
+        const r = await db.gateway.updateMany({
+          where: { id: p.gatewayId, state: 'ready', vpcId: d.vpcId },
+          data: { instanceId: d.instanceId, privateIp: d.privateIp, subnetId: d.subnetId, securityGroupIds, discovered: JSON.stringify(d), discoveredAt: deps.clock() },
+        });
+        if (r.count === 0) return { refused: `gateway ${g.name} changed meanwhile` };
+      }
+      return { changed };
+    },
+
     async failDiscovery(p: { gatewayId: string; reason: string }): Promise<void> {
       await fail(p.gatewayId, p.reason);
     },

@@ -8,7 +8,8 @@ import type { SecretKey } from '../lib/crypto';
 import { decrypt } from '../lib/crypto';
 import { asGatewayId } from '../protocol/ids';
 import type { LinkConfig } from '../protocol/messages';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
+import { reconfigureSignal } from '../workflows/definitions';
 import { FailureType, fromHubError } from './errors';
 import { isFresh } from './store-helpers';
 import { createCloudActivities, type PaceCall, type ProviderFor } from './cloud';
@@ -105,6 +106,25 @@ export function createActivities(deps: ActivityDeps) {
         }),
       );
       return { plan, claimed };
+    },
+
+    /** Asks every live link of a gateway to re-plan (its instance, address or rules changed). */
+    async replanGatewayLinks(p: { gatewayId: string }): Promise<number> {
+      if (!deps.temporal) throw ApplicationFailure.nonRetryable('no Temporal client in this worker', 'Misconfigured');
+      const client = deps.temporal();
+      const links = await db.link.findMany({ where: { deletedAt: null, OR: [{ aId: p.gatewayId }, { bId: p.gatewayId }] }, select: { workflowId: true } });
+      await Promise.all(
+        links.map((l) =>
+          client.workflow
+            .getHandle(l.workflowId)
+            .signal(reconfigureSignal, { reason: 'instance', gatewayId: p.gatewayId })
+            // A link that finished meanwhile has nothing to re-plan.
+            .catch((err: unknown) => {
+              if (!(err instanceof WorkflowNotFoundError)) throw err;
+            }),
+        ),
+      );
+      return links.length;
     },
 
     /** Which hub instance's task queue reaches a gateway now, if any. */

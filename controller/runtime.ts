@@ -2,7 +2,7 @@
 // WebSocket hub on one HTTP port, and the Temporal workers. Every client is constructed here, once.
 import http from 'node:http';
 import path from 'node:path';
-import { Client, Connection, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { conflict } from '../lib/errors';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { AddressInfo } from 'node:net';
@@ -23,7 +23,7 @@ import { budgetFor, type BudgetOverrides } from '../cloud/budgets';
 import { dbPacer } from '../cloud/pacer';
 import type { CloudProvider, CloudTarget } from '../cloud/types';
 import { CloudWorkers } from './cloud-workers';
-import { discoverGatewayWorkflow, discoveryWorkflowId } from '../workflows/discovery';
+import { discoverGatewayWorkflow, discoveryWorkflowId, followInstanceWorkflowId, type followInstanceWorkflow } from '../workflows/discovery';
 
 export interface RuntimeOptions {
   roles: Role[];
@@ -125,15 +125,27 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     /**
      * A cloud gateway's agent reports the instance it runs on: when that is no longer the
      * discovered instance (the VPN container moved, the EIP went to a standby), routes must point
-     * at the new one. Link workflows re-plan on the online signal that follows.
+     * at the new one, but only once the cloud confirms it (followInstanceWorkflow re-discovers the
+     * gateway by its public IP, then makes its links re-plan): the agent alone is not trusted.
      */
     async function followInstance(gatewayId: GatewayId, facts: Facts): Promise<void> {
       const reported = facts.cloud;
       if (!reported) return;
-      const g = await db.gateway.findUnique({ where: { id: gatewayId }, select: { provider: true, instanceId: true, name: true } });
-      if (!g || g.provider !== reported.provider || !g.instanceId || g.instanceId === reported.instanceId) return;
-      log.warn('gateway now runs on another instance; its routes will follow', { gatewayId, from: g.instanceId, to: reported.instanceId });
-      await db.gateway.update({ where: { id: gatewayId }, data: { instanceId: reported.instanceId } });
+      const g = await db.gateway.findUnique({ where: { id: gatewayId }, select: { provider: true, instanceId: true, accountId: true, region: true, publicIp: true } });
+      if (!g || g.provider !== reported.provider || !g.instanceId || g.instanceId === reported.instanceId || !g.accountId || !g.region) return;
+      const publicIp = facts.publicIp ?? g.publicIp;
+      if (!publicIp) return;
+      log.warn('gateway reports another instance; asking the cloud before its routes follow', { gatewayId, from: g.instanceId, to: reported.instanceId });
+      await client.workflow
+        .start<typeof followInstanceWorkflow>('followInstanceWorkflow', {
+          taskQueue: o.taskQueue,
+          workflowId: followInstanceWorkflowId(gatewayId),
+          args: [{ gatewayId, ref: { provider: reported.provider, accountId: g.accountId, region: g.region }, publicIp, reportedInstanceId: reported.instanceId }],
+        })
+        .catch((err: unknown) => {
+          // One check at a time per gateway; the running one re-plans the links when it follows.
+          if (!(err instanceof WorkflowExecutionAlreadyStartedError)) throw err;
+        });
     }
 
     /** A gateway (re)connected: drop links it should no longer have, and wake its link workflows. */

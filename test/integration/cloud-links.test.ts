@@ -20,6 +20,7 @@ import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { routeTableWorkflowId } from '../../workflows/route-table';
 import { securityGroupWorkflowId } from '../../workflows/security-group';
+import { followInstanceWorkflowId } from '../../workflows/discovery';
 
 const cli = temporalCliAvailable();
 const moto = motoAvailable();
@@ -266,12 +267,26 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     const routeTo = () => clouds.aliyun.routeEntries(ali.systemTableId).find((e) => e.destinationCidrBlock === '192.168.90.0/24')?.nextHopId;
     expect(routeTo()).toBe(ali.instanceId);
 
-    // The VPN container now runs on a standby instance in the same vSwitch; the instance metadata
-    // service there says so, and the agent reports it.
+    // An agent that claims another instance the cloud does not back (the EIP is still on the
+    // first one) changes nothing: routes stay, the gateway keeps its instance.
+    const impostor = clouds.aliyun.addInstance({ vpcId: ali.vpcId, vSwitchId: ali.vSwitchId, privateIp: '10.24.1.12', securityGroupIds: [ali.securityGroupId] });
+    const fakeMeta = await FakeMetadataServer.start({ cloud: 'aliyun', instanceId: impostor.instanceId, region: 'cn-hangzhou', eip: '203.0.113.124' });
+    await first.stop();
+    const liar = await startTestAgent({ controllerUrl: ctl.url, gatewayId: ga.id, secret: ga.agentSecret, driver: ipsec.drivers.get('203.0.113.124')!, stateDir: first.stateDir, metadata: createMetadataSource({ provider: 'aliyun', endpoint: fakeMeta.url, log: silentLogger }) });
+    const check = () => ctl.client.workflow.getHandle(followInstanceWorkflowId(ga.id));
+    await expect.poll(async () => (await check().result().catch(() => undefined))?.followed, { timeout: 20_000 }).toBe(false);
+    expect((await check().result()).reason).toContain('not on ' + impostor.instanceId);
+    expect(routeTo()).toBe(ali.instanceId);
+    expect((await get(ga.id)).cloud!.instanceId).toBe(ali.instanceId);
+    await liar.stop();
+    await fakeMeta.stop();
+
+    // The VPN container now runs on a standby instance in the same vSwitch, which took over the
+    // EIP; the instance metadata service there says so, the agent reports it, the cloud agrees.
     const standby = clouds.aliyun.addInstance({ vpcId: ali.vpcId, vSwitchId: ali.vSwitchId, privateIp: '10.24.1.11', securityGroupIds: [ali.securityGroupId] });
+    clouds.aliyun.moveEip(ali.instanceId, standby.instanceId);
     const meta = await FakeMetadataServer.start({ cloud: 'aliyun', instanceId: standby.instanceId, region: 'cn-hangzhou', eip: '203.0.113.124' });
     try {
-      await first.stop();
       agents.push(await startTestAgent({ controllerUrl: ctl.url, gatewayId: ga.id, secret: ga.agentSecret, driver: ipsec.drivers.get('203.0.113.124')!, stateDir: first.stateDir, metadata: createMetadataSource({ provider: 'aliyun', endpoint: meta.url, log: silentLogger }) }));
       await expect.poll(routeTo, { timeout: 30_000 }).toBe(standby.instanceId);
       await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');

@@ -136,6 +136,15 @@ export class AliyunFake {
     return seed.addRouteEntry(this.cloud, o, Date.now());
   }
 
+  /** Re-associates an instance's EIP with another instance (a standby taking over). */
+  moveEip(fromInstanceId: string, toInstanceId: string): void {
+    const from = this.cloud.instances.get(fromInstanceId);
+    const to = this.cloud.instances.get(toInstanceId);
+    if (!from?.eip || !to) throw new Error(`cannot move the EIP of ${fromInstanceId} to ${toInstanceId}`);
+    to.eip = from.eip;
+    from.eip = undefined;
+  }
+
   /** Someone removes their route (out of band, e.g. in the console): gone at once. */
   removeRouteEntry(routeEntryId: string): void {
     if (!this.cloud.entries.delete(routeEntryId)) throw new Error(`no route entry ${routeEntryId}`);
