@@ -20,7 +20,7 @@ import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
 import { routeTableWorkflowId } from '../../workflows/route-table';
 import { securityGroupWorkflowId } from '../../workflows/security-group';
-import { followInstanceWorkflowId } from '../../workflows/discovery';
+import { followInstanceWorkflowId, type followInstanceWorkflow } from '../../workflows/discovery';
 
 const cli = temporalCliAvailable();
 const moto = motoAvailable();
@@ -273,7 +273,7 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     const fakeMeta = await FakeMetadataServer.start({ cloud: 'aliyun', instanceId: impostor.instanceId, region: 'cn-hangzhou', eip: '203.0.113.124' });
     await first.stop();
     const liar = await startTestAgent({ controllerUrl: ctl.url, gatewayId: ga.id, secret: ga.agentSecret, driver: ipsec.drivers.get('203.0.113.124')!, stateDir: first.stateDir, metadata: createMetadataSource({ provider: 'aliyun', endpoint: fakeMeta.url, log: silentLogger }) });
-    const check = () => ctl.client.workflow.getHandle(followInstanceWorkflowId(ga.id));
+    const check = () => ctl.client.workflow.getHandle<typeof followInstanceWorkflow>(followInstanceWorkflowId(ga.id));
     await expect.poll(async () => (await check().result().catch(() => undefined))?.followed, { timeout: 20_000 }).toBe(false);
     expect((await check().result()).reason).toContain('not on ' + impostor.instanceId);
     expect(routeTo()).toBe(ali.instanceId);
