@@ -24,12 +24,17 @@ export { ruleDescription };
  * what planAndClaim already did for this side.
  */
 export async function prepareCloudSide(plan: LinkPlan, s: SideName, w: CloudWriters, claimed?: ClaimedSide): Promise<void> {
-  const side = plan[s];
-  const cloud = side.cloud;
+  const cloud = plan[s].cloud;
   if (!cloud) return;
-  // Only EC2 has a source/destination check to turn off; Alibaba Cloud needs no call.
-  if (cloud.ref.provider === 'aws') await cloudActs(cloud.ref, 'instance').cloudPrepareInstance({ ...cloud.ref, instanceId: cloud.instanceId });
+  // No await at all on Alibaba Cloud: even an empty one would reorder this activation's commands.
+  if (cloud.ref.provider === 'aws') await prepareInstance(plan, s);
   await allowPeer(plan, s, w, claimed?.rule);
+}
+
+/** Readies the side's instance to forward the link's traffic: only EC2 has a source/destination check to turn off. */
+export async function prepareInstance(plan: LinkPlan, s: SideName): Promise<void> {
+  const cloud = plan[s].cloud;
+  if (cloud?.ref.provider === 'aws') await cloudActs(cloud.ref, 'instance').cloudPrepareInstance({ ...cloud.ref, instanceId: cloud.instanceId });
 }
 
 /**

@@ -13,7 +13,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { allowPeer, applyRoutes, cloudWriters, prepareCloudSide, pruneCloudSide, removeCloudSide, CloudStepFailed } from './link-cloud';
+import { allowPeer, applyRoutes, cloudWriters, prepareCloudSide, prepareInstance, pruneCloudSide, removeCloudSide, CloudStepFailed } from './link-cloud';
 import { configFor, describeChange, diffPlans, type LinkPlan, type LinkSide, type SideName } from './link-plan';
 import type { ClaimedSide } from '../activities/cloud-store';
 import {
@@ -98,6 +98,8 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
   // wrote each event on its own.
   const claimOnce = batchRules && claimEnqueues && patched('plan-and-claim');
   const writers = cloudWriters({ linkId, batchRules, claimEnqueues, defer: claimOnce });
+  // Histories from before left a new instance (a standby that took over) as it was.
+  const prepareMovedInstances = patched('prepare-moved-instance');
   // Histories from before plans carried each gateway's queue looked it up before every agent call.
   const useKnownQueues = patched('agent-queue-from-plan');
   const knownQueue: Record<string, string> = {};
@@ -268,7 +270,10 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     configVersion++;
     const { settled: routes, error: routesError } = writeRoutes(to);
     const sides = ['a', 'b'] as const;
+    const moved = (s: 'a' | 'b') => prepareMovedInstances && to[s].cloud !== undefined && to[s].cloud?.instanceId !== from[s].cloud?.instanceId;
     await Promise.all([
+      // A gateway now on another instance (EC2: its source/destination check must be off too).
+      ...sides.map((s) => (moved(s) ? prepareInstance(to, s) : Promise.resolve())),
       ...sides.map((s) => (change[s].ruleAdded ? allowPeer(to, s, writers) : Promise.resolve())),
       // Both ends get the new version (an unchanged config is a no-op on the agent).
       ...sides.map((s) => onGateway(to[s], 'push its new config', (acts) => acts.pushLinkConfig({ linkId, gatewayId: to[s].gatewayId, config: configFor(to, s, configVersion) }))),

@@ -2,7 +2,7 @@
 // fake, with strongSwan replaced by FakeIpsecNetwork (the e2e suite runs real charon).
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
-import { DescribeInstanceAttributeCommand, DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, CreateRouteCommand } from '@aws-sdk/client-ec2';
+import { AssociateAddressCommand, DescribeAddressesCommand, DisassociateAddressCommand, DescribeInstanceAttributeCommand, DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, CreateRouteCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
 import { startTestController, type TestController } from '../helpers/controller';
 import { startTestAgent, type TestAgent } from '../helpers/agents';
@@ -301,6 +301,41 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     expect((await ctl.api('DELETE', `/api/links/${r.body.id}`)).status).toBe(202);
     await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('deleted');
     expect(routeTo()).toBeUndefined();
+  });
+
+  it('an AWS gateway whose EIP moved to a standby: routes follow and the standby forwards (source/destination check off)', async () => {
+    const aws = await seedAwsSite(clouds.moto.endpoint, { cidr: '10.90.0.0/16', secondaryCidr: '10.91.0.0/16', publicIp: '198.51.100.191', name: 'aws-ha' });
+    const gw = await cloudGateway('aws-ha', 'aws', '198.51.100.191');
+    const dc = (await ctl.api<Gw>('POST', '/api/gateways', { name: 'dc-aws-ha', provider: 'onprem', cidrs: ['192.168.130.0/24'] })).body;
+    const first = await runAgent(gw, '198.51.100.191');
+    await runAgent(dc, '198.51.100.192');
+    const r = await ctl.api<LinkOut>('POST', '/api/links', { a: gw.id, b: dc.id });
+    await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');
+    const ec2 = motoEc2Client(clouds.moto.endpoint, MOTO_REGION);
+    const routeTo = async () =>
+      (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [aws.routeTableId] }))).RouteTables![0]!.Routes!.find((x) => x.DestinationCidrBlock === '192.168.130.0/24')?.InstanceId;
+    expect(await routeTo()).toBe(aws.instanceId);
+
+    // A standby in the same subnet takes over the EIP; the agent, now on it, reports it (IMDS).
+    const standby = (await ec2.send(new RunInstancesCommand({ ImageId: 'ami-00000001', InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, SubnetId: aws.subnetId, SecurityGroupIds: [aws.securityGroupId] }))).Instances![0]!.InstanceId!;
+    const eip = (await ec2.send(new DescribeAddressesCommand({ PublicIps: ['198.51.100.191'] }))).Addresses![0]!;
+    // (Disassociated first: moto would otherwise keep showing the address on the first instance too.)
+    await ec2.send(new DisassociateAddressCommand({ AssociationId: eip.AssociationId! }));
+    await ec2.send(new AssociateAddressCommand({ AllocationId: eip.AllocationId!, InstanceId: standby }));
+    const meta = await FakeMetadataServer.start({ cloud: 'aws', instanceId: standby, region: MOTO_REGION, publicIp: '198.51.100.191' });
+    try {
+      await first.stop();
+      agents.push(await startTestAgent({ controllerUrl: ctl.url, gatewayId: gw.id, secret: gw.agentSecret, driver: ipsec.drivers.get('198.51.100.191')!, stateDir: first.stateDir, metadata: createMetadataSource({ provider: 'aws', endpoint: meta.url, log: silentLogger }) }));
+      await expect.poll(routeTo, { timeout: 30_000 }).toBe(standby);
+      await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');
+      const sdc = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: standby, Attribute: 'sourceDestCheck' }));
+      expect(sdc.SourceDestCheck?.Value).toBe(false);
+    } finally {
+      await meta.stop();
+    }
+    expect((await ctl.api('DELETE', `/api/links/${r.body.id}`)).status).toBe(202);
+    await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('deleted');
+    expect(await routeTo()).toBeUndefined();
   });
 
   it('a link that failed on a foreign route comes up once that route is gone and its agent reconnects', async () => {
