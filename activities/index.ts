@@ -11,7 +11,7 @@ import type { LinkConfig } from '../protocol/messages';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { reconfigureSignal } from '../workflows/definitions';
 import { FailureType, fromHubError } from './errors';
-import { isFresh } from './store-helpers';
+import { isFresh, liveLinksOf } from './store-helpers';
 import { createCloudActivities, type PaceCall, type ProviderFor } from './cloud';
 import { createCloudStoreActivities, linkEventWrites, routeUpdates, type ClaimedSide, type RouteUpdate } from './cloud-store';
 import { createDiscoveryActivities } from './discovery';
@@ -112,7 +112,7 @@ export function createActivities(deps: ActivityDeps) {
     async replanGatewayLinks(p: { gatewayId: string }): Promise<number> {
       if (!deps.temporal) throw ApplicationFailure.nonRetryable('no Temporal client in this worker', 'Misconfigured');
       const client = deps.temporal();
-      const links = await db.link.findMany({ where: { deletedAt: null, OR: [{ aId: p.gatewayId }, { bId: p.gatewayId }] }, select: { workflowId: true } });
+      const links = await liveLinksOf(db, [p.gatewayId]);
       await Promise.all(
         links.map((l) =>
           client.workflow

@@ -1,4 +1,11 @@
-// Small pure helpers over stored rows, shared by activities, the API and the hub wiring.
+// Small helpers over stored rows, shared by activities, the API and the hub wiring.
+import type { Db } from '../db';
+import type { Link } from '../generated/prisma/client';
+
+/** The live (not deleted) links of some gateways, but `exceptLink`, in one read. */
+export function liveLinksOf(db: Pick<Db, 'link'>, gatewayIds: string[], exceptLink?: string): Promise<Link[]> {
+  return db.link.findMany({ where: { deletedAt: null, OR: [{ aId: { in: gatewayIds } }, { bId: { in: gatewayIds } }], ...(exceptLink ? { NOT: { id: exceptLink } } : {}) } });
+}
 
 /**
  * The address peers should dial: what the agent reports (its PUBLIC_IP, or the cloud's metadata

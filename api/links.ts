@@ -5,7 +5,7 @@ import { z } from 'zod';
 import { AppError, conflict, notFound, unavailable, invalid } from '../lib/errors';
 import { firstOverlap, normaliseCidrList, parseCidr, contains, CidrError } from '../lib/cidr';
 import { encrypt, randomToken } from '../lib/crypto';
-import { parseJsonList } from '../activities/store-helpers';
+import { liveLinksOf, parseJsonList } from '../activities/store-helpers';
 import { linkWorkflowId } from '../workflows/definitions';
 import type { Db } from '../db';
 import type { ApiContext } from './context';
@@ -253,11 +253,6 @@ function chooseCidrs(side: 'a' | 'b', asked: string[] | undefined, own: string[]
   const outside = allowOutside ? undefined : list.find((c) => !own.some((o) => contains(parseCidr(o), parseCidr(c))));
   if (outside) throw conflict(`${outside} is not inside the networks of ${name} (${own.join(', ')})`, { side, cidr: outside });
   return list;
-}
-
-/** The live links of some gateways (but `exceptLink`), in one read. */
-function liveLinksOf(tx: Pick<Db, 'link'>, gatewayIds: string[], exceptLink?: string): Promise<Link[]> {
-  return tx.link.findMany({ where: { ...ACTIVE, OR: [{ aId: { in: gatewayIds } }, { bId: { in: gatewayIds } }], ...(exceptLink ? { NOT: { id: exceptLink } } : {}) } });
 }
 
 /** A gateway cannot route one remote network through two links (`live`: liveLinksOf, covering the gateway). */

@@ -7,6 +7,7 @@ import { conflict } from '../lib/errors';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import type { AddressInfo } from 'node:net';
 import { openDb, type Db } from '../db';
+import { liveLinksOf } from '../activities/store-helpers';
 import { createApi } from '../api/app';
 import { AGENT_LISTEN_BACKLOG, GatewayHub } from '../gateway-hub/hub';
 import { dbPresenceStore } from '../gateway-hub/db-presence';
@@ -148,13 +149,13 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         });
     }
 
-    /** A gateway (re)connected: drop links it should no longer have, and wake its link workflows. */
-    /** The gateway's live links, after recording the instance it reports (both hub callbacks need it). */
+    /** The gateway's live links, after checking the instance it reports (both hub callbacks need it). */
     async function linksAfterFacts(gatewayId: GatewayId, facts: Facts): Promise<Array<{ id: string }>> {
       await followInstance(gatewayId, facts).catch((err: unknown) => log.warn('could not follow the reported instance', { gatewayId, err }));
-      return db.link.findMany({ where: { deletedAt: null, OR: [{ aId: gatewayId }, { bId: gatewayId }] }, select: { id: true } });
+      return liveLinksOf(db, [gatewayId]);
     }
 
+    /** A gateway (re)connected: drop links it should no longer have, and wake its link workflows. */
     async function onGatewayOnline(gatewayId: GatewayId, facts: Facts): Promise<void> {
       const links = await linksAfterFacts(gatewayId, facts);
       await hub!

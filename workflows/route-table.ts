@@ -2,10 +2,10 @@
 // while another entry of the table is still Pending, so each write is awaited until Available
 // before the next starts. Link workflows enqueue operations (signal-with-start, by an activity) and
 // get each result back as a signal. Writes to different tables run in parallel.
-import { condition, continueAsNew, defineSignal, patched, setHandler, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, defineSignal, patched, setHandler } from '@temporalio/workflow';
 import type { RouteSpec } from '../cloud/types';
-import { outbox, requests } from './outbox';
-import { cloudFailure, ensureRoute, ensureRoutes, MAX_BATCH, removeRoute, removeRoutes, type BatchOutcome, type CloudRef, type PollPacing, type RouteOutcome } from './cloud-calls';
+import { nextOp, opFailure, outbox, requests, type OpFailure } from './serialising';
+import { ensureRoute, ensureRoutes, MAX_BATCH, removeRoute, removeRoutes, type BatchOutcome, type CloudRef, type PollPacing, type RouteOutcome } from './cloud-calls';
 
 export interface RouteOp {
   /** Unique per intent; a repeated op with the same id is answered once. */
@@ -20,17 +20,12 @@ export interface RouteOp {
   baseQueue: string;
 }
 
-export type RouteOpResult =
-  | { requestId: string; ok: true; outcome: RouteOutcome }
-  | { requestId: string; ok: false; message: string; kind: string; providerCode?: string };
+export type RouteOpResult = { requestId: string; ok: true; outcome: RouteOutcome } | OpFailure;
 
 export const routeOpSignal = defineSignal<[RouteOp]>('routeOp');
 export const routeResultSignal = defineSignal<[RouteOpResult]>('routeResult');
 
 export const routeTableWorkflowId = (ref: CloudRef, routeTableId: string): string => `rtb-${ref.provider}-${ref.accountId}-${ref.region}-${routeTableId}`;
-
-const IDLE = '2m';
-const OPS_PER_RUN = 500;
 
 export async function routeTableWorkflow(input: { pending?: RouteOp[]; firstPollMs?: number } = {}): Promise<void> {
   const queue: RouteOp[] = [...(input.pending ?? [])];
@@ -52,15 +47,7 @@ export async function routeTableWorkflow(input: { pending?: RouteOp[]; firstPoll
   };
   const reply = (op: RouteOp, result: RouteOpResult): Promise<void> => taken.answer(op, result);
   for (let done = 0; ; done++) {
-    if (!(await condition(() => queue.length > 0, IDLE))) {
-      await replies.drain();
-      // Idle: a new op starts a new run (unless one came in while the last replies went out).
-      if (queue.length === 0) return;
-    }
-    if (done >= OPS_PER_RUN || workflowInfo().continueAsNewSuggested) {
-      await replies.drain();
-      await continueAsNew<typeof routeTableWorkflow>({ pending: queue, firstPollMs });
-    }
+    if (!(await nextOp(queue, replies, done, () => continueAsNew<typeof routeTableWorkflow>({ pending: queue, firstPollMs })))) return;
     // Everything waiting of the same kind goes in one call: the table takes one change at a time,
     // so a batch costs one write and one wait instead of one of each per route.
     const kind = queue[0]!.op;
@@ -82,7 +69,7 @@ export async function routeTableWorkflow(input: { pending?: RouteOp[]; firstPoll
       learn(pacing);
       result = { requestId: op.requestId, ok: true, outcome };
     } catch (err) {
-      result = failedResult(op, err);
+      result = opFailure(op.requestId, err);
     }
     await reply(op, result);
   }
@@ -105,11 +92,6 @@ async function runBatch(batch: RouteOp[], pacing: PollPacing): Promise<RouteOpRe
     });
   } catch (err) {
     // The whole call was refused for good (retryable trouble is retried inside): every op fails.
-    return batch.map((op) => failedResult(op, err));
+    return batch.map((op) => opFailure(op.requestId, err));
   }
-}
-
-function failedResult(op: RouteOp, err: unknown): RouteOpResult {
-  const f = cloudFailure(err);
-  return { requestId: op.requestId, ok: false, message: f?.message ?? String(err), kind: f?.kind ?? 'unknown', ...(f?.providerCode ? { providerCode: f.providerCode } : {}) };
 }

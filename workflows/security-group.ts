@@ -3,11 +3,11 @@
 // links ask for queue up and go out together in the next call (Permissions.N takes 100 rules), so
 // a hub gateway with hundreds of peers spends a handful of calls instead of one per peer. Link
 // workflows enqueue (signal-with-start, by an activity) and get each result back as a signal.
-import { condition, continueAsNew, defineSignal, patched, proxyActivities, setHandler, workflowInfo } from '@temporalio/workflow';
+import { continueAsNew, defineSignal, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { MAX_PEER_RULES_PER_CALL, type PeerRule } from '../cloud/types';
-import { cloudActs, cloudFailure, type CloudRef } from './cloud-calls';
-import { outbox, requests } from './outbox';
+import { cloudActs, type CloudRef } from './cloud-calls';
+import { nextOp, opFailure, outbox, requests, type OpFailure } from './serialising';
 
 export interface RuleOp {
   /** Unique per intent; a repeated op with the same id is answered once. */
@@ -21,7 +21,7 @@ export interface RuleOp {
   baseQueue: string;
 }
 
-export type RuleOpResult = { requestId: string; ok: true } | { requestId: string; ok: false; message: string; kind: string; providerCode?: string };
+export type RuleOpResult = { requestId: string; ok: true } | OpFailure;
 
 export const ruleOpSignal = defineSignal<[RuleOp]>('ruleOp');
 export const ruleResultSignal = defineSignal<[RuleOpResult]>('ruleResult');
@@ -33,9 +33,6 @@ const store = proxyActivities<Activities>({
   retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' },
 });
 
-const IDLE = '2m';
-const OPS_PER_RUN = 500;
-
 export async function securityGroupWorkflow(input: { pending?: RuleOp[] } = {}): Promise<void> {
   const queue: RuleOp[] = [...(input.pending ?? [])];
   // Runs from before waited for every reply to arrive before the next call, and dropped every
@@ -46,15 +43,7 @@ export async function securityGroupWorkflow(input: { pending?: RuleOp[] } = {}):
     if (taken.take(op)) queue.push(op);
   });
   for (let done = 0; ; done++) {
-    if (!(await condition(() => queue.length > 0, IDLE))) {
-      await replies.drain();
-      // Idle: a new op starts a new run (unless one came in while the last replies went out).
-      if (queue.length === 0) return;
-    }
-    if (done >= OPS_PER_RUN || workflowInfo().continueAsNewSuggested) {
-      await replies.drain();
-      await continueAsNew<typeof securityGroupWorkflow>({ pending: queue });
-    }
+    if (!(await nextOp(queue, replies, done, () => continueAsNew<typeof securityGroupWorkflow>({ pending: queue })))) return;
     // Consecutive ops of one kind, one per peer: an allow and a revoke of the same peer keep
     // their order, and a peer asked for twice is one rule.
     const kind = queue[0]!.op;
@@ -75,8 +64,7 @@ export async function securityGroupWorkflow(input: { pending?: RuleOp[] } = {}):
       }
       results = batch.map((o) => ({ requestId: o.requestId, ok: true }));
     } catch (err) {
-      const f = cloudFailure(err);
-      results = batch.map((o) => ({ requestId: o.requestId, ok: false, message: f?.message ?? String(err), kind: f?.kind ?? 'unknown', ...(f?.providerCode ? { providerCode: f.providerCode } : {}) }));
+      results = batch.map((o) => opFailure(o.requestId, err));
     }
     await Promise.all(batch.map((o, i) => taken.answer(o, results[i]!)));
   }

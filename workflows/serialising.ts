@@ -1,7 +1,39 @@
-// Result signals that a serialising workflow sends without waiting for each delivery: the next
-// cloud call is scheduled in the same workflow task as the replies to the last one, instead of a
-// task later (a round trip that adds up when a busy table works through many batches).
-import { getExternalWorkflowHandle, type SignalDefinition } from '@temporalio/workflow';
+// What the serialising workflows (one per route table, one per security group) share: the run
+// loop's head (idle exit, continue-as-new), the requests they took by id, and result signals sent
+// without waiting for each delivery, so the next cloud call is scheduled in the same workflow task
+// as the replies to the last one instead of a task later (a round trip that adds up when a busy
+// table works through many batches).
+import { condition, getExternalWorkflowHandle, workflowInfo, type SignalDefinition } from '@temporalio/workflow';
+import { cloudFailure } from './cloud-calls';
+
+const IDLE = '2m';
+const OPS_PER_RUN = 500;
+
+/** A request the cloud refused (or that failed for good), as its requester is told. */
+export type OpFailure = { requestId: string; ok: false; message: string; kind: string; providerCode?: string };
+
+export function opFailure(requestId: string, err: unknown): OpFailure {
+  const f = cloudFailure(err);
+  return { requestId, ok: false, message: f?.message ?? String(err), kind: f?.kind ?? 'unknown', ...(f?.providerCode ? { providerCode: f.providerCode } : {}) };
+}
+
+/**
+ * Waits for the next op of a serialising workflow; every reply still under way is delivered
+ * before the run ends. False after IDLE without work (a new op starts a new run); after
+ * OPS_PER_RUN ops, or when Temporal suggests it, the run continues as new through `carryOn`.
+ */
+export async function nextOp(queue: readonly unknown[], replies: Pick<Outbox<unknown>, 'drain'>, done: number, carryOn: () => Promise<never>): Promise<boolean> {
+  if (!(await condition(() => queue.length > 0, IDLE))) {
+    await replies.drain();
+    // Idle, unless an op came in while the last replies went out.
+    if (queue.length === 0) return false;
+  }
+  if (done >= OPS_PER_RUN || workflowInfo().continueAsNewSuggested) {
+    await replies.drain();
+    await carryOn();
+  }
+  return true;
+}
 
 export interface Outbox<R> {
   /** Sends a result; with `background` off (histories from before), waits for the delivery. */
