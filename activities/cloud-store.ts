@@ -25,15 +25,23 @@ export function routeClientToken(linkId: string, claimId: number): string {
   return `ipsm-${linkId}-${claimId}`.slice(0, 64);
 }
 
-/** A route claim's outcome: written (`preexisting` when the route was there before us) or gone. */
-export type RouteUpdate = { id: number; state: 'present' | 'deleted'; preexisting?: boolean };
+/**
+ * A route claim's outcome: written (`preexisting` when the route was there before us) or gone;
+ * `instanceId` when the route now points at another instance (re-pointed in place).
+ */
+export type RouteUpdate = { id: number; state: 'present' | 'deleted'; preexisting?: boolean; instanceId?: string };
 
 /** The writes recording route outcomes, for a transaction. */
 export function routeUpdates(db: Db, updates: RouteUpdate[]) {
   return updates.map((u) =>
     db.routeClaim.update({
       where: { id: u.id },
-      data: { state: u.state, ...(u.preexisting !== undefined ? { preexisting: u.preexisting } : {}), ...(u.state === 'deleted' ? { activeKey: null } : {}) },
+      data: {
+        state: u.state,
+        ...(u.preexisting !== undefined ? { preexisting: u.preexisting } : {}),
+        ...(u.instanceId ? { instanceId: u.instanceId } : {}),
+        ...(u.state === 'deleted' ? { activeKey: null } : {}),
+      },
     }),
   );
 }

@@ -93,6 +93,21 @@ export function createCloudActivities(providerFor: ProviderFor, pace?: PaceCall)
       call(p, 'describe', `discovery of ${p.publicIp}`, (c) => c.discover(p.publicIp), (name) => (name === 'aliyun' ? 4 : 3)),
     cloudCreateRoute: (p: CloudAccountRef & { route: RouteSpec; clientToken: string }): Promise<'created' | 'exists'> =>
       call(p, 'routeWrite', `route ${p.route.destinationCidr} in ${p.route.routeTableId}`, (c) => c.createRoute(p.route, p.clientToken)),
+    /**
+     * Re-points a route the link owns at route.instanceId in place (EC2 ReplaceRoute: no gap while
+     * the gateway moves to another instance); 'absent' when someone removed it meanwhile.
+     */
+    cloudReplaceRoute: (p: CloudAccountRef & { route: RouteSpec }): Promise<'replaced' | 'absent'> =>
+      call(p, 'routeWrite', `re-point ${p.route.destinationCidr} in ${p.route.routeTableId}`, async (c) => {
+        if (!c.replaceRoute) throw new CloudError('invalid', `${c.name} cannot re-point a route in place`);
+        try {
+          await c.replaceRoute(p.route);
+          return 'replaced' as const;
+        } catch (err) {
+          if (err instanceof CloudError && err.kind === 'not_found') return 'absent' as const;
+          throw err;
+        }
+      }),
     /** With delayMs, waits that long first (an asynchronous change is not done sooner). */
     cloudGetRoute: async (p: CloudAccountRef & { route: Pick<RouteSpec, 'routeTableId' | 'destinationCidr'>; delayMs?: number }): Promise<RouteState | null> => {
       await pollDelay(p.delayMs);

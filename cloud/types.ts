@@ -126,6 +126,12 @@ export interface CloudProvider {
    */
   createRoute(route: RouteSpec, clientToken: string): Promise<'created' | 'exists'>;
 
+  /**
+   * EC2 only (Alibaba has no such call): one ReplaceRoute re-pointing an existing route, which the
+   * caller owns, at route.instanceId in place. Throws CloudError('not_found') when it is gone.
+   */
+  replaceRoute?(route: RouteSpec): Promise<void>;
+
   /** One call: the route for route.destinationCidr in route.routeTableId, or undefined if absent. */
   getRoute(route: Pick<RouteSpec, 'routeTableId' | 'destinationCidr'>): Promise<RouteState | undefined>;
 

@@ -68,9 +68,12 @@ export async function applyRoutes(plan: LinkPlan, s: SideName, w: CloudWriters, 
   const enqueue = w.claimEnqueues ? { enqueue: { replyTo: workflowInfo().workflowId, baseQueue: workflowInfo().taskQueue } } : {};
   let claims: ClaimedRoutes = claimed ?? (await store.claimRoutes({ linkId: plan.linkId, gatewayId: side.gatewayId, ref: cloud.ref, routes, ...enqueue }));
   if ('conflict' in claims) throw new CloudStepFailed(claims.conflict);
-  // Routes of ours that point at an instance the gateway no longer runs on: a route table holds one
-  // route per destination, so the old one goes first (the old next hop carries nothing anyway).
-  const stale = claims.claims.filter((c) => c.state === 'present' && c.route.instanceId !== cloud.instanceId);
+  // Routes of ours that point at an instance the gateway no longer runs on. EC2 re-points the ones
+  // we created in place (ReplaceRoute: no gap); otherwise (Alibaba, a route that predates us, one
+  // gone meanwhile) a route table holds one route per destination, so the old one goes first (the
+  // old next hop carries nothing anyway).
+  let stale = claims.claims.filter((c) => c.state === 'present' && c.route.instanceId !== cloud.instanceId);
+  if (stale.length && w.replaceOwned && cloud.ref.provider === 'aws') stale = await repoint(plan, s, stale);
   if (stale.length) {
     await removeOwned(plan, s, stale, w, { releaseRules: false });
     claims = await store.claimRoutes({ linkId: plan.linkId, gatewayId: side.gatewayId, ref: cloud.ref, routes });
@@ -102,6 +105,22 @@ export async function applyRoutes(plan: LinkPlan, s: SideName, w: CloudWriters, 
       data: { gatewayId: side.gatewayId, routes: todo.map((c) => c.route), preexisting: outcomes.filter((o) => o === 'exists').length },
     },
   });
+}
+
+/** EC2: re-points the link's own stale routes at the side's instance; returns those it could not. */
+async function repoint(plan: LinkPlan, s: SideName, stale: RouteClaim[]): Promise<RouteClaim[]> {
+  const cloud = plan[s].cloud!;
+  const ours = stale.filter((c) => !c.preexisting);
+  const outcomes = await Promise.all(ours.map((c) => cloudActs(cloud.ref, 'routeWrite').cloudReplaceRoute({ ...cloud.ref, route: { ...c.route, instanceId: cloud.instanceId } })));
+  const moved = ours.filter((_, i) => outcomes[i] === 'replaced');
+  if (moved.length) {
+    await store.markRoutes({
+      linkId: plan.linkId,
+      updates: moved.map((c) => ({ id: c.id, state: 'present', instanceId: cloud.instanceId })),
+      event: { type: 'cloud.routes_moved', message: `${moved.length} route(s) re-pointed at ${cloud.instanceId} (${plan[s].gatewayName})`, data: { gatewayId: plan[s].gatewayId, routes: moved.map((c) => c.route) } },
+    });
+  }
+  return stale.filter((c) => !moved.includes(c));
 }
 
 /**
@@ -181,6 +200,8 @@ export interface CloudWriters {
   rule: WriteRule;
   /** claimRoutes may enqueue Alibaba route writes itself (histories from before did it apart). */
   claimEnqueues: boolean;
+  /** EC2 routes of ours re-point in place when the gateway moved (histories from before deleted and re-created them). */
+  replaceOwned: boolean;
   /**
    * Records route outcomes and an event: with the link's next store write (its state, usually),
    * or at once (histories from before). Nothing reads them before that write: flush() comes first.
@@ -202,7 +223,7 @@ export interface CloudWriters {
  * workflow, which batches them. EC2 takes concurrent writes: call directly. Call once per
  * workflow run (it registers the result signals' handlers).
  */
-export function cloudWriters(o: { linkId: string; batchRules: boolean; claimEnqueues: boolean; defer: boolean }): CloudWriters {
+export function cloudWriters(o: { linkId: string; batchRules: boolean; claimEnqueues: boolean; defer: boolean; replaceOwned: boolean }): CloudWriters {
   const routeResult = replies(routeResultSignal);
   const ruleResult = replies(ruleResultSignal);
   const here = () => ({ replyTo: workflowInfo().workflowId, baseQueue: workflowInfo().taskQueue });
@@ -213,6 +234,7 @@ export function cloudWriters(o: { linkId: string; batchRules: boolean; claimEnqu
   const pending = (): Pending => ({ ...(routes.length ? { routes: routes.splice(0) } : {}), ...(events.length ? { events: events.splice(0) } : {}) });
   return {
     claimEnqueues: o.claimEnqueues,
+    replaceOwned: o.replaceOwned,
     record: async (r) => {
       if (o.defer) {
         routes.push(...(r.routes ?? []));

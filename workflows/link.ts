@@ -97,9 +97,10 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
   // Histories from before planned, claimed routes and claimed the rule in separate activities, and
   // wrote each event on its own.
   const claimOnce = batchRules && claimEnqueues && patched('plan-and-claim');
-  const writers = cloudWriters({ linkId, batchRules, claimEnqueues, defer: claimOnce });
-  // Histories from before left a new instance (a standby that took over) as it was.
+  // Histories from before left a new instance (a standby that took over) as it was, and deleted and
+  // re-created EC2 routes instead of re-pointing them.
   const prepareMovedInstances = patched('prepare-moved-instance');
+  const writers = cloudWriters({ linkId, batchRules, claimEnqueues, defer: claimOnce, replaceOwned: patched('replace-owned-routes') });
   // Histories from before plans carried each gateway's queue looked it up before every agent call.
   const useKnownQueues = patched('agent-queue-from-plan');
   const knownQueue: Record<string, string> = {};

@@ -315,6 +315,9 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     const routeTo = async () =>
       (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [aws.routeTableId] }))).RouteTables![0]!.Routes!.find((x) => x.DestinationCidrBlock === '192.168.130.0/24')?.InstanceId;
     expect(await routeTo()).toBe(aws.instanceId);
+    const claimsOf = async () => (await ctl.db.routeClaim.findMany({ where: { linkId: r.body.id, NOT: { state: 'deleted' } }, orderBy: { id: 'asc' } })).map((c) => ({ id: c.id, instanceId: c.instanceId, state: c.state }));
+    const before = await claimsOf();
+    expect(before).toHaveLength(2); // both route tables of the VPC
 
     // A standby in the same subnet takes over the EIP; the agent, now on it, reports it (IMDS).
     const standby = (await ec2.send(new RunInstancesCommand({ ImageId: 'ami-00000001', InstanceType: 't3.micro', MinCount: 1, MaxCount: 1, SubnetId: aws.subnetId, SecurityGroupIds: [aws.securityGroupId] }))).Instances![0]!.InstanceId!;
@@ -330,6 +333,9 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
       await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');
       const sdc = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: standby, Attribute: 'sourceDestCheck' }));
       expect(sdc.SourceDestCheck?.Value).toBe(false);
+      // Re-pointed in place (ReplaceRoute), not deleted and created again: the same claims, now on the standby.
+      expect(await claimsOf()).toEqual(before.map((c) => ({ ...c, instanceId: standby })));
+      expect((await linkOf(r.body.id)).events.map((e) => e.type)).toContain('cloud.routes_moved');
     } finally {
       await meta.stop();
     }
