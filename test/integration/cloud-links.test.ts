@@ -98,6 +98,31 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     expect(link.body.error.message).toContain('discovery failed');
   });
 
+  it('writes only the route tables the operator chose, and refuses a table that is not in the VPC', async () => {
+    const ali = addGatewaySite(clouds.aliyun, 28, { eip: '203.0.113.128' });
+    const chosen = clouds.aliyun.addRouteTable({ vpcId: ali.vpcId });
+    const g = await cloudGateway('ali-chosen', 'aliyun', '203.0.113.128', { routeTables: [chosen.routeTableId] });
+    expect(g).toMatchObject({ state: 'ready', cloud: { routeTableIds: [chosen.routeTableId] } });
+    await runAgent(g, '203.0.113.128');
+    const dc = (await ctl.api<Gw>('POST', '/api/gateways', { name: 'dc-chosen', provider: 'onprem', cidrs: ['192.168.140.0/24'] })).body;
+    await runAgent(dc, '198.51.100.128');
+    const r = await ctl.api<LinkOut>('POST', '/api/links', { a: g.id, b: dc.id });
+    await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');
+    const to = (table: string) => clouds.aliyun.routeEntries(table).filter((e) => e.destinationCidrBlock === '192.168.140.0/24').map((e) => e.nextHopId);
+    expect(to(chosen.routeTableId)).toEqual([ali.instanceId]);
+    expect(to(ali.systemTableId)).toEqual([]);
+    expect((await ctl.api('DELETE', `/api/links/${r.body.id}`)).status).toBe(202);
+    await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('deleted');
+
+    // A table of another VPC (or none at all): the gateway fails with the reason, keeping no partial data.
+    const elsewhere = addGatewaySite(clouds.aliyun, 29, { eip: '203.0.113.129' });
+    const bad = await cloudGateway('ali-wrong-table', 'aliyun', '203.0.113.128', { routeTables: [elsewhere.systemTableId] });
+    expect(bad.state).toBe('failed');
+    expect(bad.stateReason).toContain(`${elsewhere.systemTableId} are not in ${ali.vpcId}`);
+    expect(bad.cidrs).toEqual([]);
+    expect(bad.cloud?.routeTableIds ?? []).toEqual([]);
+  });
+
   it('links Alibaba Cloud and AWS from public IPs alone (throttled, never failing): routes, rules, source/dest check; delete removes exactly ours', async () => {
     const ali = addGatewaySite(clouds.aliyun, 21, { eip: '203.0.113.121' });
     const extraTable = clouds.aliyun.addRouteTable({ vpcId: ali.vpcId });
