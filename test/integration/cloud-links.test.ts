@@ -123,6 +123,33 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     expect(bad.cloud?.routeTableIds ?? []).toEqual([]);
   });
 
+  it('keeps a peer rule while another link still needs it (two sites behind one NAT address)', async () => {
+    const ali = addGatewaySite(clouds.aliyun, 30, { eip: '203.0.113.130' });
+    const g = await cloudGateway('ali-shared', 'aliyun', '203.0.113.130');
+    await runAgent(g, '203.0.113.130');
+    // Two data-center gateways leave through the same NAT address: one rule serves both links.
+    const dcs: Gw[] = [];
+    for (const [i, cidr] of ['192.168.150.0/24', '192.168.151.0/24'].entries()) {
+      const dc = (await ctl.api<Gw>('POST', '/api/gateways', { name: `dc-nat-${i}`, provider: 'onprem', cidrs: [cidr], publicIp: '198.51.100.130' })).body;
+      await runAgent(dc, '198.51.100.130');
+      dcs.push(dc);
+    }
+    const links: string[] = [];
+    for (const dc of dcs) {
+      const r = await ctl.api<LinkOut>('POST', '/api/links', { a: g.id, b: dc.id });
+      await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');
+      links.push(r.body.id);
+    }
+    const rules = () => clouds.aliyun.securityGroupRules(ali.securityGroupId).filter((x) => x.sourceCidrIp === '198.51.100.130/32').length;
+    expect(rules()).toBe(2); // UDP 500 and 4500
+    expect((await ctl.api('DELETE', `/api/links/${links[0]}`)).status).toBe(202);
+    await expect.poll(async () => (await linkOf(links[0]!)).state, { timeout: 30_000 }).toBe('deleted');
+    expect(rules()).toBe(2);
+    expect((await ctl.api('DELETE', `/api/links/${links[1]}`)).status).toBe(202);
+    await expect.poll(async () => (await linkOf(links[1]!)).state, { timeout: 30_000 }).toBe('deleted');
+    expect(rules()).toBe(0);
+  });
+
   it('links Alibaba Cloud and AWS from public IPs alone (throttled, never failing): routes, rules, source/dest check; delete removes exactly ours', async () => {
     const ali = addGatewaySite(clouds.aliyun, 21, { eip: '203.0.113.121' });
     const extraTable = clouds.aliyun.addRouteTable({ vpcId: ali.vpcId });
