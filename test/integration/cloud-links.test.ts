@@ -123,6 +123,30 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     expect(bad.cloud?.routeTableIds ?? []).toEqual([]);
   });
 
+  it("a permanent refusal (route quota) fails the link at once, with the provider's code in its events", async () => {
+    addGatewaySite(clouds.aliyun, 31, { eip: '203.0.113.131' });
+    const g = await cloudGateway('ali-quota', 'aliyun', '203.0.113.131');
+    await runAgent(g, '203.0.113.131');
+    const dc = (await ctl.api<Gw>('POST', '/api/gateways', { name: 'dc-quota', provider: 'onprem', cidrs: ['192.168.160.0/24'] })).body;
+    await runAgent(dc, '198.51.100.131');
+    const writesBefore = clouds.aliyun.calls.filter((c) => c.api.startsWith('CreateRouteEntr')).length;
+    clouds.aliyun.injectFault({ api: 'CreateRouteEntry', code: 'QuotaExceeded', times: Infinity });
+    clouds.aliyun.injectFault({ api: 'CreateRouteEntries', code: 'QuotaExceeded', times: Infinity });
+    try {
+      const r = await ctl.api<LinkOut>('POST', '/api/links', { a: g.id, b: dc.id });
+      await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('failed');
+      const link = await linkOf(r.body.id);
+      expect(link.stateReason).toContain('QuotaExceeded');
+      expect(link.events.find((e) => e.type === 'link.failed')?.message).toContain('QuotaExceeded');
+      // Not retried: one write, refused.
+      expect(clouds.aliyun.calls.filter((c) => c.api.startsWith('CreateRouteEntr')).length - writesBefore).toBe(1);
+      expect((await ctl.api('DELETE', `/api/links/${r.body.id}`)).status).toBe(202);
+      await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('deleted');
+    } finally {
+      clouds.aliyun.clearFaults();
+    }
+  });
+
   it('keeps a peer rule while another link still needs it (two sites behind one NAT address)', async () => {
     const ali = addGatewaySite(clouds.aliyun, 30, { eip: '203.0.113.130' });
     const g = await cloudGateway('ali-shared', 'aliyun', '203.0.113.130');
