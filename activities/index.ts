@@ -171,7 +171,7 @@ export function createActivities(deps: ActivityDeps) {
     async pushLinkConfig(p: { linkId: string; gatewayId: string; config: PublicLinkConfig }): Promise<{ changed: boolean }> {
       const link = await db.link.findUnique({ where: { id: p.linkId }, select: { pskCiphertext: true } });
       if (!link) throw ApplicationFailure.nonRetryable(`link ${p.linkId} not found`, FailureType.notFound);
-      const config: LinkConfig = { ...p.config, psk: decrypt(deps.secretKey, link.pskCiphertext) };
+      const config: LinkConfig = { ...p.config, psk: decrypt(deps.secretKey, link.pskCiphertext, { table: 'Link', id: p.linkId }) };
       const r = await agentRpc(() => hub().call(asGatewayId(p.gatewayId), 'applyLink', { link: config })).catch((e: unknown) => fromHubError(e, `config push to ${p.gatewayId}`));
       await recordEvent({ linkId: p.linkId, type: 'config.pushed', message: `config v${p.config.version} applied on gateway ${p.gatewayId}`, data: { gatewayId: p.gatewayId, changed: r.changed, remote: p.config.remoteAddrs } });
       return r;

@@ -42,13 +42,14 @@ export function cloudAccountRoutes(ctx: ApiContext): Router {
       const message = `${body.provider} takes endpoints ${allowed.join(' and ')}, not ${wrong.join(', ')}`;
       throw invalid(`invalid request: endpoints: ${message}`, { fields: wrong.map((k) => ({ field: `endpoints.${k}`, message })) });
     }
+    const id = newAccountId();
     try {
       const a = await ctx.db.cloudAccount.create({
         data: {
-          id: newAccountId(),
+          id,
           name: body.name,
           provider: body.provider,
-          credentialsCiphertext: body.credentials ? sealCredentials(ctx.secretKey, body.credentials) : null,
+          credentialsCiphertext: body.credentials ? sealCredentials(ctx.secretKey, id, body.credentials) : null,
           endpoints: body.endpoints ? JSON.stringify(body.endpoints) : null,
         },
       });

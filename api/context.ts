@@ -10,8 +10,11 @@ export interface LinkOrchestrator {
   start(linkId: string, workflowId: string): Promise<void>;
   /** Asks the workflow to tear the link down; resolves once it accepted, AppError('conflict') if already deleting. */
   requestDelete(workflowId: string): Promise<void>;
-  /** Tells the link's workflow that its stored CIDRs changed; throws when Temporal is unreachable. */
-  reconfigure(workflowId: string): Promise<void>;
+  /**
+   * Tells the link's workflow that what it carries changed in the database (its CIDRs, or its PSK
+   * after a rotation, `reason: 'key'`); throws when Temporal is unreachable.
+   */
+  reconfigure(workflowId: string, reason?: 'cidrs' | 'key'): Promise<void>;
   /** Starts discovery of a cloud gateway from its public IP. */
   startDiscovery(gatewayId: string, ref: { provider: 'aliyun' | 'aws'; accountId: string; region: string }, publicIp: string): Promise<void>;
 }
@@ -22,5 +25,10 @@ export interface ApiContext {
   secretKey: SecretKey;
   links: LinkOrchestrator;
   view: () => ViewContext;
+  /** Bearer token every /api request must carry; unset only on a loopback listener. */
   apiToken?: string;
+  /** Host header values the API answers (DNS-rebinding guard); "*" or unset: any. */
+  allowedHosts?: string[];
+  /** Cloud endpoint overrides accepted on accounts beyond the providers' own domains (CLOUD_ENDPOINT_ALLOW). */
+  cloudEndpointAllow: string[];
 }

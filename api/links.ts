@@ -171,7 +171,7 @@ async function createLink(ctx: ApiContext, body: z.infer<typeof CreateLink>) {
           state: 'provisioning',
           aCidrs: JSON.stringify(aCidrs),
           bCidrs: JSON.stringify(bCidrs),
-          pskCiphertext: encrypt(ctx.secretKey, randomToken(32)),
+          pskCiphertext: encrypt(ctx.secretKey, randomToken(32), { table: 'Link', id }),
           workflowId: linkWorkflowId(id),
           events: { create: { type: 'link.requested', message: `link requested between ${a.name} and ${b.name}`, data: JSON.stringify({ aCidrs, bCidrs }) } },
         },

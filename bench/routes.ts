@@ -13,6 +13,7 @@ import { startTestAgent, type TestAgent } from '../test/helpers/agents';
 import { FakeIpsecNetwork } from '../test/helpers/fake-ipsec';
 import { newSecretKey } from '../lib/crypto';
 import { linkWorkflowId } from '../workflows/definitions';
+import { TEST_CLOUD_ENDPOINT_ALLOW, TEST_PAYLOAD_KEY_HEX } from '../test/helpers/controller';
 
 const L = Number(process.env.BENCH_RATE ?? 10);
 const ASYNC_MS = Number(process.env.BENCH_ASYNC_MS ?? 200);
@@ -34,17 +35,22 @@ async function main(): Promise<void> {
   await db.db.$disconnect();
   const secretKey = newSecretKey();
   const queue = `bench-${randomBytes(3).toString('hex')}`;
-  const controllers: Array<{ proc: ChildProcess; url: string }> = [];
+  const controllers: Array<{ proc: ChildProcess; url: string; agentUrl: string }> = [];
   const agents: TestAgent[] = [];
   try {
     for (const name of ['ctl-1', 'ctl-2']) {
       const port = await freePort();
+      const agentPort = await freePort();
       const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'controller/main.ts')], {
         cwd: ROOT,
         env: {
           ...process.env,
           PORT: String(port),
           HOST: '127.0.0.1',
+          AGENT_PORT: String(agentPort),
+          AGENT_HOST: '127.0.0.1',
+          TEMPORAL_PAYLOAD_KEY: TEST_PAYLOAD_KEY_HEX,
+          CLOUD_ENDPOINT_ALLOW: TEST_CLOUD_ENDPOINT_ALLOW.join(','),
           DATABASE_URL: db.url,
           TEMPORAL_ADDRESS: temporal.address,
           TEMPORAL_TASK_QUEUE: queue,
@@ -57,7 +63,7 @@ async function main(): Promise<void> {
         },
         stdio: ['ignore', 'ignore', 'inherit'],
       });
-      controllers.push({ proc, url: `http://127.0.0.1:${port}` });
+      controllers.push({ proc, url: `http://127.0.0.1:${port}`, agentUrl: `http://127.0.0.1:${agentPort}` });
       await waitForPort(port, 60_000);
     }
     const api = async <T>(i: number, method: string, p: string, body?: unknown): Promise<{ status: number; body: T }> => {
@@ -67,7 +73,7 @@ async function main(): Promise<void> {
 
     const account = await api<{ id: string }>(0, 'POST', '/api/cloud-accounts', { name: 'bench', provider: 'aliyun', credentials: { accessKeyId: AK, accessKeySecret: SK }, endpoints: { vpc: fake.url, ecs: fake.url } });
     const net = new FakeIpsecNetwork();
-    const urls = controllers.map((c) => c.url);
+    const urls = controllers.map((c) => c.agentUrl);
     const cloud: Array<{ id: string; table: string; instance: string }> = [];
     for (let g = 0; g < CLOUD_GATEWAYS; g++) {
       const ip = `203.0.113.${g + 1}`;

@@ -23,8 +23,8 @@ export const EndpointsSchema = z
   })
   .strict();
 
-export function sealCredentials(key: SecretKey, c: CloudCredentials): string {
-  return encrypt(key, JSON.stringify(c));
+export function sealCredentials(key: SecretKey, accountId: string, c: CloudCredentials): string {
+  return encrypt(key, JSON.stringify(c), { table: 'CloudAccount', id: accountId });
 }
 
 export function providerResolver(db: Db, key: SecretKey, opts: { cacheMs?: number; build?: (t: CloudTarget) => CloudProvider } = {}): ProviderFor {
@@ -40,7 +40,7 @@ export function providerResolver(db: Db, key: SecretKey, opts: { cacheMs?: numbe
     const target: CloudTarget = {
       provider: a.provider as CloudProviderName,
       region: ref.region,
-      ...(a.credentialsCiphertext ? { credentials: JSON.parse(decrypt(key, a.credentialsCiphertext)) as CloudCredentials } : {}),
+      ...(a.credentialsCiphertext ? { credentials: JSON.parse(decrypt(key, a.credentialsCiphertext, { table: 'CloudAccount', id: a.id })) as CloudCredentials } : {}),
       ...(a.endpoints ? { endpoints: JSON.parse(a.endpoints) as CloudEndpoints } : {}),
     };
     const value = { provider: build(target), target };

@@ -3,11 +3,14 @@ import { z } from 'zod';
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import { envBool, envInt, envUrl, parseEnv } from '../lib/env';
+import { ConfigError, envBool, envInt, envUrl, parseEnv } from '../lib/env';
+import { isLoopbackHost } from '../lib/net';
 import { BudgetOverrides } from '../cloud/budgets';
 
 export const ROLES = ['api', 'hub', 'worker'] as const;
 export type Role = (typeof ROLES)[number];
+
+const list = z.string().transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
 
 const schema = z.object({
   ROLES: z
@@ -15,8 +18,31 @@ const schema = z.object({
     .default('api,hub,worker')
     .transform((s) => s.split(',').map((r) => r.trim()).filter(Boolean))
     .pipe(z.array(z.enum(ROLES, { error: `expected a comma-separated subset of ${ROLES.join(',')}` })).min(1)),
+  /** The REST API and the console: loopback unless the operator opens it (with API_TOKEN). */
   HOST: z.string().default('127.0.0.1'),
   PORT: envInt(0, 65535).default(8080),
+  /** The agents' WebSocket endpoint, on a listener of its own. */
+  AGENT_HOST: z.string().default('127.0.0.1'),
+  AGENT_PORT: envInt(0, 65535).default(8081),
+  /** Host header values the API answers (DNS-rebinding guard); comma-separated, "*" turns the check off. */
+  API_ALLOWED_HOSTS: list.optional(),
+  /** PEM certificate chain and key: both listeners serve HTTPS/WSS; re-read on SIGHUP. */
+  TLS_CERT: z.string().optional(),
+  TLS_KEY: z.string().optional(),
+  /** mTLS to Temporal: client certificate and key, and the CA that signed the server's certificate. */
+  TEMPORAL_TLS_CERT: z.string().optional(),
+  TEMPORAL_TLS_KEY: z.string().optional(),
+  TEMPORAL_TLS_CA: z.string().optional(),
+  TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  /** 32 bytes (hex or base64) encrypting workflow and activity payloads; generated into DATA_DIR when unset. */
+  TEMPORAL_PAYLOAD_KEY: z.string().optional(),
+  /** Cloud API endpoint overrides accepted on accounts, beyond the providers' own domains (host patterns). */
+  CLOUD_ENDPOINT_ALLOW: list.optional(),
+  /** Rotate every link's PSK after this many days (0: only when asked, POST /api/links/:id/rotate-key). */
+  PSK_ROTATION_DAYS: envInt(0, 3650).default(0),
+  /** Pre-authentication sockets on the agent listener: per source address and in total. */
+  AGENT_PREAUTH_PER_IP: envInt(1, 1_000_000).default(64),
+  AGENT_PREAUTH_MAX: envInt(1, 1_000_000).default(4096),
   DATA_DIR: z.string().default('.data'),
   DATABASE_URL: z
     .string()
@@ -33,7 +59,7 @@ const schema = z.object({
   TEMPORAL_DEV_UI_PORT: envInt(1, 65535).default(8233),
   /** 32 bytes (base64 or hex) encrypting PSKs at rest; generated into DATA_DIR when unset. */
   SECRET_KEY: z.string().optional(),
-  /** Bearer token for the REST API; when unset the API is open (bind HOST to loopback then). */
+  /** Bearer token for the REST API; required when HOST is not a loopback address. */
   API_TOKEN: z.string().min(16, { error: 'expected at least 16 characters' }).optional(),
   HUB_INSTANCE_ID: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, { error: 'expected 1-64 of A-Z a-z 0-9 _ . -' }).optional(),
   HEARTBEAT_MS: envInt(1000, 300_000).default(15_000),
@@ -60,6 +86,17 @@ export type ControllerConfig = ReturnType<typeof loadControllerConfig>;
 
 export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env) {
   const c = parseEnv(schema, env);
+  const problems: string[] = [];
+  // An API that can change the network must never be open to the network by accident.
+  if (!isLoopbackHost(c.HOST) && !c.API_TOKEN) {
+    problems.push(`  API_TOKEN: required when the API listens on ${c.HOST}, which is not a loopback address; set API_TOKEN (16+ characters), or keep HOST=127.0.0.1 (agents have their own listener, AGENT_HOST)`);
+  }
+  if (!!c.TLS_CERT !== !!c.TLS_KEY) problems.push('  TLS_CERT, TLS_KEY: give both (PEM files) or neither');
+  if (!!c.TEMPORAL_TLS_CERT !== !!c.TEMPORAL_TLS_KEY) problems.push('  TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY: give both (PEM files) or neither');
+  if (c.ROLES.includes('hub') && c.ROLES.includes('api') && c.HOST === c.AGENT_HOST && c.PORT === c.AGENT_PORT && c.PORT !== 0) {
+    problems.push(`  AGENT_PORT: the agent listener needs a port of its own (PORT is ${c.PORT} too)`);
+  }
+  if (problems.length) throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
   const dataDir = path.resolve(c.DATA_DIR);
   return {
     ...c,

@@ -1,11 +1,13 @@
 // `npm start` / `npm run controller`: validates config, brings up what is missing on embedded
 // defaults (database migrations, a Temporal dev server), starts the roles, stops cleanly on Ctrl-C.
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Runtime as TemporalRuntime, makeTelemetryFilterString } from '@temporalio/worker';
 import { loadControllerConfig, type ControllerConfig } from './config';
 import { startDevServer, type DevServer } from './temporal-dev';
-import { startRuntime } from './runtime';
+import { startRuntime, type TemporalTls } from './runtime';
+import { hostname, networkInterfaces } from 'node:os';
+import { isLoopbackHost } from '../lib/net';
 import { migrateDb } from '../db';
 import { createLogger, type Logger } from '../lib/log';
 import { ConfigError } from '../lib/env';
@@ -28,8 +30,9 @@ async function main(): Promise<void> {
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
   });
 
-  await mkdir(config.DATA_DIR, { recursive: true });
+  await privateDataDir(config.DATA_DIR);
   const secretKey = await resolveSecretKey(config, log);
+  const payloadKey = await resolvePayloadKey(config, secretKey, log);
   await migrateDb(config.DATABASE_URL);
 
   let dev: DevServer | undefined;
@@ -49,11 +52,16 @@ async function main(): Promise<void> {
 
   const runtime = await startRuntime({
     roles: config.ROLES,
-    host: config.HOST,
-    port: config.PORT,
+    api: { host: config.HOST, port: config.PORT, allowedHosts: config.API_ALLOWED_HOSTS ?? defaultAllowedHosts(config.HOST) },
+    agent: { host: config.AGENT_HOST, port: config.AGENT_PORT, preauthPerIp: config.AGENT_PREAUTH_PER_IP, preauthMax: config.AGENT_PREAUTH_MAX },
+    ...(config.TLS_CERT && config.TLS_KEY ? { tls: { certFile: config.TLS_CERT, keyFile: config.TLS_KEY } } : {}),
     databaseUrl: config.DATABASE_URL,
     temporalAddress,
     temporalNamespace: config.TEMPORAL_NAMESPACE,
+    ...(temporalTls(config) ? { temporalTls: temporalTls(config) } : {}),
+    payloadKey,
+    cloudEndpointAllow: config.CLOUD_ENDPOINT_ALLOW ?? [],
+    pskRotationDays: config.PSK_ROTATION_DAYS,
     temporalUiUrl: uiUrl,
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     instanceId: config.HUB_INSTANCE_ID,
@@ -70,8 +78,11 @@ async function main(): Promise<void> {
   });
 
   const lines = [`controller ${config.HUB_INSTANCE_ID} running roles ${config.ROLES.join(', ')}`];
-  if (runtime.url && config.ROLES.includes('api')) lines.push(`  REST API:        ${runtime.url}/api`);
-  if (runtime.url && runtime.hub) lines.push(`  agent endpoint:  ${runtime.url.replace(/^http/, 'ws')}/agent`);
+  if (runtime.url) lines.push(`  REST API:        ${runtime.url}/api${config.API_TOKEN ? ' (Authorization: Bearer $API_TOKEN)' : ''}`);
+  if (runtime.agentUrl) lines.push(`  agent endpoint:  ${runtime.agentUrl.replace(/^http/, 'ws')}/agent`);
+  if (runtime.agentUrl && !config.TLS_CERT && !isLoopbackHost(config.AGENT_HOST)) {
+    log.warn('the agent endpoint listens on a non-loopback address without TLS: PSKs would cross the network in cleartext; set TLS_CERT and TLS_KEY, or terminate TLS in a proxy in front of it', { agentHost: config.AGENT_HOST });
+  }
   lines.push(`  Temporal:        ${temporalAddress}${dev ? ' (dev server, data in ' + path.join(config.DATA_DIR, 'temporal.db') + ')' : ''}`);
   if (uiUrl) lines.push(`  Temporal UI:     ${uiUrl}/namespaces/${config.TEMPORAL_NAMESPACE}/workflows`);
   lines.push('Press Ctrl-C to stop.');
@@ -95,20 +106,78 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', () => void stop('SIGINT'));
   process.on('SIGTERM', () => void stop('SIGTERM'));
+  // A renewed certificate is picked up without a restart; agents stay connected.
+  process.on('SIGHUP', () => {
+    runtime.reloadTls().then(
+      () => log.info('TLS certificate and key re-read'),
+      (err: unknown) => log.error('could not re-read the TLS certificate and key; keeping the previous ones', { err }),
+    );
+  });
+}
+
+/**
+ * The data directory holds the embedded database, Temporal's database and generated keys: only
+ * the controller's user may read it. Files the controller (and the Temporal dev server it starts)
+ * create get no group or other bits; ones left by an older version are tightened.
+ */
+async function privateDataDir(dir: string): Promise<void> {
+  process.umask(0o077);
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await chmod(dir, 0o700);
+  for (const entry of await readdir(dir, { withFileTypes: true })) {
+    if (entry.isFile()) await chmod(path.join(dir, entry.name), 0o600);
+  }
+}
+
+function temporalTls(config: ControllerConfig): TemporalTls | undefined {
+  const t = {
+    ...(config.TEMPORAL_TLS_CERT ? { certFile: config.TEMPORAL_TLS_CERT } : {}),
+    ...(config.TEMPORAL_TLS_KEY ? { keyFile: config.TEMPORAL_TLS_KEY } : {}),
+    ...(config.TEMPORAL_TLS_CA ? { caFile: config.TEMPORAL_TLS_CA } : {}),
+    ...(config.TEMPORAL_TLS_SERVER_NAME ? { serverName: config.TEMPORAL_TLS_SERVER_NAME } : {}),
+  };
+  return Object.keys(t).length ? t : undefined;
+}
+
+/** The API answers requests addressed to this machine by default (a DNS-rebinding guard). */
+function defaultAllowedHosts(host: string): string[] {
+  const own = ['localhost', '127.0.0.1', '::1', hostname().toLowerCase()];
+  if (host === '0.0.0.0' || host === '::') {
+    for (const list of Object.values(networkInterfaces())) for (const a of list ?? []) own.push(a.address);
+  } else {
+    own.push(host);
+  }
+  return [...new Set(own)];
 }
 
 async function resolveSecretKey(config: ControllerConfig, log: Logger): Promise<SecretKey> {
-  if (config.SECRET_KEY) {
+  return resolveKey(config, log, 'SECRET_KEY', config.SECRET_KEY, 'secret.key');
+}
+
+/** The payload key must differ from SECRET_KEY: Temporal's operators need not be able to open PSKs. */
+async function resolvePayloadKey(config: ControllerConfig, secretKey: SecretKey, log: Logger): Promise<Buffer> {
+  const key = await resolveKey(config, log, 'TEMPORAL_PAYLOAD_KEY', config.TEMPORAL_PAYLOAD_KEY, 'payload.key');
+  if (key.equals(secretKey)) {
+    process.stderr.write('controller: invalid configuration:\n  TEMPORAL_PAYLOAD_KEY: must differ from SECRET_KEY\n');
+    process.exit(2);
+  }
+  return key;
+}
+
+/**
+ * A 32-byte key from the environment, else generated once and kept in the data directory (the
+ * embedded default). Several controller processes must share each key, so production sets them.
+ */
+async function resolveKey(config: ControllerConfig, log: Logger, name: string, given: string | undefined, fileName: string): Promise<SecretKey> {
+  if (given) {
     try {
-      return parseSecretKey(config.SECRET_KEY);
+      return parseSecretKey(given);
     } catch (err) {
-      process.stderr.write(`controller: invalid configuration:\n  SECRET_KEY: ${(err as Error).message}\n`);
+      process.stderr.write(`controller: invalid configuration:\n  ${name}: ${(err as Error).message}\n`);
       process.exit(2);
     }
   }
-  // Embedded default: a key generated once and kept beside the database. Several controller
-  // processes must share one key, so production sets SECRET_KEY explicitly.
-  const file = path.join(config.DATA_DIR, 'secret.key');
+  const file = path.join(config.DATA_DIR, fileName);
   try {
     return parseSecretKey(await readFile(file, 'utf8'));
   } catch (err) {
@@ -116,7 +185,7 @@ async function resolveSecretKey(config: ControllerConfig, log: Logger): Promise<
   }
   const key = newSecretKey();
   await writeFile(file, key + '\n', { mode: 0o600, flag: 'wx' });
-  if (!config.DATABASE_URL.startsWith('file:')) log.warn('SECRET_KEY is not set; generated one in the data directory. Set SECRET_KEY on every controller process sharing this database.');
+  if (!config.DATABASE_URL.startsWith('file:') || config.TEMPORAL_ADDRESS) log.warn(`${name} is not set; generated one in the data directory. Set ${name} on every controller process of this deployment.`);
   return parseSecretKey(key);
 }
 

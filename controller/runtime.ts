@@ -1,11 +1,10 @@
-// Builds and runs the controller's roles from a validated config: the REST API and the agents'
-// WebSocket hub on one HTTP port, and the Temporal workers. Every client is constructed here, once.
-import http from 'node:http';
+// Builds and runs the controller's roles from a validated config: the REST API (and console) on one
+// listener, the agents' WebSocket hub on another, and the Temporal workers. Every client is
+// constructed here, once.
 import path from 'node:path';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
 import { conflict } from '../lib/errors';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
-import type { AddressInfo } from 'node:net';
 import { openDb, type Db } from '../db';
 import { liveLinksOf } from '../activities/store-helpers';
 import { createApi } from '../api/app';
@@ -24,15 +23,29 @@ import { budgetFor, type BudgetOverrides } from '../cloud/budgets';
 import { dbPacer } from '../cloud/pacer';
 import type { CloudProvider, CloudTarget } from '../cloud/types';
 import { CloudWorkers } from './cloud-workers';
+import { listen, type Listener, type TlsFiles } from './listeners';
+import { resealLegacySecrets } from './reseal';
+import { EncryptionCodec } from './payload-codec';
+import type { DataConverter } from '@temporalio/common';
+import type { TLSConfig, WorkerInterceptors } from '@temporalio/worker';
+import { readFile } from 'node:fs/promises';
 import { discoverGatewayWorkflow, discoveryWorkflowId, followInstanceWorkflowId, type followInstanceWorkflow } from '../workflows/discovery';
 
 export interface RuntimeOptions {
   roles: Role[];
-  host: string;
-  port: number;
+  /** The REST API's listener (role api): loopback unless the operator opened it with a token. */
+  api: { host: string; port: number; allowedHosts?: string[] };
+  /** The agents' listener (role hub). */
+  agent: { host: string; port: number; preauthPerIp?: number; preauthMax?: number };
+  /** Certificate and key: both listeners serve HTTPS/WSS. */
+  tls?: TlsFiles;
   databaseUrl: string;
   temporalAddress: string;
   temporalNamespace: string;
+  /** mTLS to Temporal. */
+  temporalTls?: TemporalTls;
+  /** Encrypts every Temporal payload; separate from secretKey. */
+  payloadKey: Buffer;
   temporalUiUrl?: string;
   taskQueue: string;
   instanceId: string;
@@ -48,14 +61,23 @@ export interface RuntimeOptions {
   cloudBudgets?: BudgetOverrides;
   /** How often budget workers look for new accounts/regions. */
   cloudWorkersPollMs?: number;
+  /** Cloud API endpoint overrides accepted on accounts, beyond the providers' own domains (CLOUD_ENDPOINT_ALLOW). */
+  cloudEndpointAllow: string[];
+  /** Rotate each link's PSK after this many days; 0 or unset: only on request. */
+  pskRotationDays?: number;
   /** Builds providers (tests may wrap the real ones, e.g. to count calls). */
   buildProvider?: (t: CloudTarget) => CloudProvider;
 }
 
 export interface Runtime {
-  /** Base URL of the HTTP server (API and agent endpoint), when the api or hub role runs. */
+  /** Base URL of the API listener, when the api role runs. */
   url?: string;
   port?: number;
+  /** Base URL of the agents' listener, when the hub role runs. */
+  agentUrl?: string;
+  agentPort?: number;
+  /** Re-reads TLS_CERT/TLS_KEY (SIGHUP). */
+  reloadTls(): Promise<void>;
   db: Db;
   hub?: GatewayHub;
   client: Client;
@@ -69,8 +91,18 @@ export function workflowsPath(): string {
   return path.resolve(__dirname, '..', 'workflows', 'index.ts');
 }
 
+/** Loaded into the workflow bundle, the workers and the clients (see workflows/failure-converter.ts). */
+export function failureConverterPath(): string {
+  return path.resolve(__dirname, '..', 'workflows', 'failure-converter.ts');
+}
+
 export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: workflowsPath(), logger: quietBundlerLogger });
+  return bundleWorkflowCode({ workflowsPath: workflowsPath(), failureConverterPath: failureConverterPath(), logger: quietBundlerLogger });
+}
+
+/** What every client and worker of this controller encodes Temporal payloads with. */
+export function controllerDataConverter(payloadKey: Buffer): DataConverter {
+  return { payloadCodecs: [new EncryptionCodec(payloadKey)], failureConverterPath: failureConverterPath() };
 }
 
 export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
@@ -82,9 +114,13 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
   try {
     const db = await openDb(o.databaseUrl);
     closers.push(() => db.$disconnect());
-    const connection = await connectTemporal(o.temporalAddress, o.temporalNamespace);
+    const resealed = await resealLegacySecrets(db, o.secretKey);
+    if (resealed) log.info('re-sealed stored secrets to their rows', { count: resealed });
+    const tls = o.temporalTls ? await temporalTlsConfig(o.temporalTls) : undefined;
+    const connection = await connectTemporal(o.temporalAddress, o.temporalNamespace, tls);
     closers.push(() => connection.close());
-    const client = new Client({ connection, namespace: o.temporalNamespace });
+    const dataConverter = controllerDataConverter(o.payloadKey);
+    const client = new Client({ connection, namespace: o.temporalNamespace, dataConverter });
     const presenceTtlMs = o.heartbeatMs * 3;
 
     const signal = async (linkId: string, send: (h: ReturnType<typeof client.workflow.getHandle>) => Promise<void>) => {
@@ -134,7 +170,9 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       if (!reported) return;
       const g = await db.gateway.findUnique({ where: { id: gatewayId }, select: { provider: true, instanceId: true, accountId: true, region: true, publicIp: true } });
       if (!g || g.provider !== reported.provider || !g.instanceId || g.instanceId === reported.instanceId || !g.accountId || !g.region) return;
-      const publicIp = facts.publicIp ?? g.publicIp;
+      // The operator's address, never the one the agent reports: re-discovering by an address the
+      // agent chose would let it name any instance with a public IP in the VPC.
+      const publicIp = g.publicIp;
       if (!publicIp) return;
       log.warn('gateway reports another instance; asking the cloud before its routes follow', { gatewayId, from: g.instanceId, to: reported.instanceId });
       await client.workflow
@@ -185,66 +223,70 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     }
 
     let cloudWorkers: CloudWorkers | undefined;
-    let server: http.Server | undefined;
-    if (o.roles.includes('api') || hub) {
-      const app = o.roles.includes('api')
-        ? createApi({
-            db,
-            log: log.child({ component: 'api' }),
-            secretKey: o.secretKey,
-            apiToken: o.apiToken,
-            links: {
-              start: async (linkId, workflowId) => {
-                await client.workflow.start<typeof linkWorkflow>('linkWorkflow', { taskQueue: o.taskQueue, workflowId, args: [{ linkId }] });
-              },
-              requestDelete: async (workflowId) => {
-                try {
-                  await client.workflow.getHandle(workflowId).executeUpdate(deleteUpdate);
-                } catch (err) {
-                  // The workflow's validator refused: a delete is already under way.
-                  if (err instanceof WorkflowUpdateFailedError) throw conflict(`${workflowId} is already being deleted`);
-                  throw err;
-                }
-              },
-              reconfigure: async (workflowId) => {
-                await client.workflow.getHandle(workflowId).signal(reconfigureSignal, { reason: 'cidrs' });
-              },
-              startDiscovery: async (gatewayId, ref, publicIp) => {
-                await client.workflow.start<typeof discoverGatewayWorkflow>('discoverGatewayWorkflow', {
-                  taskQueue: o.taskQueue,
-                  workflowId: discoveryWorkflowId(gatewayId),
-                  args: [{ gatewayId, ref, publicIp }],
-                });
-                // Serve the new budget queues right away when this process runs a worker.
-                void cloudWorkers?.refresh().catch(() => undefined);
-              },
-            },
-            view: () => ({ now: new Date(), presenceTtlMs, temporalUiUrl: o.temporalUiUrl, temporalNamespace: o.temporalNamespace }),
-          })
-        : undefined;
-      server = http.createServer(app ?? ((_req, res) => res.writeHead(404).end()));
-      server.keepAliveTimeout = 65_000;
-      hub?.attach(server);
-      await new Promise<void>((resolve, reject) => {
-        server!.once('error', reject);
-        // A deep accept queue: after a controller restart every agent dials at once (bench:hub).
-        server!.listen({ port: o.port, host: o.host, backlog: AGENT_LISTEN_BACKLOG }, () => resolve());
+    const listeners: Listener[] = [];
+    let apiListener: Listener | undefined;
+    let agentListener: Listener | undefined;
+    if (o.roles.includes('api')) {
+      const app = createApi({
+        db,
+        log: log.child({ component: 'api' }),
+        secretKey: o.secretKey,
+        apiToken: o.apiToken,
+        ...(o.api.allowedHosts ? { allowedHosts: o.api.allowedHosts } : {}),
+        cloudEndpointAllow: o.cloudEndpointAllow,
+        links: {
+          start: async (linkId, workflowId) => {
+            await client.workflow.start<typeof linkWorkflow>('linkWorkflow', { taskQueue: o.taskQueue, workflowId, args: [{ linkId }] });
+          },
+          requestDelete: async (workflowId) => {
+            try {
+              await client.workflow.getHandle(workflowId).executeUpdate(deleteUpdate);
+            } catch (err) {
+              // The workflow's validator refused: a delete is already under way.
+              if (err instanceof WorkflowUpdateFailedError) throw conflict(`${workflowId} is already being deleted`);
+              throw err;
+            }
+          },
+          reconfigure: async (workflowId, reason = 'cidrs') => {
+            await client.workflow.getHandle(workflowId).signal(reconfigureSignal, { reason });
+          },
+          startDiscovery: async (gatewayId, ref, publicIp) => {
+            await client.workflow.start<typeof discoverGatewayWorkflow>('discoverGatewayWorkflow', {
+              taskQueue: o.taskQueue,
+              workflowId: discoveryWorkflowId(gatewayId),
+              args: [{ gatewayId, ref, publicIp }],
+            });
+            // Serve the new budget queues right away when this process runs a worker.
+            void cloudWorkers?.refresh().catch(() => undefined);
+          },
+        },
+        view: () => ({ now: new Date(), presenceTtlMs, temporalUiUrl: o.temporalUiUrl, temporalNamespace: o.temporalNamespace }),
       });
-      closers.push(
-        () =>
-          new Promise<void>((resolve) => {
-            server!.close(() => resolve());
-            server!.closeAllConnections();
-          }),
-      );
+      apiListener = await listen({ host: o.api.host, port: o.api.port, handler: app, ...(o.tls ? { tls: o.tls } : {}) });
+      listeners.push(apiListener);
+      closers.push(() => apiListener!.close());
+    }
+    if (hub) {
+      const h = hub;
+      agentListener = await listen({
+        host: o.agent.host,
+        port: o.agent.port,
+        handler: (req, res) => h.handleHttp(req, res),
+        ...(o.tls ? { tls: o.tls } : {}),
+        // A deep accept queue: after a controller restart every agent dials at once (bench:hub).
+        backlog: AGENT_LISTEN_BACKLOG,
+        prepare: (server) => h.attach(server),
+      });
+      listeners.push(agentListener);
+      closers.push(() => agentListener!.close());
       // Closers run in reverse: the hub closes the agents' sockets first (server.close() waits for
       // upgraded connections, which closeAllConnections() does not end).
-      if (hub) closers.push(() => hub.close());
+      closers.push(() => h.close());
     }
 
     const needsWorker = o.roles.includes('worker') || hub;
     if (needsWorker) {
-      const nativeConnection = await NativeConnection.connect({ address: o.temporalAddress });
+      const nativeConnection = await NativeConnection.connect({ address: o.temporalAddress, ...(tls ? { tls } : {}) });
       closers.push(() => nativeConnection.close());
       const activities = createActivities({
         db,
@@ -269,7 +311,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         // The sticky-queue timeout stays at its default (10 s): shorter, a busy worker's workflow
         // tasks spill to other workers that must replay the whole history (measured: bench:routes
         // slower by ~15 %), which costs more than a killed controller's links resuming sooner.
-        workers.push(await Worker.create({ connection: nativeConnection, namespace: o.temporalNamespace, taskQueue: o.taskQueue, workflowBundle: bundle, activities }));
+        workers.push(await Worker.create({ connection: nativeConnection, namespace: o.temporalNamespace, taskQueue: o.taskQueue, workflowBundle: bundle, activities, dataConverter, interceptors: workerInterceptors }));
       }
       if (o.roles.includes('worker')) {
         cloudWorkers = new CloudWorkers({
@@ -287,7 +329,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       }
       if (hub) {
         // Agent calls for sockets held here arrive on this instance's own queue.
-        workers.push(await Worker.create({ connection: nativeConnection, namespace: o.temporalNamespace, taskQueue: hubQueueName(o.taskQueue, o.instanceId), activities }));
+        workers.push(await Worker.create({ connection: nativeConnection, namespace: o.temporalNamespace, taskQueue: hubQueueName(o.taskQueue, o.instanceId), activities, dataConverter, interceptors: workerInterceptors }));
       }
       const running = workers.map((w) => w.run());
       closers.push(async () => {
@@ -297,8 +339,18 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       void Promise.all(running).catch((err: unknown) => log.error('worker stopped with an error', { err }));
     }
 
-    const port = server ? (server.address() as AddressInfo).port : undefined;
-    return { db, hub, client, close, ...(cloudWorkers ? { cloudWorkers } : {}), ...(port !== undefined ? { port, url: `http://${urlHost(o.host)}:${port}` } : {}) };
+    return {
+      db,
+      hub,
+      client,
+      close,
+      reloadTls: async () => {
+        for (const l of listeners) await l.reloadTls();
+      },
+      ...(cloudWorkers ? { cloudWorkers } : {}),
+      ...(apiListener ? { port: apiListener.port, url: apiListener.url } : {}),
+      ...(agentListener ? { agentPort: agentListener.port, agentUrl: agentListener.url } : {}),
+    };
   } catch (err) {
     await close();
     throw err;
@@ -306,11 +358,11 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
 }
 
 /** Connects and waits until the namespace answers (a dev server opens its port before it is ready). */
-async function connectTemporal(address: string, namespace: string): Promise<Connection> {
+async function connectTemporal(address: string, namespace: string, tls: TLSConfig | undefined): Promise<Connection> {
   const deadline = Date.now() + 30_000;
   for (;;) {
     try {
-      const c = await Connection.connect({ address, connectTimeout: 5000 });
+      const c = await Connection.connect({ address, connectTimeout: 5000, ...(tls ? { tls } : {}) });
       try {
         await c.workflowService.describeNamespace({ namespace });
         return c;
@@ -325,10 +377,37 @@ async function connectTemporal(address: string, namespace: string): Promise<Conn
   }
 }
 
-function urlHost(host: string): string {
-  if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
-  return host.includes(':') ? `[${host}]` : host;
+export interface TemporalTls {
+  /** Client certificate and key (PEM files) for mTLS. */
+  certFile?: string;
+  keyFile?: string;
+  /** CA bundle that signed the server's certificate (PEM file); system CAs when unset. */
+  caFile?: string;
+  serverName?: string;
 }
+
+async function temporalTlsConfig(t: TemporalTls): Promise<TLSConfig> {
+  const [crt, key, ca] = await Promise.all([t.certFile, t.keyFile, t.caFile].map((f) => (f ? readFile(f) : Promise.resolve(undefined))));
+  return {
+    ...(crt && key ? { clientCertPair: { crt, key } } : {}),
+    ...(ca ? { serverRootCACertificate: ca } : {}),
+    ...(t.serverName ? { serverNameOverride: t.serverName } : {}),
+  };
+}
+
+/** Activity log lines carry the task token by default; it lets its holder complete the activity. */
+const workerInterceptors: WorkerInterceptors = {
+  activity: [
+    () => ({
+      outbound: {
+        getLogAttributes: (input, next) => {
+          const { taskToken: _token, ...rest } = next(input);
+          return rest;
+        },
+      },
+    }),
+  ],
+};
 
 const quietBundlerLogger = {
   log: () => undefined,

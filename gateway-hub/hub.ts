@@ -3,7 +3,7 @@
 // Bookkeeping follows NetBird's job manager: pending requests by id, a reconnect replaces the old
 // socket, a disconnect fails that gateway's pending requests at once, and a response is accepted
 // only from the connection the request went to.
-import type { IncomingMessage, Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
@@ -132,6 +132,11 @@ export class GatewayHub {
         reject(socket, 500, 'Internal Server Error');
       });
     });
+  }
+
+  /** Plain HTTP requests on the agents' listener: only the WebSocket upgrade lives here. */
+  handleHttp(_req: IncomingMessage, res: ServerResponse): void {
+    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'agents connect with a WebSocket upgrade to /agent' } }));
   }
 
   isConnected(gatewayId: GatewayId): boolean {

@@ -13,17 +13,51 @@ export function parseSecretKey(text: string): SecretKey {
 
 export const newSecretKey = (): string => randomBytes(32).toString('base64');
 
-export function encrypt(key: SecretKey, plaintext: string): string {
+/** Where a ciphertext lives: binding it to its row means one copied into another row fails to open. */
+export interface SealedAt {
+  table: 'Link' | 'CloudAccount';
+  id: string;
+}
+
+const VERSION = 'v2.';
+const aadOf = (at: SealedAt): Buffer => Buffer.from(`ipsec-mesh|${at.table}|${at.id}`, 'utf8');
+
+/**
+ * AES-256-GCM with the row's table and id as additional authenticated data: someone able to write
+ * to the database cannot swap ciphertexts between rows (a PSK of one link into another, one
+ * account's keys into another) without the decryption failing.
+ */
+export function encrypt(key: SecretKey, plaintext: string, at: SealedAt): string {
+  return VERSION + seal(key, plaintext, aadOf(at));
+}
+
+/** Opens what encrypt() sealed for the same row; throws on any other row, key or tampering. */
+export function decrypt(key: SecretKey, ciphertext: string, at: SealedAt): string {
+  if (!ciphertext.startsWith(VERSION)) throw new Error(`${at.table} ${at.id}: ciphertext is not bound to its row (run the controller once to re-seal it)`);
+  return open(key, ciphertext.slice(VERSION.length), aadOf(at));
+}
+
+/** True for ciphertexts written before they were bound to their rows (0.1.0 development builds). */
+export const isLegacyCiphertext = (ciphertext: string): boolean => !ciphertext.startsWith(VERSION);
+
+/** Re-seals a ciphertext from before row binding; only the start-up migration calls it. */
+export function resealLegacy(key: SecretKey, ciphertext: string, at: SealedAt): string {
+  return encrypt(key, open(key, ciphertext), at);
+}
+
+function seal(key: SecretKey, plaintext: string, aad?: Buffer): string {
   const iv = randomBytes(12);
   const c = createCipheriv('aes-256-gcm', key, iv);
+  if (aad) c.setAAD(aad);
   const body = Buffer.concat([c.update(plaintext, 'utf8'), c.final()]);
   return Buffer.concat([iv, c.getAuthTag(), body]).toString('base64');
 }
 
-export function decrypt(key: SecretKey, ciphertext: string): string {
+function open(key: SecretKey, ciphertext: string, aad?: Buffer): string {
   const raw = Buffer.from(ciphertext, 'base64');
   if (raw.length < 29) throw new Error('ciphertext too short');
   const d = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+  if (aad) d.setAAD(aad);
   d.setAuthTag(raw.subarray(12, 28));
   return Buffer.concat([d.update(raw.subarray(28)), d.final()]).toString('utf8');
 }

@@ -29,7 +29,7 @@ export const gatewayOnlineSignal = defineSignal<[{ gatewayId: string }]>('gatewa
  * What the link should be changed in the database (its CIDRs, or a gateway's public address):
  * re-plan and converge, rolling an operator's CIDR change back if it cannot be applied.
  */
-export const reconfigureSignal = defineSignal<[{ reason: 'cidrs' | 'endpoint' | 'instance'; gatewayId?: string }]>('reconfigure');
+export const reconfigureSignal = defineSignal<[{ reason: 'cidrs' | 'endpoint' | 'instance' | 'key'; gatewayId?: string }]>('reconfigure');
 /** Tear the link down; resolves once the workflow has accepted the request. */
 export const deleteUpdate = defineUpdate<{ accepted: true }>('delete');
 

@@ -94,8 +94,8 @@ describe.runIf(cli.ok)('agent disconnects in the middle of a config push', () =>
     const a = (await ctl.api<{ id: string; agentSecret: string }>('POST', '/api/gateways', { name: 'ad-a', provider: 'onprem', cidrs: ['10.71.0.0/24'], publicIp: ipA })).body;
     const b = (await ctl.api<{ id: string; agentSecret: string }>('POST', '/api/gateways', { name: 'ad-b', provider: 'onprem', cidrs: ['10.72.0.0/24'], publicIp: ipB })).body;
     const driverB = new HoldingDriver(net, ipB);
-    agents.push(await startTestAgent({ controllerUrl: ctl.url, gatewayId: a.id, secret: a.agentSecret, driver: net.driver(ipA), publicIp: ipA }));
-    const agentB1 = await startTestAgent({ controllerUrl: ctl.url, gatewayId: b.id, secret: b.agentSecret, driver: driverB, publicIp: ipB });
+    agents.push(await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: a.id, secret: a.agentSecret, driver: net.driver(ipA), publicIp: ipA }));
+    const agentB1 = await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: b.id, secret: b.agentSecret, driver: driverB, publicIp: ipB });
     await expect.poll(async () => (await online(a.id)) && (await online(b.id)), { timeout: 10_000 }).toBe(true);
 
     const held = driverB.holdNextApply();
@@ -120,7 +120,7 @@ describe.runIf(cli.ok)('agent disconnects in the middle of a config push', () =>
     expect(driverB.conns.has(config.name)).toBe(false);
 
     // Back: same gateway, same state directory, charon (the driver) still running.
-    const agentB2 = await startTestAgent({ controllerUrl: ctl.url, gatewayId: b.id, secret: b.agentSecret, driver: driverB, publicIp: ipB, stateDir: agentB1.stateDir });
+    const agentB2 = await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: b.id, secret: b.agentSecret, driver: driverB, publicIp: ipB, stateDir: agentB1.stateDir });
     agents.push(agentB2);
     await expect.poll(async () => (await linkOf(linkId)).state, { timeout: 30_000 }).toBe('up');
 

@@ -79,7 +79,7 @@ describe.runIf(!reason)('two active controllers, one killed', () => {
 
   async function startAgent(i: number, stateDir?: string): Promise<void> {
     const g = gws[i]!;
-    const a = await startTestAgent({ controllerUrl: [ctlA.url!, ctlB.url!], gatewayId: g.id, secret: g.agentSecret, driver: net.drivers.get(ipOf(i)) ?? net.driver(ipOf(i)), publicIp: ipOf(i), ...(stateDir ? { stateDir } : {}) });
+    const a = await startTestAgent({ controllerUrl: [ctlA.agentUrl!, ctlB.agentUrl!], gatewayId: g.id, secret: g.agentSecret, driver: net.drivers.get(ipOf(i)) ?? net.driver(ipOf(i)), publicIp: ipOf(i), ...(stateDir ? { stateDir } : {}) });
     agents.set(g.id, a);
   }
 
@@ -186,7 +186,7 @@ describe.runIf(!reason)('two active controllers, one killed', () => {
     const holder = ctlA.running() ? ctlA : ctlB;
     expect([...(await holders()).values()].every((c) => c === holder.instanceId)).toBe(true);
     // The replacement comes up where the dead one was, so the agents' URL list reaches it.
-    const replacement = await startControllerProc({ name: 'ctl-c', logs, port: dead.port!, temporalAddress: temporal.address, databaseUrl: dbh.url, taskQueue, secretKey, heartbeatMs: 1000 });
+    const replacement = await startControllerProc({ name: 'ctl-c', logs, agentPort: dead.agentPort!, temporalAddress: temporal.address, databaseUrl: dbh.url, taskQueue, secretKey, heartbeatMs: 1000 });
     retired.push(dead);
     if (dead === ctlA) ctlA = replacement;
     else ctlB = replacement;

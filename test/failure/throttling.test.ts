@@ -135,7 +135,7 @@ describe.runIf(!reason)('clouds throttling 30 % of calls: zero failed operations
     expect((awsProxy.throttled.get('DescribeInstances') ?? 0) + (awsProxy.throttled.get('DescribeVpcs') ?? 0) + (awsProxy.throttled.get('DescribeRouteTables') ?? 0)).toBeGreaterThan(0);
     for (const s of sites) {
       const g = gws.get(s)!;
-      agents.push(await startTestAgent({ controllerUrl: ctl.url, gatewayId: g.id, secret: g.agentSecret, driver: ipsec.driver(s.ip), publicIp: s.ip }));
+      agents.push(await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: g.id, secret: g.agentSecret, driver: ipsec.driver(s.ip), publicIp: s.ip }));
     }
     await expect.poll(async () => (await Promise.all(sites.map(async (s) => (await gatewayOf(gws.get(s)!.id)) as Gw & { online: boolean }))).every((g) => g.online), { timeout: 15_000 }).toBe(true);
 

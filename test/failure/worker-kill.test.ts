@@ -116,8 +116,8 @@ describe.runIf(!reason)('worker process SIGKILLed in the middle of link creation
     }
     const [ga, gw] = gws as [Gw, Gw];
     const net = new FakeIpsecNetwork();
-    agents.push(await startTestAgent({ controllerUrl: front.url, gatewayId: ga.id, secret: ga.agentSecret, driver: net.driver(ALI_IP), publicIp: ALI_IP }));
-    agents.push(await startTestAgent({ controllerUrl: front.url, gatewayId: gw.id, secret: gw.agentSecret, driver: net.driver(AWS_IP), publicIp: AWS_IP }));
+    agents.push(await startTestAgent({ controllerUrl: front.agentUrl, gatewayId: ga.id, secret: ga.agentSecret, driver: net.driver(ALI_IP), publicIp: ALI_IP }));
+    agents.push(await startTestAgent({ controllerUrl: front.agentUrl, gatewayId: gw.id, secret: gw.agentSecret, driver: net.driver(AWS_IP), publicIp: AWS_IP }));
     await expect.poll(async () => (await Promise.all(gws.map(async (g) => (await front.api<Gw>('GET', `/api/gateways/${g.id}`)).body.online))).every(Boolean), { timeout: 10_000 }).toBe(true);
     // Expected routes: AWS's CIDRs in both Alibaba tables, Alibaba's CIDRs in both AWS tables.
     const wantAli = [ali.systemTableId, extraAliTable].flatMap((t) => gw.cidrs.map((c) => `${t}|${c}|${ali.instanceId}|Available`)).sort();

@@ -12,6 +12,7 @@ import path from 'node:path';
 import { createServer } from 'node:net';
 import type { Role } from '../../controller/config';
 import type { BudgetOverrides } from '../../cloud/budgets';
+import { TEST_CLOUD_ENDPOINT_ALLOW, TEST_PAYLOAD_KEY_HEX } from './controller';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -88,9 +89,10 @@ export interface ControllerProcOptions {
   /** SECRET_KEY (base64 or hex), the same on every process sharing the database. */
   secretKey: string;
   roles?: Role[];
-  host?: string;
-  /** Listening port when the api or hub role runs; a free one when omitted. */
-  port?: number;
+  /** Where the agents' listener binds (default loopback); the API listens on loopback. */
+  agentHost?: string;
+  /** The agents' port when the hub role runs (keep it to restart "the same" controller); a free one when omitted. */
+  agentPort?: number;
   instanceId?: string;
   heartbeatMs?: number;
   rpcTimeoutMs?: number;
@@ -103,9 +105,12 @@ export interface ControllerProc {
   readonly name: string;
   readonly instanceId: string;
   readonly roles: Role[];
-  /** Base URL of the API / agent endpoint, when the api or hub role runs. */
+  /** Base URL of the API, when the api role runs. */
   readonly url: string | undefined;
   readonly port: number | undefined;
+  /** Base URL of the agents' listener, when the hub role runs. */
+  readonly agentUrl: string | undefined;
+  readonly agentPort: number | undefined;
   readonly pid: number;
   readonly logFile: string;
   /** Resolves when the process (group leader) has exited. */
@@ -135,19 +140,23 @@ function killGroup(child: ChildProcess, signal: NodeJS.Signals): void {
 /** Starts `node --import tsx controller/main.ts` and resolves once it printed that it runs (and its API answers). */
 export async function startControllerProc(o: ControllerProcOptions): Promise<ControllerProc> {
   const roles = o.roles ?? ['api', 'hub', 'worker'];
-  const listens = roles.includes('api') || roles.includes('hub');
-  const port = listens ? (o.port ?? (await portOutsideEphemeralRange())) : undefined;
-  const host = o.host ?? '127.0.0.1';
+  const port = roles.includes('api') ? await portOutsideEphemeralRange() : undefined;
+  const agentHost = o.agentHost ?? '127.0.0.1';
+  const agentPort = roles.includes('hub') ? (o.agentPort ?? (await portOutsideEphemeralRange(agentHost))) : undefined;
   const instanceId = o.instanceId ?? `${o.name}-${randomBytes(3).toString('hex')}`;
   const logFile = o.logs.file(o.name);
   const log = createWriteStream(logFile, { flags: 'a' });
-  log.write(`===== ${new Date().toISOString()} starting controller ${instanceId} (roles ${roles.join(',')}${port ? `, port ${port}` : ''})\n`);
+  log.write(`===== ${new Date().toISOString()} starting controller ${instanceId} (roles ${roles.join(',')}${port ? `, API port ${port}` : ''}${agentPort ? `, agent port ${agentPort}` : ''})\n`);
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/root',
     ROLES: roles.join(','),
-    HOST: host,
+    HOST: '127.0.0.1',
     PORT: String(port ?? 0),
+    AGENT_HOST: agentHost,
+    AGENT_PORT: String(agentPort ?? 0),
+    TEMPORAL_PAYLOAD_KEY: TEST_PAYLOAD_KEY_HEX,
+    CLOUD_ENDPOINT_ALLOW: TEST_CLOUD_ENDPOINT_ALLOW.join(','),
     DATA_DIR: path.join(o.logs.dir, `${o.name}-data`),
     DATABASE_URL: o.databaseUrl,
     TEMPORAL_ADDRESS: o.temporalAddress,
@@ -197,7 +206,8 @@ export async function startControllerProc(o: ControllerProcOptions): Promise<Con
     }),
   );
   const running = () => child.exitCode === null && child.signalCode === null;
-  const url = port !== undefined ? `http://${host}:${port}` : undefined;
+  const url = port !== undefined ? `http://127.0.0.1:${port}` : undefined;
+  const agentUrl = agentPort !== undefined ? `http://${agentHost.includes(':') ? `[${agentHost}]` : agentHost}:${agentPort}` : undefined;
 
   const proc: ControllerProc = {
     name: o.name,
@@ -205,6 +215,8 @@ export async function startControllerProc(o: ControllerProcOptions): Promise<Con
     roles,
     url,
     port,
+    agentUrl,
+    agentPort,
     pid: child.pid!,
     logFile,
     exited,

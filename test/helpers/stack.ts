@@ -85,7 +85,7 @@ export async function startStack(opts: {
       temporal,
       databaseUrl: dbh.url,
       taskQueue: `e2e-${randomBytes(4).toString('hex')}`,
-      host: fixture.controllerIp,
+      agentHost: fixture.controllerIp,
       heartbeatMs: opts.heartbeatMs ?? 2000,
       secretKey: parseSecretKey(newSecretKey()),
     };
@@ -133,7 +133,7 @@ export async function startStack(opts: {
           cwd: ROOT,
           env: {
             PATH: process.env.PATH ?? '/usr/bin:/bin',
-            CONTROLLER_URL: stack.controller.url,
+            CONTROLLER_URL: stack.controller.agentUrl,
             GATEWAY_ID: g.id,
             GATEWAY_SECRET: g.agentSecret,
             VICI_SOCKET: info.viciSocket,
@@ -173,7 +173,7 @@ export async function startStack(opts: {
       stopController,
       async restartController() {
         await stopController();
-        current = await startTestController({ ...controllerOpts, port: controller.port });
+        current = await startTestController({ ...controllerOpts, agentPort: controller.agentPort });
         stack.controller = current;
         return current;
       },

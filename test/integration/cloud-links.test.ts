@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { AssociateAddressCommand, DescribeAddressesCommand, DisassociateAddressCommand, DescribeInstanceAttributeCommand, DescribeRouteTablesCommand, DescribeSecurityGroupsCommand, CreateRouteCommand, RunInstancesCommand } from '@aws-sdk/client-ec2';
 import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
-import { startTestController, type TestController } from '../helpers/controller';
+import { startTestController, type TestController, replayDataConverter } from '../helpers/controller';
 import { startTestAgent, type TestAgent } from '../helpers/agents';
 import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
 import { createSqliteTestDb } from '../helpers/db';
@@ -67,7 +67,7 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
   }
 
   async function runAgent(g: Gw, publicIp: string) {
-    const a = await startTestAgent({ controllerUrl: ctl.url, gatewayId: g.id, secret: g.agentSecret, driver: ipsec.driver(publicIp), publicIp });
+    const a = await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: g.id, secret: g.agentSecret, driver: ipsec.driver(publicIp), publicIp });
     agents.push(a);
     await expect.poll(async () => (await ctl.api<{ online: boolean }>('GET', `/api/gateways/${g.id}`)).body.online, { timeout: 10_000 }).toBe(true);
     return a;
@@ -247,7 +247,7 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     };
     for (const [file, workflowId] of Object.entries(histories)) {
       const history = await ctl.client.workflow.getHandle(workflowId).fetchHistory();
-      await Worker.runReplayHistory({ workflowBundle: temporal.bundle }, history, workflowId);
+      await Worker.runReplayHistory({ workflowBundle: temporal.bundle, dataConverter: replayDataConverter() }, history, workflowId);
       if (process.env.UPDATE_HISTORIES) {
         const dir = path.join(__dirname, '..', 'fixtures', 'histories');
         await mkdir(dir, { recursive: true });
@@ -320,7 +320,7 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     const old = agents.pop()!;
     await old.stop();
     ipsec.drivers.get('198.51.100.180')!.moveTo('198.51.100.181');
-    const moved = await startTestAgent({ controllerUrl: ctl.url, gatewayId: dc.id, secret: dc.agentSecret, driver: ipsec.drivers.get('198.51.100.181')!, publicIp: '198.51.100.181', stateDir: old.stateDir });
+    const moved = await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: dc.id, secret: dc.agentSecret, driver: ipsec.drivers.get('198.51.100.181')!, publicIp: '198.51.100.181', stateDir: old.stateDir });
     agents.push(moved);
     await expect.poll(() => rules('198.51.100.181'), { timeout: 30_000 }).toBe(2);
     await expect.poll(() => rules('198.51.100.180'), { timeout: 30_000 }).toBe(0);
@@ -336,7 +336,7 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     const ali = addGatewaySite(clouds.aliyun, 24, { eip: '203.0.113.124' });
     const ga = await cloudGateway('ali-ha', 'aliyun', '203.0.113.124');
     const dc = (await ctl.api<Gw>('POST', '/api/gateways', { name: 'dc-ha', provider: 'onprem', cidrs: ['192.168.90.0/24'] })).body;
-    const first = await startTestAgent({ controllerUrl: ctl.url, gatewayId: ga.id, secret: ga.agentSecret, driver: ipsec.driver('203.0.113.124'), publicIp: '203.0.113.124' });
+    const first = await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: ga.id, secret: ga.agentSecret, driver: ipsec.driver('203.0.113.124'), publicIp: '203.0.113.124' });
     await runAgent(dc, '198.51.100.190');
     const r = await ctl.api<LinkOut>('POST', '/api/links', { a: ga.id, b: dc.id });
     await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');
@@ -348,7 +348,7 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     const impostor = clouds.aliyun.addInstance({ vpcId: ali.vpcId, vSwitchId: ali.vSwitchId, privateIp: '10.24.1.12', securityGroupIds: [ali.securityGroupId] });
     const fakeMeta = await FakeMetadataServer.start({ cloud: 'aliyun', instanceId: impostor.instanceId, region: 'cn-hangzhou', eip: '203.0.113.124' });
     await first.stop();
-    const liar = await startTestAgent({ controllerUrl: ctl.url, gatewayId: ga.id, secret: ga.agentSecret, driver: ipsec.drivers.get('203.0.113.124')!, stateDir: first.stateDir, metadata: createMetadataSource({ provider: 'aliyun', endpoint: fakeMeta.url, log: silentLogger }) });
+    const liar = await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: ga.id, secret: ga.agentSecret, driver: ipsec.drivers.get('203.0.113.124')!, stateDir: first.stateDir, metadata: createMetadataSource({ provider: 'aliyun', endpoint: fakeMeta.url, log: silentLogger }) });
     const check = () => ctl.client.workflow.getHandle<typeof followInstanceWorkflow>(followInstanceWorkflowId(ga.id));
     await expect.poll(async () => (await check().result().catch(() => undefined))?.followed, { timeout: 20_000 }).toBe(false);
     expect((await check().result()).reason).toContain('not on ' + impostor.instanceId);
@@ -363,7 +363,7 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     clouds.aliyun.moveEip(ali.instanceId, standby.instanceId);
     const meta = await FakeMetadataServer.start({ cloud: 'aliyun', instanceId: standby.instanceId, region: 'cn-hangzhou', eip: '203.0.113.124' });
     try {
-      agents.push(await startTestAgent({ controllerUrl: ctl.url, gatewayId: ga.id, secret: ga.agentSecret, driver: ipsec.drivers.get('203.0.113.124')!, stateDir: first.stateDir, metadata: createMetadataSource({ provider: 'aliyun', endpoint: meta.url, log: silentLogger }) }));
+      agents.push(await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: ga.id, secret: ga.agentSecret, driver: ipsec.drivers.get('203.0.113.124')!, stateDir: first.stateDir, metadata: createMetadataSource({ provider: 'aliyun', endpoint: meta.url, log: silentLogger }) }));
       await expect.poll(routeTo, { timeout: 30_000 }).toBe(standby.instanceId);
       await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');
       expect((await get(ga.id)).cloud!.instanceId).toBe(standby.instanceId);
@@ -404,7 +404,7 @@ describe.runIf(!reason)('cloud gateways: discovery, routes and rules (real Tempo
     const meta = await FakeMetadataServer.start({ cloud: 'aws', instanceId: standby, region: MOTO_REGION, publicIp: '198.51.100.191' });
     try {
       await first.stop();
-      agents.push(await startTestAgent({ controllerUrl: ctl.url, gatewayId: gw.id, secret: gw.agentSecret, driver: ipsec.drivers.get('198.51.100.191')!, stateDir: first.stateDir, metadata: createMetadataSource({ provider: 'aws', endpoint: meta.url, log: silentLogger }) }));
+      agents.push(await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: gw.id, secret: gw.agentSecret, driver: ipsec.drivers.get('198.51.100.191')!, stateDir: first.stateDir, metadata: createMetadataSource({ provider: 'aws', endpoint: meta.url, log: silentLogger }) }));
       await expect.poll(routeTo, { timeout: 30_000 }).toBe(standby);
       await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');
       const sdc = await ec2.send(new DescribeInstanceAttributeCommand({ InstanceId: standby, Attribute: 'sourceDestCheck' }));

@@ -63,7 +63,7 @@ describe.runIf(cli.ok)('changing a running link (real Temporal, fake strongSwan)
   }
 
   async function runAgent(g: GatewayOut, address: string, extra: Partial<Parameters<typeof startTestAgent>[0]> = {}): Promise<TestAgent> {
-    const a = await startTestAgent({ controllerUrl: ctl.url, gatewayId: g.id, secret: g.agentSecret, driver: net.driver(address), ...(extra.metadata ? {} : { publicIp: address }), ...extra });
+    const a = await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: g.id, secret: g.agentSecret, driver: net.driver(address), ...(extra.metadata ? {} : { publicIp: address }), ...extra });
     agents.push(a);
     await expect.poll(async () => (await ctl.api<GatewayOut>('GET', `/api/gateways/${g.id}`)).body.online, { timeout: 10_000 }).toBe(true);
     return a;

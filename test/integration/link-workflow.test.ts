@@ -6,7 +6,7 @@ import { Worker } from '@temporalio/worker';
 import { writeFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
-import { startTestController, type TestController } from '../helpers/controller';
+import { startTestController, type TestController, replayDataConverter } from '../helpers/controller';
 import { startTestAgent, type TestAgent } from '../helpers/agents';
 import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
 import { createSqliteTestDb } from '../helpers/db';
@@ -48,7 +48,7 @@ describe.runIf(cli.ok)('link workflow (real Temporal, fake strongSwan)', () => {
   }
 
   async function runAgent(g: GatewayOut, address: string): Promise<TestAgent> {
-    const a = await startTestAgent({ controllerUrl: ctl.url, gatewayId: g.id, secret: g.agentSecret, driver: net.drivers.get(address) ?? net.driver(address), publicIp: address });
+    const a = await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: g.id, secret: g.agentSecret, driver: net.drivers.get(address) ?? net.driver(address), publicIp: address });
     agents.push(a);
     await expect.poll(async () => (await ctl.api<GatewayOut>('GET', `/api/gateways/${g.id}`)).body.online, { timeout: 10_000 }).toBe(true);
     return a;
@@ -120,7 +120,7 @@ describe.runIf(cli.ok)('link workflow (real Temporal, fake strongSwan)', () => {
 
     // Replay the finished workflow's real history against the current code: it must be deterministic.
     const history = await ctl.client.workflow.getHandle(r.body.workflowId).fetchHistory();
-    await Worker.runReplayHistory({ workflowBundle: temporal.bundle }, history, r.body.workflowId);
+    await Worker.runReplayHistory({ workflowBundle: temporal.bundle, dataConverter: replayDataConverter() }, history, r.body.workflowId);
     if (process.env.UPDATE_HISTORIES) {
       const dir = path.join(__dirname, '..', 'fixtures', 'histories');
       await mkdir(dir, { recursive: true });
@@ -131,7 +131,7 @@ describe.runIf(cli.ok)('link workflow (real Temporal, fake strongSwan)', () => {
   it('replays the committed history of an earlier version (no non-determinism for running links)', async () => {
     const file = path.join(__dirname, '..', 'fixtures', 'histories', 'link-create-delete.json');
     const history = historyFromJSON(JSON.parse(await readFile(file, 'utf8')));
-    await Worker.runReplayHistory({ workflowsPath: workflowsPath() }, history, 'link-fixture');
+    await Worker.runReplayHistory({ workflowsPath: workflowsPath(), dataConverter: replayDataConverter() }, history, 'link-fixture');
   });
 
   it('re-applies saved links when an agent restarts and charon lost its config', async () => {

@@ -46,7 +46,7 @@ describe.runIf(cli.ok)('controller roles in separate processes', () => {
       const g = await apiOnly.api<{ id: string; agentSecret: string }>('POST', '/api/gateways', { name: `r${i}`, provider: 'onprem', cidrs: [cidr] });
       ids.push(g.body.id);
       const ip = `198.51.100.${91 + i}`;
-      agents.push(await startTestAgent({ controllerUrl: hubWorker.url, gatewayId: g.body.id, secret: g.body.agentSecret, driver: net.driver(ip), publicIp: ip }));
+      agents.push(await startTestAgent({ controllerUrl: hubWorker.agentUrl, gatewayId: g.body.id, secret: g.body.agentSecret, driver: net.driver(ip), publicIp: ip }));
     }
     await expect.poll(async () => (await apiOnly.api<{ gateways: Array<{ online: boolean }> }>('GET', '/api/gateways')).body.gateways.every((g) => g.online), { timeout: 10_000 }).toBe(true);
     const r = await apiOnly.api<{ id: string }>('POST', '/api/links', { a: ids[0], b: ids[1] });

@@ -6,6 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { readdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Worker } from '@temporalio/worker';
+import { replayDataConverter } from '../helpers/controller';
 import { historyFromJSON } from '@temporalio/common/lib/proto-utils';
 import { bundleWorkflows } from '../../controller/runtime';
 
@@ -24,6 +25,6 @@ describe('recorded histories of earlier versions replay against the current work
 
   it.each(files)('%s', async (file) => {
     const history = historyFromJSON(JSON.parse(await readFile(path.join(dir, file), 'utf8')));
-    await Worker.runReplayHistory({ workflowBundle: await bundle }, history, `replay-${file}`);
+    await Worker.runReplayHistory({ workflowBundle: await bundle, dataConverter: replayDataConverter() }, history, `replay-${file}`);
   }, 60_000);
 });
