@@ -2,7 +2,7 @@
 // per API class on that budget's task queue, with maxTaskQueueActivitiesPerSecond set to the
 // budget. Every controller process runs the same set, and the Temporal server enforces each limit
 // across all of them. New accounts/regions are picked up by polling the database.
-import { Worker, type NativeConnection } from '@temporalio/worker';
+import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
 import type { Db } from '../db';
 import type { Logger } from '../lib/log';
 import { API_CLASSES, budgetFor, budgetQueue, type BudgetOverrides } from '../cloud/budgets';
@@ -18,6 +18,8 @@ export interface CloudWorkersOptions {
   namespace: string;
   baseQueue: string;
   activities: object;
+  /** The controller's data converter (payload encryption) and worker interceptors: the same on every worker. */
+  workerOptions: Pick<WorkerOptions, 'dataConverter' | 'interceptors'>;
   budgets: BudgetOverrides;
   log: Logger;
   pollMs?: number;
@@ -68,6 +70,7 @@ export class CloudWorkers {
           namespace: this.o.namespace,
           taskQueue: queue,
           activities: this.o.activities,
+          ...this.o.workerOptions,
           // The server-side gate keeps the backlog in Temporal, shared by every process; the exact
           // limit is the pacer's (cloud/pacer.ts). The gate sits above the budget because the
           // server's limiter is split over task-queue partitions and lets bursts through.

@@ -192,8 +192,11 @@ async function resolveKey(config: ControllerConfig, log: Logger, name: string, g
 function temporalLog(log: Logger, level: string, message: string, meta?: Record<string, unknown>): void {
   // The hub's own task queue carries activities only; the SDK warns about that on every start.
   if (message.startsWith('No workflows registered')) return;
-  if (level === 'WARN') log.warn(message, meta);
-  else if (level === 'ERROR') log.error(message, meta);
+  // Worker errors carry the task (and its token, which lets its holder complete or fail the
+  // activity): never into our logs.
+  const { taskToken: _token, task: _task, taskEncoded: _encoded, ...fields } = meta ?? {};
+  if (level === 'WARN') log.warn(message, fields);
+  else if (level === 'ERROR') log.error(message, fields);
 }
 
 main().catch((err: unknown) => {

@@ -320,6 +320,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
           namespace: o.temporalNamespace,
           baseQueue: o.taskQueue,
           activities,
+          workerOptions: { dataConverter, interceptors: workerInterceptors },
           budgets: o.cloudBudgets ?? {},
           log: log.child({ component: 'cloud-workers' }),
           ...(o.cloudWorkersPollMs ? { pollMs: o.cloudWorkersPollMs } : {}),
