@@ -44,6 +44,8 @@ export interface RuntimeOptions {
   temporalNamespace: string;
   /** mTLS to Temporal. */
   temporalTls?: TemporalTls;
+  /** How long start-up waits for Temporal to answer (default 30 s). */
+  temporalConnectTimeoutMs?: number;
   /** Encrypts every Temporal payload; separate from secretKey. */
   payloadKey: Buffer;
   temporalUiUrl?: string;
@@ -117,7 +119,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     const resealed = await resealLegacySecrets(db, o.secretKey);
     if (resealed) log.info('re-sealed stored secrets to their rows', { count: resealed });
     const tls = o.temporalTls ? await temporalTlsConfig(o.temporalTls) : undefined;
-    const connection = await connectTemporal(o.temporalAddress, o.temporalNamespace, tls);
+    const connection = await connectTemporal(o.temporalAddress, o.temporalNamespace, tls, o.temporalConnectTimeoutMs ?? 30_000);
     closers.push(() => connection.close());
     const dataConverter = controllerDataConverter(o.payloadKey);
     const client = new Client({ connection, namespace: o.temporalNamespace, dataConverter });
@@ -359,8 +361,8 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
 }
 
 /** Connects and waits until the namespace answers (a dev server opens its port before it is ready). */
-async function connectTemporal(address: string, namespace: string, tls: TLSConfig | undefined): Promise<Connection> {
-  const deadline = Date.now() + 30_000;
+async function connectTemporal(address: string, namespace: string, tls: TLSConfig | undefined, timeoutMs: number): Promise<Connection> {
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       const c = await Connection.connect({ address, connectTimeout: 5000, ...(tls ? { tls } : {}) });

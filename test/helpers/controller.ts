@@ -1,7 +1,7 @@
 // A controller runtime for tests: real API, hub and workers against a test Temporal server and a
 // test database, each test file on its own task queue.
 import { randomBytes } from 'node:crypto';
-import { failureConverterPath, startRuntime, type Runtime } from '../../controller/runtime';
+import { failureConverterPath, startRuntime, type Runtime, type TemporalTls } from '../../controller/runtime';
 import { EncryptionCodec } from '../../controller/payload-codec';
 import type { DataConverter } from '@temporalio/common';
 import type { Role } from '../../controller/config';
@@ -52,6 +52,10 @@ export async function startTestController(opts: {
   apiToken?: string;
   tls?: TlsFiles;
   cloudEndpointAllow?: string[];
+  /** Reach Temporal elsewhere than opts.temporal (e.g. through a TLS terminator), with mTLS. */
+  temporalAddress?: string;
+  temporalTls?: TemporalTls;
+  temporalConnectTimeoutMs?: number;
 }): Promise<TestController> {
   const instanceId = opts.instanceId ?? `test-${randomBytes(3).toString('hex')}`;
   const rt = await startRuntime({
@@ -60,7 +64,9 @@ export async function startTestController(opts: {
     agent: { host: opts.agentHost ?? '127.0.0.1', port: opts.agentPort ?? 0 },
     ...(opts.tls ? { tls: opts.tls } : {}),
     databaseUrl: opts.databaseUrl,
-    temporalAddress: opts.temporal.address,
+    temporalAddress: opts.temporalAddress ?? opts.temporal.address,
+    ...(opts.temporalTls ? { temporalTls: opts.temporalTls } : {}),
+    ...(opts.temporalConnectTimeoutMs ? { temporalConnectTimeoutMs: opts.temporalConnectTimeoutMs } : {}),
     temporalNamespace: 'default',
     payloadKey: testPayloadKey(),
     cloudEndpointAllow: opts.cloudEndpointAllow ?? TEST_CLOUD_ENDPOINT_ALLOW,
