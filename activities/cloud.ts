@@ -73,7 +73,14 @@ export type PaceCall = (ref: CloudAccountRef & { provider: CloudProvider['name']
 
 export function createCloudActivities(providerFor: ProviderFor, pace?: PaceCall) {
   const call = async <T>(ref: CloudAccountRef, api: ApiClass, what: string, fn: (p: CloudProvider) => Promise<T>, slots: number | ((p: CloudProvider['name']) => number) = 1): Promise<T> => {
-    const { provider } = await providerFor(ref);
+    let provider: CloudProvider;
+    try {
+      // A refusal here (an endpoint off the allow-list) is a CloudError like any provider answer:
+      // permanent, with its reason, instead of an error Temporal would retry forever.
+      ({ provider } = await providerFor(ref));
+    } catch (err) {
+      return toFailure(err, what);
+    }
     const n = typeof slots === 'number' ? slots : slots(provider.name);
     // Heartbeats while waiting for the slot and the answer: a dead worker is noticed in seconds.
     if (n > 0) await heartbeating(pace?.({ ...ref, provider: provider.name }, api, n) ?? Promise.resolve());

@@ -4,6 +4,7 @@ import { Router } from 'express';
 import { z } from 'zod';
 import { conflict, invalid, notFound } from '../lib/errors';
 import { CredentialsSchema, EndpointsSchema, sealCredentials } from '../cloud/accounts';
+import { endpointPolicy, endpointRefusal } from '../cloud/endpoint-policy';
 import type { CloudAccount } from '../generated/prisma/client';
 import type { ApiContext } from './context';
 import { isUniqueViolation } from './db-errors';
@@ -32,6 +33,9 @@ export function accountView(a: CloudAccount) {
 
 export function cloudAccountRoutes(ctx: ApiContext): Router {
   const r = Router();
+  // The allow-list comes from the controller's configuration (CLOUD_ENDPOINT_ALLOW), never from a
+  // request: an API caller must not be able to send an account's signed requests anywhere.
+  const endpoints = endpointPolicy(ctx.cloudEndpointAllow);
 
   r.post('/', async (req, res) => {
     const body = parseBody(CreateAccount, req.body);
@@ -42,6 +46,11 @@ export function cloudAccountRoutes(ctx: ApiContext): Router {
       const message = `${body.provider} takes endpoints ${allowed.join(' and ')}, not ${wrong.join(', ')}`;
       throw invalid(`invalid request: endpoints: ${message}`, { fields: wrong.map((k) => ({ field: `endpoints.${k}`, message })) });
     }
+    const checked = body.endpoints ? endpoints.checkEndpoints(body.endpoints) : undefined;
+    if (checked && !checked.ok) {
+      const message = endpointRefusal(checked.reason);
+      throw invalid(`invalid request: ${checked.field}: ${message}`, { fields: [{ field: checked.field, message }] });
+    }
     const id = newAccountId();
     try {
       const a = await ctx.db.cloudAccount.create({
@@ -50,7 +59,8 @@ export function cloudAccountRoutes(ctx: ApiContext): Router {
           name: body.name,
           provider: body.provider,
           credentialsCiphertext: body.credentials ? sealCredentials(ctx.secretKey, id, body.credentials) : null,
-          endpoints: body.endpoints ? JSON.stringify(body.endpoints) : null,
+          // Stored normalised: what was checked is what the providers will connect to.
+          endpoints: checked?.ok ? JSON.stringify(checked.endpoints) : null,
         },
       });
       ctx.log.info('cloud account added', { accountId: a.id, provider: a.provider, withKeys: !!body.credentials });

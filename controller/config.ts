@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { ConfigError, envBool, envInt, envUrl, parseEnv } from '../lib/env';
 import { isLoopbackHost } from '../lib/net';
+import { AllowListError, parseAllowList } from '../cloud/endpoint-policy';
 import { BudgetOverrides } from '../cloud/budgets';
 
 export const ROLES = ['api', 'hub', 'worker'] as const;
@@ -95,6 +96,14 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env) {
   if (!!c.TEMPORAL_TLS_CERT !== !!c.TEMPORAL_TLS_KEY) problems.push('  TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY: give both (PEM files) or neither');
   if (c.ROLES.includes('hub') && c.ROLES.includes('api') && c.HOST === c.AGENT_HOST && c.PORT === c.AGENT_PORT && c.PORT !== 0) {
     problems.push(`  AGENT_PORT: the agent listener needs a port of its own (PORT is ${c.PORT} too)`);
+  }
+  if (c.CLOUD_ENDPOINT_ALLOW) {
+    try {
+      parseAllowList(c.CLOUD_ENDPOINT_ALLOW);
+    } catch (err) {
+      if (!(err instanceof AllowListError)) throw err;
+      problems.push(`  CLOUD_ENDPOINT_ALLOW: ${err.message}`);
+    }
   }
   if (problems.length) throw new ConfigError(`invalid configuration:\n${problems.join('\n')}`);
   const dataDir = path.resolve(c.DATA_DIR);

@@ -22,30 +22,36 @@ export interface AliyunClientOptions {
 /**
  * Splits an endpoint override into what the SDK's Config wants: "http://127.0.0.1:9000" ->
  * { endpoint: "127.0.0.1:9000", protocol: "http" }; a bare host means HTTPS. RPC APIs live at "/",
- * so a path is refused rather than silently dropped.
+ * so a path is refused rather than silently dropped. A refused value is never quoted: it may hold
+ * credentials as user info.
+ *
+ * Plain http stays possible here on purpose: which endpoints an account may use (https, provider
+ * domains, CLOUD_ENDPOINT_ALLOW) is decided where accounts come in and are used, by the API and
+ * providerResolver (cloud/endpoint-policy.ts); tests build providers on the http fake directly.
  */
-export function parseEndpoint(value: string): { endpoint: string; protocol: 'http' | 'https' } {
+export function parseEndpoint(value: string, product?: 'vpc' | 'ecs'): { endpoint: string; protocol: 'http' | 'https' } {
+  const what = product ? `aliyun ${product} endpoint` : 'aliyun endpoint';
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(value)) {
-    if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(value)) throw new CloudError('invalid', `aliyun endpoint "${value}" is not a host[:port] or URL`);
+    if (!/^[A-Za-z0-9.-]+(:\d+)?$/.test(value)) throw new CloudError('invalid', `${what} is not a host[:port] or URL`);
     return { endpoint: value, protocol: 'https' };
   }
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw new CloudError('invalid', `aliyun endpoint "${value}" is not a URL`);
+    throw new CloudError('invalid', `${what} is not a URL`);
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
-    throw new CloudError('invalid', `aliyun endpoint "${value}" must use http or https`);
+    throw new CloudError('invalid', `${what} must use http or https`);
   }
-  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.username || url.password) {
-    throw new CloudError('invalid', `aliyun endpoint "${value}" must be scheme://host[:port] without path, query or user`);
+  if ((url.pathname !== '/' && url.pathname !== '') || url.search || url.hash || url.username || url.password) {
+    throw new CloudError('invalid', `${what} must be scheme://host[:port] without path, query, fragment or user`);
   }
   return { endpoint: url.host, protocol: url.protocol === 'http:' ? 'http' : 'https' };
 }
 
 function config(target: CloudTarget, product: 'vpc' | 'ecs', opts: AliyunClientOptions): Config {
-  const { endpoint, protocol } = parseEndpoint(target.endpoints?.[product] ?? `${product}.${target.region}.aliyuncs.com`);
+  const { endpoint, protocol } = parseEndpoint(target.endpoints?.[product] ?? `${product}.${target.region}.aliyuncs.com`, product);
   const common = {
     regionId: target.region,
     endpoint,

@@ -1,6 +1,9 @@
 // Maps what the Alibaba Cloud SDK throws onto the controller's CloudError kinds, keeping the
-// provider's own code and message so an operator can look the code up in Alibaba's docs.
+// provider's own code and message so an operator can look the code up in Alibaba's docs. Nothing
+// else of a reply is kept (see ../remote-text.ts): an error body that is not {Code, Message}, or no
+// JSON at all, is described by its status alone.
 import { CloudError, type CloudErrorKind } from '../types';
+import { cleanMessage, providerCodeOf, unexpectedReply } from '../remote-text';
 
 /** The fields of an SDK error (ClientError, ServerError, ThrottlingError) we rely on. */
 interface SdkError {
@@ -69,10 +72,20 @@ function kindOf(code: string, status: number | undefined): CloudErrorKind {
   return 'invalid';
 }
 
-function providerMessage(e: SdkError): string {
-  const data = e.data as { Message?: unknown } | undefined;
-  if (data && typeof data.Message === 'string') return data.Message;
-  return typeof e.message === 'string' ? e.message : 'unknown error';
+/** The SDK's parsed error body: {Code, Message} (RPC APIs) or {code, message} (ROA), or anything at all. */
+function errorFields(e: SdkError): { code?: string; message?: string } {
+  const data = typeof e.data === 'object' && e.data !== null ? (e.data as Record<string, unknown>) : {};
+  const code = providerCodeOf(data.Code ?? data.code);
+  const message = cleanMessage(data.Message ?? data.message);
+  return { ...(code ? { code } : {}), ...(message ? { message } : {}) };
+}
+
+/** Kind of a reply that carried no Alibaba error code, from its HTTP status. */
+function kindOfStatus(status: number): CloudErrorKind {
+  if (status === 429) return 'throttled';
+  if (status === 401 || status === 403) return 'auth';
+  if (status >= 500) return 'unavailable';
+  return 'invalid';
 }
 
 /** Transport failures (refused, reset, timed out) never reached the API: retry. */
@@ -82,25 +95,45 @@ function isTransportError(e: SdkError): boolean {
   return /^(ECONN|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|UND_ERR)/.test(code) || /Timeout/i.test(name) || /timeout/i.test(String(e.message));
 }
 
+/**
+ * The SDK parses every answer itself, so a body that is not JSON (a proxy's HTML page, a metadata
+ * listing) fails inside it: JSON.parse's SyntaxError quotes the body, its "not a object" check
+ * fires on JSON that is no object, and the XML parser (for text/xml error bodies) reports a
+ * position and character. None of them names a status.
+ */
+function isUnparseableReply(err: unknown): boolean {
+  if (err instanceof SyntaxError) return true;
+  return err instanceof Error && (/^The value is not a object$/.test(err.message) || /\nLine: \d+\nColumn: \d+\nChar: /.test(err.message));
+}
+
 /** Converts anything an SDK call threw into a CloudError naming the API that failed. */
 export function toCloudError(err: unknown, api: string): CloudError {
   if (err instanceof CloudError) return err;
   const e = (typeof err === 'object' && err !== null ? err : { message: String(err) }) as SdkError;
   const status = typeof e.statusCode === 'number' ? e.statusCode : undefined;
-  const code = typeof e.code === 'string' && status !== undefined ? e.code : undefined;
-  if (code !== undefined) {
+  if (status !== undefined) {
+    const { code, message } = errorFields(e);
+    if (code === undefined) {
+      // An error status without an Alibaba error code: not the provider's answer, so none of it is shown.
+      return new CloudError(kindOfStatus(status), `aliyun ${api}: ${unexpectedReply(status, 'no Alibaba Cloud error code in the body')}`, `HTTP${status}`);
+    }
     const kind = kindOf(code, status);
     const retryAfterMs = kind === 'throttled' && typeof e.retryAfter === 'number' ? e.retryAfter : undefined;
-    return new CloudError(kind, `aliyun ${api}: ${code}: ${providerMessage(e)}`, code, retryAfterMs);
+    return new CloudError(kind, `aliyun ${api}: ${code}: ${message ?? 'no message'}`, code, retryAfterMs);
   }
-  if (isTransportError(e)) return new CloudError('unavailable', `aliyun ${api}: ${providerMessage(e)}`);
+  // Retried: a proxy's error page is usually passing trouble, and the status is unknown here.
+  if (isUnparseableReply(err)) return new CloudError('unavailable', `aliyun ${api}: ${unexpectedReply(undefined, 'not an Alibaba Cloud JSON document')}`);
+  // What follows was raised on this side (sockets, timeouts, our code, the credential chain), not
+  // read from a reply; it is still cleaned and cut, as it may end up in front of users.
+  const local = cleanMessage(e.message) ?? 'unknown error';
+  if (isTransportError(e)) return new CloudError('unavailable', `aliyun ${api}: ${local}`);
   // Our own bugs must not be retried forever.
   if (err instanceof TypeError || err instanceof RangeError || err instanceof ReferenceError) {
-    return new CloudError('invalid', `aliyun ${api}: ${err.message}`);
+    return new CloudError('invalid', `aliyun ${api}: ${local}`);
   }
   // The credential chain found nothing (no env keys, no profile, no instance role).
-  if (/credential/i.test(String(e.message))) return new CloudError('auth', `aliyun ${api}: ${providerMessage(e)}`);
-  return new CloudError('unavailable', `aliyun ${api}: ${providerMessage(e)}`);
+  if (/credential/i.test(String(e.message))) return new CloudError('auth', `aliyun ${api}: ${local}`);
+  return new CloudError('unavailable', `aliyun ${api}: ${local}`);
 }
 
 /**
@@ -119,8 +152,8 @@ function kindOfEntryCode(code: string): CloudErrorKind {
 
 /** The CloudError for one failed entry of a batch call (FailedCode/FailedMessage of the response). */
 export function entryError(api: string, code: string | undefined, message: string | undefined): CloudError {
-  const c = code ?? 'Unknown';
-  return new CloudError(kindOfEntryCode(c), `aliyun ${api}: ${c}: ${message ?? 'no message'}`, c);
+  const c = providerCodeOf(code) ?? 'Unknown';
+  return new CloudError(kindOfEntryCode(c), `aliyun ${api}: ${c}: ${cleanMessage(message) ?? 'no message'}`, c);
 }
 
 /** Runs one SDK call, turning its failure into a CloudError that names the API. */

@@ -10,6 +10,11 @@ export interface Ec2ClientOptions {
   requestTimeoutMs?: number;
 }
 
+/**
+ * target.endpoints.ec2 is used as given, plain http included: which endpoints an account may use
+ * (https, provider domains, CLOUD_ENDPOINT_ALLOW) is decided where accounts come in and are used,
+ * by the API and providerResolver (cloud/endpoint-policy.ts); tests build providers on moto directly.
+ */
 export function createEc2Client(target: CloudTarget, opts: Ec2ClientOptions = {}): EC2Client {
   const creds = target.credentials;
   return new EC2Client({

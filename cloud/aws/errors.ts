@@ -1,6 +1,8 @@
 // Maps whatever the EC2 SDK throws (service errors parsed from EC2's XML, unparseable HTTP answers,
-// socket errors) onto the CloudError vocabulary, keeping EC2's own code and message.
+// socket errors) onto the CloudError vocabulary, keeping EC2's own code and message and nothing
+// else of the reply (see ../remote-text.ts): a body without an EC2 error is described by its status.
 import { CloudError, type CloudErrorKind } from '../types';
+import { cleanMessage, providerCodeOf, requestIdOf, unexpectedReply } from '../remote-text';
 
 // EC2 error codes, from the "Error codes for the Amazon EC2 API" reference.
 const byCode: Record<string, CloudErrorKind> = {
@@ -73,15 +75,23 @@ function kindOf(code: string, status: number | undefined, e: SdkErrorShape): Clo
   return undefined;
 }
 
-/** The EC2 error code of a thrown SDK error ("RouteAlreadyExists"), or undefined for anything else. */
+/**
+ * The EC2 error code of a thrown SDK error ("RouteAlreadyExists"), or undefined for anything else,
+ * including a "code" that is free text: then the reply was not EC2's.
+ */
 export function awsErrorCode(err: unknown): string | undefined {
   if (err instanceof CloudError) return err.providerCode;
   if (typeof err !== 'object' || err === null) return undefined;
   const e = err as SdkErrorShape;
-  if (typeof e.code === 'string' && e.code) return e.code;
+  if (typeof e.code === 'string' && e.code) return providerCodeOf(e.code);
   // "Unknown" is the SDK's name for an HTTP error whose body held no EC2 error code (a proxy's page).
-  if (typeof e.name === 'string' && e.name && e.name !== 'Error' && e.name !== 'Unknown') return e.name;
+  if (typeof e.name === 'string' && e.name && e.name !== 'Error' && e.name !== 'Unknown') return providerCodeOf(e.name);
   return undefined;
+}
+
+/** EC2's Message field (or a socket error's own text), cleaned and cut; never the rest of a body. */
+function serviceMessage(e: SdkErrorShape): string {
+  return cleanMessage(e.message) ?? 'no message';
 }
 
 /**
@@ -94,17 +104,19 @@ export function toCloudError(err: unknown, operation: string): CloudError | unde
   const e = err as SdkErrorShape;
   const status = e.$metadata?.httpStatusCode;
   const serviceCode = awsErrorCode(err);
-  const code = serviceCode ?? (status !== undefined ? `HTTP${status}` : undefined);
-  if (code === undefined) return undefined;
-  const kind = kindOf(code, status, e);
+  const request = requestIdOf(e.$metadata?.requestId);
+  const requestNote = request ? ` (request ${request})` : '';
+  if (serviceCode === undefined && status !== undefined) {
+    // An answer without an EC2 error (a proxy's page, a metadata listing, a body the SDK could not
+    // parse, even with 200): only its status is shown. A parse failure on a 2xx is retried.
+    const kind = kindOf(`HTTP${status}`, status, e) ?? 'unavailable';
+    return new CloudError(kind, `EC2 ${operation}: ${unexpectedReply(status, 'no EC2 error in the body')}${requestNote}`, `HTTP${status}`);
+  }
+  if (serviceCode === undefined) return undefined;
+  const kind = kindOf(serviceCode, status, e);
   if (kind === undefined) return undefined;
-  const message = !serviceCode
-    ? `HTTP ${status} without an EC2 error in the body`
-    : typeof e.message === 'string'
-      ? (e.message.split('\n')[0] ?? '')
-      : '';
-  const request = e.$metadata?.requestId ? ` (request ${e.$metadata.requestId})` : '';
-  return new CloudError(kind, `EC2 ${operation}: ${code}: ${message}${request}`, code);
+  // Socket errors carry the SDK's own text (no reply was read); service errors EC2's Message.
+  return new CloudError(kind, `EC2 ${operation}: ${serviceCode}: ${serviceMessage(e)}${requestNote}`, serviceCode);
 }
 
 /** Runs one SDK call and rethrows its failure as a CloudError. */

@@ -307,4 +307,17 @@ describe('credentials and endpoints', () => {
     expect(() => createAliyunProvider(target({ region: 'Hangzhou' }))).toThrow(/region/);
     expect(() => createAliyunProvider(target({ provider: 'aws' }))).toThrow(/not aliyun/);
   });
+
+  it('a refused endpoint is never echoed (it may carry credentials as user info)', () => {
+    for (const vpc of ['http://AKID:hunter2@127.0.0.1:1', 'http://127.0.0.1:1/hunter2', 'ftp://hunter2.example', 'hunter2 host']) {
+      let message = '';
+      try {
+        createAliyunProvider(target({ endpoints: { vpc, ecs: fake.url } }));
+      } catch (e) {
+        message = (e as Error).message;
+      }
+      expect(message, vpc).toMatch(/aliyun vpc endpoint/);
+      expect(message, vpc).not.toContain('hunter2');
+    }
+  });
 });

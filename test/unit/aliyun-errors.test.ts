@@ -1,7 +1,7 @@
 // The provider's mapping of Alibaba Cloud error codes onto CloudError kinds, and endpoint parsing:
 // pure functions, checked without a server for codes the fake never sends.
 import { describe, expect, it } from 'vitest';
-import { toCloudError } from '../../cloud/aliyun/errors';
+import { entryError, toCloudError } from '../../cloud/aliyun/errors';
 import { parseEndpoint } from '../../cloud/aliyun';
 import { CloudError } from '../../cloud/types';
 
@@ -64,6 +64,63 @@ describe('toCloudError', () => {
     expect(toCloudError(new Error('unable to get credentials from any of the providers in the chain'), 'X').kind).toBe('auth');
     const own = new CloudError('quota', 'q');
     expect(toCloudError(own, 'X')).toBe(own);
+  });
+});
+
+describe('only the code and message of a reply are kept (issue 9 finding 5)', () => {
+  /** What the SDK throws when an error body parsed as JSON but holds anything at all. */
+  const bodyErr = (statusCode: number, data: unknown) => ({ name: 'ResponseError', code: 'x', statusCode, message: 'x', data });
+
+  it('a body that is not JSON: JSON.parse quotes it, the CloudError does not', () => {
+    let thrown: unknown;
+    try {
+      JSON.parse('<html>proxy page SECRET-PAGE</html>');
+    } catch (e) {
+      thrown = e;
+    }
+    const e = toCloudError(thrown, 'DescribeVpcs');
+    expect(e).toMatchObject({ kind: 'unavailable' });
+    expect(e.message).toBe('aliyun DescribeVpcs: unexpected reply (not an Alibaba Cloud JSON document)');
+  });
+
+  it('JSON that is no object, or broken XML, fails the SDK\'s own parsing: generic too', () => {
+    expect(toCloudError(new Error('The value is not a object'), 'DescribeVpcs').message).toMatch(/unexpected reply/);
+    const xml = toCloudError(new Error('Non-whitespace before first tag.\nLine: 0\nColumn: 1\nChar: S'), 'DescribeVpcs');
+    expect(xml).toMatchObject({ kind: 'unavailable', message: 'aliyun DescribeVpcs: unexpected reply (not an Alibaba Cloud JSON document)' });
+  });
+
+  it.each([
+    [400, 'invalid'],
+    [403, 'auth'],
+    [429, 'throttled'],
+    [502, 'unavailable'],
+  ] as const)('an error status without a Code (%i) is described by the status alone: %s', (status, kind) => {
+    const e = toCloudError(bodyErr(status, { error: 'SECRET-FIELD', statusCode: status }), 'DescribeVpcs');
+    expect({ kind: e.kind, providerCode: e.providerCode }).toEqual({ kind, providerCode: `HTTP${status}` });
+    expect(e.message).toBe(`aliyun DescribeVpcs: unexpected reply: HTTP ${status} (no Alibaba Cloud error code in the body)`);
+  });
+
+  it('a Code that is free text is no code', () => {
+    const e = toCloudError(bodyErr(400, { Code: 'Bad <b>code</b> SECRET', Message: 'SECRET' }), 'X');
+    expect(e.providerCode).toBe('HTTP400');
+    expect(e.message).not.toContain('SECRET');
+  });
+
+  it('other fields of the body never show; the lowercase {code, message} of ROA APIs is read too', () => {
+    const e = toCloudError(bodyErr(400, { Code: 'InvalidParameter', Message: 'msg', Recommend: 'SECRET', HostId: 'SECRET', AccessDeniedDetail: { x: 'SECRET' } }), 'X');
+    expect(e.message).toBe('aliyun X: InvalidParameter: msg');
+    expect(toCloudError(bodyErr(404, { code: 'InvalidVpcId.NotFound', message: 'no vpc' }), 'X')).toMatchObject({ kind: 'not_found', message: 'aliyun X: InvalidVpcId.NotFound: no vpc' });
+  });
+
+  it('a Message is cut at 300 characters and loses its control characters', () => {
+    const e = toCloudError(bodyErr(400, { Code: 'InvalidParameter', Message: `\u001b[2Jred\r\nforged\u0000 ${'x'.repeat(400)} TAIL` }), 'X');
+    expect(e.message).toMatch(/^aliyun X: InvalidParameter: \[2Jred forged x+…$/);
+    expect(e.message.length).toBeLessThan(340);
+  });
+
+  it('batch entries: FailedCode and FailedMessage get the same treatment', () => {
+    expect(entryError('CreateRouteEntries', 'VPC_ROUTE_ENTRY_CIDR_BLOCK_DUPLICATE', `dup\n${'y'.repeat(400)}`).message).toMatch(/^aliyun CreateRouteEntries: VPC_ROUTE_ENTRY_CIDR_BLOCK_DUPLICATE: dup y+…$/);
+    expect(entryError('CreateRouteEntries', '<i>SECRET</i>', 'm')).toMatchObject({ providerCode: 'Unknown', message: 'aliyun CreateRouteEntries: Unknown: m' });
   });
 });
 

@@ -122,17 +122,61 @@ describe('EC2 error XML → CloudError (one HTTP request each: the SDK does not 
     expect(seen).toHaveLength(1);
   });
 
-  it('a non-XML 502 from a proxy is unavailable', async () => {
+  it('a non-XML 502 from a proxy is unavailable, described by its status alone', async () => {
     answer = { status: 502, body: '<html><title>502 Bad Gateway</title></html>', contentType: 'text/html' };
     const err = await failure(createAwsProvider(target()).getRoute(route));
     expect(err).toMatchObject({ kind: 'unavailable', providerCode: 'HTTP502' });
-    expect(err.message).toContain('HTTP 502 without an EC2 error');
+    expect(err.message).toBe(`EC2 DescribeRouteTables: unexpected reply: HTTP 502 (no EC2 error in the body) (request ${REQUEST_ID})`);
     expect(err.retryable).toBe(true);
   });
 
   it('a non-XML 403 from a proxy is auth', async () => {
     answer = { status: 403, body: '<html><title>Forbidden</title></html>', contentType: 'text/html' };
     expect(await failure(createAwsProvider(target()).getRoute(route))).toMatchObject({ kind: 'auth', providerCode: 'HTTP403' });
+  });
+});
+
+describe('only the code and message of a reply are kept (issue 9 finding 5)', () => {
+  it('a Code that is free text means the reply is not EC2\'s: its status only', async () => {
+    answer = { status: 400, body: ec2ErrorXml('<b>Not a code</b> at all', 'page text') };
+    const err = await failure(createAwsProvider(target()).getRoute(route));
+    expect(err).toMatchObject({ kind: 'invalid', providerCode: 'HTTP400' });
+    expect(err.message).toBe(`EC2 DescribeRouteTables: unexpected reply: HTTP 400 (no EC2 error in the body) (request ${REQUEST_ID})`);
+  });
+
+  it('a Message is cut at 300 characters and loses its control characters', async () => {
+    answer = { status: 400, body: ec2ErrorXml('InvalidParameterValue', `bad\u001b[31m value\u0007 ${'x'.repeat(400)} TAIL`) };
+    const err = await failure(createAwsProvider(target()).getRoute(route));
+    expect(err.providerCode).toBe('InvalidParameterValue');
+    expect(err.message).toMatch(/^EC2 DescribeRouteTables: InvalidParameterValue: bad\[31m value x+… \(request /);
+    expect(err.message).not.toContain('TAIL');
+    expect(err.message).not.toMatch(/\p{Cc}/u);
+  });
+
+  it('a request id header that is no request id is left out', async () => {
+    answer = { status: 400, body: ec2ErrorXml('InvalidParameterValue', 'Value is invalid.') };
+    const odd = createServer((req, res) => {
+      req.resume();
+      req.on('end', () => {
+        res.writeHead(400, { 'content-type': 'text/xml', 'x-amzn-requestid': '<script>alert(1)</script>' });
+        res.end(ec2ErrorXml('InvalidParameterValue', 'Value is invalid.'));
+      });
+    });
+    await new Promise<void>((resolve) => odd.listen(0, '127.0.0.1', resolve));
+    try {
+      const err = await failure(createAwsProvider(target(`http://127.0.0.1:${(odd.address() as AddressInfo).port}`)).getRoute(route));
+      expect(err.message).toBe('EC2 DescribeRouteTables: InvalidParameterValue: Value is invalid.');
+    } finally {
+      odd.closeAllConnections();
+      await new Promise((resolve) => odd.close(resolve));
+    }
+  });
+
+  it('a 200 the SDK cannot parse is a retryable CloudError, not a raw parser error', async () => {
+    answer = { status: 200, body: 'ami-id\nhostname\ninstance-id', contentType: 'text/plain' };
+    const err = await failure(createAwsProvider(target()).getRoute(route));
+    expect(err).toMatchObject({ kind: 'unavailable', providerCode: 'HTTP200' });
+    expect(err.message).not.toContain('hostname');
   });
 });
 

@@ -11,6 +11,16 @@ describe('controller config', () => {
     expect(c.DATABASE_URL).toMatch(/^file:\/.*controller\.db$/);
     expect(c.TEMPORAL_ADDRESS).toBeUndefined();
     expect(c.HUB_INSTANCE_ID).toMatch(/^[A-Za-z0-9_.-]+$/);
+    // Secure by default: both listeners on loopback, the agents on a port of their own.
+    expect([c.HOST, c.AGENT_HOST, c.AGENT_PORT]).toEqual(['127.0.0.1', '127.0.0.1', 8081]);
+  });
+
+  it('opens the API to the network only with a token', () => {
+    expect(loadControllerConfig({ HOST: '0.0.0.0', API_TOKEN: 't'.repeat(32) }).HOST).toBe('0.0.0.0');
+    expect(loadControllerConfig({ HOST: '::1' }).HOST).toBe('::1');
+    expect(loadControllerConfig({ HOST: 'localhost' }).HOST).toBe('localhost');
+    // Agents may listen anywhere: they authenticate with their own secrets.
+    expect(loadControllerConfig({ AGENT_HOST: '0.0.0.0' }).AGENT_HOST).toBe('0.0.0.0');
   });
 
   it.each([
@@ -21,6 +31,13 @@ describe('controller config', () => {
     [{ TEMPORAL_ADDRESS: 'localhost' }, 'TEMPORAL_ADDRESS: expected host:port'],
     [{ LOG_PRETTY: 'yes' }, 'LOG_PRETTY: expected true, false, 1 or 0'],
     [{ TEMPORAL_UI_URL: 'ftp://x' }, 'TEMPORAL_UI_URL: expected a URL starting with http:// or https://'],
+    [{ HOST: '0.0.0.0' }, 'API_TOKEN: required when the API listens on 0.0.0.0'],
+    [{ HOST: '192.0.2.10' }, 'API_TOKEN: required when the API listens on 192.0.2.10'],
+    [{ TLS_CERT: '/etc/cert.pem' }, 'TLS_CERT, TLS_KEY: give both'],
+    [{ TEMPORAL_TLS_KEY: '/etc/k.pem' }, 'TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY: give both'],
+    [{ AGENT_PORT: '8080' }, 'AGENT_PORT: the agent listener needs a port of its own'],
+    [{ CLOUD_ENDPOINT_ALLOW: 'http://169.254.169.254' }, 'CLOUD_ENDPOINT_ALLOW:'],
+    [{ PSK_ROTATION_DAYS: '-1' }, 'PSK_ROTATION_DAYS: expected a whole number'],
   ])('refuses %j naming the variable', (env, message) => {
     expect(() => loadControllerConfig(env)).toThrow(ConfigError);
     expect(() => loadControllerConfig(env)).toThrow(message);
