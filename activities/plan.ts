@@ -41,5 +41,6 @@ export function buildPlan(
     a: side(link.a, o.cidrs?.a ?? parseJsonList(link.aCidrs)),
     b: side(link.b, o.cidrs?.b ?? parseJsonList(link.bCidrs)),
     initiator,
+    keyVersion: link.keyVersion,
   };
 }

@@ -31,4 +31,8 @@ export interface ApiContext {
   allowedHosts?: string[];
   /** Cloud endpoint overrides accepted on accounts beyond the providers' own domains (CLOUD_ENDPOINT_ALLOW). */
   cloudEndpointAllow: string[];
+  /** Failed API authentications allowed per source address (IPv6: per /64) and window; default 10 per 60 s. */
+  authFailureLimit?: { failures: number; windowSeconds: number };
+  /** Time for expiries and key rotations; default the system clock. */
+  clock?: () => Date;
 }

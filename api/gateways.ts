@@ -4,31 +4,23 @@ import { z } from 'zod';
 import { isIP } from 'node:net';
 import { isUniqueViolation } from './db-errors';
 import { conflict, notFound, unavailable } from '../lib/errors';
-import { CidrError, normaliseCidrList } from '../lib/cidr';
+import { normaliseIp } from '../lib/net';
 import { hashSecret, randomToken } from '../lib/crypto';
 import type { ApiContext } from './context';
 import { newGatewayId } from './ids';
 import { parseBody } from './validate';
+import { allowDefaultRoute, cidrList, refuseDefaultRoute } from './cidr-fields';
+import { issueEnrolmentToken } from './enrolment-tokens';
 import { gatewayView } from './views';
 
-const cidrList = z
-  .array(z.string(), { error: 'expected an array of CIDR strings' })
-  .min(1, { error: 'at least one CIDR is required' })
-  .max(64)
-  .transform((list, ctx) => {
-    try {
-      return normaliseCidrList(list);
-    } catch (err) {
-      if (!(err instanceof CidrError)) throw err;
-      ctx.addIssue({ code: 'custom', message: err.message });
-      return z.NEVER;
-    }
-  });
-
 const name = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, { error: 'letters, digits, space, . _ - only' });
-const ip = z.string().refine((s) => isIP(s) !== 0, { error: 'expected an IPv4 or IPv6 address' });
+/** An IPv4-mapped address is kept as the IPv4 address it is; a zone id belongs to one host's interface. */
+const ip = z
+  .string()
+  .refine((s) => isIP(s) !== 0 && !s.includes('%'), { error: 'expected an IPv4 or IPv6 address (without a zone id such as %eth0)' })
+  .transform((s) => normaliseIp(s) ?? s);
 
-const OnpremGateway = z.object({ name, provider: z.literal('onprem'), cidrs: cidrList, publicIp: ip.optional() }).strict();
+const OnpremGateway = z.object({ name, provider: z.literal('onprem'), cidrs: cidrList, publicIp: ip.optional(), allowDefaultRoute }).strict();
 /** A cloud gateway is described by its public IP alone; everything else is discovered. */
 const CloudGateway = z
   .object({
@@ -51,6 +43,7 @@ export function gatewayRoutes(ctx: ApiContext): Router {
   r.post('/', async (req, res) => {
     parseBody(Common, req.body);
     const body = parseBody(CreateGateway, req.body);
+    if (body.provider === 'onprem') refuseDefaultRoute('cidrs', body.cidrs, body.allowDefaultRoute);
     const secret = randomToken();
     const id = newGatewayId();
     let data: Parameters<typeof ctx.db.gateway.create>[0]['data'];
@@ -105,6 +98,8 @@ export function gatewayRoutes(ctx: ApiContext): Router {
     if (!g) throw notFound('gateway', req.params.id);
     res.json(gatewayView(g, ctx.view()));
   });
+
+  r.post('/:id/enrolment-token', issueEnrolmentToken(ctx));
 
   return r;
 }

@@ -22,3 +22,4 @@ function base32(bytes: Buffer): string {
 export const newGatewayId = (): string => `gw${base32(randomBytes(10))}`;
 export const newLinkId = (): string => `ln${base32(randomBytes(10))}`;
 export const newAccountId = (): string => `ac${base32(randomBytes(10))}`;
+export const newEnrolmentTokenId = (): string => `et${base32(randomBytes(10))}`;

@@ -1,9 +1,9 @@
 // /api/links: connect two gateways, read a link's state and history, change the networks it
-// carries (with a dry-run preview), delete it.
+// carries (with a dry-run preview), rotate its key, delete it.
 import { Router } from 'express';
 import { z } from 'zod';
-import { AppError, conflict, notFound, unavailable, invalid } from '../lib/errors';
-import { firstOverlap, normaliseCidrList, parseCidr, contains, CidrError } from '../lib/cidr';
+import { AppError, conflict, notFound, unavailable } from '../lib/errors';
+import { firstOverlap, parseCidr, contains } from '../lib/cidr';
 import { encrypt, randomToken } from '../lib/crypto';
 import { liveLinksOf, parseJsonList } from '../activities/store-helpers';
 import { linkWorkflowId } from '../workflows/definitions';
@@ -13,6 +13,9 @@ import { isUniqueViolation } from './db-errors';
 import { newLinkId } from './ids';
 import { parseBody } from './validate';
 import { linkView } from './views';
+import { allowDefaultRoute, cidrList, refuseDefaultRoute } from './cidr-fields';
+import { assertChangeable, CIDR_CHANGE } from './link-state';
+import { rotateLinkKey } from './link-keys';
 import { buildPlan } from '../activities/plan';
 import { configFor, describeChange, diffPlans, type LinkPlan, type PlanChange } from '../workflows/link-plan';
 import type { Gateway, Link } from '../generated/prisma/client';
@@ -21,21 +24,29 @@ const CreateLink = z.object({
   a: z.string().min(1, { error: 'expected a gateway id' }),
   b: z.string().min(1, { error: 'expected a gateway id' }),
   /** Networks the link carries at each end; defaults to each gateway's networks. */
-  cidrs: z.object({ a: z.array(z.string()).min(1).optional(), b: z.array(z.string()).min(1).optional() }).strict().optional(),
+  cidrs: z.object({ a: cidrList.optional(), b: cidrList.optional() }).strict().optional(),
+  allowDefaultRoute,
 }).strict();
 
 /** PATCH /api/links/:id and POST /api/links/:id/plan: the networks the link carries at each end. */
 const ChangeLink = z.object({
   cidrs: z
-    .object({ a: z.array(z.string()).min(1).optional(), b: z.array(z.string()).min(1).optional() })
+    .object({ a: cidrList.optional(), b: cidrList.optional() })
     .strict()
     .refine((c) => c.a !== undefined || c.b !== undefined, { error: 'give cidrs.a, cidrs.b or both' }),
   /** Allow CIDRs outside the gateway's discovered/registered networks (e.g. networks routed behind it). */
   allowOutsideNetworks: z.boolean().optional(),
+  allowDefaultRoute,
 }).strict();
 
-/** States in which a link takes a change: it has settled (up, degraded or failed). */
-const CHANGEABLE = new Set(['up', 'degraded', 'failed']);
+/** POST /api/links/:id/rotate-key takes no options (an empty object, or no body). */
+const RotateKey = z.object({}).strict();
+
+/** Given CIDRs that are a default route are refused unless the body says allowDefaultRoute (400 before any lookup). */
+function checkDefaultRoutes(body: Pick<z.infer<typeof ChangeLink>, 'allowDefaultRoute'> & { cidrs?: { a?: string[]; b?: string[] } }): void {
+  refuseDefaultRoute('cidrs.a', body.cidrs?.a, body.allowDefaultRoute);
+  refuseDefaultRoute('cidrs.b', body.cidrs?.b, body.allowDefaultRoute);
+}
 
 const pairKey = (x: string, y: string): string => (x < y ? `${x}|${y}` : `${y}|${x}`);
 const ACTIVE = { deletedAt: null } as const;
@@ -45,6 +56,7 @@ export function linkRoutes(ctx: ApiContext): Router {
 
   r.post('/', async (req, res) => {
     const body = parseBody(CreateLink, req.body);
+    checkDefaultRoutes(body);
     if (body.a === body.b) throw conflict('a gateway cannot be linked to itself', { gateway: body.a });
     const link = await createLink(ctx, body);
     try {
@@ -74,12 +86,14 @@ export function linkRoutes(ctx: ApiContext): Router {
   // The change a PATCH would make, without making it: configs, routes and rules, before and after.
   r.post('/:id/plan', async (req, res) => {
     const body = parseBody(ChangeLink, req.body);
+    checkDefaultRoutes(body);
     const checked = await checkChange(ctx.db, req.params.id, body);
     res.json(previewChange(checked));
   });
 
   r.patch('/:id', async (req, res) => {
     const body = parseBody(ChangeLink, req.body);
+    checkDefaultRoutes(body);
     // Validated and stored in one transaction: a conflicting change on another link of the same
     // gateway cannot slip in between the checks and the write.
     const stored = await ctx.db.$transaction(async (tx) => {
@@ -115,6 +129,13 @@ export function linkRoutes(ctx: ApiContext): Router {
     }
     const after = await ctx.db.link.findUniqueOrThrow({ where: { id: link.id }, include: { a: true, b: true } });
     res.status(202).json({ ...linkView(after, ctx.view()), plan: previewChange(stored.checked) });
+  });
+
+  // A new pre-shared key for both ends, pushed by the link's workflow (see link-keys.ts).
+  r.post('/:id/rotate-key', async (req, res) => {
+    parseBody(RotateKey, req.body);
+    const rotated = await rotateLinkKey({ db: ctx.db, secretKey: ctx.secretKey, links: ctx.links, log: ctx.log, clock: ctx.clock ?? (() => new Date()) }, req.params.id, { reason: 'operator' });
+    res.status(202).json(linkView(rotated, ctx.view()));
   });
 
   r.delete('/:id', async (req, res) => {
@@ -197,9 +218,7 @@ interface CheckedChange {
 async function checkChange(tx: Pick<Db, 'link'>, id: string, body: z.infer<typeof ChangeLink>): Promise<CheckedChange> {
   const link = await tx.link.findUnique({ where: { id }, include: { a: true, b: true } });
   if (!link) throw notFound('link', id);
-  if (link.deletedAt || link.state === 'deleted' || link.state === 'deleting') throw conflict(`link ${link.id} is ${link.state === 'deleting' ? 'being deleted' : 'deleted'}; it cannot be changed`);
-  if (link.state === 'updating') throw conflict(`link ${link.id} is already applying a change; try again once it settled`, { state: link.state });
-  if (!CHANGEABLE.has(link.state)) throw conflict(`link ${link.id} is still being provisioned; change it once it is up (or failed)`, { state: link.state });
+  assertChangeable(link, CIDR_CHANGE);
   const current = { a: parseJsonList(link.aCidrs), b: parseJsonList(link.bCidrs) };
   const pick = (side: 'a' | 'b', g: Gateway): string[] =>
     body.cidrs[side] === undefined ? current[side] : chooseCidrs(side, body.cidrs[side], parseJsonList(g.cidrs), g.name, body.allowOutsideNetworks === true);
@@ -241,18 +260,12 @@ function assertNoOverlap(aCidrs: string[], bCidrs: string[], aName: string, bNam
   if (clash) throw conflict(`the two ends' networks overlap: ${clash[0]} (${aName}) and ${clash[1]} (${bName}); choose other CIDRs for this link`, { a: clash[0], b: clash[1] });
 }
 
+/** `asked` is canonical already (cidrList); it must lie inside the gateway's networks unless allowed outside. */
 function chooseCidrs(side: 'a' | 'b', asked: string[] | undefined, own: string[], name: string, allowOutside = false): string[] {
   if (!asked) return own;
-  let list: string[];
-  try {
-    list = normaliseCidrList(asked);
-  } catch (err) {
-    if (err instanceof CidrError) throw invalid(`invalid request: cidrs.${side}: ${err.message}`, { fields: [{ field: `cidrs.${side}`, message: err.message }] });
-    throw err;
-  }
-  const outside = allowOutside ? undefined : list.find((c) => !own.some((o) => contains(parseCidr(o), parseCidr(c))));
+  const outside = allowOutside ? undefined : asked.find((c) => !own.some((o) => contains(parseCidr(o), parseCidr(c))));
   if (outside) throw conflict(`${outside} is not inside the networks of ${name} (${own.join(', ')})`, { side, cidr: outside });
-  return list;
+  return asked;
 }
 
 /** A gateway cannot route one remote network through two links (`live`: liveLinksOf, covering the gateway). */

@@ -59,6 +59,9 @@ export function linkView(l: Link & { a: Gateway; b: Gateway; events?: LinkEvent[
     b: { id: l.bId, name: l.b.name, cidrs: parseJsonList(l.bCidrs), tunnelUp: l.bTunnelUp },
     workflowId: l.workflowId,
     workflowUrl: workflowUrl(l.workflowId, ctx),
+    /** Which pre-shared key the link uses (counts rotations) and when it was made; the key itself never leaves the database. */
+    keyVersion: l.keyVersion,
+    keyRotatedAt: l.keyRotatedAt,
     createdAt: l.createdAt,
     updatedAt: l.updatedAt,
     deletedAt: l.deletedAt,

@@ -25,6 +25,7 @@ import type { CloudProvider, CloudTarget } from '../cloud/types';
 import { CloudWorkers } from './cloud-workers';
 import { listen, type Listener, type TlsFiles } from './listeners';
 import { resealLegacySecrets } from './reseal';
+import { startKeyRotation } from './key-rotation';
 import { EncryptionCodec } from './payload-codec';
 import type { DataConverter } from '@temporalio/common';
 import type { TLSConfig, WorkerInterceptors } from '@temporalio/worker';
@@ -67,6 +68,8 @@ export interface RuntimeOptions {
   cloudEndpointAllow: string[];
   /** Rotate each link's PSK after this many days; 0 or unset: only on request. */
   pskRotationDays?: number;
+  /** Tests: rotate keys older than this many milliseconds, checking this often (overrides pskRotationDays). */
+  pskRotation?: { maxAgeMs: number; checkEveryMs: number };
   /** Builds providers (tests may wrap the real ones, e.g. to count calls). */
   buildProvider?: (t: CloudTarget) => CloudProvider;
 }
@@ -224,6 +227,11 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       await signal(linkId, (h) => h.signal(tunnelSignal, { gatewayId, up, ...(reason ? { reason } : {}) }));
     }
 
+    /** Tells a link's workflow that what it carries changed in the database (CIDRs, or its key). */
+    const reconfigureLink = async (workflowId: string, reason: 'cidrs' | 'key' = 'cidrs'): Promise<void> => {
+      await client.workflow.getHandle(workflowId).signal(reconfigureSignal, { reason });
+    };
+
     let cloudWorkers: CloudWorkers | undefined;
     const listeners: Listener[] = [];
     let apiListener: Listener | undefined;
@@ -249,9 +257,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
               throw err;
             }
           },
-          reconfigure: async (workflowId, reason = 'cidrs') => {
-            await client.workflow.getHandle(workflowId).signal(reconfigureSignal, { reason });
-          },
+          reconfigure: reconfigureLink,
           startDiscovery: async (gatewayId, ref, publicIp) => {
             await client.workflow.start<typeof discoverGatewayWorkflow>('discoverGatewayWorkflow', {
               taskQueue: o.taskQueue,
@@ -298,7 +304,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         clock: () => new Date(),
         hubQueue: (instance) => hubQueueName(o.taskQueue, instance),
         presenceTtlMs,
-        providerFor: providerResolver(db, o.secretKey, o.buildProvider ? { build: o.buildProvider } : {}),
+        providerFor: providerResolver(db, o.secretKey, { endpointAllow: o.cloudEndpointAllow, ...(o.buildProvider ? { build: o.buildProvider } : {}) }),
         paceCloudCall: (() => {
           const pacer = dbPacer(db, o.databaseUrl);
           return async (ref, api, slots) => {
@@ -329,6 +335,18 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         });
         await cloudWorkers.start();
         closers.push(() => cloudWorkers!.stop());
+      }
+      const rotation = o.pskRotation ?? (o.pskRotationDays ? { maxAgeMs: o.pskRotationDays * 86_400_000 } : undefined);
+      if (o.roles.includes('worker') && rotation) {
+        const rotator = startKeyRotation({
+          db,
+          secretKey: o.secretKey,
+          links: { reconfigure: reconfigureLink },
+          log: log.child({ component: 'key-rotation' }),
+          clock: () => new Date(),
+          ...rotation,
+        });
+        closers.push(async () => rotator.stop());
       }
       if (hub) {
         // Agent calls for sockets held here arrive on this instance's own queue.

@@ -50,22 +50,65 @@ function bigToV6(n: bigint): string {
   return `${groups.slice(0, best[0]).join(':')}::${groups.slice(best[0]! + best[1]!).join(':')}`;
 }
 
-/** Parses "a.b.c.d/n" or "x::/n"; throws CidrError saying what is wrong. */
+/** Long enough for any IPv6 text with an IPv4 tail and a prefix; longer input is refused unread. */
+const MAX_TEXT = 64;
+const shown = (text: string): string => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text);
+
+/** ::ffff:0:0/96, where IPv4 addresses are written as IPv6 ones (RFC 4291 §2.5.5.2). */
+const MAPPED_PREFIX = 0xffffn;
+
+/**
+ * An address as a family and a number. IPv4-mapped IPv6 addresses become the IPv4 address they
+ * stand for, so "::ffff:10.1.0.0" and "10.1.0.0" are one address to every overlap check; zone
+ * ids ("fe80::1%eth0") name an interface of one host and mean nothing in a network, so they are refused.
+ */
+function parseAddress(addr: string, context: string): { family: 4 | 6; value: bigint; mapped: boolean } {
+  if (addr.includes('%')) throw new CidrError(`"${shown(context)}": zone ids ("%${shown(addr.slice(addr.indexOf('%') + 1))}") name a host's interface, not a network; leave them out`);
+  if (isIPv4(addr)) return { family: 4, value: v4ToBig(addr), mapped: false };
+  if (!isIPv6(addr)) throw new CidrError(`"${shown(context)}": "${shown(addr)}" is not an IP address`);
+  const value = v6ToBig(addr);
+  if (value >> 32n === MAPPED_PREFIX) return { family: 4, value: value & 0xffffffffn, mapped: true };
+  return { family: 6, value, mapped: false };
+}
+
+const maskOf = (prefix: number, bits: number): bigint => (prefix === 0 ? 0n : ((1n << BigInt(prefix)) - 1n) << BigInt(bits - prefix));
+const textOf = (family: 4 | 6, network: bigint, prefix: number): string => `${family === 4 ? bigToV4(network) : bigToV6(network)}/${prefix}`;
+
+/**
+ * Parses "a.b.c.d/n" or "x::/n"; throws CidrError saying what is wrong. An IPv4-mapped IPv6
+ * network (within ::ffff:0:0/96) is returned as its IPv4 network, "::ffff:10.1.0.0/120" as
+ * 10.1.0.0/24, so comparisons see through it (normaliseCidrList refuses it as input).
+ */
 export function parseCidr(text: string): Cidr {
-  const m = /^([^/\s]+)\/(\d{1,3})$/.exec(text);
-  if (!m) throw new CidrError(`"${text}" is not a CIDR (expected address/prefix, e.g. 10.1.0.0/24)`);
+  const m = text.length <= MAX_TEXT ? /^([^/\s]+)\/(\d{1,3})$/.exec(text) : null;
+  if (!m) throw new CidrError(`"${shown(text)}" is not a CIDR (expected address/prefix, e.g. 10.1.0.0/24)`);
   const [, addr, p] = m as unknown as [string, string, string];
-  const prefix = Number(p);
-  const family = isIPv4(addr) ? 4 : isIPv6(addr) ? 6 : 0;
-  if (family === 0) throw new CidrError(`"${text}": "${addr}" is not an IP address`);
+  const parsed = parseAddress(addr, text);
+  let prefix = Number(p);
+  if (parsed.mapped) {
+    // Only a prefix that keeps the whole ::ffff:0:0/96 part is an IPv4 network in disguise.
+    if (prefix < 96) throw new CidrError(`"${text}": an IPv4-mapped network needs a prefix of 96..128 (or write it as IPv4)`);
+    if (prefix > 128) throw new CidrError(`"${text}": prefix must be 0..128`);
+    prefix -= 96;
+  }
+  const { family, value } = parsed;
   const bits = family === 4 ? 32 : 128;
   if (prefix > bits) throw new CidrError(`"${text}": prefix must be 0..${bits}`);
-  const value = family === 4 ? v4ToBig(addr) : v6ToBig(addr);
-  const mask = prefix === 0 ? 0n : ((1n << BigInt(prefix)) - 1n) << BigInt(bits - prefix);
-  const network = value & mask;
-  const canonical = `${family === 4 ? bigToV4(network) : bigToV6(network)}/${prefix}`;
+  const network = value & maskOf(prefix, bits);
+  const canonical = textOf(family, network, prefix);
   if (network !== value) throw new CidrError(`"${text}" is not a network address (did you mean ${canonical}?)`);
   return { family, network, prefix, text: canonical };
+}
+
+/** 0.0.0.0/0 or ::/0: every address of its family. */
+export const isDefaultRoute = (c: Cidr): boolean => c.prefix === 0;
+
+/** The network of `prefix` bits (capped at the family's width) that an address belongs to, e.g. an IPv6 client's /64. */
+export function networkOf(ip: string, prefix: number): string {
+  const { family, value } = parseAddress(ip, ip);
+  const bits = family === 4 ? 32 : 128;
+  const p = Math.min(prefix, bits);
+  return textOf(family, value & maskOf(p, bits), p);
 }
 
 function range(c: Cidr): [bigint, bigint] {
@@ -94,9 +137,17 @@ export function firstOverlap(as: readonly string[], bs: readonly string[]): [str
   return undefined;
 }
 
-/** Parses a list, rejecting overlaps inside it; returns canonical texts. */
+/**
+ * Parses a list an operator (or a cloud) gave, rejecting overlaps inside it; returns canonical
+ * texts. IPv4-mapped IPv6 networks are refused with their IPv4 form: neither strongSwan selectors
+ * nor route tables take them, and the operator should see what will be stored.
+ */
 export function normaliseCidrList(list: readonly string[]): string[] {
-  const parsed = list.map(parseCidr);
+  const parsed = list.map((text) => {
+    const c = parseCidr(text);
+    if (c.family === 4 && text.includes(':')) throw new CidrError(`"${text}" is an IPv4-mapped IPv6 network; write it as ${c.text}`);
+    return c;
+  });
   for (let i = 0; i < parsed.length; i++)
     for (let j = i + 1; j < parsed.length; j++)
       if (overlaps(parsed[i]!, parsed[j]!)) throw new CidrError(`${parsed[i]!.text} and ${parsed[j]!.text} overlap`);

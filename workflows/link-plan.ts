@@ -34,6 +34,12 @@ export interface LinkPlan {
   b: LinkSide;
   /** Which side initiates IKE. */
   initiator: SideName;
+  /**
+   * Version of the link's pre-shared key (the key itself never enters a plan): a rotation bumps
+   * it, so a new key is pushed to both ends and the tunnel re-authenticated like any other change.
+   * Absent in plans made before keys rotated: version 1.
+   */
+  keyVersion?: number;
 }
 
 /** Only the non-secret parts of a link config travel through workflow history. */
@@ -99,11 +105,14 @@ export interface PlanChange {
   cidrs: boolean;
   /** A gateway's public address changed (a fact of the network: it is followed, not rolled back). */
   endpoints: boolean;
+  /** The pre-shared key was rotated (both configs change; followed, not rolled back). */
+  key: boolean;
   /** Nothing to do. */
   none: boolean;
 }
 
 export function diffPlans(from: LinkPlan, to: LinkPlan): PlanChange {
+  const key = (from.keyVersion ?? 1) !== (to.keyVersion ?? 1);
   const side = (s: SideName): SideChange => {
     const before = new Map(routesFor(from, s).map((r) => [routeKey(r), r]));
     const after = new Map(routesFor(to, s).map((r) => [routeKey(r), r]));
@@ -111,7 +120,7 @@ export function diffPlans(from: LinkPlan, to: LinkPlan): PlanChange {
     const newRule = peerRuleFor(to, s);
     const sameRule = oldRule?.securityGroupId === newRule?.securityGroupId && oldRule?.peerIp === newRule?.peerIp;
     return {
-      config: comparable(configFor(from, s, 0)) !== comparable(configFor(to, s, 0)),
+      config: key || comparable(configFor(from, s, 0)) !== comparable(configFor(to, s, 0)),
       routesAdded: [...after].filter(([k]) => !before.has(k)).map(([, r]) => r),
       routesRemoved: [...before].filter(([k]) => !after.has(k)).map(([, r]) => r),
       ...(!sameRule && newRule ? { ruleAdded: newRule } : {}),
@@ -123,7 +132,7 @@ export function diffPlans(from: LinkPlan, to: LinkPlan): PlanChange {
   const cidrs = !sameList(from.a.cidrs, to.a.cidrs) || !sameList(from.b.cidrs, to.b.cidrs);
   const endpoints = from.a.endpoint !== to.a.endpoint || from.b.endpoint !== to.b.endpoint;
   const quiet = (c: SideChange) => !c.config && !c.routesAdded.length && !c.routesRemoved.length && !c.ruleAdded && !c.ruleRemoved;
-  return { a, b, cidrs, endpoints, none: quiet(a) && quiet(b) };
+  return { a, b, cidrs, endpoints, key, none: quiet(a) && quiet(b) };
 }
 
 /** Order does not matter to a list of CIDRs or traffic selectors. */
@@ -140,6 +149,7 @@ function comparable(c: PublicLinkConfig): string {
 /** One line for events and the plan preview. */
 export function describeChange(from: LinkPlan, to: LinkPlan, c: PlanChange): string {
   const parts: string[] = [];
+  if (c.key) parts.push(`new pre-shared key (version ${to.keyVersion ?? 1}) on both ends`);
   for (const s of ['a', 'b'] as const) {
     if (!sameList(from[s].cidrs, to[s].cidrs)) parts.push(`${to[s].gatewayName} carries ${to[s].cidrs.join(', ')} (was ${from[s].cidrs.join(', ')})`);
     if (from[s].endpoint !== to[s].endpoint) parts.push(`${to[s].gatewayName} is now at ${to[s].endpoint ?? 'an unknown address'} (was ${from[s].endpoint ?? 'unknown'})`);

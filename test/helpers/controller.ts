@@ -56,6 +56,7 @@ export async function startTestController(opts: {
   temporalAddress?: string;
   temporalTls?: TemporalTls;
   temporalConnectTimeoutMs?: number;
+  pskRotation?: { maxAgeMs: number; checkEveryMs: number };
 }): Promise<TestController> {
   const instanceId = opts.instanceId ?? `test-${randomBytes(3).toString('hex')}`;
   const rt = await startRuntime({
@@ -67,6 +68,7 @@ export async function startTestController(opts: {
     temporalAddress: opts.temporalAddress ?? opts.temporal.address,
     ...(opts.temporalTls ? { temporalTls: opts.temporalTls } : {}),
     ...(opts.temporalConnectTimeoutMs ? { temporalConnectTimeoutMs: opts.temporalConnectTimeoutMs } : {}),
+    ...(opts.pskRotation ? { pskRotation: opts.pskRotation } : {}),
     temporalNamespace: 'default',
     payloadKey: testPayloadKey(),
     cloudEndpointAllow: opts.cloudEndpointAllow ?? TEST_CLOUD_ENDPOINT_ALLOW,

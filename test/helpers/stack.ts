@@ -134,6 +134,10 @@ export async function startStack(opts: {
           env: {
             PATH: process.env.PATH ?? '/usr/bin:/bin',
             CONTROLLER_URL: stack.controller.agentUrl,
+            // The fixture's controller address is not loopback, and these agents talk plain ws://
+            // to it inside namespaces the test made (TLS between agent and controller has tests
+            // of its own: test/security/agent-tls.test.ts, controller-process.test.ts).
+            ALLOW_INSECURE_CONTROLLER: '1',
             GATEWAY_ID: g.id,
             GATEWAY_SECRET: g.agentSecret,
             VICI_SOCKET: info.viciSocket,

@@ -138,5 +138,60 @@ describe.runIf(cli.ok)('REST API', () => {
       expect((await ctl.api('GET', '/api/links/lnmissing')).status).toBe(404);
       expect((await ctl.api('DELETE', '/api/links/lnmissing')).status).toBe(404);
     });
+
+    it('rotates a settled link\'s key through its workflow (202) and refuses one still provisioning (409)', async () => {
+      const e = (await ctl.api<Gw>('POST', '/api/gateways', { name: 'e', provider: 'onprem', cidrs: ['10.5.0.0/24'] })).body;
+      const f = (await ctl.api<Gw>('POST', '/api/gateways', { name: 'f', provider: 'onprem', cidrs: ['10.6.0.0/24'] })).body;
+      const created = await ctl.api<{ id: string; keyVersion: number }>('POST', '/api/links', { a: e.id, b: f.id });
+      expect(created.status).toBe(202);
+      expect(created.body.keyVersion).toBe(1);
+      const before = await ctl.db.link.findUniqueOrThrow({ where: { id: created.body.id } });
+      const early = await ctl.api<Err>('POST', `/api/links/${created.body.id}/rotate-key`);
+      expect(early.status).toBe(409);
+      expect(early.body.error.message).toContain('still being provisioned');
+      expect((await ctl.db.link.findUniqueOrThrow({ where: { id: created.body.id } })).pskCiphertext).toBe(before.pskCiphertext);
+      // As if the tunnel came up: the signal goes to the real workflow over Temporal.
+      await ctl.db.link.update({ where: { id: created.body.id }, data: { state: 'up' } });
+      const rotated = await ctl.api<{ state: string; keyVersion: number }>('POST', `/api/links/${created.body.id}/rotate-key`);
+      expect(rotated.status).toBe(202);
+      expect(rotated.body).toMatchObject({ state: 'updating', keyVersion: 2 });
+      const after = await ctl.db.link.findUniqueOrThrow({ where: { id: created.body.id } });
+      expect(after.pskCiphertext).not.toBe(before.pskCiphertext);
+      expect(JSON.stringify(rotated.body)).not.toContain(after.pskCiphertext);
+      expect((await ctl.api('POST', '/api/links/lnmissing/rotate-key')).status).toBe(404);
+    });
+  });
+
+  describe('enrolment tokens', () => {
+    it('issues a short-lived token for a known gateway (201), stored as its hash, and 404 otherwise', async () => {
+      const r = await ctl.api<{ gatewayId: string; token: string; expiresAt: string; install: string }>('POST', `/api/gateways/${a.id}/enrolment-token`, { ttlSeconds: 600 });
+      expect(r.status).toBe(201);
+      expect(r.body.gatewayId).toBe(a.id);
+      expect(r.body.token).toMatch(/^[A-Za-z0-9_-]{43}$/);
+      expect(r.body.install).toContain(`ENROLMENT_TOKEN=${r.body.token}`);
+      const rows = await ctl.db.enrolmentToken.findMany({ where: { gatewayId: a.id } });
+      expect(rows).toHaveLength(1);
+      expect(JSON.stringify(rows)).not.toContain(r.body.token);
+      expect((await ctl.api<Err>('POST', '/api/gateways/gwmissing/enrolment-token')).status).toBe(404);
+    });
+  });
+
+  describe('hostile input', () => {
+    it('answers 400, 413 and 415 for what it cannot read, never 500, storing nothing', async () => {
+      // Rows these requests could create (link events are left out: running workflows write them).
+      const stored = async () => ({ gateways: await ctl.db.gateway.count(), links: await ctl.db.link.count(), tokens: await ctl.db.enrolmentToken.count() });
+      const before = await stored();
+      const zone = await ctl.api<Err>('POST', '/api/gateways', { name: 'z', provider: 'onprem', cidrs: ['fe80::%eth0/64'] });
+      expect(zone.status).toBe(400);
+      expect(zone.body.error.message).toContain('cidrs');
+      expect((await ctl.api<Err>('GET', '/api/gateways/%E0%A4%A')).status).toBe(400);
+      const big = await ctl.api<Err>('POST', '/api/gateways', { name: 'big', provider: 'onprem', cidrs: ['10.99.0.0/24'], pad: 'x'.repeat(1024 * 1024) });
+      expect(big.status).toBe(413);
+      expect(big.body.error.code).toBe('too_large');
+      const text = await fetch(`${ctl.url}/api/gateways`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: JSON.stringify({ name: 't', provider: 'onprem', cidrs: ['10.98.0.0/24'] }) });
+      expect(text.status).toBe(415);
+      expect(((await text.json()) as Err).error.code).toBe('unsupported');
+      expect(await stored()).toEqual(before);
+    });
   });
 });

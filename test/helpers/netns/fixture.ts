@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import { ViciClient, type ViciClientOptions } from '../../../agent/vici/client';
 import { CharonProcess, charonPaths, prepareCharonDir } from './charon';
 import { run, type RunResult } from './exec';
-import { HostHelper } from './host-helper';
+import { HostHelper, type StreamResult } from './host-helper';
 import { assertFixtureId, baseDirFor, defaultControllerIp, ipToInt, planSites, type SitePlan, type SiteSpec } from './plan';
 import { sweepStale, sweepStaleSync } from './sweep';
 import { allNamespaces, buildTopology, movePublicIp } from './topology';
@@ -183,6 +183,16 @@ export class NetFixture {
   /** Starts a TCP server on the site's LAN host that answers every connection with one byte. */
   async tcpServer(name: string, port: number): Promise<void> {
     await (await this.helper(name)).listen(port);
+  }
+
+  /** Starts a TCP echo server on the site's LAN host. */
+  async echoServer(name: string, port: number): Promise<void> {
+    await (await this.helper(name)).echo(port);
+  }
+
+  /** Keeps one TCP connection from the site's LAN host busy for durationMs, checking every echoed byte. */
+  async tcpStream(fromSite: string, toIp: string, port: number, durationMs: number): Promise<StreamResult> {
+    return (await this.helper(fromSite)).stream(toIp, port, durationMs);
   }
 
   /** Connects from the site's LAN host; true if a byte came back within timeoutMs. */

@@ -6,6 +6,9 @@
 //                                                                <- {"id":2,"ok":false,"error":"EHOSTUNREACH","ms":1.2}
 //   -> {"id":3,"op":"wait","ip":..,"port":..,"timeoutMs":..,"intervalMs":..,"attemptTimeoutMs":..}
 //                                                                <- {"id":3,"ok":true,"ms":123.4}
+//   -> {"id":4,"op":"echo","port":7100}                          <- {"id":4,"ok":true}
+//   -> {"id":5,"op":"stream","ip":..,"port":7100,"durationMs":8000,"chunkBytes":1024,"everyMs":10}
+//                                                                <- {"id":5,"ok":true,"sent":..,"echoed":..,"maxGapMs":..}
 import { Buffer } from 'node:buffer';
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -80,6 +83,78 @@ function wait(ip, port, timeoutMs, intervalMs, attemptTimeoutMs) {
   });
 }
 
+/** A TCP echo server: what a long-lived connection through the tunnel talks to. */
+async function echo(port) {
+  if (servers.has(port)) return;
+  const server = net.createServer((socket) => {
+    socket.on('error', () => {});
+    socket.pipe(socket);
+  });
+  await new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '0.0.0.0', () => resolve());
+  });
+  servers.set(port, server);
+}
+
+/**
+ * One TCP connection kept busy for durationMs: a chunk of a counting byte pattern every everyMs,
+ * every echoed byte checked. ok only if the connection never broke and everything sent came back
+ * in order; maxGapMs is the longest wait between two echoed chunks (a tunnel re-negotiation shows
+ * up there, a broken connection in error).
+ */
+function stream(ip, port, durationMs, chunkBytes, everyMs) {
+  return new Promise((resolve) => {
+    const start = performance.now();
+    const socket = net.connect({ host: ip, port });
+    let sent = 0;
+    let echoed = 0;
+    let lastEcho = start;
+    let maxGapMs = 0;
+    let done = false;
+    let sendingDone = false;
+    let sender;
+    const finish = (ok, error) => {
+      if (done) return;
+      done = true;
+      clearInterval(sender);
+      clearTimeout(deadline);
+      socket.destroy();
+      resolve({ ok, error, sent, echoed, maxGapMs, ms: performance.now() - start });
+    };
+    socket.setNoDelay(true);
+    socket.once('connect', () => {
+      lastEcho = performance.now();
+      sender = setInterval(() => {
+        if (performance.now() - start >= durationMs) {
+          clearInterval(sender);
+          sendingDone = true;
+          if (echoed === sent) finish(true, undefined);
+          return;
+        }
+        const chunk = Buffer.alloc(chunkBytes);
+        for (let i = 0; i < chunkBytes; i++) chunk[i] = (sent + i) & 0xff;
+        sent += chunkBytes;
+        socket.write(chunk);
+      }, everyMs);
+    });
+    socket.on('data', (data) => {
+      for (let i = 0; i < data.length; i++) {
+        if (data[i] !== ((echoed + i) & 0xff)) return finish(false, `corrupt byte at offset ${echoed + i}`);
+      }
+      echoed += data.length;
+      const now = performance.now();
+      maxGapMs = Math.max(maxGapMs, now - lastEcho);
+      lastEcho = now;
+      if (sendingDone && echoed === sent) finish(true, undefined);
+    });
+    socket.once('error', (err) => finish(false, err.code ?? err.message));
+    socket.once('close', () => finish(false, 'closed by the peer'));
+    // Everything sent must be back within 30 s after the sending stopped.
+    const deadline = setTimeout(() => finish(false, `only ${echoed} of ${sent} bytes came back`), durationMs + 30_000);
+  });
+}
+
 async function handle(msg) {
   const start = performance.now();
   switch (msg.op) {
@@ -92,6 +167,11 @@ async function handle(msg) {
     }
     case 'wait':
       return wait(msg.ip, msg.port, msg.timeoutMs, msg.intervalMs, msg.attemptTimeoutMs);
+    case 'echo':
+      await echo(msg.port);
+      return { ok: true };
+    case 'stream':
+      return stream(msg.ip, msg.port, msg.durationMs, msg.chunkBytes ?? 1024, msg.everyMs ?? 10);
     default:
       throw new Error(`unknown op ${msg.op}`);
   }

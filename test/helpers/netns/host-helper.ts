@@ -13,14 +13,26 @@ export interface ProbeResult {
   error?: string;
 }
 
+/** What a long-lived, checked TCP connection saw (see host-helper-main.mjs `stream`). */
+export interface StreamResult extends ProbeResult {
+  sent: number;
+  echoed: number;
+  maxGapMs: number;
+}
+
 type Request =
   | { op: 'listen'; port: number }
+  | { op: 'echo'; port: number }
+  | { op: 'stream'; ip: string; port: number; durationMs: number; chunkBytes?: number; everyMs?: number }
   | { op: 'probe'; ip: string; port: number; timeoutMs: number }
   | { op: 'wait'; ip: string; port: number; timeoutMs: number; intervalMs: number; attemptTimeoutMs: number };
 
 interface Reply extends ProbeResult {
   id?: number;
   ready?: boolean;
+  sent?: number;
+  echoed?: number;
+  maxGapMs?: number;
 }
 
 export class HostHelper {
@@ -62,6 +74,16 @@ export class HostHelper {
   async listen(port: number): Promise<void> {
     const r = await this.call({ op: 'listen', port });
     if (!r.ok) throw new Error(`cannot listen on port ${port} in ${this.ns}: ${r.error ?? 'unknown error'}`);
+  }
+
+  async echo(port: number): Promise<void> {
+    const r = await this.call({ op: 'echo', port });
+    if (!r.ok) throw new Error(`cannot listen on port ${port} in ${this.ns}: ${r.error ?? 'unknown error'}`);
+  }
+
+  async stream(ip: string, port: number, durationMs: number): Promise<StreamResult> {
+    const r = await this.call({ op: 'stream', ip, port, durationMs });
+    return { ok: r.ok, ms: r.ms, ...(r.error ? { error: r.error } : {}), sent: r.sent ?? 0, echoed: r.echoed ?? 0, maxGapMs: r.maxGapMs ?? 0 };
   }
 
   async probe(ip: string, port: number, timeoutMs: number): Promise<ProbeResult> {

@@ -1,0 +1,39 @@
+// POST /api/gateways/:id/enrolment-token: a short-lived, single-use token an agent trades for its
+// long-lived secret on first connect, so an install command that leaks stops being useful soon.
+import type { Request, Response } from 'express';
+import { z } from 'zod';
+import { notFound } from '../lib/errors';
+import { hashSecret, randomToken } from '../lib/crypto';
+import type { ApiContext } from './context';
+import { newEnrolmentTokenId } from './ids';
+import { parseBody } from './validate';
+
+const DEFAULT_TTL_SECONDS = 3600;
+
+const IssueToken = z
+  .object({
+    ttlSeconds: z.int({ error: 'expected a whole number of seconds' }).min(60, { error: 'at least 60' }).max(3600, { error: 'at most 3600' }).optional(),
+  })
+  .strict();
+
+export function issueEnrolmentToken(ctx: ApiContext) {
+  return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
+    const body = parseBody(IssueToken, req.body);
+    const now = ctx.clock?.() ?? new Date();
+    const expiresAt = new Date(now.getTime() + (body.ttlSeconds ?? DEFAULT_TTL_SECONDS) * 1000);
+    const token = randomToken();
+    const id = newEnrolmentTokenId();
+    const gatewayId = await ctx.db.$transaction(async (tx) => {
+      const g = await tx.gateway.findUnique({ where: { id: req.params.id }, select: { id: true } });
+      if (!g) throw notFound('gateway', req.params.id);
+      // The newest token replaces earlier unused ones: a token the operator asked again for was
+      // probably lost, and should not stay valid somewhere.
+      await tx.enrolmentToken.deleteMany({ where: { gatewayId: g.id, usedAt: null } });
+      await tx.enrolmentToken.create({ data: { id, gatewayId: g.id, tokenHash: hashSecret(token), expiresAt } });
+      return g.id;
+    });
+    ctx.log.info('enrolment token issued', { gatewayId, tokenId: id, expiresAt });
+    // Shown exactly once; only its hash is stored.
+    res.status(201).json({ gatewayId, token, expiresAt: expiresAt.toISOString(), install: `GATEWAY_ID=${gatewayId}\nENROLMENT_TOKEN=${token}\n` });
+  };
+}

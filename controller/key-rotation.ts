@@ -1,0 +1,61 @@
+// Periodic PSK rotation (PSK_ROTATION_DAYS): links whose key is older than the limit get a new
+// one, exactly as POST /api/links/:id/rotate-key does it (the workflow pushes it make-before-break).
+// Every worker process runs the sweep; the conditional write in rotateLinkKey lets one of them win.
+import type { Db } from '../db';
+import { AppError } from '../lib/errors';
+import type { Logger } from '../lib/log';
+import type { SecretKey } from '../lib/crypto';
+import type { LinkOrchestrator } from '../api/context';
+import { rotateLinkKey } from '../api/link-keys';
+
+export interface KeyRotationOptions {
+  db: Db;
+  secretKey: SecretKey;
+  links: Pick<LinkOrchestrator, 'reconfigure'>;
+  log: Logger;
+  clock: () => Date;
+  /** A key older than this is rotated. */
+  maxAgeMs: number;
+  /** How often to look (default: an hour, or a tenth of maxAgeMs when that is shorter). */
+  checkEveryMs?: number;
+  /** Links rotated per sweep, so enabling rotation on a large mesh does not re-key it all at once. */
+  perSweep?: number;
+}
+
+export function startKeyRotation(o: KeyRotationOptions): { stop(): void; sweep(): Promise<number> } {
+  const every = o.checkEveryMs ?? Math.max(1000, Math.min(3_600_000, Math.floor(o.maxAgeMs / 10)));
+  let running: Promise<number> | undefined;
+  const sweep = async (): Promise<number> => {
+    const due = await o.db.link.findMany({
+      where: { state: 'up', deletedAt: null, keyRotatedAt: { lt: new Date(o.clock().getTime() - o.maxAgeMs) } },
+      orderBy: { keyRotatedAt: 'asc' },
+      take: o.perSweep ?? 50,
+      select: { id: true },
+    });
+    let rotated = 0;
+    for (const { id } of due) {
+      try {
+        await rotateLinkKey(o, id, { reason: 'schedule' });
+        rotated++;
+      } catch (err) {
+        // Another controller rotated it first, or it started changing: the next sweep looks again.
+        if (err instanceof AppError && err.kind === 'conflict') continue;
+        o.log.warn('scheduled key rotation failed; will retry', { linkId: id, err });
+      }
+    }
+    return rotated;
+  };
+  const timer = setInterval(() => {
+    running ??= sweep()
+      .catch((err: unknown) => {
+        o.log.warn('key rotation sweep failed', { err });
+        return 0;
+      })
+      .finally(() => (running = undefined));
+  }, every);
+  timer.unref();
+  return {
+    stop: () => clearInterval(timer),
+    sweep: () => (running ??= sweep().finally(() => (running = undefined))),
+  };
+}
