@@ -8,6 +8,7 @@ import type { IpsecDriver, TunnelEvent } from './driver';
 import type { StateStore } from './state';
 import { ControllerSession, type SessionOptions } from './session';
 import type { CloudIdentity, MetadataSource } from './metadata';
+import { boundedFacts, boundedText } from './facts';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -49,8 +50,13 @@ export class Agent {
     o.driver.onRestart(() => void this.ops.run(() => this.restore('charon restarted')));
   }
 
-  /** Restores saved links (without waiting for the controller), then serves the controller until stopped. */
+  /**
+   * Restores saved links (without waiting for the controller), then serves the controller until
+   * stopped. Rejects with AuthRejectedError (final 401) or ConfigError (no credentials).
+   */
   async run(): Promise<void> {
+    // Without a way to authenticate there is nothing to run for: fail before touching anything.
+    await this.session.loadCredentials();
     await this.o.state.load();
     // Restoring waits for charon, but serving the controller does not: requests that need charon
     // fail fast with ipsec_unavailable until it answers, and the controller retries.
@@ -178,7 +184,7 @@ export class Agent {
     if (!held) return; // not ours
     if (!e.up && held.initiator) this.redialLater(e.name);
     this.o.log.info(e.up ? 'tunnel up' : 'tunnel down', { link: e.name, reason: e.reason });
-    const sent = this.session.send({ type: 'tunnel', name: e.name, up: e.up, reason: e.reason, at: new Date().toISOString() });
+    const sent = this.session.send({ type: 'tunnel', name: e.name, up: e.up, ...(e.reason ? { reason: boundedText(e.reason, 256) } : {}), at: new Date().toISOString() });
     if (sent) this.unsent.delete(e.name);
     else this.unsent.set(e.name, e);
   }
@@ -227,14 +233,14 @@ export class Agent {
 
   private async facts(): Promise<Facts> {
     const publicIp = this.publicIp();
-    return {
+    return boundedFacts({
       agentVersion: AGENT_VERSION,
       hostname: hostname(),
       ...(publicIp ? { publicIp } : {}),
       localAddrs: localAddrs(),
       ...(this.strongswanVersion ? { strongswanVersion: this.strongswanVersion } : {}),
       ...(this.cloud ? { cloud: { provider: this.cloud.provider, instanceId: this.cloud.instanceId, ...(this.cloud.region ? { region: this.cloud.region } : {}) } } : {}),
-    };
+    });
   }
 }
 

@@ -1,4 +1,5 @@
 // `npm run agent`: the VPN container's agent. Dials out to the controller, drives charon over VICI.
+// Exit codes: 2 configuration error, 3 credentials or enrolment token refused (401), 1 anything else.
 import { loadAgentConfig, type AgentConfig } from './config';
 import { Agent } from './agent';
 import { AuthRejectedError } from './session';
@@ -27,7 +28,16 @@ async function main(): Promise<void> {
     ...(config.publicIp ? { publicIp: config.publicIp } : {}),
     metadata: createMetadataSource({ ...config.metadata, log: log.child({ component: 'metadata' }) }),
     addressCheckMs: config.addressCheckMs,
-    session: { controllerUrls: config.controllerUrls, gatewayId: config.gatewayId, secret: config.secret, proxy: config.proxy, backoff: config.backoff },
+    session: {
+      controllerUrls: config.controllerUrls,
+      gatewayId: config.gatewayId,
+      ...(config.secret ? { secret: config.secret } : {}),
+      ...(config.enrolmentToken ? { enrolmentToken: config.enrolmentToken } : {}),
+      stateDir: config.stateDir,
+      proxy: config.proxy,
+      tls: config.tls,
+      backoff: config.backoff,
+    },
   });
   const stop = (sig: string) => {
     log.info('stopping', { signal: sig });
@@ -42,6 +52,12 @@ async function main(): Promise<void> {
   try {
     await agent.run();
   } catch (err) {
+    // Exit codes: 2 = configuration (no way to authenticate), 3 = credentials refused (401).
+    if (err instanceof ConfigError) {
+      process.stderr.write(`agent: ${err.message}\n`);
+      await agent.stop();
+      process.exit(2);
+    }
     if (err instanceof AuthRejectedError) {
       log.error(err.message);
       await agent.stop();

@@ -30,11 +30,3 @@ export function proxyAgentFor(target: URL, env: ProxyEnv): Agent | undefined {
   return p ? new HttpsProxyAgent(p) : undefined;
 }
 
-/** ws(s) URL of the agent endpoint for a controller base URL given as http(s) or ws(s). */
-export function agentEndpoint(base: string, path: string): URL {
-  const u = new URL(base);
-  if (u.protocol === 'http:') u.protocol = 'ws:';
-  if (u.protocol === 'https:') u.protocol = 'wss:';
-  u.pathname = u.pathname.replace(/\/+$/, '') + path;
-  return u;
-}

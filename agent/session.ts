@@ -1,6 +1,7 @@
-// The agent's one connection loop to the controller: dial out, hello, serve requests, report,
-// and reconnect with backoff and jitter. A 401 is final: the secret will not get better by retrying.
-import WebSocket from 'ws';
+// The agent's one connection loop to the controller: enrol if it must, dial out, hello, serve
+// requests, report, and reconnect with backoff and jitter (longer when the controller says when,
+// with 429/503 and Retry-After). A 401 is final: credentials do not get better by retrying.
+import WebSocket, { type ClientOptions } from 'ws';
 import {
   AGENT_PATH,
   HubFrame,
@@ -18,19 +19,31 @@ import {
 } from '../protocol/messages';
 import type { Logger } from '../lib/log';
 import { Backoff } from './backoff';
-import { agentEndpoint, proxyAgentFor, type ProxyEnv } from './proxy';
+import { Credentials } from './credentials';
+import { agentEndpoint } from './endpoints';
+import { AuthRejectedError } from './errors';
+import type { ProxyEnv } from './proxy';
+import { RetryLaterError, retryDelay, retryLaterFor } from './retry';
+import { isCertificateError, type ControllerTrust } from './tls';
+import { ControllerTransport, isCleartextOffLoopback } from './transport';
+import { boundedCode, boundedText } from './facts';
+
+export { AuthRejectedError, EnrolmentRejectedError } from './errors';
 
 export type RequestHandler = (method: Method, params: unknown) => Promise<unknown>;
-
-export class AuthRejectedError extends Error {
-  override name = 'AuthRejectedError';
-}
 
 export interface SessionOptions {
   controllerUrls: string[];
   gatewayId: string;
-  secret: string;
+  /** GATEWAY_SECRET; without it the secret comes from STATE_DIR/credentials.json or enrolment. */
+  secret?: string;
+  /** ENROLMENT_TOKEN: exchanged for the secret when neither GATEWAY_SECRET nor credentials.json has it. */
+  enrolmentToken?: string;
+  /** STATE_DIR, where credentials.json is kept. */
+  stateDir?: string;
   proxy: ProxyEnv;
+  /** How the controller's certificate is checked; default: the system CAs, no pins. */
+  tls?: ControllerTrust;
   backoff: { minMs: number; maxMs: number };
   log: Logger;
   facts: () => Promise<Facts>;
@@ -45,6 +58,10 @@ export class ControllerSession {
   private connected = false;
   private urlIndex: number;
   private readonly backoff: Backoff;
+  private readonly credentials: Credentials;
+  private readonly transport: ControllerTransport;
+  /** Aborts an enrolment request in flight when the agent stops. */
+  private readonly stopping = new AbortController();
   private heartbeatMs = 15_000;
   private lastFromHub = 0;
   private watchdog?: NodeJS.Timeout;
@@ -54,6 +71,14 @@ export class ControllerSession {
 
   constructor(private readonly o: SessionOptions) {
     this.backoff = new Backoff(o.backoff.minMs, o.backoff.maxMs);
+    this.credentials = new Credentials({
+      gatewayId: o.gatewayId,
+      log: o.log,
+      ...(o.secret ? { secret: o.secret } : {}),
+      ...(o.enrolmentToken ? { enrolmentToken: o.enrolmentToken } : {}),
+      ...(o.stateDir ? { stateDir: o.stateDir } : {}),
+    });
+    this.transport = new ControllerTransport(o.tls ?? { pins: [] }, o.proxy);
     // Spread agents over the controllers from the first dial on.
     this.urlIndex = Math.floor(Math.random() * o.controllerUrls.length);
   }
@@ -62,16 +87,26 @@ export class ControllerSession {
     return this.connected;
   }
 
-  /** Runs until stop(); rejects only with AuthRejectedError. */
+  /** Decides where the secret comes from (ConfigError when nothing can supply one); run() does it too. */
+  loadCredentials(): Promise<void> {
+    return this.credentials.load();
+  }
+
+  /** Runs until stop(); rejects only with AuthRejectedError (401: final) or ConfigError. */
   async run(): Promise<void> {
+    await this.credentials.load();
     while (!this.stopped) {
       this.redialNow = false; // a redial asked for while sleeping is this dial
-      const url = this.o.controllerUrls[this.urlIndex % this.o.controllerUrls.length]!;
+      const base = this.o.controllerUrls[this.urlIndex % this.o.controllerUrls.length]!;
+      let failure: unknown;
       try {
-        await this.connectOnce(url);
+        if (this.credentials.secret === undefined) await this.credentials.enrol(base, this.transport, this.stopping.signal);
+        await this.connectOnce(base, this.credentials.secret!);
       } catch (err) {
         if (err instanceof AuthRejectedError) throw err;
-        this.o.log.warn('controller connection failed', { url, err: (err as Error).message });
+        failure = err;
+        // A dial cut short by stop() or redial() is no failure worth a warning.
+        if (!this.stopped && !this.redialNow) this.logFailure(base, err);
       }
       if (this.stopped) break;
       if (this.redialNow) {
@@ -79,7 +114,7 @@ export class ControllerSession {
         continue;
       }
       this.urlIndex++; // try the next controller next time
-      const delay = this.backoff.next();
+      const delay = retryDelay(failure, this.backoff, this.o.backoff.maxMs);
       this.o.log.info('reconnecting', { inMs: delay, attempt: this.backoff.attempts });
       await this.sleep(delay);
     }
@@ -108,6 +143,7 @@ export class ControllerSession {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.stopping.abort();
     this.sleepTimer?.wake();
     const ws = this.ws;
     if (ws && ws.readyState !== WebSocket.CLOSED) {
@@ -119,13 +155,31 @@ export class ControllerSession {
     }
   }
 
-  /** One connection's life; resolves when it closes. */
-  private connectOnce(base: string): Promise<void> {
+  /** A certificate problem is an operator's to fix, so it says what to check; all are retried. */
+  private logFailure(base: string, err: unknown): void {
+    const e = err as Error & { code?: unknown };
+    if (isCertificateError(err)) {
+      this.o.log.error('certificate problem with the controller: check CONTROLLER_CA (the CA that signed its certificate) and CONTROLLER_PIN', { url: base, err: e.message, code: e.code });
+    } else if (err instanceof RetryLaterError) {
+      this.o.log.warn('controller asked the agent to retry later', { url: base, err: e.message, retryAfterMs: err.retryAfterMs });
+    } else {
+      this.o.log.warn('controller connection failed', { url: base, err: e.message });
+    }
+  }
+
+  /** One connection's life; resolves when it closes, rejects when it never opened. */
+  private connectOnce(base: string, secret: string): Promise<void> {
     const url = agentEndpoint(base, AGENT_PATH);
+    // Allowed only with ALLOW_INSECURE_CONTROLLER=1; said at every connect so nobody forgets it.
+    if (isCleartextOffLoopback(url)) this.o.log.warn('controller connection is cleartext: PSKs and the agent secret can be read on the way', { url: base });
     return new Promise<void>((resolve, reject) => {
+      let opened = false;
+      let failure: Error | undefined;
       const ws = new WebSocket(url, {
-        headers: { authorization: authHeader(this.o.gatewayId, this.o.secret) },
-        agent: proxyAgentFor(url, this.o.proxy),
+        headers: { authorization: authHeader(this.o.gatewayId, secret) },
+        // @types/ws declares checkServerIdentity as returning a boolean, but ws hands it to
+        // tls.connect unchanged, which wants an Error or undefined.
+        ...(this.transport.options(url) as ClientOptions),
         maxPayload: MAX_FRAME_BYTES,
         perMessageDeflate: false,
         handshakeTimeout: 10_000,
@@ -133,10 +187,12 @@ export class ControllerSession {
       this.ws = ws;
       ws.on('unexpected-response', (_req, res) => {
         ws.terminate();
-        if (res.statusCode === 401) reject(new AuthRejectedError(`controller ${url.host} rejected gateway ${this.o.gatewayId}'s credentials (401): check GATEWAY_ID and GATEWAY_SECRET; not retrying`));
-        else reject(new Error(`controller answered HTTP ${res.statusCode} to the upgrade`));
+        const status = res.statusCode;
+        if (status === 401) reject(new AuthRejectedError(`controller ${url.host} rejected gateway ${this.o.gatewayId}'s credentials (401): ${this.credentials.rejectionHint()}; not retrying`));
+        else reject(retryLaterFor(status, res.headers['retry-after'], `upgrade at ${url.host}`) ?? new Error(`controller answered HTTP ${status} to the upgrade`));
       });
       ws.on('open', () => {
+        opened = true;
         this.lastFromHub = Date.now();
         this.armWatchdog(ws);
         this.o
@@ -149,13 +205,18 @@ export class ControllerSession {
         this.lastFromHub = Date.now();
         this.onMessage(ws, isBinary ? '' : frameText(data));
       });
-      ws.on('error', (err) => this.o.log.debug('socket error', { err: err.message }));
+      ws.on('error', (err) => {
+        failure ??= err;
+        this.o.log.debug('socket error', { err: err.message });
+      });
       ws.on('close', (code, reason) => {
         const wasConnected = this.connected;
         this.connected = false;
         clearInterval(this.watchdog);
         if (wasConnected) this.o.log.warn('disconnected from controller', { code, reason: reason.toString() });
-        resolve();
+        // A dial that never opened (refused, TLS, timeout) is a failure the loop logs and backs off from.
+        if (!opened && failure) reject(failure);
+        else resolve();
       });
     });
   }
@@ -189,7 +250,8 @@ export class ControllerSession {
       reply = { type: 'response', id, ok: true, result: await this.o.handle(method, parsed.data) };
     } catch (err) {
       const e = err as Error & { code?: unknown };
-      reply = { type: 'response', id, ok: false, error: { code: typeof e.code === 'string' ? e.code : 'failed', message: e.message } };
+      // Within the protocol's bounds: a frame outside them would close the connection.
+      reply = { type: 'response', id, ok: false, error: { code: boundedCode(typeof e.code === 'string' ? e.code : 'failed'), message: boundedText(String(e.message), 1024) } };
     }
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(reply));
   }

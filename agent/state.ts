@@ -1,8 +1,9 @@
 // The agent's last applied config, on disk, so a restart restores tunnels without the controller.
-import { mkdir, readFile, rename, writeFile, open } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { z } from 'zod';
 import { LinkConfig } from '../protocol/messages';
+import { ensurePrivateDir, narrowPrivateFile, writePrivateFile } from './private-file';
 
 const StateFile = z.object({ version: z.literal(1), links: z.record(z.string(), LinkConfig) });
 type StateFile = z.infer<typeof StateFile>;
@@ -15,8 +16,12 @@ export class StateStore {
     this.file = path.join(dir, 'links.json');
   }
 
-  /** Loads the saved state; a missing file is an empty state, a corrupt one is an error. */
+  /**
+   * Loads the saved state; a missing file is an empty state, a corrupt one is an error. Creates
+   * STATE_DIR private (0700), and narrows what an older version left readable by others.
+   */
   async load(): Promise<void> {
+    await ensurePrivateDir(path.dirname(this.file));
     let text: string;
     try {
       text = await readFile(this.file, 'utf8');
@@ -27,6 +32,7 @@ export class StateStore {
     const r = StateFile.safeParse(JSON.parse(text));
     if (!r.success) throw new Error(`${this.file} is not a valid agent state file; move it away to start empty`);
     this.state = r.data;
+    await narrowPrivateFile(this.file);
   }
 
   links(): LinkConfig[] {
@@ -49,17 +55,9 @@ export class StateStore {
     await this.save();
   }
 
-  /** Atomic replace (write, fsync, rename): a crash leaves either the old or the new file. */
+  /** Atomic, private replace: a crash leaves either the old or the new file, and only the agent reads it. */
   private async save(): Promise<void> {
-    await mkdir(path.dirname(this.file), { recursive: true, mode: 0o700 });
-    const tmp = `${this.file}.${process.pid}.tmp`;
-    await writeFile(tmp, JSON.stringify(this.state), { mode: 0o600 });
-    const fh = await open(tmp, 'r');
-    try {
-      await fh.sync();
-    } finally {
-      await fh.close();
-    }
-    await rename(tmp, this.file);
+    await ensurePrivateDir(path.dirname(this.file));
+    await writePrivateFile(this.file, JSON.stringify(this.state));
   }
 }

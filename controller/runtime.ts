@@ -145,6 +145,8 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         heartbeatMs: o.heartbeatMs,
         rpcTimeoutMs: o.rpcTimeoutMs,
         helloTimeoutMs: o.helloTimeoutMs,
+        preauthPerIp: o.agent.preauthPerIp,
+        preauthMax: o.agent.preauthMax,
         onOnline: (gatewayId, info) => void onGatewayOnline(gatewayId, info.facts),
         onFacts: (gatewayId, facts) => void onGatewayFacts(gatewayId, facts),
         onTunnel: (gatewayId, report) => void inOrder(`${gatewayId}|${report.name}`, () => onTunnel(gatewayId, report.name, report.up, report.reason)),

@@ -1,7 +1,8 @@
-// PresenceStore over the controller database. Lookups and presence writes are batched (see
-// Batcher): after a controller restart every agent dials at once, and one query and one commit per
-// agent would queue thousands of statements behind a 10-connection pool and a disk that takes tens
-// of milliseconds per fsync, until agents time out and retry, which only adds to the queue.
+// PresenceStore over the controller database (and enrolment, which sets the secret the hub checks).
+// Lookups and presence writes are batched (see Batcher): after a controller restart every agent
+// dials at once, and one query and one commit per agent would queue thousands of statements behind
+// a 10-connection pool and a disk that takes tens of milliseconds per fsync, until agents time out
+// and retry, which only adds to the queue.
 import type { Db } from '../db';
 import type { GatewayId } from '../protocol/ids';
 import { Batcher } from './batcher';
@@ -52,5 +53,14 @@ export function dbPresenceStore(db: Db): PresenceStore {
     async touch(gatewayIds, instance, at) {
       await writes.submit({ kind: 'touch', gatewayIds, instance, at });
     },
+    redeemEnrolment: (gatewayId, tokenHash, newSecretHash, now) =>
+      db.$transaction(async (tx) => {
+        // The conditional update claims the token: of two concurrent redemptions only one matches
+        // an unused row (PostgreSQL re-checks the condition after the row lock; SQLite serialises).
+        const claimed = await tx.enrolmentToken.updateMany({ where: { gatewayId, tokenHash, usedAt: null, expiresAt: { gt: now } }, data: { usedAt: now } });
+        if (claimed.count !== 1) return false;
+        await tx.gateway.update({ where: { id: gatewayId }, data: { secretHash: newSecretHash } });
+        return true;
+      }),
   };
 }

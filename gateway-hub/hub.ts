@@ -2,7 +2,9 @@
 // heartbeats, presence, and request/response RPC whose ids and timeouts the hub owns.
 // Bookkeeping follows NetBird's job manager: pending requests by id, a reconnect replaces the old
 // socket, a disconnect fails that gateway's pending requests at once, and a response is accepted
-// only from the connection the request went to.
+// only from the connection the request went to. The listener is reachable by anyone, so what a peer
+// can cost is bounded before it authenticates (preauth.ts, auth-limiter.ts) and what an agent can
+// cause downstream by repeating itself is throttled after (noise.ts).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { randomUUID } from 'node:crypto';
@@ -12,6 +14,7 @@ import {
   AGENT_PATH,
   AgentFrame,
   CloseCode,
+  ENROL_PATH,
   MAX_FRAME_BYTES,
   Methods,
   PROTOCOL_VERSION,
@@ -27,10 +30,20 @@ import {
   type Result,
 } from '../protocol/messages';
 import { asGatewayId, type GatewayId } from '../protocol/ids';
-import { secretMatches } from '../lib/crypto';
-import type { Logger } from '../lib/log';
+import { hashSecret, secretMatches } from '../lib/crypto';
+import { normaliseIp } from '../lib/net';
+import { AuthFailureLimiter, retryAfterSeconds } from './auth-limiter';
+import { serveEnrolment } from './enrol';
 import { HubError } from './errors';
-import { GatewayGoneError, type PresenceStore } from './presence';
+import { LogSampler } from './log-sampler';
+import { hubLimits, type HubLimits, type HubOptions } from './options';
+import { AgentNoise, connNoise, type ConnNoise } from './noise';
+import { PreauthGuard, peerKey } from './preauth';
+import { GatewayGoneError } from './presence';
+import { errorBody, refuseUpgrade, sendJson } from './replies';
+import { sourceOf } from './source';
+
+export type { HubOptions, TunnelReport } from './options';
 
 /**
  * Listen backlog for the HTTP server the hub is attached to (the kernel caps it at
@@ -41,34 +54,18 @@ import { GatewayGoneError, type PresenceStore } from './presence';
  */
 export const AGENT_LISTEN_BACKLOG = 4096;
 
-export interface TunnelReport {
-  name: string;
-  up: boolean;
-  reason?: string;
-  at: string;
-}
-
-export interface HubOptions {
-  instanceId: string;
-  store: PresenceStore;
-  log: Logger;
-  heartbeatMs: number;
-  rpcTimeoutMs: number;
-  helloTimeoutMs: number;
-  /** Called after a gateway's hello was recorded (also on every reconnect). */
-  onOnline?: (gatewayId: GatewayId, info: { observedIp: string | undefined; facts: Facts }) => void;
-  /** Called when the agent reports a tunnel going up or down. */
-  onTunnel?: (gatewayId: GatewayId, report: TunnelReport) => void;
-  /** Called when the agent's facts change while connected (e.g. a new public address). */
-  onFacts?: (gatewayId: GatewayId, facts: Facts) => void;
-  /** Called when a gateway's socket closed and no newer socket replaced it. */
-  onOffline?: (gatewayId: GatewayId) => void;
-}
+/** Compared against when the gateway is unknown, so an unknown gateway costs what a wrong secret does. */
+const UNKNOWN_GATEWAY_HASH = hashSecret('no such gateway');
+/** How long a stopping hub waits for agents to answer its close frames before cutting them off. */
+const CLOSE_GRACE_MS = 1000;
 
 interface Conn {
   readonly gatewayId: GatewayId;
   readonly ws: WebSocket;
   readonly observedIp: string | undefined;
+  /** Its entry in the pre-authentication account, released at its hello. */
+  readonly peer: string | undefined;
+  readonly noise: ConnNoise;
   /** A hello arrived (the first one counts; later ones are ignored). */
   helloSeen: boolean;
   /** Its online state is durable in the store, so leaving must be written too. */
@@ -110,8 +107,32 @@ export class GatewayHub {
   private readonly ticksPerRound: number;
   private roundTick: number;
   private closing = false;
+  private readonly limits: HubLimits;
+  private readonly preauth: PreauthGuard;
+  private readonly authFailures: AuthFailureLimiter;
+  /** Log lines peers can cause without authenticating (and agents by repeating themselves). */
+  private readonly sampler: LogSampler;
+  private readonly noise: AgentNoise<Conn>;
 
   constructor(private readonly o: HubOptions) {
+    this.limits = hubLimits(o);
+    const l = this.limits;
+    this.sampler = new LogSampler({ log: o.log, windowMs: l.logSampleMs });
+    this.preauth = new PreauthGuard({
+      perSource: l.preauthPerIp,
+      max: l.preauthMax,
+      timeoutMs: l.preauthTimeoutMs,
+      onRefused: (source, limit) => this.sampler.warn(source, 'agent listener: connection refused, too many unauthenticated connections', { from: source, limit }),
+    });
+    this.authFailures = new AuthFailureLimiter({ failures: l.authFailures, windowMs: l.authFailureWindowMs });
+    this.noise = new AgentNoise<Conn>({
+      limits: l,
+      callbacks: o,
+      isCurrent: (conn) => this.conns.get(conn.gatewayId) === conn && conn.ready,
+      record: (conn, facts) => this.record(conn, facts),
+      log: o.log,
+      sampler: this.sampler,
+    });
     // One timer for all sockets instead of one each, and each heartbeat period's pings spread over
     // ticks of at most 20 ms: pinging 18,000 sockets at once blocks the event loop for most of a
     // second (a syscall each), which every RPC in flight would wait out.
@@ -122,21 +143,40 @@ export class GatewayHub {
     this.heartbeat.unref();
   }
 
-  /** Serves the agent endpoint on an existing HTTP server (the API shares the port). */
+  /**
+   * Serves the agent endpoint on the agents' own HTTP server: upgrades to `path` are agents, any
+   * other upgrade is answered 400 and closed (nothing else on this listener speaks WebSocket), and
+   * every connection is accounted until its agent has authenticated and said hello.
+   */
   attach(server: Server, path = AGENT_PATH): void {
+    this.preauth.watch(server);
+    // Node checks these only every 30 s; the pre-authentication deadline is the exact bound.
+    server.headersTimeout = Math.min(server.headersTimeout || Infinity, this.limits.preauthTimeoutMs);
+    server.requestTimeout = Math.min(server.requestTimeout || Infinity, this.limits.preauthTimeoutMs);
     server.on('upgrade', (req: IncomingMessage, socket: Duplex, head: Buffer) => {
+      // Node leaves an upgraded socket without an error listener, and a reset must not crash us;
+      // once ws owns the socket, its own listener takes over (see handleUpgrade).
+      const onError = () => socket.destroy();
+      socket.on('error', onError);
       const url = req.url ?? '';
-      if (url !== path && !url.startsWith(`${path}?`)) return; // someone else's upgrade
-      this.handleUpgrade(req, socket, head).catch((err: unknown) => {
+      if (url !== path && !url.startsWith(`${path}?`)) return refuseUpgrade(socket, 400, 'Bad Request');
+      this.handleUpgrade(req, socket, head, onError).catch((err: unknown) => {
         this.o.log.error('upgrade failed', { err });
-        reject(socket, 500, 'Internal Server Error');
+        refuseUpgrade(socket, 500, 'Internal Server Error');
       });
     });
   }
 
-  /** Plain HTTP requests on the agents' listener: only the WebSocket upgrade lives here. */
-  handleHttp(_req: IncomingMessage, res: ServerResponse): void {
-    res.writeHead(404, { 'content-type': 'application/json' }).end(JSON.stringify({ error: { code: 'not_found', message: 'agents connect with a WebSocket upgrade to /agent' } }));
+  /** Plain HTTP requests on the agents' listener: enrolment; the WebSocket upgrade is attach()'s. */
+  handleHttp(req: IncomingMessage, res: ServerResponse): void {
+    const path = (req.url ?? '').split('?')[0];
+    if (path !== ENROL_PATH) return sendJson(res, 404, errorBody('not_found', `agents connect with a WebSocket upgrade to ${AGENT_PATH} and enrol with POST ${ENROL_PATH}`));
+    if (req.method !== 'POST') return sendJson(res, 405, errorBody('method_not_allowed', `${ENROL_PATH} takes POST`), { allow: 'POST' });
+    if (this.closing) return sendJson(res, 503, errorBody('shutting_down', 'controller shutting down'));
+    serveEnrolment(req, res, { store: this.o.store, limiter: this.authFailures, sampler: this.sampler, log: this.o.log }).catch((err: unknown) => {
+      this.o.log.error('enrolment failed', { err });
+      sendJson(res, 500, errorBody('internal', 'enrolment failed'));
+    });
   }
 
   isConnected(gatewayId: GatewayId): boolean {
@@ -171,45 +211,81 @@ export class GatewayHub {
     });
   }
 
-  /** Closes every agent socket (agents reconnect elsewhere) and fails pending requests. */
+  /**
+   * Closes every agent socket (agents reconnect elsewhere), cuts connections that never got as far
+   * as a hello, and fails pending requests. Agents that do not answer the close frame within
+   * CLOSE_GRACE_MS are cut off too, so the listener can finish closing.
+   */
   async close(): Promise<void> {
     this.closing = true;
     clearInterval(this.heartbeat);
+    this.preauth.closeAll();
+    this.noise.close();
+    this.sampler.close();
     const conns = [...this.conns.values(), ...this.greeting];
     for (const c of conns) c.ws.close(CloseCode.goingAway, 'controller shutting down');
+    setTimeout(() => conns.forEach((c) => c.ws.terminate()), CLOSE_GRACE_MS).unref();
     await Promise.allSettled(conns.map((c) => this.dropConn(c, 'controller shutting down')));
     this.wss.close();
   }
 
   // ---- connection lifecycle ----------------------------------------------------------------
 
-  private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): Promise<void> {
-    if (this.closing) return reject(socket, 503, 'Service Unavailable');
+  private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, onError: () => void): Promise<void> {
+    if (this.closing) return refuseUpgrade(socket, 503, 'Service Unavailable');
+    const source = sourceOf(req.socket.remoteAddress);
+    // A source that failed too often is refused before its credentials cost a database lookup.
+    const waitMs = await this.authFailures.blockedFor(source);
+    if (waitMs > 0) {
+      this.sampler.warn(source, 'agent refused: too many failed authentications', { from: source });
+      return refuseUpgrade(socket, 429, 'Too Many Requests', { 'Retry-After': retryAfterSeconds(waitMs) });
+    }
     const auth = parseAuthHeader(req.headers.authorization);
-    if (!auth) return reject(socket, 401, 'Unauthorized');
+    if (!auth) return this.refuseCredentials(socket, source, 'malformed credentials');
     const gatewayId = asGatewayId(auth.gatewayId);
     const hash = await this.o.store.secretHash(gatewayId);
     // In a storm the agent may have given up on this attempt while the lookup waited; finishing
     // the handshake for it would only cost memory and a write for a socket nobody reads.
     if (socket.destroyed) return;
-    // Unknown gateway and wrong secret look the same from outside.
-    if (!hash || !secretMatches(auth.secret, hash)) {
-      this.o.log.warn('agent rejected', { gatewayId, reason: hash ? 'wrong secret' : 'unknown gateway', from: req.socket.remoteAddress });
-      return reject(socket, 401, 'Unauthorized');
-    }
+    // Unknown gateway and wrong secret look the same from outside, in answer and in cost.
+    const matches = secretMatches(auth.secret, hash ?? UNKNOWN_GATEWAY_HASH);
+    if (!hash || !matches) return this.refuseCredentials(socket, source, hash ? 'wrong secret' : 'unknown gateway', gatewayId);
     const observedIp = normaliseIp(req.socket.remoteAddress);
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.onConnection(ws, gatewayId, observedIp));
+    const peer = peerKey(req.socket);
+    this.wss.handleUpgrade(req, socket, head, (ws) => {
+      socket.off('error', onError);
+      this.onConnection(ws, gatewayId, observedIp, peer);
+    });
   }
 
-  private onConnection(ws: WebSocket, gatewayId: GatewayId, observedIp: string | undefined): void {
-    const conn: Conn = { gatewayId, ws, observedIp, helloSeen: false, recorded: false, ready: false, alive: true, pingedAt: 0, pending: new Set() };
+  /** 401, counted against the source; logged once per source and window (the secret never is). */
+  private refuseCredentials(socket: Duplex, source: string, reason: string, gatewayId?: GatewayId): void {
+    this.authFailures.failed(source);
+    this.sampler.warn(source, 'agent rejected', { from: source, reason, ...(gatewayId ? { gatewayId } : {}) });
+    refuseUpgrade(socket, 401, 'Unauthorized');
+  }
+
+  private onConnection(ws: WebSocket, gatewayId: GatewayId, observedIp: string | undefined, peer: string | undefined): void {
+    const conn: Conn = {
+      gatewayId,
+      ws,
+      observedIp,
+      peer,
+      noise: connNoise(),
+      helloSeen: false,
+      recorded: false,
+      ready: false,
+      alive: true,
+      pingedAt: 0,
+      pending: new Set(),
+    };
     // It replaces the gateway's current connection at its hello, not here (see onHello).
     this.greeting.add(conn);
     conn.helloTimer = setTimeout(() => ws.close(CloseCode.helloTimeout, 'no hello'), this.o.helloTimeoutMs);
     ws.on('pong', () => (conn.alive = true));
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(conn, data, isBinary));
     // ws emits 'error' for oversized frames and bad UTF-8 and closes with the right code (1009/1007).
-    ws.on('error', (err) => this.o.log.warn('agent socket error', { gatewayId, err: err.message }));
+    ws.on('error', (err) => this.sampler.warn(gatewayId, 'agent socket error', { gatewayId, err: err.message }));
     ws.on('close', () => void this.dropConn(conn, 'socket closed'));
   }
 
@@ -219,9 +295,11 @@ export class GatewayHub {
     try {
       if (isBinary) throw new ProtocolError('binary frames are not part of the protocol');
       frame = parseFrame(AgentFrame, frameText(data));
+      if (!conn.helloSeen && frame.type !== 'hello') throw new ProtocolError(`expected hello first, got ${frame.type}`);
     } catch (err) {
       const reason = err instanceof ProtocolError ? err.message : 'unreadable frame';
-      this.o.log.warn('malformed frame from agent', { gatewayId: conn.gatewayId, reason });
+      // Sampled per gateway: an agent that reconnects and repeats itself gets a line per window.
+      this.sampler.warn(conn.gatewayId, 'malformed frame from agent', { gatewayId: conn.gatewayId, reason });
       conn.ws.close(CloseCode.malformed, closeReason(reason));
       return;
     }
@@ -230,16 +308,13 @@ export class GatewayHub {
         void this.onHello(conn, frame.protocol, frame.facts);
         return;
       case 'facts':
-        if (conn.ready) {
-          this.record(conn, frame.facts).catch((err: unknown) => this.o.log.warn('could not record new facts', { gatewayId: conn.gatewayId, err }));
-          this.o.onFacts?.(conn.gatewayId, frame.facts);
-        }
+        if (conn.ready) this.noise.facts(conn, frame.facts);
         return;
       case 'response':
         this.onResponse(conn, frame);
         return;
       case 'tunnel':
-        if (conn.ready) this.o.onTunnel?.(conn.gatewayId, { name: frame.name, up: frame.up, reason: frame.reason, at: frame.at });
+        if (conn.ready) this.noise.tunnel(conn, { name: frame.name, up: frame.up, ...(frame.reason !== undefined ? { reason: frame.reason } : {}), at: frame.at });
         return;
     }
   }
@@ -253,6 +328,10 @@ export class GatewayHub {
       return;
     }
     clearTimeout(conn.helloTimer);
+    // Authenticated and greeted: no longer pre-authentication. Not only at the welcome, which
+    // waits for the presence write: in a storm that write can lag, and a deadline hit then would
+    // turn a slow database into disconnects and retries.
+    this.preauth.authenticated(conn.peer);
     // A newer connection takes over only once it has said hello. In a reconnect storm an agent can
     // give up on an attempt (handshake timeout) whose upgrade the hub still completes later; that
     // socket never says hello, and must not displace the connection the agent actually uses.
@@ -284,7 +363,9 @@ export class GatewayHub {
     conn.ready = true;
     const welcome: HubFrame = { type: 'welcome', protocol: PROTOCOL_VERSION, gatewayId: conn.gatewayId, heartbeatMs: this.o.heartbeatMs };
     conn.ws.send(JSON.stringify(welcome));
-    this.o.onOnline?.(conn.gatewayId, { observedIp: conn.observedIp, facts });
+    // onOnline reconciles the agent and signals its link workflows: a gateway that reconnects in
+    // a loop gets a few calls at once, then its latest connection announced once per refill.
+    this.noise.welcomed(conn, facts);
   }
 
   private record(conn: Conn, facts: Facts): Promise<void> {
@@ -295,7 +376,7 @@ export class GatewayHub {
     const p = this.pending.get(frame.id);
     // A response is accepted only from the connection the request was sent on.
     if (!p || p.conn !== conn) {
-      this.o.log.warn('response for unknown request', { gatewayId: conn.gatewayId, id: frame.id });
+      this.sampler.warn(conn.gatewayId, 'response for unknown request', { gatewayId: conn.gatewayId, id: frame.id });
       return;
     }
     if (!frame.ok) {
@@ -364,12 +445,4 @@ export class GatewayHub {
     }
     if (this.roundPos >= this.round.length) this.round = []; // do not hold closed sockets until the next round
   }
-}
-
-function reject(socket: Duplex, status: number, text: string): void {
-  socket.end(`HTTP/1.1 ${status} ${text}\r\nConnection: close\r\nContent-Type: text/plain\r\nContent-Length: ${text.length}\r\n\r\n${text}`);
-}
-
-function normaliseIp(ip: string | undefined): string | undefined {
-  return ip?.startsWith('::ffff:') ? ip.slice(7) : ip;
 }

@@ -11,6 +11,12 @@ export interface PresenceStore {
   markOffline(gatewayId: GatewayId, instance: string, at: Date): Promise<void>;
   /** Refreshes last-seen for many connected gateways at once. */
   touch(gatewayIds: GatewayId[], instance: string, at: Date): Promise<void>;
+  /**
+   * Spends an enrolment token and sets the gateway's secret, atomically: true only when a token
+   * with this hash exists for this gateway, unused and not expired at `now`. Concurrent attempts
+   * with one token: exactly one wins.
+   */
+  redeemEnrolment(gatewayId: GatewayId, tokenHash: string, newSecretHash: string, now: Date): Promise<boolean>;
 }
 
 /** The gateway was deleted while its agent was connecting or connected. */

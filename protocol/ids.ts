@@ -14,9 +14,18 @@ export const asHubInstanceId = (s: string): HubInstanceId => s as HubInstanceId;
 /** The strongSwan connection (and CHILD_SA, and shared-secret id) name for a link. */
 export const connName = (linkId: LinkId): string => `link-${linkId}`;
 
+/**
+ * What connName produces for any link id the API issues ("ln" + base32), within the 64 characters
+ * a LinkConfig name may have. Names an agent reports are checked against it: nothing else is ours.
+ */
+export const CONN_NAME_PATTERN = /^link-([A-Za-z0-9_-]{1,59})$/;
+
+export const isConnName = (name: string): boolean => CONN_NAME_PATTERN.test(name);
+
 /** Inverse of connName; undefined for connections this project did not create. */
 export function linkIdFromConn(name: string): LinkId | undefined {
-  return name.startsWith('link-') && name.length > 5 ? asLinkId(name.slice(5)) : undefined;
+  const match = CONN_NAME_PATTERN.exec(name);
+  return match ? asLinkId(match[1]!) : undefined;
 }
 
 /** The IKE identity a gateway uses: explicit, never derived from an address (clouds NAT the public IP). */

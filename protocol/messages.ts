@@ -1,6 +1,10 @@
 // Every message between the hub and an agent, defined once with runtime schemas. Both sides import
-// this module; nothing else defines message shapes.
+// this module; nothing else defines message shapes. What an agent sends is untrusted (DESIGN §5):
+// every field it reports has a shape and a size bound here, so nothing it says can grow a
+// database row, a workflow payload or an API answer beyond them.
 import { z } from 'zod';
+import { parseCidr } from '../lib/cidr';
+import { CONN_NAME_PATTERN } from './ids';
 
 export const PROTOCOL_VERSION = 1;
 /** Largest frame either side accepts; a bigger one closes the socket with CLOSE_TOO_BIG. */
@@ -26,21 +30,52 @@ export const CloseCode = {
 } as const;
 
 const cidr = z.string().min(1);
-const ip = z.string().min(1);
+
+// ---- bounded shapes for what agents report --------------------------------------------------------
+
+/** Most addresses or networks one agent may list: a gateway with more is misconfigured or lying. */
+export const MAX_REPORTED_ADDRS = 64;
+/** Most SAs or links one status answer may carry. */
+export const MAX_REPORTED_SAS = 1000;
+/** An EC2 or ECS instance id: both clouds use "i-" and lower-case letters and digits. */
+export const INSTANCE_ID_PATTERN = /^i-[0-9a-z]{1,40}$/;
+/** A region id of either cloud: "eu-central-1", "cn-hangzhou", "us-gov-west-1". */
+export const REGION_PATTERN = /^[a-z]{2}(-[a-z0-9]{1,20}){1,4}$/;
+
+/** Printable ASCII only, so a version string cannot carry control sequences into logs or the console. */
+const printable = (max: number) => z.string().min(1).max(max).regex(/^[\x20-\x7e]*$/);
+/** Any text without control characters (charon's reasons, agent error messages). */
+const plainText = (max: number) => z.string().max(max).regex(/^[^\p{Cc}]*$/u);
+const ipAddress = z.union([z.ipv4(), z.ipv6()]);
+const reportedCidr = z
+  .string()
+  .max(43) // the longest IPv6 text and "/128"
+  .refine((text) => {
+    try {
+      parseCidr(text); // strict: a network address, a prefix within the family's bits
+      return true;
+    } catch {
+      return false;
+    }
+  }, 'not a CIDR network');
 
 /** What an agent knows about where it runs. Everything optional: an agent reports what it can see. */
 export const Facts = z.object({
-  agentVersion: z.string(),
-  hostname: z.string().optional(),
+  agentVersion: printable(64),
+  hostname: z.string().regex(/^[A-Za-z0-9._-]{1,253}$/).optional(),
   /** Public address the agent believes it has (configured, or from cloud metadata). */
-  publicIp: ip.optional(),
+  publicIp: ipAddress.optional(),
   /** Addresses on the agent's own interfaces (behind cloud NAT these are private). */
-  localAddrs: z.array(ip).optional(),
+  localAddrs: z.array(ipAddress).max(MAX_REPORTED_ADDRS).optional(),
   /** Networks the agent sees behind it (informational; the controller decides what a link carries). */
-  cidrs: z.array(cidr).optional(),
-  strongswanVersion: z.string().optional(),
+  cidrs: z.array(reportedCidr).max(MAX_REPORTED_ADDRS).optional(),
+  strongswanVersion: printable(64).optional(),
   cloud: z
-    .object({ provider: z.enum(['aliyun', 'aws']), instanceId: z.string(), region: z.string().optional() })
+    .object({
+      provider: z.enum(['aliyun', 'aws']),
+      instanceId: z.string().regex(INSTANCE_ID_PATTERN),
+      region: z.string().max(32).regex(REGION_PATTERN).optional(),
+    })
     .optional(),
 });
 export type Facts = z.infer<typeof Facts>;
@@ -63,24 +98,36 @@ export const LinkConfig = z.object({
 });
 export type LinkConfig = z.infer<typeof LinkConfig>;
 
+// What charon says, relayed by the agent: names of any connection charon holds (not only ours),
+// states, counters and traffic selectors, each bounded.
+const saName = plainText(128);
+const saState = plainText(32);
+const counter = z.number().nonnegative();
+const selectors = z.array(plainText(64)).max(MAX_REPORTED_ADDRS);
+/** Ours carry one CHILD_SA each; charon's other connections rarely many more. */
+const MAX_CHILD_SAS = 64;
+
 export const ChildSaState = z.object({
-  name: z.string(),
-  state: z.string(),
-  bytesIn: z.number(),
-  bytesOut: z.number(),
-  packetsIn: z.number(),
-  packetsOut: z.number(),
-  localTs: z.array(z.string()),
-  remoteTs: z.array(z.string()),
+  name: saName,
+  state: saState,
+  bytesIn: counter,
+  bytesOut: counter,
+  packetsIn: counter,
+  packetsOut: counter,
+  localTs: selectors,
+  remoteTs: selectors,
 });
 export const IkeSaState = z.object({
-  name: z.string(),
-  state: z.string(),
-  localHost: z.string().optional(),
-  remoteHost: z.string().optional(),
-  children: z.array(ChildSaState),
+  name: saName,
+  state: saState,
+  localHost: plainText(64).optional(),
+  remoteHost: plainText(64).optional(),
+  children: z.array(ChildSaState).max(MAX_CHILD_SAS),
 });
 export type IkeSaState = z.infer<typeof IkeSaState>;
+
+/** Link names the agent lists (its own state, so ours; bounded all the same). */
+const linkNames = z.array(saName).max(MAX_REPORTED_SAS);
 
 // ---- RPC methods: params and results, one entry per method -------------------------------------
 
@@ -92,7 +139,7 @@ export const Methods = {
   },
   /** Terminate and unload one link; success when it is already gone. */
   removeLink: {
-    params: z.object({ name: z.string() }),
+    params: z.object({ name: z.string().min(1).max(128) }),
     result: z.object({ removed: z.boolean() }),
   },
   /**
@@ -100,18 +147,18 @@ export const Methods = {
    * (after a change it still runs on the old addresses or traffic selectors).
    */
   initiate: {
-    params: z.object({ name: z.string(), timeoutMs: z.number().int().positive().max(60_000).optional(), restart: z.boolean().optional() }),
+    params: z.object({ name: z.string().min(1).max(128), timeoutMs: z.number().int().positive().max(60_000).optional(), restart: z.boolean().optional() }),
     result: z.object({ established: z.boolean() }),
   },
   /** The agent's view of its tunnels, straight from charon. */
   status: {
     params: z.object({}),
-    result: z.object({ sas: z.array(IkeSaState), links: z.array(z.string()) }),
+    result: z.object({ sas: z.array(IkeSaState).max(MAX_REPORTED_SAS), links: linkNames }),
   },
   /** Drop every link the agent holds that is not in `keep` (used to converge after a restart). */
   reconcile: {
-    params: z.object({ keep: z.array(z.string()) }),
-    result: z.object({ removed: z.array(z.string()) }),
+    params: z.object({ keep: z.array(z.string().max(128)).max(10 * MAX_REPORTED_SAS) }),
+    result: z.object({ removed: linkNames }),
   },
 } as const;
 export type Method = keyof typeof Methods;
@@ -121,7 +168,7 @@ export const methodNames = Object.keys(Methods) as [Method, ...Method[]];
 
 // ---- frames ------------------------------------------------------------------------------------
 
-export const RpcError = z.object({ code: z.string(), message: z.string() });
+export const RpcError = z.object({ code: plainText(64), message: plainText(1024) });
 export type RpcError = z.infer<typeof RpcError>;
 
 /** Hub → agent. */
@@ -131,22 +178,26 @@ export const HubFrame = z.discriminatedUnion('type', [
 ]);
 export type HubFrame = z.infer<typeof HubFrame>;
 
+/** Request ids are the hub's UUIDs; a longer one cannot match a pending request anyway. */
+const requestId = z.string().max(64);
+
 /** Agent → hub. */
 export const AgentFrame = z.discriminatedUnion('type', [
-  z.object({ type: z.literal('hello'), protocol: z.number(), facts: Facts }),
+  z.object({ type: z.literal('hello'), protocol: z.number().int(), facts: Facts }),
   z.object({ type: z.literal('facts'), facts: Facts }),
   z.discriminatedUnion('ok', [
-    z.object({ type: z.literal('response'), id: z.string(), ok: z.literal(true), result: z.unknown() }),
-    z.object({ type: z.literal('response'), id: z.string(), ok: z.literal(false), error: RpcError }),
+    // The result is checked against its method's schema once the request is known (see Methods).
+    z.object({ type: z.literal('response'), id: requestId, ok: z.literal(true), result: z.unknown() }),
+    z.object({ type: z.literal('response'), id: requestId, ok: z.literal(false), error: RpcError }),
   ]),
   z.object({
     type: z.literal('tunnel'),
-    /** Connection name (link-<id>). */
-    name: z.string(),
+    /** Connection name (link-<id>, see connName). */
+    name: z.string().regex(CONN_NAME_PATTERN),
     up: z.boolean(),
     /** Why, in charon's words when known (e.g. "child-updown"). */
-    reason: z.string().optional(),
-    at: z.string(),
+    reason: plainText(256).optional(),
+    at: z.iso.datetime({ offset: true }),
   }),
 ]);
 export type AgentFrame = z.infer<typeof AgentFrame>;
@@ -168,12 +219,30 @@ export class ProtocolError extends Error {
   override name = 'ProtocolError';
 }
 
+// ---- the agent listener's HTTP surface ------------------------------------------------------------
+// Answers an agent must handle, on the upgrade and on enrolment alike:
+//   401: credentials refused (unknown gateway, wrong secret, bad token): final, do not retry.
+//   429 + Retry-After (delay-seconds): too many failed authentications from this address; retry then.
+//   503 (+ Retry-After when known): the controller is busy or stopping; retry with backoff.
+
 /** Authentication header the agent sends on the upgrade request. */
 export const authHeader = (gatewayId: string, secret: string): string => `Bearer ${gatewayId}:${secret}`;
 export function parseAuthHeader(value: string | undefined): { gatewayId: string; secret: string } | undefined {
   const m = /^Bearer ([A-Za-z0-9_-]{1,64}):([A-Za-z0-9_-]{16,128})$/.exec(value ?? '');
   return m ? { gatewayId: m[1]!, secret: m[2]! } : undefined;
 }
+
+/** Where an agent exchanges a one-time enrolment token for its secret (POST, no body needed). */
+export const ENROL_PATH = `${AGENT_PATH}/enrol`;
+/** Authentication header of an enrolment request; the token is randomToken() text (43 characters). */
+export const enrolHeader = (gatewayId: string, token: string): string => `Enrol ${gatewayId}:${token}`;
+export function parseEnrolHeader(value: string | undefined): { gatewayId: string; token: string } | undefined {
+  const m = /^Enrol ([A-Za-z0-9_-]{1,64}):([A-Za-z0-9_-]{43})$/.exec(value ?? '');
+  return m ? { gatewayId: m[1]!, token: m[2]! } : undefined;
+}
+/** The 200 answer to an enrolment: the gateway's new secret, shown this once. */
+export const EnrolAnswer = z.object({ gatewayId: z.string(), secret: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
+export type EnrolAnswer = z.infer<typeof EnrolAnswer>;
 
 /** A close reason within the WebSocket limit of 123 UTF-8 bytes (longer ones make ws throw). */
 export function closeReason(text: string): string {

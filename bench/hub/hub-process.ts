@@ -70,6 +70,12 @@ async function main(): Promise<void> {
     heartbeatMs: Number(process.env.BENCH_HEARTBEAT_MS ?? 15_000),
     rpcTimeoutMs: 20_000,
     helloTimeoutMs: 10_000,
+    // Every simulated agent dials from 127.0.0.1, where the per-address limit on connections not
+    // yet welcomed (64 by default) would refuse all but a few of the storm; the total stays bounded
+    // by the listen backlog and the agents themselves. A site with thousands of gateways behind one
+    // NAT address needs the same (AGENT_PREAUTH_PER_IP, AGENT_PREAUTH_MAX).
+    preauthPerIp: 1_000_000,
+    preauthMax: 1_000_000,
   });
   const server = http.createServer((_req, res) => res.writeHead(404).end());
   hub.attach(server);

@@ -212,6 +212,13 @@ describe('bad frames never crash the hub', () => {
     expect((await closed).code).toBe(CloseCode.malformed);
   });
 
+  it('closes a socket whose first frame is not a hello with 1007', async () => {
+    const { ws, closed } = await agent('gw1', { hello: false });
+    ws.send(JSON.stringify({ type: 'tunnel', name: 'link-ln1', up: true, at: new Date().toISOString() }));
+    expect((await closed).code).toBe(CloseCode.malformed);
+    expect(tunnelEvents.find((e) => e.gw === 'gw1' && e.name === 'link-ln1')).toBeUndefined();
+  });
+
   it('forwards tunnel reports only after hello', async () => {
     const { ws } = await agent('gw1');
     ws.send(JSON.stringify({ type: 'tunnel', name: 'link-ln1', up: true, at: new Date().toISOString() }));

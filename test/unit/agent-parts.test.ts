@@ -3,7 +3,11 @@ import { mkdtemp, readFile, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Backoff } from '../../agent/backoff';
-import { agentEndpoint, proxyFor } from '../../agent/proxy';
+import { boundedCode, boundedFacts, boundedText, reportableAddrs } from '../../agent/facts';
+import { Facts } from '../../protocol/messages';
+import { RetryLaterError, retryDelay, retryLaterFor } from '../../agent/retry';
+import { proxyFor } from '../../agent/proxy';
+import { agentEndpoint, enrolEndpoint } from '../../agent/endpoints';
 import { StateStore } from '../../agent/state';
 import { decrypt, encrypt, hashSecret, isLegacyCiphertext, newSecretKey, parseSecretKey, resealLegacy, secretMatches } from '../../lib/crypto';
 import { createCipheriv, randomBytes } from 'node:crypto';
@@ -19,6 +23,17 @@ describe('backoff', () => {
   it('jitters between half the minimum and the current cap', () => {
     const low = new Backoff(100, 1000, () => 0);
     expect([low.next(), low.next(), low.next()]).toEqual([50, 50, 50]);
+  });
+
+  it('waits max(Retry-After, backoff) after a 429/503, capped at the maximum', () => {
+    const low = new Backoff(100, 1000, () => 0);
+    expect(retryDelay(new RetryLaterError('busy', 700), low, 1000)).toBe(700);
+    expect(retryDelay(new RetryLaterError('busy', 3_600_000), low, 1000)).toBe(1000);
+    expect(retryDelay(new RetryLaterError('busy'), low, 1000)).toBe(50);
+    expect(retryDelay(new Error('refused'), new Backoff(100, 1000, () => 1), 1000)).toBe(100);
+    expect(retryLaterFor(429, '3', 'x')?.retryAfterMs).toBe(3000);
+    expect(retryLaterFor(503, undefined, 'x')?.retryAfterMs).toBeUndefined();
+    expect(retryLaterFor(500, '3', 'x')).toBeUndefined();
   });
 });
 
@@ -40,6 +55,12 @@ describe('proxy selection', () => {
     expect(agentEndpoint('https://ctl.example.com/', '/agent').href).toBe('wss://ctl.example.com/agent');
     expect(agentEndpoint('http://127.0.0.1:8080', '/agent').href).toBe('ws://127.0.0.1:8080/agent');
     expect(agentEndpoint('wss://ctl/base', '/agent').href).toBe('wss://ctl/base/agent');
+  });
+
+  it('derives the enrolment endpoint (http(s), same host) from the same base URLs', () => {
+    expect(enrolEndpoint('wss://ctl.example.com/').href).toBe('https://ctl.example.com/agent/enrol');
+    expect(enrolEndpoint('ws://127.0.0.1:8080').href).toBe('http://127.0.0.1:8080/agent/enrol');
+    expect(enrolEndpoint('https://ctl/base/').href).toBe('https://ctl/base/agent/enrol');
   });
 });
 
@@ -115,5 +136,41 @@ describe('secrets', () => {
     expect(secretMatches('s3cret-s3cret-s3cret', h)).toBe(true);
     expect(secretMatches('s3cret-s3cret-s3creT', h)).toBe(false);
     expect(secretMatches('x', 'zz')).toBe(false);
+  });
+});
+
+describe('facts the agent reports fit the protocol (the hub closes the socket on anything else)', () => {
+  it('drops link-local and odd addresses, caps the list, IPv4 first', () => {
+    const many = Array.from({ length: 150 }, (_, i) => `172.${17 + Math.floor(i / 250)}.${i % 250}.1`);
+    const addrs = reportableAddrs(['fe80::1', 'FE80::2', '169.254.1.1', 'fe80::1%eth0', '2001:db8::1', '10.0.0.1', ...many]);
+    expect(addrs).not.toContain('fe80::1');
+    expect(addrs).not.toContain('169.254.1.1');
+    expect(addrs.length).toBe(64);
+    expect(addrs[0]).toBe('10.0.0.1');
+    expect(Facts.safeParse({ agentVersion: '0.1.0', localAddrs: addrs }).success).toBe(true);
+  });
+
+  it('fits hostnames, versions and cloud identities, or leaves them out', () => {
+    const f = boundedFacts({
+      agentVersion: '0.1.0',
+      hostname: 'my host_with spaces/and\u0007bell',
+      strongswanVersion: 'charon 5.9.8\n' + 'x'.repeat(200),
+      localAddrs: ['10.0.0.1'],
+      cloud: { provider: 'aws', instanceId: 'i-0123456789abcdef0', region: 'eu-west-1' },
+    });
+    expect(Facts.safeParse(f).success).toBe(true);
+    expect(f.hostname).toBe('my-host_with-spaces-and-bell');
+    expect(f.strongswanVersion!.length).toBeLessThanOrEqual(64);
+    expect(f.cloud).toEqual({ provider: 'aws', instanceId: 'i-0123456789abcdef0', region: 'eu-west-1' });
+    const odd = boundedFacts({ agentVersion: '0.1.0', cloud: { provider: 'aliyun', instanceId: 'not an id', region: 'x' } });
+    expect(odd.cloud).toBeUndefined();
+    expect(Facts.safeParse(odd).success).toBe(true);
+  });
+
+  it('bounds error codes and messages, and tunnel reasons', () => {
+    expect(boundedText('a\nb\u0000c', 10)).toBe('a b c');
+    expect(boundedText('y'.repeat(5000), 1024).length).toBe(1024);
+    expect(boundedCode('bad code/with spaces')).toBe('bad_code_with_spaces');
+    expect(boundedCode('')).toBe('failed');
   });
 });
