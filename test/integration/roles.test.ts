@@ -39,7 +39,10 @@ describe.runIf(cli.ok)('controller roles in separate processes', () => {
 
   it('serves only what each role owns and links through both', async () => {
     expect(apiOnly.hub).toBeUndefined();
-    expect((await hubWorker.api('GET', '/api/gateways')).status).toBe(404);
+    // Each listener comes with its role: no agent endpoint without the hub, no API without the api role.
+    expect(apiOnly.agentUrl).toBe('');
+    expect(hubWorker.url).toBe('');
+    expect((await fetch(`${hubWorker.agentUrl}/api/gateways`)).status).toBe(404);
     const net = new FakeIpsecNetwork();
     const ids: string[] = [];
     for (const [i, cidr] of ['10.91.0.0/24', '10.92.0.0/24'].entries()) {

@@ -15,21 +15,10 @@ import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../h
 import { createSqliteTestDb, type TestDb } from '../helpers/db';
 import { LogDir, dumpLogsOnFailure, startControllerProc, waitFor, type ControllerProc } from '../helpers/procs';
 import { newSecretKey } from '../../lib/crypto';
+import { seededRandom } from '../failure/throttle-proxy';
 
 const cli = temporalCliAvailable();
 if (!cli.ok) console.warn(`fuzz harness skipped: ${cli.reason}`);
-
-/** Small deterministic PRNG (mulberry32): the same seed gives the same cases. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface RawRequest {
   label: string;
@@ -202,7 +191,7 @@ describe.runIf(cli.ok)('fuzz harness: malformed REST requests and WebSocket traf
   it('≥ 500 malformed REST requests: none answered ≥ 500, none stores anything', async ({ onTestFailed }) => {
     onTestFailed(dumpLogsOnFailure(logs));
     const before = await counts();
-    const cases = restCases(prng(0x5ec0921), ids);
+    const cases = restCases(seededRandom(0x5ec0921), ids);
     expect(cases.length).toBeGreaterThanOrEqual(500);
     const serverErrors: string[] = [];
     const accepted: string[] = [];
