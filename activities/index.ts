@@ -95,7 +95,7 @@ export function createActivities(deps: ActivityDeps) {
      */
     async planAndClaim(p: { linkId: string; enqueue: { replyTo: string; baseQueue: string } }): Promise<{ plan: LinkPlan; claimed?: Partial<Record<SideName, ClaimedSide>> }> {
       const plan = await planLink(p.linkId);
-      if (!plan[other(plan.initiator)].endpoint) return { plan };
+      if (plan.refused !== undefined || !plan[other(plan.initiator)].endpoint) return { plan };
       const claimed: Partial<Record<SideName, ClaimedSide>> = {};
       await Promise.all(
         (['a', 'b'] as const).map(async (s) => {

@@ -22,7 +22,7 @@ import { Backoff } from './backoff';
 import { Credentials } from './credentials';
 import { agentEndpoint } from './endpoints';
 import { AuthRejectedError } from './errors';
-import type { ProxyEnv } from './proxy';
+import { proxyFor, type ProxyEnv } from './proxy';
 import { RetryLaterError, retryDelay, retryLaterFor } from './retry';
 import { isCertificateError, type ControllerTrust } from './tls';
 import { ControllerTransport, isCleartextOffLoopback } from './transport';
@@ -197,7 +197,8 @@ export class ControllerSession {
         this.armWatchdog(ws);
         this.o
           .facts()
-          .then((facts) => ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, facts } satisfies AgentFrame)))
+          // Through a proxy the hub sees the proxy's address: say so, or it takes it for the site's.
+          .then((facts) => ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, facts: { ...facts, connection: connectionPath(url, this.o.proxy) } } satisfies AgentFrame)))
           .catch((err: unknown) => ws.close(1011, closeReason(`could not gather facts: ${(err as Error).message}`)));
       });
       ws.on('ping', () => (this.lastFromHub = Date.now()));
@@ -273,5 +274,17 @@ export class ControllerSession {
       const timer = setTimeout(resolve, ms);
       this.sleepTimer = { timer, wake: () => { clearTimeout(timer); resolve(); } };
     });
+  }
+}
+
+/** How a connection to `target` goes: directly, or through the proxy the environment names (host:port only). */
+export function connectionPath(target: URL, proxy: ProxyEnv): NonNullable<Facts['connection']> {
+  const via = proxyFor(target, proxy);
+  if (!via) return { via: 'direct' };
+  try {
+    const u = new URL(via.includes('://') ? via : `http://${via}`);
+    return { via: 'proxy', proxy: `${u.hostname}:${u.port || (u.protocol === 'https:' ? '443' : '80')}` };
+  } catch {
+    return { via: 'proxy', proxy: 'unknown:0' };
   }
 }

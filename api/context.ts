@@ -14,7 +14,7 @@ export interface LinkOrchestrator {
    * Tells the link's workflow that what it carries changed in the database (its CIDRs, or its PSK
    * after a rotation, `reason: 'key'`); throws when Temporal is unreachable.
    */
-  reconfigure(workflowId: string, reason?: 'cidrs' | 'key'): Promise<void>;
+  reconfigure(workflowId: string, reason?: 'cidrs' | 'key' | 'endpoint'): Promise<void>;
   /** Starts discovery of a cloud gateway from its public IP. */
   startDiscovery(gatewayId: string, ref: { provider: 'aliyun' | 'aws'; accountId: string; region: string }, publicIp: string): Promise<void>;
 }

@@ -1,4 +1,4 @@
-// /api/gateways: register a site and read its presence.
+// /api/gateways: register a site, read its presence, correct where it can be reached.
 import { Router } from 'express';
 import { z } from 'zod';
 import { isIP } from 'node:net';
@@ -12,6 +12,7 @@ import { parseBody } from './validate';
 import { allowDefaultRoute, cidrList, refuseDefaultRoute } from './cidr-fields';
 import { issueEnrolmentToken } from './enrolment-tokens';
 import { gatewayView } from './views';
+import { buildPlan } from '../activities/plan';
 
 const name = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, { error: 'letters, digits, space, . _ - only' });
 /** An IPv4-mapped address is kept as the IPv4 address it is; a zone id belongs to one host's interface. */
@@ -20,7 +21,14 @@ const ip = z
   .refine((s) => isIP(s) !== 0 && !s.includes('%'), { error: 'expected an IPv4 or IPv6 address (without a zone id such as %eth0)' })
   .transform((s) => normaliseIp(s) ?? s);
 
-const OnpremGateway = z.object({ name, provider: z.literal('onprem'), cidrs: cidrList, publicIp: ip.optional(), allowDefaultRoute }).strict();
+/** Whether peers can open a connection to the site (false: a masquerading NAT, a firewall letting nothing in). */
+const inbound = z.boolean({ error: 'expected true or false' });
+const OnpremGateway = z.object({ name, provider: z.literal('onprem'), cidrs: cidrList, publicIp: ip.optional(), inbound: inbound.optional(), allowDefaultRoute }).strict();
+/** What an operator may correct about a site's reachability later; null clears a statement. */
+const UpdateGateway = z
+  .object({ publicIp: ip.nullable().optional(), inbound: inbound.nullable().optional() })
+  .strict()
+  .refine((u) => u.publicIp !== undefined || u.inbound !== undefined, { error: 'give publicIp, inbound or both (null clears one)' });
 /** A cloud gateway is described by its public IP alone; everything else is discovered. */
 const CloudGateway = z
   .object({
@@ -48,7 +56,7 @@ export function gatewayRoutes(ctx: ApiContext): Router {
     const id = newGatewayId();
     let data: Parameters<typeof ctx.db.gateway.create>[0]['data'];
     if (body.provider === 'onprem') {
-      data = { id, name: body.name, provider: body.provider, cidrs: JSON.stringify(body.cidrs), publicIp: body.publicIp ?? null, secretHash: hashSecret(secret) };
+      data = { id, name: body.name, provider: body.provider, cidrs: JSON.stringify(body.cidrs), publicIp: body.publicIp ?? null, inbound: body.inbound ?? null, secretHash: hashSecret(secret) };
     } else {
       const account = await ctx.db.cloudAccount.findUnique({ where: { id: body.account } });
       if (!account) throw notFound('cloud account', body.account);
@@ -97,6 +105,39 @@ export function gatewayRoutes(ctx: ApiContext): Router {
     const g = await ctx.db.gateway.findUnique({ where: { id: req.params.id } });
     if (!g) throw notFound('gateway', req.params.id);
     res.json(gatewayView(g, ctx.view()));
+  });
+
+  // Where the site can be reached: its public address and whether peers can connect in. Its live
+  // links re-plan (who initiates, what each end accepts); a change that would leave one of them
+  // with no end to connect to is refused, and nothing is stored.
+  r.patch('/:id', async (req, res) => {
+    const body = parseBody(UpdateGateway, req.body);
+    const { gateway, links } = await ctx.db.$transaction(async (tx) => {
+      const g = await tx.gateway.findUnique({ where: { id: req.params.id } });
+      if (!g) throw notFound('gateway', req.params.id);
+      if (g.provider !== 'onprem') throw conflict(`gateway ${g.name} is in ${g.provider}: its address is the one discovery confirmed; register the new address as a new gateway`);
+      const next = { ...g, ...(body.publicIp !== undefined ? { publicIp: body.publicIp } : {}), ...(body.inbound !== undefined ? { inbound: body.inbound } : {}) };
+      const live = await tx.link.findMany({ where: { deletedAt: null, OR: [{ aId: g.id }, { bId: g.id }] }, include: { a: true, b: true } });
+      for (const l of live) {
+        const plan = buildPlan({ ...l, a: l.aId === g.id ? next : l.a, b: l.bId === g.id ? next : l.b });
+        if (plan.refused) throw conflict(`link ${l.id} would have no end to connect to: ${plan.refused}`, { link: l.id });
+      }
+      const updated = await tx.gateway.update({ where: { id: g.id }, data: { publicIp: next.publicIp, inbound: next.inbound } });
+      return { gateway: updated, links: live };
+    });
+    // The links follow the change on their own once told; one that is not told now re-plans at
+    // its gateway's next reconnect.
+    const failed: string[] = [];
+    await Promise.all(
+      links.map((l) =>
+        ctx.links.reconfigure(l.workflowId, 'endpoint').catch((err: unknown) => {
+          failed.push(l.id);
+          ctx.log.warn('could not tell a link workflow about a gateway change', { linkId: l.id, err });
+        }),
+      ),
+    );
+    ctx.log.info('gateway reachability updated', { gatewayId: gateway.id, publicIp: gateway.publicIp, inbound: gateway.inbound });
+    res.json({ ...gatewayView(gateway, ctx.view()), ...(failed.length ? { linksNotYetReplanned: failed } : {}) });
   });
 
   r.post('/:id/enrolment-token', issueEnrolmentToken(ctx));

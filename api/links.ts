@@ -17,6 +17,7 @@ import { allowDefaultRoute, cidrList, refuseDefaultRoute } from './cidr-fields';
 import { assertChangeable, CIDR_CHANGE } from './link-state';
 import { rotateLinkKey } from './link-keys';
 import { buildPlan } from '../activities/plan';
+import { chooseInitiator, reachabilityOf } from '../activities/reachability';
 import { configFor, describeChange, diffPlans, type LinkPlan, type PlanChange } from '../workflows/link-plan';
 import type { Gateway, Link } from '../generated/prisma/client';
 
@@ -175,6 +176,7 @@ async function createLink(ctx: ApiContext, body: z.infer<typeof CreateLink>) {
     const aCidrs = chooseCidrs('a', body.cidrs?.a, parseJsonList(a.cidrs), a.name);
     const bCidrs = chooseCidrs('b', body.cidrs?.b, parseJsonList(b.cidrs), b.name);
     assertNoOverlap(aCidrs, bCidrs, a.name, b.name);
+    assertOneEndReachable(a, b);
     // One read of both gateways' live links serves the pair check and both route checks.
     const live = await liveLinksOf(tx, [a.id, b.id]);
     const existing = live.find((l) => l.activePairKey === pairKey(a.id, b.id));
@@ -229,6 +231,7 @@ async function checkChange(tx: Pick<Db, 'link'>, id: string, body: z.infer<typeo
   assertNoRouteClash(live, link.b.id, link.b.name, next.a);
   const from = buildPlan(link);
   const to = buildPlan(link, { cidrs: next });
+  if (to.refused) throw conflict(`link ${link.id} has no end to connect to: ${to.refused}`, { link: link.id });
   return { link, from, to, change: diffPlans(from, to) };
 }
 
@@ -253,6 +256,12 @@ function previewChange({ from, to, change }: CheckedChange) {
     a: side('a'),
     b: side('b'),
   };
+}
+
+/** IKE needs one end that can take the connection: a proxy site and a NAT that lets nothing in cannot meet. */
+function assertOneEndReachable(a: Gateway, b: Gateway): void {
+  const choice = chooseInitiator({ name: a.name, provider: a.provider, reach: reachabilityOf(a) }, { name: b.name, provider: b.provider, reach: reachabilityOf(b) });
+  if ('refused' in choice) throw conflict(`${a.name} and ${b.name} cannot be linked: ${choice.refused}`, { a: a.id, b: b.id });
 }
 
 function assertNoOverlap(aCidrs: string[], bCidrs: string[], aName: string, bName: string): void {

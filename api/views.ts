@@ -1,5 +1,6 @@
 // How stored rows are shown to API clients: parsed JSON, computed presence, never secrets.
-import { gatewayEndpoint, isFresh, parseJsonList } from '../activities/store-helpers';
+import { isFresh, parseJsonList } from '../activities/store-helpers';
+import { reachabilityOf } from '../activities/reachability';
 import type { Gateway, Link, LinkEvent } from '../generated/prisma/client';
 
 export interface ViewContext {
@@ -11,6 +12,7 @@ export interface ViewContext {
 }
 
 export function gatewayView(g: Gateway, ctx: ViewContext) {
+  const reach = reachabilityOf(g);
   return {
     id: g.id,
     name: g.name,
@@ -35,7 +37,10 @@ export function gatewayView(g: Gateway, ctx: ViewContext) {
         }
       : {}),
     publicIp: g.publicIp,
-    endpoint: gatewayEndpoint(g) ?? null,
+    /** The address peers dial (reachability.address). */
+    endpoint: reach.address,
+    /** Where the site can be reached from: address, where it came from, whether peers can connect in. */
+    reachability: reach,
     online: g.online && isFresh(g.lastSeenAt, ctx.now, ctx.presenceTtlMs),
     lastSeenAt: g.lastSeenAt,
     observedIp: g.observedIp,

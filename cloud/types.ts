@@ -66,6 +66,11 @@ export interface RouteState {
 /** A security-group rule allowing IKE/NAT-T (and ESP where supported) from one peer. */
 export interface PeerRule {
   securityGroupId: string;
+  /**
+   * The source: an address means that one host (/32 or /128); a CIDR means that network, and
+   * 0.0.0.0/0 or ::/0 any source, for a peer whose address is unknown (behind an HTTP proxy: IKE is
+   * still authenticated by the link's identities and PSK). Anything else is CloudError('invalid').
+   */
   peerIp: string;
   /** Description/tag written on the rule so we only ever remove our own rules. */
   description: string;

@@ -230,7 +230,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     }
 
     /** Tells a link's workflow that what it carries changed in the database (CIDRs, or its key). */
-    const reconfigureLink = async (workflowId: string, reason: 'cidrs' | 'key' = 'cidrs'): Promise<void> => {
+    const reconfigureLink = async (workflowId: string, reason: 'cidrs' | 'key' | 'endpoint' = 'cidrs'): Promise<void> => {
       await client.workflow.getHandle(workflowId).signal(reconfigureSignal, { reason });
     };
 

@@ -70,6 +70,16 @@ export const Facts = z.object({
   /** Networks the agent sees behind it (informational; the controller decides what a link carries). */
   cidrs: z.array(reportedCidr).max(MAX_REPORTED_ADDRS).optional(),
   strongswanVersion: printable(64).optional(),
+  /**
+   * How this connection reaches the controller: directly, or through an HTTP proxy (host:port,
+   * never credentials). Through a proxy, the address the hub sees is the proxy's, not the site's.
+   */
+  connection: z
+    .discriminatedUnion('via', [
+      z.object({ via: z.literal('direct') }),
+      z.object({ via: z.literal('proxy'), proxy: z.string().max(261).regex(/^[A-Za-z0-9.:[\]_-]+:\d{1,5}$/) }),
+    ])
+    .optional(),
   cloud: z
     .object({
       provider: z.enum(['aliyun', 'aws']),

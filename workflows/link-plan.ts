@@ -13,6 +13,15 @@ export interface LinkSide {
   gatewayName: string;
   /** Public address peers dial; undefined until the gateway was registered with one or connected once. */
   endpoint?: string;
+  /**
+   * Whether the endpoint stays put (the operator's, or confirmed by the cloud), so a responder may
+   * accept this end from that address only. False for an observed address, which a NAT or ISP can
+   * change under a running link: the responder then accepts it from any address (IKE identities
+   * and the link's PSK authenticate it). Absent in plans from before: pinned.
+   */
+  pinEndpoint?: boolean;
+  /** Why peers cannot open a connection to this end (a proxy, inbound: false), when they cannot. */
+  unreachable?: string;
   cidrs: string[];
   identity: string;
   /** Task queue of the controller holding the gateway's agent when the plan was made. */
@@ -40,6 +49,10 @@ export interface LinkPlan {
    * Absent in plans made before keys rotated: version 1.
    */
   keyVersion?: number;
+  /** Who initiates and why, in words (events, the plan preview). */
+  initiatorWhy?: string;
+  /** Set when no end can take an incoming connection: the link cannot come up until that changes. */
+  refused?: string;
 }
 
 /** Only the non-secret parts of a link config travel through workflow history. */
@@ -47,6 +60,9 @@ export type PublicLinkConfig = Omit<LinkConfig, 'psk'>;
 
 export const other = (s: SideName): SideName => (s === 'a' ? 'b' : 'a');
 export const peerOf = (plan: LinkPlan, s: SideName): LinkSide => plan[other(s)];
+
+/** A peer rule's source for an initiator whose address is unknown: any IPv4 address. */
+export const ANY_PEER = '0.0.0.0/0';
 
 /** Security-group rule description: marks the rule as ours. */
 export const ruleDescription = (peerIp: string): string => `ipsec-mesh peer ${peerIp}`;
@@ -61,7 +77,8 @@ export function configFor(plan: LinkPlan, self: SideName, version: number): Publ
     remoteId: peer.identity,
     // Clouds put 1:1 NAT in front of the gateway: never assume the public address is local.
     localAddrs: ['%any'],
-    remoteAddrs: [peer.endpoint ?? '%any'],
+    // The initiator dials the peer's address; a responder pins the initiator's only when it stays put.
+    remoteAddrs: [plan.initiator !== self && peer.pinEndpoint === false ? '%any' : (peer.endpoint ?? '%any')],
     localTs: me.cidrs,
     remoteTs: peer.cidrs,
     initiator: plan.initiator === self,
@@ -78,7 +95,10 @@ export function routesFor(plan: LinkPlan, s: SideName): RouteSpec[] {
 /** The rule letting the peer speak IKE/NAT-T to this side, when this side is in a cloud. */
 export function peerRuleFor(plan: LinkPlan, s: SideName): PeerRule | undefined {
   const cloud = plan[s].cloud;
-  const peerIp = peerOf(plan, s).endpoint;
+  // An initiator with no known address (it reaches the controller through a proxy) can only be let
+  // in from anywhere; IKE then authenticates it by identity and PSK.
+  const peer = peerOf(plan, s);
+  const peerIp = peer.endpoint ?? (plan.initiator !== s && peer.unreachable !== undefined ? ANY_PEER : undefined);
   if (!cloud || !peerIp || cloud.securityGroupIds.length === 0) return undefined;
   return { securityGroupId: cloud.securityGroupIds[0]!, peerIp, description: ruleDescription(peerIp) };
 }
@@ -107,6 +127,8 @@ export interface PlanChange {
   endpoints: boolean;
   /** The pre-shared key was rotated (both configs change; followed, not rolled back). */
   key: boolean;
+  /** The initiator's address changed: it re-initiates even when no config changes. */
+  initiatorMoved: boolean;
   /** Nothing to do. */
   none: boolean;
 }
@@ -131,8 +153,11 @@ export function diffPlans(from: LinkPlan, to: LinkPlan): PlanChange {
   const b = side('b');
   const cidrs = !sameList(from.a.cidrs, to.a.cidrs) || !sameList(from.b.cidrs, to.b.cidrs);
   const endpoints = from.a.endpoint !== to.a.endpoint || from.b.endpoint !== to.b.endpoint;
+  // The initiator moved while the responder accepts it from anywhere: no config changes, but its
+  // IKE_SA still runs on the old address (a NAT's new mapping leads nowhere): it must dial again.
+  const initiatorMoved = from.initiator === to.initiator && from[to.initiator].endpoint !== to[to.initiator].endpoint;
   const quiet = (c: SideChange) => !c.config && !c.routesAdded.length && !c.routesRemoved.length && !c.ruleAdded && !c.ruleRemoved;
-  return { a, b, cidrs, endpoints, key, none: quiet(a) && quiet(b) };
+  return { a, b, cidrs, endpoints, key, initiatorMoved, none: quiet(a) && quiet(b) && !initiatorMoved };
 }
 
 /** Order does not matter to a list of CIDRs or traffic selectors. */
@@ -150,6 +175,7 @@ function comparable(c: PublicLinkConfig): string {
 export function describeChange(from: LinkPlan, to: LinkPlan, c: PlanChange): string {
   const parts: string[] = [];
   if (c.key) parts.push(`new pre-shared key (version ${to.keyVersion ?? 1}) on both ends`);
+  if (from.initiator !== to.initiator && to.initiatorWhy) parts.push(to.initiatorWhy);
   for (const s of ['a', 'b'] as const) {
     if (!sameList(from[s].cidrs, to[s].cidrs)) parts.push(`${to[s].gatewayName} carries ${to[s].cidrs.join(', ')} (was ${from[s].cidrs.join(', ')})`);
     if (from[s].endpoint !== to[s].endpoint) parts.push(`${to[s].gatewayName} is now at ${to[s].endpoint ?? 'an unknown address'} (was ${from[s].endpoint ?? 'unknown'})`);

@@ -64,6 +64,8 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
   /** The plan that last came up: changes are diffed against it and rolled back to it. */
   let applied: LinkPlan | undefined = input.carried?.applied;
   let changesRequested = 0;
+  /** The last re-plan found no end to connect to (see converge). */
+  let refusedSince = false;
   let changesHandled = 0;
 
   setHandler(tunnelSignal, ({ gatewayId, up }) => {
@@ -160,9 +162,21 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
    */
   async function planWithEndpoints(): Promise<{ plan: LinkPlan; claimed?: Partial<Record<SideName, ClaimedSide>> }> {
     let announced = false;
+    let refusal: string | undefined;
     for (;;) {
       const r = claimOnce ? await store.planAndClaim({ linkId, enqueue: { replyTo: workflowInfo().workflowId, baseQueue: workflowInfo().taskQueue } }) : { plan: await store.planLink(linkId) };
       const plan = r.plan;
+      if (plan.refused !== undefined && !deleteRequested) {
+        // No end can take the connection (a proxy site and a NAT that lets nothing in): wait for
+        // the operator to change a gateway, or for a reconnect that brings new facts.
+        if (refusal !== plan.refused) {
+          refusal = plan.refused;
+          await setPhase('failed', plan.refused, 'link.unreachable', plan.refused);
+        }
+        const [changes, ticks] = [changesRequested, Object.values(onlineTicks).reduce((sum, n) => sum + n, 0)];
+        await condition(() => changesRequested !== changes || Object.values(onlineTicks).reduce((sum, n) => sum + n, 0) !== ticks || deleteRequested, '30s');
+        continue;
+      }
       const responder = plan[plan.initiator === 'a' ? 'b' : 'a'];
       // The initiator must know where to dial; the responder can accept from any address.
       if (responder.endpoint || deleteRequested) return r;
@@ -221,7 +235,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     if (failed) throw failed;
     if (deleteRequested) return;
     applied = plan;
-    await setPhase('up', undefined, 'link.up', `CHILD_SA installed on both ${plan.a.gatewayName} and ${plan.b.gatewayName}`);
+    await setPhase('up', undefined, 'link.up', `CHILD_SA installed on both ${plan.a.gatewayName} and ${plan.b.gatewayName}${plan.initiatorWhy ? `; ${plan.initiatorWhy}` : ''}`);
   }
 
   /**
@@ -295,6 +309,15 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
   /** Brings the link to what the database now says (new CIDRs, a gateway's new address). */
   async function converge(): Promise<void> {
     const target = await store.planLink(linkId);
+    if (target.refused !== undefined) {
+      // Whatever runs keeps running (charon holds the SAs); nothing is changed towards a plan no
+      // tunnel can follow, and the next change of a gateway brings the link back here.
+      refusedSince = true;
+      await setPhase('failed', target.refused, 'link.unreachable', target.refused);
+      return;
+    }
+    const wasRefused = refusedSince;
+    refusedSince = false;
     if (!applied) {
       // The link never came up: provisioning again with the new plan is the whole change.
       phase = 'provisioning';
@@ -306,6 +329,7 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
     if (change.none) {
       applied = target;
       if (phase === 'updating') await setPhase('up', undefined, 'link.unchanged', 'the requested configuration is already applied');
+      else if (wasRefused && phase === 'failed') await setPhase('up', undefined, 'link.reachable', `an end can be reached again; ${target.initiatorWhy ?? 'the tunnel was left as it was'}`);
       return;
     }
     const summary = describeChange(from, target, change);

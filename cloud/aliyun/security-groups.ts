@@ -1,8 +1,9 @@
-// Security-group rules for IKE (UDP 500) and NAT-T (UDP 4500) from one peer, both in ONE call
-// through the Permissions array. Alibaba security groups take TCP/UDP/ICMP/GRE/ALL only, so there is
-// no ESP rule: the tunnel is always UDP-encapsulated behind the cloud's 1:1 NAT anyway.
-import { isIP } from 'node:net';
+// Security-group rules for IKE (UDP 500) and NAT-T (UDP 4500) from one peer (an address, or a CIDR
+// such as 0.0.0.0/0 for a peer whose address is unknown), both in ONE call through the Permissions
+// array. Alibaba security groups take TCP/UDP/ICMP/GRE/ALL only, so there is no ESP rule: the
+// tunnel is always UDP-encapsulated behind the cloud's 1:1 NAT anyway.
 import * as $Ecs from '@alicloud/ecs20140526';
+import { peerSource } from '../peer-source';
 import { CloudError, MAX_PEER_RULES_PER_CALL, type PeerRule } from '../types';
 import type { AliyunClients } from './clients';
 import { call } from './errors';
@@ -18,9 +19,8 @@ interface Permission {
 }
 
 function permissions(rule: PeerRule): Permission[] {
-  const family = isIP(rule.peerIp);
-  if (family === 0) throw new CloudError('invalid', `"${rule.peerIp}" is not an IP address`);
-  const source = family === 4 ? { sourceCidrIp: `${rule.peerIp}/32` } : { ipv6SourceCidrIp: `${rule.peerIp}/128` };
+  const { family, cidr } = peerSource(rule.peerIp);
+  const source = family === 4 ? { sourceCidrIp: cidr } : { ipv6SourceCidrIp: cidr };
   return ['500/500', '4500/4500'].map((portRange) => ({
     ipProtocol: 'UDP',
     portRange,

@@ -1,5 +1,6 @@
 // Security-group rules for one IPsec peer: IKE (UDP 500), NAT-T (UDP 4500) and ESP (IP protocol 50),
-// written and removed together in one EC2 call each.
+// written and removed together in one EC2 call each. The peer is an address, or a CIDR such as
+// 0.0.0.0/0 for a peer whose address is unknown.
 import {
   AuthorizeSecurityGroupIngressCommand,
   DescribeSecurityGroupRulesCommand,
@@ -8,17 +9,20 @@ import {
   type IpPermission,
   type SecurityGroupRule,
 } from '@aws-sdk/client-ec2';
+import { peerSource, sameSource } from '../peer-source';
 import { CloudError, type PeerRule } from '../types';
 import { ec2Call } from './errors';
 
 const ESP = '50';
 
-/** The three ingress permissions allowPeer writes, from peerIp alone, carrying the rule description. */
+/**
+ * The three ingress permissions allowPeer writes, from peerIp alone, carrying the rule description.
+ * A peerIp that is neither an address nor a CIDR is CloudError('invalid').
+ */
 export function peerPermissions(rule: PeerRule): IpPermission[] {
-  const v6 = rule.peerIp.includes(':');
-  const source = v6
-    ? { Ipv6Ranges: [{ CidrIpv6: `${rule.peerIp}/128`, Description: rule.description }] }
-    : { IpRanges: [{ CidrIp: `${rule.peerIp}/32`, Description: rule.description }] };
+  const { family, cidr } = peerSource(rule.peerIp);
+  const source =
+    family === 6 ? { Ipv6Ranges: [{ CidrIpv6: cidr, Description: rule.description }] } : { IpRanges: [{ CidrIp: cidr, Description: rule.description }] };
   return [
     { IpProtocol: 'udp', FromPort: 500, ToPort: 500, ...source },
     { IpProtocol: 'udp', FromPort: 4500, ToPort: 4500, ...source },
@@ -35,9 +39,10 @@ const hasCode = (err: unknown, codes: string[]) => err instanceof CloudError && 
  * stays partial: peerRulesPresent tells.
  */
 export async function allowPeer(client: EC2Client, rule: PeerRule): Promise<void> {
+  const permissions = peerPermissions(rule);
   try {
     await ec2Call('AuthorizeSecurityGroupIngress', () =>
-      client.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: rule.securityGroupId, IpPermissions: peerPermissions(rule) })),
+      client.send(new AuthorizeSecurityGroupIngressCommand({ GroupId: rule.securityGroupId, IpPermissions: permissions })),
     );
   } catch (err) {
     if (!hasCode(err, ['InvalidPermission.Duplicate'])) throw err;
@@ -50,9 +55,10 @@ export async function allowPeer(client: EC2Client, rule: PeerRule): Promise<void
  * VPC revokes nothing when any one of them is missing.
  */
 export async function revokePeer(client: EC2Client, rule: PeerRule): Promise<void> {
+  const permissions = peerPermissions(rule);
   try {
     await ec2Call('RevokeSecurityGroupIngress', () =>
-      client.send(new RevokeSecurityGroupIngressCommand({ GroupId: rule.securityGroupId, IpPermissions: peerPermissions(rule) })),
+      client.send(new RevokeSecurityGroupIngressCommand({ GroupId: rule.securityGroupId, IpPermissions: permissions })),
     );
   } catch (err) {
     if (!hasCode(err, ['InvalidPermission.NotFound', 'InvalidGroup.NotFound'])) throw err;
@@ -67,8 +73,13 @@ export interface PresentPeerRule {
   description?: string;
 }
 
-/** Which of allowPeer's rules for rule.peerIp the group has now (DescribeSecurityGroupRules, paged reads). */
+/**
+ * Which of allowPeer's rules for rule.peerIp the group has now (DescribeSecurityGroupRules, paged
+ * reads): those whose source is exactly peerIp's range, so the any-source rules (0.0.0.0/0) and a
+ * specific peer's (/32) are told apart.
+ */
 export async function peerRulesPresent(client: EC2Client, rule: Omit<PeerRule, 'description'>): Promise<PresentPeerRule[]> {
+  const source = peerSource(rule.peerIp);
   const rules: SecurityGroupRule[] = [];
   let token: string | undefined;
   do {
@@ -78,10 +89,9 @@ export async function peerRulesPresent(client: EC2Client, rule: Omit<PeerRule, '
     rules.push(...(page.SecurityGroupRules ?? []));
     token = page.NextToken;
   } while (token);
-  const source = rule.peerIp.includes(':') ? `${rule.peerIp}/128` : `${rule.peerIp}/32`;
   const present: PresentPeerRule[] = [];
   for (const r of rules) {
-    if (r.IsEgress || (r.CidrIpv4 ?? r.CidrIpv6) !== source || !r.SecurityGroupRuleId) continue;
+    if (r.IsEgress || !sameSource(r.CidrIpv4 ?? r.CidrIpv6, source) || !r.SecurityGroupRuleId) continue;
     const desc = r.Description ? { description: r.Description } : {};
     if (r.IpProtocol === ESP) present.push({ ruleId: r.SecurityGroupRuleId, protocol: 'esp', ...desc });
     else if (r.IpProtocol === 'udp' && r.FromPort === r.ToPort && (r.FromPort === 500 || r.FromPort === 4500)) {

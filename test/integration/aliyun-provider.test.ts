@@ -263,6 +263,63 @@ describe('security groups and instance preparation', () => {
     expect(fake.calls.length).toBe(before);
   });
 
+  // A peer behind an HTTP proxy has no known address (issue 12): its rule admits every source.
+  describe('any source (a CIDR as peerIp)', () => {
+    const anyV4 = () => ({ ...rule('0.0.0.0/0'), description: 'ipsec-mesh peer 0.0.0.0/0' });
+    const anyV6 = () => ({ ...rule('::/0'), description: 'ipsec-mesh peer ::/0' });
+    const rules = () =>
+      fake.securityGroupRules(site.securityGroupId).map((r) => [r.ipProtocol, r.portRange, r.sourceCidrIp ?? r.ipv6SourceCidrIp, r.description]);
+
+    it('allowPeer with 0.0.0.0/0 adds exactly UDP 500 and 4500 from 0.0.0.0/0 in one call, idempotently', async () => {
+      expect(await callsMadeBy(() => cloud.allowPeer(anyV4()))).toBe(1);
+      await cloud.allowPeer(anyV4());
+      expect(rules()).toEqual([
+        ['UDP', '500/500', '0.0.0.0/0', 'ipsec-mesh peer 0.0.0.0/0'],
+        ['UDP', '4500/4500', '0.0.0.0/0', 'ipsec-mesh peer 0.0.0.0/0'],
+      ]);
+    });
+
+    it('revokePeer with 0.0.0.0/0 removes exactly those and leaves a specific peer’s rules alone (and vice versa)', async () => {
+      await cloud.allowPeer(rule());
+      await cloud.allowPeer(anyV4());
+      expect(await callsMadeBy(() => cloud.revokePeer(anyV4()))).toBe(1);
+      await cloud.revokePeer(anyV4());
+      expect(rules()).toEqual([
+        ['UDP', '500/500', '203.0.113.5/32', 'ipsec-mesh link-1'],
+        ['UDP', '4500/4500', '203.0.113.5/32', 'ipsec-mesh link-1'],
+      ]);
+      await cloud.allowPeer(anyV4());
+      await cloud.revokePeer(rule());
+      expect(rules().map((r) => r[2])).toEqual(['0.0.0.0/0', '0.0.0.0/0']);
+    });
+
+    it('::/0 goes through Ipv6SourceCidrIp: added, idempotent, revoked', async () => {
+      await cloud.allowPeer(anyV6());
+      await cloud.allowPeer(anyV6());
+      expect(fake.securityGroupRules(site.securityGroupId).map((r) => [r.portRange, r.ipv6SourceCidrIp, r.sourceCidrIp])).toEqual([
+        ['500/500', '::/0', undefined],
+        ['4500/4500', '::/0', undefined],
+      ]);
+      await cloud.revokePeer(anyV6());
+      expect(rules()).toEqual([]);
+    });
+
+    it('any source and specific peers share one batch call', async () => {
+      expect(await callsMadeBy(() => cloud.allowPeers!([rule(), anyV4(), anyV6()]))).toBe(1);
+      expect(rules().map((r) => r[2])).toEqual(['203.0.113.5/32', '203.0.113.5/32', '0.0.0.0/0', '0.0.0.0/0', '::/0', '::/0']);
+    });
+
+    it('a malformed CIDR or address is invalid, without a call', async () => {
+      const before = fake.calls.length;
+      for (const peerIp of ['0.0.0.0/33', '10.1.0.5/24', '::/129', '203.0.113.5/', '203.0.113.300', '::ffff:0:0/96']) {
+        expect((await expectKind(cloud.allowPeer(rule(peerIp)), 'invalid')).message, peerIp).toContain(peerIp);
+        await expectKind(cloud.revokePeer(rule(peerIp)), 'invalid');
+        await expectKind(cloud.allowPeers!([rule(), rule(peerIp)]), 'invalid');
+      }
+      expect(fake.calls.length).toBe(before);
+    });
+  });
+
   it('prepareInstance makes no call', async () => {
     expect(await callsMadeBy(() => cloud.prepareInstance(site.instanceId))).toBe(0);
   });

@@ -215,6 +215,71 @@ describe.runIf(moto.ok)('AWS provider against moto', () => {
       expect(await aws.peerRulesPresent(rule())).toEqual([]);
     });
 
+    // A peer behind an HTTP proxy has no known address (issue 12): its rule admits every source.
+    describe('any source (a CIDR as peerIp)', () => {
+      const anyV4 = () => ({ ...rule(), peerIp: '0.0.0.0/0', description: 'ipsec-mesh peer 0.0.0.0/0' });
+      const anyV6 = () => ({ ...rule(), peerIp: '::/0', description: 'ipsec-mesh peer ::/0' });
+      const ingressV6 = async () => {
+        const sg = (await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [site.securityGroupId] }))).SecurityGroups![0]!;
+        return (sg.IpPermissions ?? []).flatMap((p) => (p.Ipv6Ranges ?? []).map((r) => `${p.IpProtocol}:${p.FromPort}-${p.ToPort}:${r.CidrIpv6}`)).sort();
+      };
+
+      it('allowPeer with 0.0.0.0/0 writes exactly UDP 500, UDP 4500 and ESP from 0.0.0.0/0, idempotently, and the read finds them', async () => {
+        await aws.allowPeer(anyV4());
+        await aws.allowPeer(anyV4());
+        expect(await ingress()).toEqual([
+          '50:-1--1:0.0.0.0/0:ipsec-mesh peer 0.0.0.0/0',
+          'udp:4500-4500:0.0.0.0/0:ipsec-mesh peer 0.0.0.0/0',
+          'udp:500-500:0.0.0.0/0:ipsec-mesh peer 0.0.0.0/0',
+        ]);
+        const present = await aws.peerRulesPresent(anyV4());
+        expect(present.map((r) => `${r.protocol}${r.port ?? ''}`).sort()).toEqual(['esp', 'udp4500', 'udp500']);
+        expect(present.every((r) => r.description === 'ipsec-mesh peer 0.0.0.0/0')).toBe(true);
+        // The any-source rules are not a specific peer's, nor the other way round.
+        expect(await aws.peerRulesPresent(rule())).toEqual([]);
+      });
+
+      it('revokePeer with 0.0.0.0/0 removes exactly those and leaves a specific peer’s rules alone (and vice versa)', async () => {
+        await aws.allowPeer(anyV4());
+        await aws.allowPeer(rule());
+        await aws.revokePeer(anyV4());
+        await aws.revokePeer(anyV4());
+        expect(await ingress()).toEqual([
+          '50:-1--1:198.51.100.7/32:ipsec-mesh link l-1',
+          'udp:4500-4500:198.51.100.7/32:ipsec-mesh link l-1',
+          'udp:500-500:198.51.100.7/32:ipsec-mesh link l-1',
+        ]);
+        expect(await aws.peerRulesPresent(anyV4())).toEqual([]);
+        await aws.allowPeer(anyV4());
+        await aws.revokePeer(rule());
+        expect(await ingress()).toEqual([
+          '50:-1--1:0.0.0.0/0:ipsec-mesh peer 0.0.0.0/0',
+          'udp:4500-4500:0.0.0.0/0:ipsec-mesh peer 0.0.0.0/0',
+          'udp:500-500:0.0.0.0/0:ipsec-mesh peer 0.0.0.0/0',
+        ]);
+      });
+
+      it('::/0 goes through Ipv6Ranges: written, found, revoked', async () => {
+        await aws.allowPeer(anyV6());
+        await aws.allowPeer(anyV6());
+        expect(await ingressV6()).toEqual(['50:-1--1:::/0', 'udp:4500-4500:::/0', 'udp:500-500:::/0']);
+        expect((await aws.peerRulesPresent(anyV6())).map((r) => `${r.protocol}${r.port ?? ''}`).sort()).toEqual(['esp', 'udp4500', 'udp500']);
+        expect(await aws.peerRulesPresent(anyV4())).toEqual([]);
+        await aws.revokePeer(anyV6());
+        expect(await ingressV6()).toEqual([]);
+      });
+
+      it('a malformed CIDR or address is invalid, without a call', async () => {
+        for (const peerIp of ['0.0.0.0/33', '10.1.0.5/24', '::/129', '198.51.100.7/', 'peer.example', '198.51.100.300', '::ffff:0:0/96']) {
+          const bad = { ...rule(), peerIp };
+          expect(await failure(aws.allowPeer(bad)), peerIp).toMatchObject({ kind: 'invalid', providerCode: undefined });
+          expect(await failure(aws.revokePeer(bad)), peerIp).toMatchObject({ kind: 'invalid', providerCode: undefined });
+          expect(await failure(aws.peerRulesPresent(bad)), peerIp).toMatchObject({ kind: 'invalid' });
+        }
+        expect(await ingress()).toEqual([]);
+      });
+    });
+
     it('unknown group: allowPeer → not_found, revokePeer → success (nothing left to remove)', async () => {
       const gone = { ...rule(), securityGroupId: 'sg-0000000000000000f' };
       expect(await failure(aws.allowPeer(gone))).toMatchObject({ kind: 'not_found', providerCode: 'InvalidGroup.NotFound' });

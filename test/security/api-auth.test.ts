@@ -1,7 +1,7 @@
 // Brute force against the API token: failed attempts are limited per source address, blocked
 // addresses get 429 until their window ends, and failures are logged sampled, never with the token tried.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { logText, rawRequest, startTestApi, type TestApi } from './api-harness';
+import { logText, rawRequest, startTestApi, type TestApi } from '../helpers/api-harness';
 
 const TOKEN = 'the-right-api-token-0123456789';
 

@@ -1,7 +1,7 @@
 // Enrolment tokens over real HTTP: short-lived, shown once, stored only as a hash, never logged.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { hashSecret } from '../../lib/crypto';
-import { jsonRequest, logText, rawRequest, startTestApi, type ResponseBody, type TestApi } from './api-harness';
+import { jsonRequest, logText, rawRequest, startTestApi, type ResponseBody, type TestApi } from '../helpers/api-harness';
 
 interface Issued extends ResponseBody { gatewayId: string; token: string; expiresAt: string; install: string }
 

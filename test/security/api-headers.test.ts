@@ -2,7 +2,7 @@
 // that stops a DNS-rebinding page from talking to a loopback API.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect } from 'node:net';
-import { jsonRequest, rawRequest, startTestApi, type RawResponse, type TestApi } from './api-harness';
+import { jsonRequest, rawRequest, startTestApi, type RawResponse, type TestApi } from '../helpers/api-harness';
 
 const TOKEN = 'header-test-token-0123456789';
 

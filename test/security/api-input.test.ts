@@ -1,7 +1,7 @@
 // Hostile input over real HTTP: never a 500, always the one error shape, and a refused request stores nothing.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { brotliCompressSync, deflateSync, gzipSync } from 'node:zlib';
-import { jsonRequest, logText, rawRequest, startTestApi, type RawResponse, type ResponseBody, type TestApi } from './api-harness';
+import { jsonRequest, logText, rawRequest, startTestApi, type RawResponse, type ResponseBody, type TestApi } from '../helpers/api-harness';
 
 interface Gw { id: string; cidrs: string[] }
 

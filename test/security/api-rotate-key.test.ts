@@ -2,7 +2,7 @@
 // a signal to the link's workflow, and everything put back when that signal cannot be sent.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decrypt } from '../../lib/crypto';
-import { jsonRequest, logText, rawRequest, recordingLogger, startTestApi, type LogLine, type ResponseBody, type TestApi } from './api-harness';
+import { jsonRequest, logText, rawRequest, recordingLogger, startTestApi, type LogLine, type ResponseBody, type TestApi } from '../helpers/api-harness';
 
 interface LinkBody extends ResponseBody { id: string; state: string; keyVersion: number; keyRotatedAt: string; workflowId: string }
 

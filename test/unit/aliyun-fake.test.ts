@@ -478,6 +478,37 @@ describe('security groups (AuthorizeSecurityGroup/RevokeSecurityGroup reference 
     expect(fake.securityGroupRules(site.securityGroupId)).toEqual([]);
   });
 
+  it('accepts 0.0.0.0/0 (every IPv4 source) and ::/0 (every IPv6 source), and revokes them by Permissions', async () => {
+    await authorize([...perms(['500/500'], { sourceCidrIp: '0.0.0.0/0' }), ...perms(['500/500'], { sourceCidrIp: undefined, ipv6SourceCidrIp: '::/0' })]);
+    await authorize(perms(['500/500'], { sourceCidrIp: '0.0.0.0/0' }));
+    const attr = await sdk.ecs.describeSecurityGroupAttribute(new $Ecs.DescribeSecurityGroupAttributeRequest({ regionId: region, securityGroupId: site.securityGroupId }));
+    expect(attr.body?.permissions?.permission?.map((p) => [p.sourceCidrIp, p.ipv6SourceCidrIp])).toEqual([
+      ['0.0.0.0/0', ''],
+      ['', '::/0'],
+    ]);
+    await revoke({ permissions: perms(['500/500'], { sourceCidrIp: '0.0.0.0/0' }).map((p) => new $Ecs.RevokeSecurityGroupRequestPermissions({ ...p })) });
+    expect(fake.securityGroupRules(site.securityGroupId).map((r) => r.ipv6SourceCidrIp)).toEqual(['::/0']);
+  });
+
+  it('each source field takes its own family; both at once is InvalidParam.SourceIp; CIDRs are checked', async () => {
+    const v6only = (ipv6SourceCidrIp: string) => perms(['500/500'], { sourceCidrIp: undefined, ipv6SourceCidrIp });
+    // An IPv6 value in SourceCidrIp: InvalidParam.SourceCidrIp, as a user of the real API reported it.
+    for (const bad of ['::/0', '2001:db8::7']) {
+      expect(await sdkError(authorize(perms(['500/500'], { sourceCidrIp: bad }))), bad).toMatchObject({ code: 'InvalidParam.SourceCidrIp', statusCode: 400 });
+    }
+    for (const bad of ['0.0.0.0/33', '203.0.113.5/', '0.0.0.0/-1']) {
+      expect(await sdkError(authorize(perms(['500/500'], { sourceCidrIp: bad }))), bad).toMatchObject({ code: 'InvalidSourceCidrIp.Malformed', statusCode: 400 });
+    }
+    for (const bad of ['0.0.0.0/0', '203.0.113.5', '::/129', '2001:db8::/']) {
+      expect(await sdkError(authorize(v6only(bad))), bad).toMatchObject({ code: 'InvalidParam.Ipv6SourceCidrIp', statusCode: 400 });
+    }
+    expect(await sdkError(authorize(perms(['500/500'], { sourceCidrIp: '0.0.0.0/0', ipv6SourceCidrIp: '::/0' })))).toMatchObject({ code: 'InvalidParam.SourceIp', statusCode: 400 });
+    // Revoking checks the same way (RevokeSecurityGroup documents the same codes).
+    const revokeBad = new $Ecs.RevokeSecurityGroupRequestPermissions({ ...v6only('0.0.0.0/0')[0]! });
+    expect((await sdkError(revoke({ permissions: [revokeBad] }))).code).toBe('InvalidParam.Ipv6SourceCidrIp');
+    expect(fake.securityGroupRules(site.securityGroupId)).toEqual([]);
+  });
+
   it('AuthorizationLimitExceed (403) when the group is full', async () => {
     const tiny = await AliyunFake.start({ accessKeys: { AK: 'SECRET' }, sgRuleQuota: 1 });
     try {

@@ -1,5 +1,7 @@
 // ECS security-group rules: AuthorizeSecurityGroup, RevokeSecurityGroup, DescribeSecurityGroupAttribute.
 // Documented behaviour reproduced (ECS API reference and the remarks in @alicloud/ecs20140526):
+// - SourceCidrIp is an IPv4 CIDR or address, Ipv6SourceCidrIp an IPv6 one, never both in one rule
+//   (InvalidParam.SourceIp); 0.0.0.0/0 and ::/0 are valid and mean every source of that family.
 // - IpProtocol is case-insensitive TCP/UDP/ICMP/GRE/ALL only (so no ESP):
 //   InvalidIpProtocol.ValueNotSupported; ICMP/GRE/ALL take PortRange -1/-1.
 // - A rule is identified by source, PortRange, IpProtocol and Policy; authorizing an existing rule
@@ -21,6 +23,20 @@ function findGroup(ctx: HandlerContext): SecurityGroupRecord {
   const sg = ctx.cloud.securityGroups.get(ctx.params.require('SecurityGroupId'));
   if (!sg || !inRegion(ctx.params, sg.regionId)) throw apiError('InvalidSecurityGroupId.NotFound');
   return sg;
+}
+
+/**
+ * SourceCidrIp takes IPv4 only and Ipv6SourceCidrIp IPv6 only, each a CIDR (0.0.0.0/0 and ::/0,
+ * every source, included) or an address. Text that is no CIDR at all is InvalidSourceCidrIp.Malformed
+ * (IPv4 field) or InvalidParam.Ipv6SourceCidrIp; an IPv6 value in SourceCidrIp was reported from the
+ * real API as InvalidParam.SourceCidrIp. An IPv4-mapped IPv6 network ("::ffff:0:0/96") is refused
+ * as IPv6: undocumented, but it is an IPv4 source in disguise.
+ */
+function sourceOfFamily(text: string, family: 4 | 6): string {
+  const code = family === 6 ? 'InvalidParam.Ipv6SourceCidrIp' : 'InvalidSourceCidrIp.Malformed';
+  const source = parseSource(text, () => apiError(code));
+  if (source.family !== family) throw apiError(family === 6 ? code : 'InvalidParam.SourceCidrIp');
+  return source.text;
 }
 
 function parseRule(f: Record<string, string | undefined>): RuleSpec {
@@ -49,8 +65,9 @@ function parseRule(f: Record<string, string | undefined>): RuleSpec {
     priority,
     description,
   };
-  if (f.SourceCidrIp) spec.sourceCidrIp = parseSource(f.SourceCidrIp, () => apiError('InvalidSourceCidrIp.Malformed')).text;
-  if (f.Ipv6SourceCidrIp) spec.ipv6SourceCidrIp = parseSource(f.Ipv6SourceCidrIp, () => apiError('InvalidSourceCidrIp.Malformed')).text;
+  if (f.SourceCidrIp && f.Ipv6SourceCidrIp) throw apiError('InvalidParam.SourceIp');
+  if (f.SourceCidrIp) spec.sourceCidrIp = sourceOfFamily(f.SourceCidrIp, 4);
+  if (f.Ipv6SourceCidrIp) spec.ipv6SourceCidrIp = sourceOfFamily(f.Ipv6SourceCidrIp, 6);
   if (f.SourceGroupId) spec.sourceGroupId = f.SourceGroupId;
   if (f.SourcePrefixListId) spec.sourcePrefixListId = f.SourcePrefixListId;
   if (!spec.sourceCidrIp && !spec.ipv6SourceCidrIp && !spec.sourceGroupId && !spec.sourcePrefixListId) {

@@ -92,6 +92,12 @@ const known: Record<string, Known> = {
     message: 'The specified IpProtocol does not exist or IpProtocol and PortRange do not match.',
   },
   'InvalidSourceCidrIp.Malformed': { status: 400, message: 'The specified parameter "SourceCidrIp" is not valid.' },
+  'InvalidParam.SourceCidrIp': { status: 400, message: 'The specified param SourceCidrIp is not valid.' },
+  'InvalidParam.Ipv6SourceCidrIp': { status: 400, message: 'The specified parameter Ipv6SourceCidrIp is not valid.' },
+  'InvalidParam.SourceIp': {
+    status: 400,
+    message: 'The Parameters SourceCidrIp and Ipv6SourceCidrIp in Permissions cannot be set at the same time.',
+  },
   'MissingParameter.Source': {
     status: 400,
     message: 'One of the parameters SourceCidrIp, SourceGroupId or SourcePrefixListId must be specified.',

@@ -6,7 +6,7 @@ import { createApi } from '../../api/app';
 import type { ApiContext, LinkOrchestrator } from '../../api/context';
 import { newSecretKey, parseSecretKey, type SecretKey } from '../../lib/crypto';
 import type { Logger } from '../../lib/log';
-import { createSqliteTestDb, type TestDb } from '../helpers/db';
+import { createSqliteTestDb, type TestDb } from './db';
 
 export interface LogLine {
   level: string;

@@ -1,0 +1,2 @@
+-- AlterTable
+ALTER TABLE "Gateway" ADD COLUMN     "inbound" BOOLEAN;
