@@ -3,6 +3,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-[ "$(id -u)" = 0 ] && bash scripts/ensure-strongswan.sh
+[ "$(id -u)" = 0 ] && bash scripts/ensure-test-tools.sh
 export PATH="$PWD/.tools/venv/bin:$PATH"
 exec node_modules/.bin/tsx "$@"

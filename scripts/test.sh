@@ -1,13 +1,13 @@
 #!/usr/bin/env bash
-# npm test: install what is missing (as root also strongSwan, so the real-tunnel tests run),
+# npm test: install what is missing (as root also strongSwan and tinyproxy, so the real-tunnel tests run),
 # type-check, lint, then run every test.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 if [ "$(id -u)" = 0 ]; then
-  bash scripts/ensure-strongswan.sh
+  bash scripts/ensure-test-tools.sh
 else
-  echo "[test] not root: strongSwan is not installed and the real-tunnel tests will say they are skipped"
+  echo "[test] not root: strongSwan and tinyproxy are not installed and the real-tunnel tests will say they are skipped"
 fi
 export PATH="$PWD/.tools/venv/bin:$PATH"
 echo "[test] type-checking…"

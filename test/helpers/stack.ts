@@ -66,8 +66,10 @@ export async function startStack(opts: {
    * again (stopTemporal/startTemporal) without losing workflows.
    */
   persistentTemporal?: boolean;
+  /** An HTTP proxy (tinyproxy) on the fixture's internet; agents of onlyThroughProxy sites use it. */
+  proxy?: { publicIp: string };
 }): Promise<Stack> {
-  const fixture = await NetFixture.create({ id: opts.id, sites: opts.sites });
+  const fixture = await NetFixture.create({ id: opts.id, sites: opts.sites, ...(opts.proxy ? { proxy: opts.proxy } : {}) });
   const cleanups: Array<() => Promise<void>> = [() => fixture.destroy()];
   const close = async () => {
     for (const c of cleanups.reverse()) await c().catch(() => undefined);
@@ -138,6 +140,8 @@ export async function startStack(opts: {
             // to it inside namespaces the test made (TLS between agent and controller has tests
             // of its own: test/security/agent-tls.test.ts, controller-process.test.ts).
             ALLOW_INSECURE_CONTROLLER: '1',
+            // A site whose direct path to the controller is blocked reaches it through the proxy.
+            ...(info.onlyThroughProxy ? fixture.proxyEnv() : {}),
             GATEWAY_ID: g.id,
             GATEWAY_SECRET: g.agentSecret,
             VICI_SOCKET: info.viciSocket,

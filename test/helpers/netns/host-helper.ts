@@ -1,4 +1,4 @@
-// Drives host-helper-main.mjs (one per host namespace) over stdin/stdout JSON lines.
+// Drives host-helper-main.mjs (one per namespace that needs one) over stdin/stdout JSON lines.
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import path from 'node:path';
 import readline from 'node:readline';
@@ -20,11 +20,24 @@ export interface StreamResult extends ProbeResult {
   maxGapMs: number;
 }
 
+/** What `read` got: the bytes the server sent before closing (see host-helper-main.mjs `read`). */
+export interface ReadResult extends ProbeResult {
+  data: string;
+}
+
+/** An HTTP CONNECT proxy to tunnel a `read` through. */
+export interface ProxyAddress {
+  ip: string;
+  port: number;
+}
+
 type Request =
   | { op: 'listen'; port: number }
   | { op: 'echo'; port: number }
   | { op: 'stream'; ip: string; port: number; durationMs: number; chunkBytes?: number; everyMs?: number }
   | { op: 'probe'; ip: string; port: number; timeoutMs: number }
+  | { op: 'whoami'; port: number }
+  | { op: 'read'; ip: string; port: number; timeoutMs: number; proxy?: ProxyAddress }
   | { op: 'wait'; ip: string; port: number; timeoutMs: number; intervalMs: number; attemptTimeoutMs: number };
 
 interface Reply extends ProbeResult {
@@ -33,6 +46,7 @@ interface Reply extends ProbeResult {
   sent?: number;
   echoed?: number;
   maxGapMs?: number;
+  data?: string;
 }
 
 export class HostHelper {
@@ -79,6 +93,16 @@ export class HostHelper {
   async echo(port: number): Promise<void> {
     const r = await this.call({ op: 'echo', port });
     if (!r.ok) throw new Error(`cannot listen on port ${port} in ${this.ns}: ${r.error ?? 'unknown error'}`);
+  }
+
+  async whoami(port: number): Promise<void> {
+    const r = await this.call({ op: 'whoami', port });
+    if (!r.ok) throw new Error(`cannot listen on port ${port} in ${this.ns}: ${r.error ?? 'unknown error'}`);
+  }
+
+  async read(ip: string, port: number, timeoutMs: number, proxy?: ProxyAddress): Promise<ReadResult> {
+    const r = await this.call({ op: 'read', ip, port, timeoutMs, ...(proxy ? { proxy } : {}) });
+    return { ok: r.ok, ms: r.ms, ...(r.error ? { error: r.error } : {}), data: r.data ?? '' };
   }
 
   async stream(ip: string, port: number, durationMs: number): Promise<StreamResult> {

@@ -12,6 +12,35 @@ export interface SiteSpec {
   lanCidr: string;
   /** Cloud shape: the gateway holds only a private address and a NAT namespace maps publicIp 1:1 onto it. */
   behindNat?: boolean;
+  /**
+   * The NAT in front of the gateway: 'one-to-one' is `behindNat: true`; 'masquerade' is a typical NAT
+   * router (source NAT with conntrack, no inbound at all), so the site can only initiate.
+   */
+  nat?: 'one-to-one' | 'masquerade';
+  /** Drops everything from the site (gateway and LAN) to the controller address: only the fixture's proxy gets there. */
+  onlyThroughProxy?: boolean;
+}
+
+/** What sits in front of a site's gateway. */
+export type NatKind = 'none' | 'one-to-one' | 'masquerade';
+
+/** The fixture's HTTP CONNECT proxy (tinyproxy) on the internet bridge. */
+export interface ProxySpec {
+  /** Its own address on the fixture's internet (198.51.100.0/24 or 203.0.113.0/24 in tests). */
+  publicIp: string;
+  /** Listening port; 3128 unless given. */
+  port?: number;
+  /** tinyproxy's `Timeout`: seconds of inactivity after which it closes a connection; 600 unless given. */
+  idleTimeoutS?: number;
+}
+
+export interface ProxyPlan {
+  readonly ns: string;
+  readonly publicIp: string;
+  readonly port: number;
+  readonly idleTimeoutS: number;
+  /** tinyproxy.conf, tinyproxy.log, tinyproxy.out; `_proxy` cannot collide with a site name. */
+  readonly dir: string;
 }
 
 export interface SitePlan {
@@ -19,11 +48,12 @@ export interface SitePlan {
   readonly index: number;
   readonly gwNs: string;
   readonly hostNs: string;
-  /** Set only for behindNat sites. */
+  readonly nat: NatKind;
+  /** Set only for sites behind a NAT (either kind). */
   readonly natNs: string | undefined;
   /** The address configured on the gateway's uplink: publicIp, or the private address behind NAT. */
   readonly gwUplinkIp: string;
-  /** Private uplink subnet between gateway and NAT (behindNat only). */
+  /** The NAT's address on the private uplink subnet between gateway and NAT (NAT sites only). */
   readonly natInsideIp: string | undefined;
   readonly gwLanIp: string;
   readonly hostIp: string;
@@ -93,6 +123,33 @@ export function inetNsName(id: string): string {
   return `${id}-inet`;
 }
 
+export function proxyNsName(id: string): string {
+  return `${id}-proxy`;
+}
+
+/** `behindNat` and `nat` name the same thing; both given, they must agree. */
+export function natKindOf(spec: SiteSpec): NatKind {
+  const fromFlag: NatKind | undefined = spec.behindNat === undefined ? undefined : spec.behindNat ? 'one-to-one' : 'none';
+  if (spec.nat !== undefined && spec.nat !== 'one-to-one' && spec.nat !== 'masquerade') {
+    throw new Error(`site ${spec.name}: nat must be 'one-to-one' or 'masquerade', not ${JSON.stringify(spec.nat)}`);
+  }
+  if (fromFlag !== undefined && spec.nat !== undefined && fromFlag !== spec.nat) {
+    throw new Error(`site ${spec.name}: behindNat: ${String(spec.behindNat)} contradicts nat: '${spec.nat}' (give one of them)`);
+  }
+  return spec.nat ?? fromFlag ?? 'none';
+}
+
+export function planProxy(id: string, spec: ProxySpec, sites: readonly SitePlan[]): ProxyPlan {
+  ipToInt(spec.publicIp);
+  const port = spec.port ?? 3128;
+  const idleTimeoutS = spec.idleTimeoutS ?? 600;
+  if (!Number.isInteger(port) || port < 1 || port > 65_535) throw new Error(`proxy port must be 1-65535: ${port}`);
+  if (!Number.isInteger(idleTimeoutS) || idleTimeoutS < 1) throw new Error(`proxy idleTimeoutS must be a positive integer: ${idleTimeoutS}`);
+  const clash = sites.find((p) => p.spec.publicIp === spec.publicIp);
+  if (clash !== undefined) throw new Error(`the proxy and site ${clash.spec.name} share the public IP ${spec.publicIp}`);
+  return { ns: proxyNsName(id), publicIp: spec.publicIp, port, idleTimeoutS, dir: path.join(baseDirFor(id), '_proxy') };
+}
+
 export function planSites(id: string, sites: readonly SiteSpec[]): SitePlan[] {
   const seen = new Set<string>();
   const plans = sites.map((spec, index): SitePlan => {
@@ -102,8 +159,10 @@ export function planSites(id: string, sites: readonly SiteSpec[]): SitePlan[] {
     ipToInt(spec.publicIp);
     const lan = parseCidr(spec.lanCidr);
     if (lan.prefix > 30) throw new Error(`lanCidr ${spec.lanCidr} is too small for a gateway and a host`);
+    const nat = natKindOf(spec);
+    const natted = nat !== 'none';
     const natSubnet = `172.31.${index}.0/24`;
-    if (spec.behindNat === true && overlaps(natSubnet, spec.lanCidr)) {
+    if (natted && overlaps(natSubnet, spec.lanCidr)) {
       throw new Error(`lanCidr ${spec.lanCidr} overlaps the NAT uplink ${natSubnet}`);
     }
     const base = `${id}-${spec.name}`;
@@ -112,9 +171,10 @@ export function planSites(id: string, sites: readonly SiteSpec[]): SitePlan[] {
       index,
       gwNs: `${base}-gw`,
       hostNs: `${base}-host`,
-      natNs: spec.behindNat === true ? `${base}-nat` : undefined,
-      gwUplinkIp: spec.behindNat === true ? `172.31.${index}.10` : spec.publicIp,
-      natInsideIp: spec.behindNat === true ? `172.31.${index}.1` : undefined,
+      nat,
+      natNs: natted ? `${base}-nat` : undefined,
+      gwUplinkIp: natted ? `172.31.${index}.10` : spec.publicIp,
+      natInsideIp: natted ? `172.31.${index}.1` : undefined,
       gwLanIp: intToIp(lan.network + 1),
       hostIp: intToIp(lan.network + 2),
       lanPrefix: lan.prefix,

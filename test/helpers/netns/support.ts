@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import { run } from './exec';
 import { CHARON_PATH } from './charon';
+import { TINYPROXY_PATH } from './proxy';
 
 export type NetnsSupport = { ok: true } | { ok: false; reason: string };
 
@@ -25,7 +26,7 @@ async function probe(): Promise<NetnsSupport> {
   for (const plugin of ['kernel-libipsec', 'vici', 'openssl']) {
     if (!fs.existsSync(`/usr/lib/ipsec/plugins/libstrongswan-${plugin}.so`)) missing.push(`charon plugin ${plugin}`);
   }
-  if (missing.length > 0) return { ok: false, reason: `missing ${missing.join(', ')}; run scripts/ensure-strongswan.sh as root` };
+  if (missing.length > 0) return { ok: false, reason: `missing ${missing.join(', ')}; run scripts/ensure-test-tools.sh as root` };
   // Root in a container may still lack CAP_SYS_ADMIN/CAP_NET_ADMIN: try the real thing once.
   const ns = `nschk-${process.pid}`;
   const made = await run('ip', ['netns', 'add', ns], { allowFailure: true });
@@ -38,4 +39,12 @@ async function probe(): Promise<NetnsSupport> {
 export async function netnsSupport(): Promise<NetnsSupport> {
   cached ??= probe();
   return cached;
+}
+
+/** netnsSupport() plus tinyproxy, for fixtures with a `proxy`. */
+export async function proxySupport(): Promise<NetnsSupport> {
+  const base = await netnsSupport();
+  if (!base.ok) return base;
+  if (!fs.existsSync(TINYPROXY_PATH)) return { ok: false, reason: `missing ${TINYPROXY_PATH} (tinyproxy); run scripts/ensure-test-tools.sh as root` };
+  return base;
 }
