@@ -5,6 +5,7 @@ import path from 'node:path';
 import { Backoff } from '../../agent/backoff';
 import { boundedCode, boundedFacts, boundedText, reportableAddrs } from '../../agent/facts';
 import { Facts } from '../../protocol/messages';
+import { connectionPath } from '../../agent/session';
 import { RetryLaterError, retryDelay, retryLaterFor } from '../../agent/retry';
 import { proxyFor } from '../../agent/proxy';
 import { agentEndpoint, enrolEndpoint } from '../../agent/endpoints';
@@ -122,5 +123,20 @@ describe('facts the agent reports fit the protocol (the hub closes the socket on
     expect(boundedText('y'.repeat(5000), 1024).length).toBe(1024);
     expect(boundedCode('bad code/with spaces')).toBe('bad_code_with_spaces');
     expect(boundedCode('')).toBe('failed');
+  });
+});
+
+describe('how the agent says it reaches the controller', () => {
+  it('direct, or through which proxy (host and port only, never its credentials)', () => {
+    const target = new URL('wss://controller.example.com:8081/agent');
+    expect(connectionPath(target, {})).toEqual({ via: 'direct' });
+    expect(connectionPath(target, { https: 'http://user:secret@proxy.corp:3128' })).toEqual({ via: 'proxy', proxy: 'proxy.corp:3128' });
+    expect(connectionPath(target, { https: 'proxy.corp' })).toEqual({ via: 'proxy', proxy: 'proxy.corp:80' });
+    expect(connectionPath(target, { https: 'http://[2001:db8::1]:8080' })).toEqual({ via: 'proxy', proxy: '[2001:db8::1]:8080' });
+    // NO_PROXY exceptions are direct connections.
+    expect(connectionPath(target, { https: 'http://proxy.corp:3128', noProxy: '.example.com' })).toEqual({ via: 'direct' });
+    for (const path of [connectionPath(target, { https: 'http://user:secret@proxy.corp:3128' }), connectionPath(target, { https: 'http://[2001:db8::1]:8080' })]) {
+      expect(Facts.safeParse({ agentVersion: '0.1.0', connection: path }).success).toBe(true);
+    }
   });
 });
