@@ -50,6 +50,7 @@ async function main(): Promise<void> {
     uiUrl ??= dev.uiUrl;
   }
 
+  const temporalTlsFiles = temporalTls(config);
   const runtime = await startRuntime({
     roles: config.ROLES,
     api: { host: config.HOST, port: config.PORT, allowedHosts: config.API_ALLOWED_HOSTS ?? defaultAllowedHosts(config.HOST) },
@@ -58,7 +59,7 @@ async function main(): Promise<void> {
     databaseUrl: config.DATABASE_URL,
     temporalAddress,
     temporalNamespace: config.TEMPORAL_NAMESPACE,
-    ...(temporalTls(config) ? { temporalTls: temporalTls(config) } : {}),
+    ...(temporalTlsFiles ? { temporalTls: temporalTlsFiles } : {}),
     payloadKey,
     cloudEndpointAllow: config.CLOUD_ENDPOINT_ALLOW ?? [],
     pskRotationDays: config.PSK_ROTATION_DAYS,

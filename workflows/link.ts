@@ -60,6 +60,8 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
   let deleteRequested = false;
   const tunnelUp: Record<string, boolean> = { ...input.carried?.tunnelUp };
   const onlineTicks: Record<string, number> = {};
+  /** Reconnects of either end so far. */
+  const allOnlineTicks = (): number => Object.values(onlineTicks).reduce((sum, n) => sum + n, 0);
   let waitingFor: string | undefined;
   /** The plan that last came up: changes are diffed against it and rolled back to it. */
   let applied: LinkPlan | undefined = input.carried?.applied;
@@ -173,8 +175,8 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
           refusal = plan.refused;
           await setPhase('failed', plan.refused, 'link.unreachable', plan.refused);
         }
-        const [changes, ticks] = [changesRequested, Object.values(onlineTicks).reduce((sum, n) => sum + n, 0)];
-        await condition(() => changesRequested !== changes || Object.values(onlineTicks).reduce((sum, n) => sum + n, 0) !== ticks || deleteRequested, '30s');
+        const [changes, reconnects] = [changesRequested, allOnlineTicks()];
+        await condition(() => changesRequested !== changes || allOnlineTicks() !== reconnects || deleteRequested, '30s');
         continue;
       }
       const responder = plan[plan.initiator === 'a' ? 'b' : 'a'];
