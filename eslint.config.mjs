@@ -5,6 +5,7 @@ import tseslint from 'typescript-eslint';
 import { builtinModules } from 'node:module';
 
 const nodeBuiltins = [...builtinModules, ...builtinModules.map((m) => `node:${m}`)];
+const noWorkflows = { group: ['**/workflows', '**/workflows/*'], message: 'only workflows/ (and the controller) import workflows/: move what both sides need into contracts/' };
 
 export default tseslint.config(
   { ignores: ['node_modules/**', 'generated/**', '.tools/**', '.data/**', 'web/dist/**'] },
@@ -26,6 +27,21 @@ export default tseslint.config(
     files: ['workflows/**/*.ts'],
     rules: {
       'no-restricted-imports': ['error', { paths: nodeBuiltins, patterns: ['node:*'] }],
+    },
+  },
+  {
+    // No import loop between the two layers: what both need lives in contracts/ (the plan, workflow
+    // ids, signals and request shapes), and workflows import activities only as types.
+    files: ['activities/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [noWorkflows] }],
+    },
+  },
+  {
+    // contracts/ is bundled into the workflow sandbox too, and sits below both layers.
+    files: ['contracts/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { paths: nodeBuiltins, patterns: [{ group: ['node:*'] }, noWorkflows] }],
     },
   },
   { files: ['**/*.mjs', '**/*.js', '**/*.cjs'], ...tseslint.configs.disableTypeChecked },

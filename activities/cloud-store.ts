@@ -6,10 +6,9 @@ import type { Client } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import type { Db } from '../db';
 import type { PeerRule, RouteSpec } from '../cloud/types';
-import type { CloudRef } from '../workflows/cloud-calls';
-import { routeOpSignal, routeTableWorkflowId, type RouteOp } from '../workflows/route-table';
-import { ruleOpSignal, securityGroupWorkflowId, type RuleOp } from '../workflows/security-group';
-import { allowRequestId, createRequestId } from '../workflows/link-plan';
+import type { CloudRef } from '../cloud/types';
+import { routeOpSignal, routeTableWorkflowId, ruleOpSignal, securityGroupWorkflowId, type RouteOp, type RuleOp } from '../contracts/cloud-objects';
+import { allowRequestId, createRequestId } from '../contracts/link-plan';
 
 export interface RouteClaim {
   id: number;

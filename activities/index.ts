@@ -9,17 +9,17 @@ import { decrypt } from '../lib/crypto';
 import { asGatewayId } from '../protocol/ids';
 import type { LinkConfig } from '../protocol/messages';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
-import { reconfigureSignal } from '../workflows/definitions';
+import { reconfigureSignal } from '../contracts/link-workflow';
 import { FailureType, fromHubError } from './errors';
 import { isFresh, liveLinksOf } from './store-helpers';
 import { createCloudActivities, type PaceCall, type ProviderFor } from './cloud';
 import { createCloudStoreActivities, linkEventWrites, routeUpdates, type ClaimedSide, type RouteUpdate } from './cloud-store';
 import { createDiscoveryActivities } from './discovery';
 import { heartbeating } from './heartbeat';
-import { other, peerRuleFor, routesFor, type LinkPlan, type PublicLinkConfig, type SideName } from '../workflows/link-plan';
+import { other, peerRuleFor, routesFor, type LinkPlan, type PublicLinkConfig, type SideName } from '../contracts/link-plan';
 import { buildPlan } from './plan';
 
-export type { LinkPlan, LinkSide, PublicLinkConfig } from '../workflows/link-plan';
+export type { LinkPlan, LinkSide, PublicLinkConfig } from '../contracts/link-plan';
 
 export interface ActivityDeps {
   db: Db;

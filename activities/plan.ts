@@ -3,8 +3,8 @@
 // and the API's change preview.
 import type { Gateway, Link } from '../generated/prisma/client';
 import { asGatewayId, asLinkId, connName, ikeIdentity } from '../protocol/ids';
-import type { CloudRef } from '../workflows/cloud-calls';
-import type { LinkPlan, LinkSide } from '../workflows/link-plan';
+import type { CloudRef } from '../cloud/types';
+import type { LinkPlan, LinkSide } from '../contracts/link-plan';
 import { parseJsonList } from './store-helpers';
 import { cannotRespond, chooseInitiator, pinnableAddress, reachabilityOf, type Reachability } from './reachability';
 

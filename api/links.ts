@@ -6,7 +6,7 @@ import { AppError, conflict, notFound, unavailable } from '../lib/errors';
 import { firstOverlap, parseCidr, contains } from '../lib/cidr';
 import { encrypt, randomToken } from '../lib/crypto';
 import { liveLinksOf, parseJsonList } from '../activities/store-helpers';
-import { linkWorkflowId } from '../workflows/definitions';
+import { linkWorkflowId } from '../contracts/link-workflow';
 import type { Db } from '../db';
 import type { ApiContext } from './context';
 import { isUniqueViolation } from './db-errors';
@@ -18,7 +18,7 @@ import { assertChangeable, CIDR_CHANGE } from './link-state';
 import { rotateLinkKey } from './link-keys';
 import { buildPlan } from '../activities/plan';
 import { chooseInitiator, reachabilityOf } from '../activities/reachability';
-import { configFor, describeChange, diffPlans, type LinkPlan, type PlanChange } from '../workflows/link-plan';
+import { configFor, describeChange, diffPlans, type LinkPlan, type PlanChange } from '../contracts/link-plan';
 import type { Gateway, Link } from '../generated/prisma/client';
 
 const CreateLink = z.object({

@@ -12,7 +12,7 @@ import { createPgTestDb } from '../test/helpers/db';
 import { startTestAgent, type TestAgent } from '../test/helpers/agents';
 import { FakeIpsecNetwork } from '../test/helpers/fake-ipsec';
 import { newSecretKey } from '../lib/crypto';
-import { linkWorkflowId } from '../workflows/definitions';
+import { linkWorkflowId } from '../contracts/link-workflow';
 import { TEST_CLOUD_ENDPOINT_ALLOW, TEST_PAYLOAD_KEY_HEX } from '../test/helpers/controller';
 
 const L = Number(process.env.BENCH_RATE ?? 10);

@@ -20,6 +20,13 @@ export interface CloudCredentials {
  */
 export type CloudEndpoints = Partial<Record<'vpc' | 'ecs' | 'ec2', string>>;
 
+/** One provider account in one region: what a cloud call, a budget and a cloud object belong to. */
+export interface CloudRef {
+  provider: 'aliyun' | 'aws';
+  accountId: string;
+  region: string;
+}
+
 export interface CloudTarget {
   provider: CloudProviderName;
   region: string;

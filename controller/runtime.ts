@@ -14,7 +14,7 @@ import { createActivities } from '../activities';
 import type { Logger } from '../lib/log';
 import type { SecretKey } from '../lib/crypto';
 import { asLinkId, connName, linkIdFromConn, type GatewayId } from '../protocol/ids';
-import { deleteUpdate, gatewayOnlineSignal, linkWorkflowId, reconfigureSignal, tunnelSignal } from '../workflows/definitions';
+import { deleteUpdate, gatewayOnlineSignal, linkWorkflowId, reconfigureSignal, tunnelSignal } from '../contracts/link-workflow';
 import type { Facts } from '../protocol/messages';
 import type { linkWorkflow } from '../workflows';
 import type { Role } from './config';

@@ -3,13 +3,8 @@
 import { ActivityFailure, ApplicationFailure, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { budgetQueue, type ApiClass } from '../cloud/queues';
-import type { RouteSpec } from '../cloud/types';
+import type { CloudRef, RouteSpec } from '../cloud/types';
 
-export interface CloudRef {
-  provider: 'aliyun' | 'aws';
-  accountId: string;
-  region: string;
-}
 
 /** The link task queue is the base of every budget queue name. */
 export const baseQueue = (): string => workflowInfo().taskQueue;

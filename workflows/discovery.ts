@@ -4,7 +4,8 @@
 // provider's words.
 import { log, proxyActivities } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { cloudActs, cloudFailure, type CloudRef } from './cloud-calls';
+import { cloudActs, cloudFailure } from './cloud-calls';
+import type { CloudRef } from '../cloud/types';
 
 const store = proxyActivities<Activities>({
   startToCloseTimeout: '10s',

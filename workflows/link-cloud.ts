@@ -5,7 +5,7 @@ import { condition, proxyActivities, setHandler, workflowInfo, type SignalDefini
 import type { Activities, LinkSide } from '../activities';
 import type { ClaimedRoutes, ClaimedSide, RouteClaim, RouteUpdate } from '../activities/cloud-store';
 import type { PeerRule, RouteSpec } from '../cloud/types';
-import { allowRequestId, createRequestId, peerRuleFor, routeKey, routesFor, ruleDescription, type LinkPlan, type SideName } from './link-plan';
+import { allowRequestId, createRequestId, peerRuleFor, routeKey, routesFor, ruleDescription, type LinkPlan, type SideName } from '../contracts/link-plan';
 import { cloudActs, ensureRoute, removeRoute } from './cloud-calls';
 import { routeResultSignal } from './route-table';
 import { ruleResultSignal } from './security-group';

@@ -14,7 +14,7 @@ import {
 } from '@temporalio/workflow';
 import type { Activities } from '../activities';
 import { allowPeer, applyRoutes, cloudWriters, prepareCloudSide, prepareInstance, pruneCloudSide, removeCloudSide, CloudStepFailed } from './link-cloud';
-import { configFor, describeChange, diffPlans, type LinkPlan, type LinkSide, type SideName } from './link-plan';
+import { configFor, describeChange, diffPlans, type LinkPlan, type LinkSide, type SideName } from '../contracts/link-plan';
 import type { ClaimedSide } from '../activities/cloud-store';
 import {
   deleteUpdate,
@@ -24,7 +24,7 @@ import {
   tunnelSignal,
   type LinkPhase,
   type LinkWorkflowInput,
-} from './definitions';
+} from '../contracts/link-workflow';
 
 // Bookkeeping in the controller's database: quick, retried until it works.
 const store = proxyActivities<Activities>({

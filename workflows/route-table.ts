@@ -3,29 +3,13 @@
 // before the next starts. Link workflows enqueue operations (signal-with-start, by an activity) and
 // get each result back as a signal. Writes to different tables run in parallel.
 import { continueAsNew, defineSignal, patched, setHandler } from '@temporalio/workflow';
-import type { RouteSpec } from '../cloud/types';
+import { routeOpSignal, type RouteOp } from '../contracts/cloud-objects';
 import { nextOp, opFailure, outbox, requests, type OpFailure } from './serialising';
-import { ensureRoute, ensureRoutes, MAX_BATCH, removeRoute, removeRoutes, type BatchOutcome, type CloudRef, type PollPacing, type RouteOutcome } from './cloud-calls';
-
-export interface RouteOp {
-  /** Unique per intent; a repeated op with the same id is answered once. */
-  requestId: string;
-  op: 'create' | 'delete';
-  ref: CloudRef;
-  route: RouteSpec;
-  clientToken: string;
-  /** Workflow id to signal the result to. */
-  replyTo: string;
-  /** Task queue the budget queues derive from (the link workflow's). */
-  baseQueue: string;
-}
+import { ensureRoute, ensureRoutes, MAX_BATCH, removeRoute, removeRoutes, type BatchOutcome, type PollPacing, type RouteOutcome } from './cloud-calls';
 
 export type RouteOpResult = { requestId: string; ok: true; outcome: RouteOutcome } | OpFailure;
 
-export const routeOpSignal = defineSignal<[RouteOp]>('routeOp');
 export const routeResultSignal = defineSignal<[RouteOpResult]>('routeResult');
-
-export const routeTableWorkflowId = (ref: CloudRef, routeTableId: string): string => `rtb-${ref.provider}-${ref.accountId}-${ref.region}-${routeTableId}`;
 
 export async function routeTableWorkflow(input: { pending?: RouteOp[]; firstPollMs?: number } = {}): Promise<void> {
   const queue: RouteOp[] = [...(input.pending ?? [])];

@@ -5,28 +5,14 @@
 // workflows enqueue (signal-with-start, by an activity) and get each result back as a signal.
 import { continueAsNew, defineSignal, patched, proxyActivities, setHandler } from '@temporalio/workflow';
 import type { Activities } from '../activities';
-import { MAX_PEER_RULES_PER_CALL, type PeerRule } from '../cloud/types';
-import { cloudActs, type CloudRef } from './cloud-calls';
+import { MAX_PEER_RULES_PER_CALL } from '../cloud/types';
+import { cloudActs } from './cloud-calls';
+import { ruleOpSignal, type RuleOp } from '../contracts/cloud-objects';
 import { nextOp, opFailure, outbox, requests, type OpFailure } from './serialising';
-
-export interface RuleOp {
-  /** Unique per intent; a repeated op with the same id is answered once. */
-  requestId: string;
-  op: 'allow' | 'revoke';
-  ref: CloudRef;
-  rule: PeerRule;
-  /** Workflow id to signal the result to. */
-  replyTo: string;
-  /** Task queue the budget queues derive from (the link workflow's). */
-  baseQueue: string;
-}
 
 export type RuleOpResult = { requestId: string; ok: true } | OpFailure;
 
-export const ruleOpSignal = defineSignal<[RuleOp]>('ruleOp');
 export const ruleResultSignal = defineSignal<[RuleOpResult]>('ruleResult');
-
-export const securityGroupWorkflowId = (ref: CloudRef, securityGroupId: string): string => `sg-${ref.provider}-${ref.accountId}-${ref.region}-${securityGroupId}`;
 
 const store = proxyActivities<Activities>({
   startToCloseTimeout: '10s',

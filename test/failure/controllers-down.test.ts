@@ -13,7 +13,7 @@ import { netnsSupport } from '../helpers/netns';
 import { temporalCliAvailable } from '../helpers/temporal';
 import { startStack, type Stack } from '../helpers/stack';
 import { listSas } from '../../agent/vici';
-import { linkWorkflowId } from '../../workflows/definitions';
+import { linkWorkflowId } from '../../contracts/link-workflow';
 
 const net = await netnsSupport();
 const cli = temporalCliAvailable();

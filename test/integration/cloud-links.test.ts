@@ -18,8 +18,7 @@ import { Worker } from '@temporalio/worker';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { routeTableWorkflowId } from '../../workflows/route-table';
-import { securityGroupWorkflowId } from '../../workflows/security-group';
+import { routeTableWorkflowId, securityGroupWorkflowId } from '../../contracts/cloud-objects';
 import { followInstanceWorkflowId, type followInstanceWorkflow } from '../../workflows/discovery';
 
 const cli = temporalCliAvailable();

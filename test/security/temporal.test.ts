@@ -17,7 +17,7 @@ import { startTestController, type TestController } from '../helpers/controller'
 import { startTestAgent, type TestAgent } from '../helpers/agents';
 import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
 import { createSqliteTestDb } from '../helpers/db';
-import { linkWorkflowId } from '../../workflows/definitions';
+import { linkWorkflowId } from '../../contracts/link-workflow';
 
 const run = promisify(execFile);
 const cli = temporalCliAvailable();

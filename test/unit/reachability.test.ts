@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { chooseInitiator, reachabilityOf, type EndForChoice, type GatewayReachRow, type Reachability } from '../../activities/reachability';
 import { buildPlan } from '../../activities/plan';
-import { ANY_PEER, configFor, diffPlans, peerRuleFor } from '../../workflows/link-plan';
+import { ANY_PEER, configFor, diffPlans, peerRuleFor } from '../../contracts/link-plan';
 import type { Gateway, Link } from '../../generated/prisma/client';
 
 const facts = (f: Record<string, unknown>): string => JSON.stringify({ agentVersion: '0.1.0', ...f });

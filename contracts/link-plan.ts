@@ -3,8 +3,7 @@
 // the workflow (which applies them), the API (which previews a change) and tests compute the same
 // thing, and a change is exactly the difference of two plans.
 import type { LinkConfig } from '../protocol/messages';
-import type { PeerRule, RouteSpec } from '../cloud/types';
-import type { CloudRef } from './cloud-calls';
+import type { CloudRef, PeerRule, RouteSpec } from '../cloud/types';
 
 export type SideName = 'a' | 'b';
 
