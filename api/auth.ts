@@ -3,25 +3,17 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
-import { networkOf } from '../lib/cidr';
 import { rateLimited, unauthorized } from '../lib/errors';
 import type { Logger } from '../lib/log';
-import { normaliseIp } from '../lib/net';
+import { limitKey } from '../lib/net';
 import { AuthFailureLog } from './auth-log';
 
 export const DEFAULT_AUTH_FAILURE_LIMIT = { failures: 10, windowSeconds: 60 };
 
 const digest = (text: string): Buffer => createHash('sha256').update(text).digest();
 
-/**
- * The address a limit applies to: the socket's peer (a forwarded-for header is the client's word,
- * so it is not used), an IPv6 client by its /64, the block one host usually holds.
- */
-function sourceOf(req: Request): string {
-  const ip = normaliseIp(req.socket.remoteAddress);
-  if (!ip) return 'unknown';
-  return ip.includes(':') ? networkOf(ip, 64) : ip;
-}
+/** The address a limit applies to: the socket's peer (a forwarded-for header is the client's word). */
+const sourceOf = (req: Request): string => limitKey(req.socket.remoteAddress);
 
 /**
  * A blocked address gets 429 until its window ends, whatever token it sends: otherwise the block

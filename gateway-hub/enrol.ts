@@ -10,7 +10,7 @@ import { retryAfterSeconds, type AuthFailureLimiter } from './auth-limiter';
 import type { LogSampler } from './log-sampler';
 import type { PresenceStore } from './presence';
 import { errorBody, sendJson } from './replies';
-import { sourceOf } from './source';
+import { limitKey } from '../lib/net';
 
 /** The request needs no body; anything bigger than this is not an agent's. */
 export const MAX_ENROL_BODY_BYTES = 1024;
@@ -23,7 +23,7 @@ export interface EnrolDeps {
 }
 
 export async function serveEnrolment(req: IncomingMessage, res: ServerResponse, deps: EnrolDeps): Promise<void> {
-  const source = sourceOf(req.socket.remoteAddress);
+  const source = limitKey(req.socket.remoteAddress);
   const waitMs = await deps.limiter.blockedFor(source);
   if (waitMs > 0) {
     deps.sampler.warn(source, 'agent refused: too many failed authentications', { from: source, path: 'enrol' });

@@ -31,7 +31,7 @@ import {
 } from '../protocol/messages';
 import { asGatewayId, type GatewayId } from '../protocol/ids';
 import { hashSecret, secretMatches } from '../lib/crypto';
-import { normaliseIp } from '../lib/net';
+import { normaliseIp, limitKey } from '../lib/net';
 import { AuthFailureLimiter, retryAfterSeconds } from './auth-limiter';
 import { serveEnrolment } from './enrol';
 import { HubError } from './errors';
@@ -41,7 +41,6 @@ import { AgentNoise, connNoise, type ConnNoise } from './noise';
 import { PreauthGuard, peerKey } from './preauth';
 import { GatewayGoneError } from './presence';
 import { errorBody, refuseUpgrade, sendJson } from './replies';
-import { sourceOf } from './source';
 
 export type { HubOptions, TunnelReport } from './options';
 
@@ -233,7 +232,7 @@ export class GatewayHub {
 
   private async handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer, onError: () => void): Promise<void> {
     if (this.closing) return refuseUpgrade(socket, 503, 'Service Unavailable');
-    const source = sourceOf(req.socket.remoteAddress);
+    const source = limitKey(req.socket.remoteAddress);
     // A source that failed too often is refused before its credentials cost a database lookup.
     const waitMs = await this.authFailures.blockedFor(source);
     if (waitMs > 0) {

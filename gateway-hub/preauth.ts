@@ -4,7 +4,7 @@
 // so sockets nobody authenticates (idle TCP, slow headers, upgrades without a hello) cannot pile up.
 import type { Server } from 'node:http';
 import type { Socket } from 'node:net';
-import { sourceOf } from './source';
+import { limitKey } from '../lib/net';
 
 export interface PreauthOptions {
   perSource: number;
@@ -65,7 +65,7 @@ export class PreauthGuard {
       socket.destroy(); // already gone
       return;
     }
-    const source = sourceOf(socket.remoteAddress);
+    const source = limitKey(socket.remoteAddress);
     const count = this.perSource.get(source) ?? 0;
     // No request can be read yet, so there is nobody to answer: closing at once is the cheapest.
     if (count >= this.o.perSource || this.entries.size >= this.o.max) {

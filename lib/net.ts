@@ -1,5 +1,6 @@
 // Small address helpers shared by the controller's listeners and the agent.
 import { isIP } from 'node:net';
+import { networkOf } from './cidr';
 
 /** True for names and addresses that only this machine can reach. */
 export function isLoopbackHost(host: string): boolean {
@@ -19,4 +20,14 @@ export function normaliseIp(ip: string | undefined): string | undefined {
 export function urlHost(host: string): string {
   if (host === '0.0.0.0' || host === '::') return '127.0.0.1';
   return host.includes(':') ? `[${host}]` : host;
+}
+
+/**
+ * What per-client limits count by: one IPv4 address, or one IPv6 /64, since whoever holds an IPv6
+ * address usually holds its whole /64 and could otherwise rotate through it.
+ */
+export function limitKey(remoteAddress: string | undefined): string {
+  const ip = normaliseIp(remoteAddress)?.split('%')[0]; // a zone id names an interface, not a client
+  if (!ip || isIP(ip) === 0) return 'unknown';
+  return isIP(ip) === 6 ? networkOf(ip, 64) : ip;
 }
