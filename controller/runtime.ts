@@ -126,6 +126,8 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     closers.push(() => connection.close());
     const dataConverter = controllerDataConverter(o.payloadKey);
     const client = new Client({ connection, namespace: o.temporalNamespace, dataConverter });
+    /** The same on every worker of this process: sealed payloads, no task tokens in log lines. */
+    const workerOptions = { dataConverter, interceptors: workerInterceptors };
     const presenceTtlMs = o.heartbeatMs * 3;
 
     const signal = async (linkId: string, send: (h: ReturnType<typeof client.workflow.getHandle>) => Promise<void>) => {
@@ -229,7 +231,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       await signal(linkId, (h) => h.signal(tunnelSignal, { gatewayId, up, ...(reason ? { reason } : {}) }));
     }
 
-    /** Tells a link's workflow that what it carries changed in the database (CIDRs, or its key). */
+    /** Tells a link's workflow that what it carries changed in the database (CIDRs, its key, a gateway's address). */
     const reconfigureLink = async (workflowId: string, reason: 'cidrs' | 'key' | 'endpoint' = 'cidrs'): Promise<void> => {
       await client.workflow.getHandle(workflowId).signal(reconfigureSignal, { reason });
     };
@@ -321,7 +323,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
         // The sticky-queue timeout stays at its default (10 s): shorter, a busy worker's workflow
         // tasks spill to other workers that must replay the whole history (measured: bench:routes
         // slower by ~15 %), which costs more than a killed controller's links resuming sooner.
-        workers.push(await Worker.create({ connection: nativeConnection, namespace: o.temporalNamespace, taskQueue: o.taskQueue, workflowBundle: bundle, activities, dataConverter, interceptors: workerInterceptors }));
+        workers.push(await Worker.create({ connection: nativeConnection, namespace: o.temporalNamespace, taskQueue: o.taskQueue, workflowBundle: bundle, activities, ...workerOptions }));
       }
       if (o.roles.includes('worker')) {
         cloudWorkers = new CloudWorkers({
@@ -330,7 +332,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
           namespace: o.temporalNamespace,
           baseQueue: o.taskQueue,
           activities,
-          workerOptions: { dataConverter, interceptors: workerInterceptors },
+          workerOptions,
           budgets: o.cloudBudgets ?? {},
           log: log.child({ component: 'cloud-workers' }),
           ...(o.cloudWorkersPollMs ? { pollMs: o.cloudWorkersPollMs } : {}),
@@ -352,7 +354,7 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       }
       if (hub) {
         // Agent calls for sockets held here arrive on this instance's own queue.
-        workers.push(await Worker.create({ connection: nativeConnection, namespace: o.temporalNamespace, taskQueue: hubQueueName(o.taskQueue, o.instanceId), activities, dataConverter, interceptors: workerInterceptors }));
+        workers.push(await Worker.create({ connection: nativeConnection, namespace: o.temporalNamespace, taskQueue: hubQueueName(o.taskQueue, o.instanceId), activities, ...workerOptions }));
       }
       const running = workers.map((w) => w.run());
       closers.push(async () => {

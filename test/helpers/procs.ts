@@ -13,6 +13,7 @@ import { createServer } from 'node:net';
 import type { Role } from '../../controller/config';
 import type { BudgetOverrides } from '../../cloud/budgets';
 import { TEST_CLOUD_ENDPOINT_ALLOW, TEST_PAYLOAD_KEY_HEX } from './controller';
+import { urlHost } from '../../lib/net';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
@@ -207,7 +208,7 @@ export async function startControllerProc(o: ControllerProcOptions): Promise<Con
   );
   const running = () => child.exitCode === null && child.signalCode === null;
   const url = port !== undefined ? `http://127.0.0.1:${port}` : undefined;
-  const agentUrl = agentPort !== undefined ? `http://${agentHost.includes(':') ? `[${agentHost}]` : agentHost}:${agentPort}` : undefined;
+  const agentUrl = agentPort !== undefined ? `http://${urlHost(agentHost)}:${agentPort}` : undefined;
 
   const proc: ControllerProc = {
     name: o.name,
