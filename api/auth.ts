@@ -2,7 +2,7 @@
 // per source address so the token cannot be guessed at line rate.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { NextFunction, Request, Response } from 'express';
-import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { AuthFailureLimiter } from '../lib/auth-limiter';
 import { rateLimited, unauthorized } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import { limitKey } from '../lib/net';
@@ -22,7 +22,7 @@ const sourceOf = (req: Request): string => limitKey(req.socket.remoteAddress);
 export function bearerAuth(token: string, log: Logger, limit = DEFAULT_AUTH_FAILURE_LIMIT) {
   // Hashes have one length: comparing them tells nothing about the token's length.
   const expected = digest(`Bearer ${token}`);
-  const limiter = new RateLimiterMemory({ points: limit.failures, duration: limit.windowSeconds });
+  const limiter = new AuthFailureLimiter({ failures: limit.failures, windowMs: limit.windowSeconds * 1000 });
   const failures = new AuthFailureLog(log, limit.windowSeconds * 1000);
   const blocked = (address: string, msBeforeNext: number) => {
     failures.refused(address);
@@ -31,20 +31,16 @@ export function bearerAuth(token: string, log: Logger, limit = DEFAULT_AUTH_FAIL
 
   return async (req: Request, _res: Response, next: NextFunction): Promise<void> => {
     const address = sourceOf(req);
-    const seen = await limiter.get(address);
-    if (seen && seen.consumedPoints >= limit.failures) return next(blocked(address, seen.msBeforeNext));
+    const waitMs = await limiter.blockedFor(address);
+    if (waitMs > 0) return next(blocked(address, waitMs));
     const given = req.headers.authorization;
     if (given !== undefined && timingSafeEqual(digest(given), expected)) return next();
     // No token at all is not a guess: a browser opening the console before its operator signed in
     // must not lock that operator out. Only a token that was given and wrong counts.
     if (given === undefined) return next(unauthorized('missing API token: send Authorization: Bearer <API_TOKEN>'));
-    // Counted before answering, so parallel guesses cannot all get an answer.
-    const after = await limiter.consume(address).catch((err: unknown) => {
-      if (err instanceof RateLimiterRes) return err;
-      throw err;
-    });
-    if (after.consumedPoints > limit.failures) return next(blocked(address, after.msBeforeNext));
-    failures.failed(address, 'wrong token', after.consumedPoints === limit.failures ? after.msBeforeNext : undefined);
+    const after = await limiter.fail(address);
+    if (after.count > limit.failures) return next(blocked(address, after.blockedForMs));
+    failures.failed(address, 'wrong token', after.count === limit.failures ? after.blockedForMs : undefined);
     next(unauthorized('missing or wrong API token'));
   };
 }

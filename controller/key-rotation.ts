@@ -22,40 +22,32 @@ export interface KeyRotationOptions {
   perSweep?: number;
 }
 
-export function startKeyRotation(o: KeyRotationOptions): { stop(): void; sweep(): Promise<number> } {
+export function startKeyRotation(o: KeyRotationOptions): { stop(): void } {
   const every = o.checkEveryMs ?? Math.max(1000, Math.min(3_600_000, Math.floor(o.maxAgeMs / 10)));
-  let running: Promise<number> | undefined;
-  const sweep = async (): Promise<number> => {
+  /** A sweep still going when the next is due is not overlapped. */
+  let running: Promise<void> | undefined;
+  const sweep = async (): Promise<void> => {
     const due = await o.db.link.findMany({
       where: { state: 'up', deletedAt: null, keyRotatedAt: { lt: new Date(o.clock().getTime() - o.maxAgeMs) } },
       orderBy: { keyRotatedAt: 'asc' },
       take: o.perSweep ?? 50,
       select: { id: true },
     });
-    let rotated = 0;
     for (const { id } of due) {
       try {
         await rotateLinkKey(o, id, { reason: 'schedule' });
-        rotated++;
       } catch (err) {
         // Another controller rotated it first, or it started changing: the next sweep looks again.
         if (err instanceof AppError && err.kind === 'conflict') continue;
         o.log.warn('scheduled key rotation failed; will retry', { linkId: id, err });
       }
     }
-    return rotated;
   };
   const timer = setInterval(() => {
     running ??= sweep()
-      .catch((err: unknown) => {
-        o.log.warn('key rotation sweep failed', { err });
-        return 0;
-      })
+      .catch((err: unknown) => o.log.warn('key rotation sweep failed', { err }))
       .finally(() => (running = undefined));
   }, every);
   timer.unref();
-  return {
-    stop: () => clearInterval(timer),
-    sweep: () => (running ??= sweep().finally(() => (running = undefined))),
-  };
+  return { stop: () => clearInterval(timer) };
 }

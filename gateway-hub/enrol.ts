@@ -6,7 +6,7 @@ import { hashSecret, randomToken } from '../lib/crypto';
 import type { Logger } from '../lib/log';
 import { parseEnrolHeader, type EnrolAnswer } from '../protocol/messages';
 import { asGatewayId } from '../protocol/ids';
-import { retryAfterSeconds, type AuthFailureLimiter } from './auth-limiter';
+import { retryAfterSeconds, type AuthFailureLimiter } from '../lib/auth-limiter';
 import type { LogSampler } from './log-sampler';
 import type { PresenceStore } from './presence';
 import { errorBody, sendJson } from './replies';

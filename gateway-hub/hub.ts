@@ -3,7 +3,7 @@
 // Bookkeeping follows NetBird's job manager: pending requests by id, a reconnect replaces the old
 // socket, a disconnect fails that gateway's pending requests at once, and a response is accepted
 // only from the connection the request went to. The listener is reachable by anyone, so what a peer
-// can cost is bounded before it authenticates (preauth.ts, auth-limiter.ts) and what an agent can
+// can cost is bounded before it authenticates (preauth.ts, lib/auth-limiter.ts) and what an agent can
 // cause downstream by repeating itself is throttled after (noise.ts).
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Duplex } from 'node:stream';
@@ -32,7 +32,7 @@ import {
 import { asGatewayId, type GatewayId } from '../protocol/ids';
 import { hashSecret, secretMatches } from '../lib/crypto';
 import { normaliseIp, limitKey } from '../lib/net';
-import { AuthFailureLimiter, retryAfterSeconds } from './auth-limiter';
+import { AuthFailureLimiter, retryAfterSeconds } from '../lib/auth-limiter';
 import { serveEnrolment } from './enrol';
 import { HubError } from './errors';
 import { LogSampler } from './log-sampler';

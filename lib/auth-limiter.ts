@@ -1,7 +1,8 @@
-// Failed authentications per source (see source.ts): after `failures` of them within a window the
-// source is answered 429 until the window ends, before any database lookup, so guessing agent
-// secrets or enrolment tokens costs the guesser time and the controller nothing.
-import { RateLimiterMemory } from 'rate-limiter-flexible';
+// Failed authentications per source (lib/net.ts limitKey): after `failures` of them within a window
+// the source is answered 429 until the window ends, before any lookup, so guessing API tokens,
+// agent secrets or enrolment tokens costs the guesser time and the controller nothing. Both
+// listeners use it.
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 
 export interface AuthLimiterOptions {
   /** Failures a source may have per window before it is refused. */
@@ -26,6 +27,19 @@ export class AuthFailureLimiter {
   /** Counts one failure of `source` (synchronously: the next check already sees it). */
   failed(source: string): void {
     void this.limiter.penalty(source);
+  }
+
+  /**
+   * Counts one failure and says where the source stands after it: its failures in the window, and
+   * how long it is blocked when that reaches the limit. Counted before the caller answers, so
+   * parallel guesses cannot all get an answer.
+   */
+  async fail(source: string): Promise<{ count: number; blockedForMs: number }> {
+    const after = await this.limiter.consume(source).catch((err: unknown) => {
+      if (err instanceof RateLimiterRes) return err;
+      throw err;
+    });
+    return { count: after.consumedPoints, blockedForMs: after.consumedPoints >= this.o.failures ? Math.max(1, after.msBeforeNext) : 0 };
   }
 }
 
