@@ -1,7 +1,7 @@
 // The REST API as an Express 5 app (async handlers' rejections reach the error handler natively).
 // Order matters: security headers, then the Host check, before anything reads the request.
 import express from 'express';
-import { AppError } from '../lib/errors';
+import { AppError, clip } from '../lib/errors';
 import type { ApiContext } from './context';
 import { bearerAuth } from './auth';
 import { jsonBody } from './body';
@@ -12,7 +12,6 @@ import { gatewayRoutes } from './gateways';
 import { linkRoutes } from './links';
 import { cloudAccountRoutes } from './cloud-accounts';
 
-const clip = (text: string): string => (text.length > 120 ? `${text.slice(0, 120)}…` : text);
 
 export function createApi(ctx: ApiContext): express.Express {
   const app = express();
@@ -36,7 +35,7 @@ export function createApi(ctx: ApiContext): express.Express {
   api.use('/gateways', gatewayRoutes(ctx));
   api.use('/links', linkRoutes(ctx));
   api.use('/cloud-accounts', cloudAccountRoutes(ctx));
-  api.use((req, _res, next) => next(new AppError('not_found', `no route for ${req.method} ${clip(`${req.baseUrl}${req.path}`)}`)));
+  api.use((req, _res, next) => next(new AppError('not_found', `no route for ${req.method} ${clip(`${req.baseUrl}${req.path}`, 120)}`)));
   app.use('/api', api);
 
   app.use(errorHandler(ctx.log));

@@ -1,7 +1,7 @@
 // The API's last middleware: errors thrown by Express itself and by body parsing (http-errors
 // objects, a bad percent-encoding) become the error vocabulary, and every answer goes through toHttp().
 import type { NextFunction, Request, Response } from 'express';
-import { AppError, invalid, toHttp, tooLarge, unsupported } from '../lib/errors';
+import { AppError, clip, invalid, toHttp, tooLarge, unsupported } from '../lib/errors';
 import type { Logger } from '../lib/log';
 
 /** What body-parser and router attach to the errors they raise (http-errors, or a URIError with a status). */
@@ -13,8 +13,6 @@ interface FrameworkError extends Error {
   limit?: number;
 }
 
-/** Client-supplied text echoed in a message is cut short. */
-const clip = (text: string, max = 60): string => (text.length > max ? `${text.slice(0, max)}…` : text);
 
 function isFrameworkError(err: unknown): err is FrameworkError {
   if (!(err instanceof Error) || err instanceof AppError) return false;

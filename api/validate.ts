@@ -1,16 +1,15 @@
 // Request-body validation: a failure becomes one 400 that names every bad field (the first few,
 // each briefly: a body of 20,000 unknown keys must not come back as a larger answer).
 import type { z } from 'zod';
-import { invalid } from '../lib/errors';
+import { clip, invalid } from '../lib/errors';
 
 const MAX_FIELDS = 10;
 const MAX_TEXT = 200;
-const clip = (text: string): string => (text.length > MAX_TEXT ? `${text.slice(0, MAX_TEXT)}…` : text);
 
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
   const r = schema.safeParse(body ?? {});
   if (r.success) return r.data;
-  const all = r.error.issues.map((i) => ({ field: clip(i.path.map(String).join('.')) || '(body)', message: clip(i.message) }));
+  const all = r.error.issues.map((i) => ({ field: clip(i.path.map(String).join('.'), MAX_TEXT) || '(body)', message: clip(i.message, MAX_TEXT) }));
   const fields = all.slice(0, MAX_FIELDS);
   const more = all.length > MAX_FIELDS ? `; and ${all.length - MAX_FIELDS} more` : '';
   throw invalid(`invalid request: ${fields.map((f) => `${f.field}: ${f.message}`).join('; ')}${more}`, { fields });

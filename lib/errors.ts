@@ -72,3 +72,6 @@ function headersOf(err: AppError): Record<string, string> {
   if (err.kind === 'rate_limited' && typeof retryAfter === 'number') return { 'Retry-After': String(Math.max(1, Math.ceil(retryAfter))) };
   return {};
 }
+
+/** Client-supplied text echoed in a message, cut short. */
+export const clip = (text: string, max = 60): string => (text.length > max ? `${text.slice(0, max)}…` : text);
