@@ -1,11 +1,12 @@
 // One charon per site, each in its gateway namespace with its own strongswan.conf, VICI socket and
 // log in the site directory. charon writes its pid file to the fixed path /var/run/charon.pid, so
 // each runs in a private mount namespace with the site's run/ directory bind-mounted over /run.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ViciClient } from '../../../agent/vici/client';
+import { NsProcess } from './ns-process';
 
 export const CHARON_PATH = '/usr/lib/ipsec/charon';
 /** The plugin set measured to work here: userspace ESP (kernel-libipsec) over a TUN device. */
@@ -76,21 +77,12 @@ export function prepareCharonDir(p: CharonPaths): void {
   fs.writeFileSync(p.conf, strongswanConf(p));
 }
 
-export class CharonProcess {
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
-
+export class CharonProcess extends NsProcess {
   constructor(
     private readonly ns: string,
     private readonly paths: CharonPaths,
-  ) {}
-
-  get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  get pid(): number | undefined {
-    return this.running ? this.child?.pid : undefined;
+  ) {
+    super(paths);
   }
 
   /** Starts charon and resolves once its VICI socket answers a `version` request. */
@@ -105,16 +97,11 @@ export class CharonProcess {
       stdio: ['ignore', out, out],
     });
     fs.closeSync(out);
-    this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    let exitedEarly = false;
-    void this.exited.then(() => {
-      exitedEarly = true;
-    });
+    const exitedEarly = this.adopt(child);
 
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (exitedEarly) throw new Error(`charon in ${this.ns} exited during start-up:\n${this.logTail()}`);
+      if (exitedEarly()) throw new Error(`charon in ${this.ns} exited during start-up:\n${this.logTail()}`);
       const client = await ViciClient.connect(this.paths.vici, { connectTimeoutMs: 500, timeoutMs: 1_000 }).catch(() => undefined);
       if (client !== undefined) {
         try {
@@ -132,29 +119,5 @@ export class CharonProcess {
       }
       await sleep(5);
     }
-  }
-
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. Idempotent. */
-  async stop(graceMs = 3_000): Promise<void> {
-    const child = this.child;
-    if (child === undefined || !this.running) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    await this.exited;
-    clearTimeout(timer);
-  }
-
-  /** SIGKILL at once, like a crash: no DELETEs to peers, no clean-up of its own. */
-  async kill(): Promise<void> {
-    if (this.child === undefined || !this.running) return;
-    this.child.kill('SIGKILL');
-    await this.exited;
-  }
-
-  /** The last lines of charon's log, for error messages. */
-  logTail(lines = 30): string {
-    const read = (file: string): string => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
-    const text = `${read(this.paths.stdio)}${read(this.paths.log)}`;
-    return text.split('\n').slice(-lines).join('\n');
   }
 }

@@ -1,12 +1,13 @@
 // The fixture's HTTP CONNECT proxy: Debian's tinyproxy in the foreground in its own namespace on
 // the internet bridge, with its config, log and output in the fixture directory. Never the system
 // tinyproxy service: this one is started, stopped and killed by the fixture like charon.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { ProxyPlan } from './plan';
+import { NsProcess } from './ns-process';
 
 export const TINYPROXY_PATH = '/usr/bin/tinyproxy';
 
@@ -63,21 +64,12 @@ async function accepts(ip: string, port: number, timeoutMs: number): Promise<boo
   });
 }
 
-export class TinyproxyProcess {
-  private child: ChildProcess | undefined;
-  private exited: Promise<void> = Promise.resolve();
-
+export class TinyproxyProcess extends NsProcess {
   constructor(
     private readonly plan: ProxyPlan,
     readonly paths: ProxyPaths,
-  ) {}
-
-  get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
-  }
-
-  get pid(): number | undefined {
-    return this.running ? this.child?.pid : undefined;
+  ) {
+    super(paths);
   }
 
   /** Starts tinyproxy in the foreground (-d) and resolves once its port accepts connections. */
@@ -87,15 +79,10 @@ export class TinyproxyProcess {
     const out = fs.openSync(this.paths.stdio, 'a');
     const child = spawn('ip', ['netns', 'exec', this.plan.ns, TINYPROXY_PATH, '-d', '-c', this.paths.conf], { stdio: ['ignore', out, out] });
     fs.closeSync(out);
-    this.child = child;
-    this.exited = new Promise((resolve) => child.once('exit', () => resolve()));
-    let exitedEarly = false;
-    void this.exited.then(() => {
-      exitedEarly = true;
-    });
+    const exitedEarly = this.adopt(child);
     const deadline = Date.now() + timeoutMs;
     for (;;) {
-      if (exitedEarly) throw new Error(`tinyproxy exited during start-up:\n${this.logTail()}`);
+      if (exitedEarly()) throw new Error(`tinyproxy exited during start-up:\n${this.logTail()}`);
       if (await accepts(this.plan.publicIp, this.plan.port, 500)) return;
       if (Date.now() > deadline) {
         await this.stop();
@@ -103,28 +90,5 @@ export class TinyproxyProcess {
       }
       await sleep(5);
     }
-  }
-
-  /** SIGTERM, then SIGKILL after `graceMs`; resolves when the process is gone. Idempotent. */
-  async stop(graceMs = 2_000): Promise<void> {
-    const child = this.child;
-    if (child === undefined || !this.running) return;
-    child.kill('SIGTERM');
-    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
-    await this.exited;
-    clearTimeout(timer);
-  }
-
-  /** SIGKILL at once, like a crash: open tunnels through it are cut without a FIN. */
-  async kill(): Promise<void> {
-    if (this.child === undefined || !this.running) return;
-    this.child.kill('SIGKILL');
-    await this.exited;
-  }
-
-  /** The last lines of tinyproxy's output and log, for error messages. */
-  logTail(lines = 30): string {
-    const read = (file: string): string => (fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '');
-    return `${read(this.paths.stdio)}${read(this.paths.log)}`.split('\n').slice(-lines).join('\n');
   }
 }
