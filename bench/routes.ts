@@ -13,6 +13,7 @@ import { startTestAgent, type TestAgent } from '../test/helpers/agents';
 import { FakeIpsecNetwork } from '../test/helpers/fake-ipsec';
 import { newSecretKey } from '../lib/crypto';
 import { linkWorkflowId } from '../contracts/link-workflow';
+import { cpuSnapshot } from './stats';
 import { TEST_CLOUD_ENDPOINT_ALLOW, TEST_PAYLOAD_KEY_HEX } from '../test/helpers/controller';
 
 const L = Number(process.env.BENCH_RATE ?? 10);
@@ -101,6 +102,8 @@ async function main(): Promise<void> {
     }
 
     const callsBefore = fake.calls.length;
+    const controllerCpu = cpuSnapshot(controllers.map((c) => c.proc.pid));
+    const temporalCpu = cpuSnapshot([temporal.pid]);
     const t0 = Date.now();
     const links: string[] = [];
     const pairs = cloud.flatMap((c) => peers.map((p) => ({ a: c.id, b: p })));
@@ -135,6 +138,7 @@ async function main(): Promise<void> {
         await new Promise((r) => setTimeout(r, 50));
       }
     }
+    const cpu = { controllers: controllerCpu(), temporal: temporalCpu() };
     const calls = fake.calls.slice(callsBefore);
     const count = (api: string, ok?: boolean) => calls.filter((c) => c.api === api && (ok === undefined || c.ok === ok)).length;
     // The ideal is the unbatched one: every route its own CreateRouteEntry at L/s. Batching (one
@@ -150,6 +154,8 @@ async function main(): Promise<void> {
     console.log(`  route writes made          ${count('CreateRouteEntry', true)} CreateRouteEntry + ${batchCalls} CreateRouteEntries (batches)`);
     console.log(`  security-group floor       ${((count('AuthorizeSecurityGroup', true) / L) * 1000).toFixed(0)} ms (${count('AuthorizeSecurityGroup', true)} rules at ${L}/s: no run can be faster)`);
     console.log(`  ratio                      ${(totalMs / idealMs).toFixed(3)}  (target ≤ 1.1)`);
+    // From the first POST until every link is up: the controllers and the Temporal server spent per link.
+    console.log(`  CPU per link               ${(((cpu.controllers + cpu.temporal) / N) * 1000).toFixed(1)} ms (controllers ${((cpu.controllers / N) * 1000).toFixed(1)} ms, Temporal server ${((cpu.temporal / N) * 1000).toFixed(1)} ms; ${(cpu.controllers + cpu.temporal).toFixed(1)} CPU s in all)`);
     for (const a of ['CreateRouteEntry', 'CreateRouteEntries', 'DescribeRouteEntryList', 'AuthorizeSecurityGroup', 'DescribeInstances']) {
       console.log(`  ${a.padEnd(26)} calls ${String(count(a)).padStart(4)}   max per 1 s window ${fake.maxRate(a)} (limit ${L})`);
     }

@@ -7,6 +7,8 @@ import path from 'node:path';
 
 export interface DevServer {
   address: string;
+  /** The server's process id (benchmarks read its CPU time from /proc). */
+  pid?: number;
   uiUrl?: string;
   stop(): Promise<void>;
 }
@@ -67,6 +69,7 @@ export async function startDevServer(opts: {
   if (!ready) throw new Error(`temporal dev server exited during start:\n${out.join('\n')}`);
   return {
     address: `127.0.0.1:${opts.port}`,
+    pid: child.pid,
     ...(opts.headless || !opts.uiPort ? {} : { uiUrl: `http://127.0.0.1:${opts.uiPort}` }),
     stop: () => stopChild(child, exited),
   };
