@@ -32,6 +32,11 @@ export const gatewayOnlineSignal = defineSignal<[{ gatewayId: string }]>('gatewa
 export const reconfigureSignal = defineSignal<[{ reason: 'cidrs' | 'endpoint' | 'instance' | 'key'; gatewayId?: string }]>('reconfigure');
 /** Tear the link down; resolves once the workflow has accepted the request. */
 export const deleteUpdate = defineUpdate<{ accepted: true }>('delete');
+/**
+ * Tear the link down. The API records the intent (state `deleting`) in the database first and then
+ * sends this; a repeat is harmless, so a sweep may send it again until the workflow has it.
+ */
+export const deleteSignal = defineSignal('delete');
 
 export interface LinkStatus {
   phase: LinkPhase;
