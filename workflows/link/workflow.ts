@@ -1,0 +1,46 @@
+// One entity workflow per link: it owns the link's life and serialises every change to it.
+// Create: plan → push config to both ends → initiate → wait until both ends report the CHILD_SA
+// installed. Then it stays, following tunnel reports and applying changes, until it is asked to
+// delete the link. The state and its handlers live in LinkEntity; each phase in its own module.
+import { condition } from '@temporalio/workflow';
+import type { LinkWorkflowInput } from '../../contracts/link-workflow';
+import { applyPendingChanges } from './change';
+import { LinkEntity } from './entity';
+import { DeleteRequested, failureMessage } from './errors';
+import { provision } from './provision';
+import { teardown } from './teardown';
+
+export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
+  const link = new LinkEntity(input);
+  if (link.phase === 'provisioning' || link.phase === 'failed') await provisionOrFail(link);
+  // Steady state: follow what the agents report and apply changes until a delete arrives.
+  let seenUp = link.allUp();
+  while (!link.deleteRequested) {
+    await condition(() => link.deleteRequested || link.changePending() || link.allUp() !== seenUp || LinkEntity.continueAsNewSuggested());
+    if (link.deleteRequested) break;
+    if (link.changePending()) {
+      if ((await applyPendingChanges(link)) === 'delete') break;
+      seenUp = link.allUp();
+      continue;
+    }
+    if (link.allUp() === seenUp) await link.continueAsNew();
+    seenUp = link.allUp();
+    await followTunnelReports(link, seenUp);
+  }
+  await teardown(link);
+}
+
+/** A refusal retrying cannot fix (e.g. charon rejected the config) shows why; the link stays, so it can still be deleted. */
+async function provisionOrFail(link: LinkEntity): Promise<void> {
+  try {
+    await provision(link);
+  } catch (err) {
+    if (!(err instanceof DeleteRequested)) await link.setPhase('failed', failureMessage(err), 'link.failed', failureMessage(err));
+  }
+}
+
+/** An end's CHILD_SA went down (strongSwan re-establishes it) or came back. */
+async function followTunnelReports(link: LinkEntity, allUp: boolean): Promise<void> {
+  if (allUp && link.phase === 'degraded') await link.setPhase('up', undefined, 'tunnel.up', 'tunnel re-established');
+  if (!allUp && link.phase === 'up') await link.setPhase('degraded', 'an end reported its tunnel down', 'tunnel.down', 'an end reported its CHILD_SA down; strongSwan is re-establishing it');
+}
