@@ -69,7 +69,7 @@ export async function startTestController(opts: {
     ...(opts.temporalTls ? { temporalTls: opts.temporalTls } : {}),
     ...(opts.temporalConnectTimeoutMs ? { temporalConnectTimeoutMs: opts.temporalConnectTimeoutMs } : {}),
     ...(opts.pskRotation ? { pskRotation: opts.pskRotation } : {}),
-    temporalNamespace: 'default',
+    temporalNamespace: opts.temporal.namespace,
     payloadKey: testPayloadKey(),
     cloudEndpointAllow: opts.cloudEndpointAllow ?? TEST_CLOUD_ENDPOINT_ALLOW,
     ...(opts.temporalUiUrl ? { temporalUiUrl: opts.temporalUiUrl } : {}),

@@ -85,6 +85,8 @@ export interface ControllerProcOptions {
   name: string;
   logs: LogDir;
   temporalAddress: string;
+  /** TEMPORAL_NAMESPACE (a test file's own namespace on the run's shared server); default `default`. */
+  temporalNamespace?: string;
   databaseUrl: string;
   taskQueue: string;
   /** SECRET_KEY (base64 or hex), the same on every process sharing the database. */
@@ -161,6 +163,7 @@ export async function startControllerProc(o: ControllerProcOptions): Promise<Con
     DATA_DIR: path.join(o.logs.dir, `${o.name}-data`),
     DATABASE_URL: o.databaseUrl,
     TEMPORAL_ADDRESS: o.temporalAddress,
+    ...(o.temporalNamespace ? { TEMPORAL_NAMESPACE: o.temporalNamespace } : {}),
     TEMPORAL_TASK_QUEUE: o.taskQueue,
     SECRET_KEY: o.secretKey,
     HUB_INSTANCE_ID: instanceId,

@@ -6,14 +6,12 @@ import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { ChildProcess } from 'node:child_process';
-import { DefaultLogger, Runtime as TemporalRuntime } from '@temporalio/worker';
 import { NetFixture, type SiteSpec } from './netns';
-import { startTestTemporal, type TestTemporal } from './temporal';
+import { quietTemporalRuntime, startTestTemporal, testWorkflowBundle, type TestTemporal } from './temporal';
 import { startTestController, type TestController } from './controller';
 import { createSqliteTestDb } from './db';
 import { startDevServer, type DevServer } from '../../controller/temporal-dev';
 import { portOutsideEphemeralRange } from './procs';
-import { bundleWorkflows } from '../../controller/runtime';
 import { newSecretKey, parseSecretKey } from '../../lib/crypto';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -216,11 +214,7 @@ function isPersistent(t: TestTemporal): t is PersistentTemporal {
 
 /** A Temporal dev server backed by a database file on a fixed port: it can stop and start again. */
 async function startPersistentTemporal(): Promise<PersistentTemporal> {
-  try {
-    TemporalRuntime.install({ logger: new DefaultLogger('WARN') });
-  } catch {
-    /* already installed (by startTestTemporal or an earlier stack in this process) */
-  }
+  quietTemporalRuntime();
   const dir = mkdtempSync(path.join(tmpdir(), 'temporal-'));
   const port = await portOutsideEphemeralRange();
   const dbFile = path.join(dir, 'temporal.db');
@@ -234,9 +228,10 @@ async function startPersistentTemporal(): Promise<PersistentTemporal> {
     await s?.stop();
   };
   try {
-    const [bundle] = await Promise.all([bundleWorkflows(), startServer()]);
+    const [bundle] = await Promise.all([testWorkflowBundle(), startServer()]);
     return {
       address: `127.0.0.1:${port}`,
+      namespace: 'default',
       bundle,
       startServer,
       stopServer,

@@ -1,83 +1,47 @@
 // The link workflow end to end through the real API, hub, agents and a real Temporal server, with
 // strongSwan replaced by FakeIpsecNetwork (the e2e suite runs the same path with real charon).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import { Worker } from '@temporalio/worker';
 import { writeFile, mkdir, readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
-import { startTestController, type TestController, replayDataConverter } from '../helpers/controller';
-import { startTestAgent, type TestAgent } from '../helpers/agents';
-import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
-import { createSqliteTestDb } from '../helpers/db';
+import { replayDataConverter } from '../helpers/controller';
+import { startTestAgent } from '../helpers/agents';
+import { missing, withStack } from '../helpers/with-stack';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
-import { workflowsPath } from '../../controller/runtime';
 
-const cli = temporalCliAvailable();
-if (!cli.ok) console.warn(`link workflow tests skipped: ${cli.reason}`);
+const needs = { controller: { temporalUiUrl: 'http://127.0.0.1:8233' }, agents: true, name: 'links' } as const;
 
-interface GatewayOut { id: string; agentSecret: string; online: boolean }
 interface LinkOut { id: string; state: string; workflowId: string; workflowUrl: string | null; events?: Array<{ type: string; message: string }>; a: { tunnelUp: boolean }; b: { tunnelUp: boolean } }
 
-describe.runIf(cli.ok)('link workflow (real Temporal, fake strongSwan)', () => {
-  let temporal: TestTemporal;
-  let ctl: TestController;
-  let cleanupDb: () => Promise<void>;
-  const net = new FakeIpsecNetwork();
-  const agents: TestAgent[] = [];
+describe.skipIf(missing(needs, 'link workflow tests'))('link workflow (real Temporal, fake strongSwan)', () => {
+  const s = withStack(needs);
+  const gateway = (name: string, cidr: string) => s.gateway(name, [cidr]);
+  const runAgent = (g: { id: string; agentSecret: string }, address: string) => s.agent(g, address);
 
-  beforeAll(async () => {
-    temporal = await startTestTemporal();
-    const db = await createSqliteTestDb();
-    cleanupDb = db.cleanup;
-    await db.db.$disconnect();
-    ctl = await startTestController({ temporal, databaseUrl: db.url, taskQueue: `links-${randomBytes(4).toString('hex')}`, temporalUiUrl: 'http://127.0.0.1:8233' });
-  });
-
-  afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    await ctl?.close();
-    await temporal?.stop();
-    await cleanupDb?.();
-  });
-
-  async function gateway(name: string, cidr: string): Promise<GatewayOut> {
-    const r = await ctl.api<GatewayOut>('POST', '/api/gateways', { name, provider: 'onprem', cidrs: [cidr] });
-    expect(r.status).toBe(201);
-    return r.body;
-  }
-
-  async function runAgent(g: GatewayOut, address: string): Promise<TestAgent> {
-    const a = await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: g.id, secret: g.agentSecret, driver: net.drivers.get(address) ?? net.driver(address), publicIp: address });
-    agents.push(a);
-    await expect.poll(async () => (await ctl.api<GatewayOut>('GET', `/api/gateways/${g.id}`)).body.online, { timeout: 10_000 }).toBe(true);
-    return a;
-  }
-
-  const linkState = async (id: string) => (await ctl.api<LinkOut>('GET', `/api/links/${id}`)).body;
+  const linkState = async (id: string) => (await s.api<LinkOut>('GET', `/api/links/${id}`)).body;
 
   it('creates a link: config on both ends, tunnel up, every step recorded', async () => {
     const a = await gateway('site-a', '10.1.0.0/24');
     const b = await gateway('site-b', '10.2.0.0/24');
     await runAgent(a, '198.51.100.11');
     await runAgent(b, '198.51.100.12');
-    const r = await ctl.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
+    const r = await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
     expect(r.status).toBe(202);
     expect(r.body).toMatchObject({ state: 'provisioning', workflowId: `link-${r.body.id}` });
-    expect(r.body.workflowUrl).toBe(`http://127.0.0.1:8233/namespaces/default/workflows/link-${r.body.id}`);
+    expect(r.body.workflowUrl).toBe(`http://127.0.0.1:8233/namespaces/${s.temporal.namespace}/workflows/link-${r.body.id}`);
     await expect.poll(async () => (await linkState(r.body.id)).state, { timeout: 15_000 }).toBe('up');
     const link = await linkState(r.body.id);
     expect(link.events!.map((e) => e.type)).toEqual(expect.arrayContaining(['link.requested', 'config.pushed', 'link.up']));
     expect(link.events!.filter((e) => e.type === 'config.pushed')).toHaveLength(2);
     await expect.poll(async () => (await linkState(r.body.id)).a.tunnelUp && (await linkState(r.body.id)).b.tunnelUp).toBe(true);
-    const da = net.drivers.get('198.51.100.11')!;
-    const db = net.drivers.get('198.51.100.12')!;
+    const da = s.net.drivers.get('198.51.100.11')!;
+    const db = s.net.drivers.get('198.51.100.12')!;
     const name = `link-${r.body.id}`;
     expect(da.installed.has(name) && db.installed.has(name)).toBe(true);
     // The PSK reached both ends but never the API or the workflow history.
     expect(da.conns.get(name)!.psk).toBe(db.conns.get(name)!.psk);
     expect(JSON.stringify(link)).not.toContain(da.conns.get(name)!.psk);
-    const history = await ctl.client.workflow.getHandle(r.body.workflowId).fetchHistory();
+    const history = await s.ctl.client.workflow.getHandle(r.body.workflowId).fetchHistory();
     expect(JSON.stringify(history)).not.toContain(da.conns.get(name)!.psk);
     // Side a (both on-prem) initiates.
     expect(da.calls).toContain(`initiate ${name}`);
@@ -88,7 +52,7 @@ describe.runIf(cli.ok)('link workflow (real Temporal, fake strongSwan)', () => {
     const a = await gateway('site-c', '10.3.0.0/24');
     const b = await gateway('site-d', '10.4.0.0/24');
     await runAgent(a, '198.51.100.13');
-    const r = await ctl.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
+    const r = await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
     expect(r.status).toBe(202);
     await expect.poll(async () => (await linkState(r.body.id)).events!.some((e) => e.type === 'gateway.waiting'), { timeout: 10_000 }).toBe(true);
     await new Promise((res) => setTimeout(res, 1500));
@@ -102,25 +66,25 @@ describe.runIf(cli.ok)('link workflow (real Temporal, fake strongSwan)', () => {
     const b = await gateway('site-f', '10.6.0.0/24');
     await runAgent(a, '198.51.100.15');
     await runAgent(b, '198.51.100.16');
-    const r = await ctl.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
+    const r = await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
     await expect.poll(async () => (await linkState(r.body.id)).state, { timeout: 15_000 }).toBe('up');
-    const del = await ctl.api<LinkOut>('DELETE', `/api/links/${r.body.id}`);
+    const del = await s.api<LinkOut>('DELETE', `/api/links/${r.body.id}`);
     expect(del.status).toBe(202);
     await expect.poll(async () => (await linkState(r.body.id)).state, { timeout: 15_000 }).toBe('deleted');
     const name = `link-${r.body.id}`;
-    expect(net.drivers.get('198.51.100.15')!.conns.has(name)).toBe(false);
-    expect(net.drivers.get('198.51.100.16')!.conns.has(name)).toBe(false);
+    expect(s.net.drivers.get('198.51.100.15')!.conns.has(name)).toBe(false);
+    expect(s.net.drivers.get('198.51.100.16')!.conns.has(name)).toBe(false);
     const after = await linkState(r.body.id);
     expect(after.events!.map((e) => e.type)).toEqual(expect.arrayContaining(['link.up', 'link.deleting', 'config.removed', 'link.deleted']));
-    expect((await ctl.api('DELETE', `/api/links/${r.body.id}`)).status).toBe(409);
-    const again = await ctl.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
+    expect((await s.api('DELETE', `/api/links/${r.body.id}`)).status).toBe(409);
+    const again = await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
     expect(again.status).toBe(202);
     await expect.poll(async () => (await linkState(again.body.id)).state, { timeout: 15_000 }).toBe('up');
-    await ctl.client.workflow.getHandle(r.body.workflowId).result();
+    await s.ctl.client.workflow.getHandle(r.body.workflowId).result();
 
     // Replay the finished workflow's real history against the current code: it must be deterministic.
-    const history = await ctl.client.workflow.getHandle(r.body.workflowId).fetchHistory();
-    await Worker.runReplayHistory({ workflowBundle: temporal.bundle, dataConverter: replayDataConverter() }, history, r.body.workflowId);
+    const history = await s.ctl.client.workflow.getHandle(r.body.workflowId).fetchHistory();
+    await Worker.runReplayHistory({ workflowBundle: s.temporal.bundle, dataConverter: replayDataConverter() }, history, r.body.workflowId);
     if (process.env.UPDATE_HISTORIES) {
       const dir = path.join(__dirname, '..', 'fixtures', 'histories');
       await mkdir(dir, { recursive: true });
@@ -131,7 +95,7 @@ describe.runIf(cli.ok)('link workflow (real Temporal, fake strongSwan)', () => {
   it('replays the committed history of an earlier version (no non-determinism for running links)', async () => {
     const file = path.join(__dirname, '..', 'fixtures', 'histories', 'link-create-delete.json');
     const history = historyFromJSON(JSON.parse(await readFile(file, 'utf8')));
-    await Worker.runReplayHistory({ workflowsPath: workflowsPath(), dataConverter: replayDataConverter() }, history, 'link-fixture');
+    await Worker.runReplayHistory({ workflowBundle: s.temporal.bundle, dataConverter: replayDataConverter() }, history, 'link-fixture');
   });
 
   it('re-applies saved links when an agent restarts and charon lost its config', async () => {
@@ -139,17 +103,17 @@ describe.runIf(cli.ok)('link workflow (real Temporal, fake strongSwan)', () => {
     const b = await gateway('site-h', '10.8.0.0/24');
     const agentA = await runAgent(a, '198.51.100.17');
     await runAgent(b, '198.51.100.18');
-    const r = await ctl.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
+    const r = await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
     await expect.poll(async () => (await linkState(r.body.id)).state, { timeout: 15_000 }).toBe('up');
     const name = `link-${r.body.id}`;
-    const da = net.drivers.get('198.51.100.17')!;
+    const da = s.net.drivers.get('198.51.100.17')!;
     // Agent a stops; "charon" restarts empty; the agent starts again pointed at a dead controller.
     await agentA.stop();
     da.conns.clear();
     da.installed.clear();
-    net.drivers.get('198.51.100.18')!.installed.delete(name);
+    s.net.drivers.get('198.51.100.18')!.installed.delete(name);
     const offline = await startTestAgent({ controllerUrl: 'http://127.0.0.1:1', gatewayId: a.id, secret: a.agentSecret, driver: da, publicIp: '198.51.100.17', stateDir: agentA.stateDir });
-    agents.push(offline);
+    s.onClose(() => offline.stop());
     await expect.poll(() => da.installed.has(name), { timeout: 5000 }).toBe(true);
   });
 });
