@@ -38,16 +38,16 @@ export class Agent {
   private lastAddresses?: string;
   private stopped = false;
 
-  constructor(private readonly o: AgentOptions) {
+  constructor(private readonly options: AgentOptions) {
     this.session = new ControllerSession({
-      ...o.session,
-      log: o.log,
+      ...options.session,
+      log: options.log,
       facts: () => this.facts(),
       handle: (m, p) => this.handle(m, p),
       onConnected: () => this.flushTunnelEvents(),
     });
-    o.driver.onTunnel((e) => this.report(e));
-    o.driver.onRestart(() => void this.ops.run(() => this.restore('charon restarted')));
+    options.driver.onTunnel((e) => this.report(e));
+    options.driver.onRestart(() => void this.ops.run(() => this.restore('charon restarted')));
   }
 
   /**
@@ -57,11 +57,11 @@ export class Agent {
   async run(): Promise<void> {
     // Without a way to authenticate there is nothing to run for: fail before touching anything.
     await this.session.loadCredentials();
-    await this.o.state.load();
+    await this.options.state.load();
     // Restoring waits for charon, but serving the controller does not: requests that need charon
     // fail fast with ipsec_unavailable until it answers, and the controller retries.
-    void this.o.driver.start().then(async () => {
-      this.strongswanVersion = await this.o.driver.version().catch(() => undefined);
+    void this.options.driver.start().then(async () => {
+      this.strongswanVersion = await this.options.driver.version().catch(() => undefined);
       await this.ops.run(() => this.restore('agent start'));
     });
     // The first hello should already say where the agent is.
@@ -77,25 +77,25 @@ export class Agent {
     for (const t of this.redials.values()) clearTimeout(t);
     this.redials.clear();
     await this.session.stop();
-    await this.o.driver.close();
+    await this.options.driver.close();
   }
 
   /** Re-applies every saved link and brings up the ones this end initiates. */
   private async restore(why: string): Promise<void> {
-    const links = this.o.state.links();
+    const links = this.options.state.links();
     if (links.length === 0) return;
-    this.o.log.info('restoring saved links', { why, count: links.length });
+    this.options.log.info('restoring saved links', { why, count: links.length });
     for (const link of links) {
       try {
-        await this.o.driver.apply(link);
+        await this.options.driver.apply(link);
       } catch (err) {
-        this.o.log.error('could not restore link', { link: link.name, err });
+        this.options.log.error('could not restore link', { link: link.name, err });
       }
     }
     // Initiations run concurrently: one unreachable peer must not delay the others.
     await Promise.all(
       links.filter((l) => l.initiator).map((l) =>
-        this.o.driver.initiate(l.name, 10_000).catch((err: unknown) => this.o.log.warn('could not initiate restored link', { link: l.name, err })),
+        this.options.driver.initiate(l.name, 10_000).catch((err: unknown) => this.options.log.warn('could not initiate restored link', { link: l.name, err })),
       ),
     );
   }
@@ -116,21 +116,21 @@ export class Agent {
   }
 
   private async applyLink({ link }: Params<'applyLink'>): Promise<Result<'applyLink'>> {
-    const held = this.o.state.get(link.name);
+    const held = this.options.state.get(link.name);
     if (held && held.version > link.version) {
       throw Object.assign(new Error(`link ${link.name}: config version ${link.version} is older than the applied ${held.version}`), { code: 'stale_config' });
     }
     const changed = !held || !sameLink(held, link);
     // Load first, persist second: a config charon refuses must not come back at the next start.
-    await this.o.driver.apply(link);
-    if (changed) await this.o.state.put(link);
+    await this.options.driver.apply(link);
+    if (changed) await this.options.state.put(link);
     return { changed };
   }
 
   private async removeLink({ name }: Params<'removeLink'>): Promise<Result<'removeLink'>> {
-    const held = this.o.state.get(name) !== undefined;
-    await this.o.driver.remove(name);
-    await this.o.state.delete(name);
+    const held = this.options.state.get(name) !== undefined;
+    await this.options.driver.remove(name);
+    await this.options.state.delete(name);
     this.unsent.delete(name);
     clearTimeout(this.redials.get(name));
     this.redials.delete(name);
@@ -138,17 +138,17 @@ export class Agent {
   }
 
   private async initiate({ name, timeoutMs, restart }: Params<'initiate'>): Promise<Result<'initiate'>> {
-    if (!this.o.state.get(name)) throw Object.assign(new Error(`link ${name} is not applied on this gateway`), { code: 'unknown_link' });
-    return { established: await this.o.driver.initiate(name, timeoutMs ?? 10_000, restart ? { restart: true } : {}) };
+    if (!this.options.state.get(name)) throw Object.assign(new Error(`link ${name} is not applied on this gateway`), { code: 'unknown_link' });
+    return { established: await this.options.driver.initiate(name, timeoutMs ?? 10_000, restart ? { restart: true } : {}) };
   }
 
   private async status(): Promise<Result<'status'>> {
-    return { sas: await this.o.driver.status(), links: this.o.state.links().map((l) => l.name) };
+    return { sas: await this.options.driver.status(), links: this.options.state.links().map((l) => l.name) };
   }
 
   private async reconcile({ keep }: Params<'reconcile'>): Promise<Result<'reconcile'>> {
     const removed: string[] = [];
-    for (const l of this.o.state.links()) {
+    for (const l of this.options.state.links()) {
       if (keep.includes(l.name)) continue;
       await this.removeLink({ name: l.name });
       removed.push(l.name);
@@ -166,9 +166,9 @@ export class Agent {
     const delayMs = Math.min(30_000, 1000 * 2 ** (attempt - 1));
     const timer = setTimeout(() => {
       this.redials.delete(name);
-      if (!this.o.state.get(name)?.initiator) return;
+      if (!this.options.state.get(name)?.initiator) return;
       // initiate() answers true at once when the CHILD_SA is already back (the controller re-initiated).
-      void this.o.driver
+      void this.options.driver
         .initiate(name, 10_000)
         .catch(() => false)
         .then((up) => {
@@ -179,14 +179,14 @@ export class Agent {
     this.redials.set(name, timer);
   }
 
-  private report(e: TunnelEvent): void {
-    const held = this.o.state.get(e.name);
+  private report(event: TunnelEvent): void {
+    const held = this.options.state.get(event.name);
     if (!held) return; // not ours
-    if (!e.up && held.initiator) this.redialLater(e.name);
-    this.o.log.info(e.up ? 'tunnel up' : 'tunnel down', { link: e.name, reason: e.reason });
-    const sent = this.session.send({ type: 'tunnel', name: e.name, up: e.up, ...(e.reason ? { reason: boundedText(e.reason, 256) } : {}), at: new Date().toISOString() });
-    if (sent) this.unsent.delete(e.name);
-    else this.unsent.set(e.name, e);
+    if (!event.up && held.initiator) this.redialLater(event.name);
+    this.options.log.info(event.up ? 'tunnel up' : 'tunnel down', { link: event.name, reason: event.reason });
+    const sent = this.session.send({ type: 'tunnel', name: event.name, up: event.up, ...(event.reason ? { reason: boundedText(event.reason, 256) } : {}), at: new Date().toISOString() });
+    if (sent) this.unsent.delete(event.name);
+    else this.unsent.set(event.name, event);
   }
 
   private flushTunnelEvents(): void {
@@ -194,7 +194,7 @@ export class Agent {
   }
 
   private async readMetadata(): Promise<void> {
-    const id = await this.o.metadata?.read();
+    const id = await this.options.metadata?.read();
     if (id) this.cloud = id;
   }
 
@@ -205,26 +205,26 @@ export class Agent {
    * change, which also sends the hub a new source address to observe.
    */
   private watchAddresses(): void {
-    const every = this.o.addressCheckMs ?? 2000;
+    const every = this.options.addressCheckMs ?? 2000;
     const tick = async (): Promise<void> => {
       await this.readMetadata();
       const now = this.addressKey();
       if (now !== this.lastAddresses) {
-        this.o.log.info('addresses changed; telling the controller', { before: this.lastAddresses, now });
+        this.options.log.info('addresses changed; telling the controller', { before: this.lastAddresses, now });
         this.lastAddresses = now;
         this.session.redial('addresses changed');
       }
     };
     const loop = (): void => {
       if (this.stopped) return; // a tick in flight during stop() must not re-arm the timer
-      this.addressTimer = setTimeout(() => void tick().catch((err: unknown) => this.o.log.warn('address check failed', { err })).finally(loop), every);
+      this.addressTimer = setTimeout(() => void tick().catch((err: unknown) => this.options.log.warn('address check failed', { err })).finally(loop), every);
       this.addressTimer.unref();
     };
     loop();
   }
 
   private publicIp(): string | undefined {
-    return this.o.publicIp ?? this.cloud?.publicIp;
+    return this.options.publicIp ?? this.cloud?.publicIp;
   }
 
   private addressKey(): string {

@@ -47,11 +47,11 @@ const schema = z
     NO_PROXY: z.string().optional(),
     no_proxy: z.string().optional(),
   })
-  .superRefine((c, ctx) => {
-    if (c.ALLOW_INSECURE_CONTROLLER) return;
+  .superRefine((config, ctx) => {
+    if (config.ALLOW_INSECURE_CONTROLLER) return;
     // PSKs and the agent's secret travel on this connection: cleartext only to this machine
     // (e.g. a TLS-terminating sidecar), unless the operator says the path is trusted.
-    const cleartext = c.CONTROLLER_URL.filter((u) => {
+    const cleartext = config.CONTROLLER_URL.filter((u) => {
       // zod runs this refinement even when a URL was already refused; that one is reported already.
       const url = URL.canParse(u) ? new URL(u) : undefined;
       return (url?.protocol === 'ws:' || url?.protocol === 'http:') && !isLoopbackHost(url.hostname);

@@ -349,14 +349,14 @@ class AutoSource implements MetadataSource {
   }
 }
 
-export function createMetadataSource(o: MetadataOptions): MetadataSource {
-  if (o.provider === 'none') return new NoMetadata();
-  const ttl = o.tokenTtlSeconds ?? MAX_TTL_SECONDS;
+export function createMetadataSource(options: MetadataOptions): MetadataSource {
+  if (options.provider === 'none') return new NoMetadata();
+  const ttl = options.tokenTtlSeconds ?? MAX_TTL_SECONDS;
   if (!Number.isInteger(ttl) || ttl < 1 || ttl > MAX_TTL_SECONDS) throw new Error(`tokenTtlSeconds must be 1..${MAX_TTL_SECONDS}`);
-  const now = o.now ?? Date.now;
-  const timeoutMs = o.timeoutMs ?? 2000;
+  const now = options.now ?? Date.now;
+  const timeoutMs = options.timeoutMs ?? 2000;
   const make = (p: MetadataProvider) =>
-    new CloudMetadata(SPECS[p], parseBase(o.endpoints?.[p] ?? o.endpoint ?? SPECS[p].defaultEndpoint), ttl, o.log.child({ component: 'metadata' }), now);
-  if (o.provider === 'auto') return new AutoSource([make('aws'), make('aliyun')], timeoutMs, o.probeTimeoutMs ?? 300, o.log.child({ component: 'metadata' }));
-  return new FixedSource(make(o.provider), timeoutMs);
+    new CloudMetadata(SPECS[p], parseBase(options.endpoints?.[p] ?? options.endpoint ?? SPECS[p].defaultEndpoint), ttl, options.log.child({ component: 'metadata' }), now);
+  if (options.provider === 'auto') return new AutoSource([make('aws'), make('aliyun')], timeoutMs, options.probeTimeoutMs ?? 300, options.log.child({ component: 'metadata' }));
+  return new FixedSource(make(options.provider), timeoutMs);
 }

@@ -69,18 +69,18 @@ export class ControllerSession {
   /** Dial again at once (same controller, no backoff): set when the agent's address changed. */
   private redialNow = false;
 
-  constructor(private readonly o: SessionOptions) {
-    this.backoff = new Backoff(o.backoff.minMs, o.backoff.maxMs);
+  constructor(private readonly options: SessionOptions) {
+    this.backoff = new Backoff(options.backoff.minMs, options.backoff.maxMs);
     this.credentials = new Credentials({
-      gatewayId: o.gatewayId,
-      log: o.log,
-      ...(o.secret ? { secret: o.secret } : {}),
-      ...(o.enrolmentToken ? { enrolmentToken: o.enrolmentToken } : {}),
-      ...(o.stateDir ? { stateDir: o.stateDir } : {}),
+      gatewayId: options.gatewayId,
+      log: options.log,
+      ...(options.secret ? { secret: options.secret } : {}),
+      ...(options.enrolmentToken ? { enrolmentToken: options.enrolmentToken } : {}),
+      ...(options.stateDir ? { stateDir: options.stateDir } : {}),
     });
-    this.transport = new ControllerTransport(o.tls ?? { pins: [] }, o.proxy);
+    this.transport = new ControllerTransport(options.tls ?? { pins: [] }, options.proxy);
     // Spread agents over the controllers from the first dial on.
-    this.urlIndex = Math.floor(Math.random() * o.controllerUrls.length);
+    this.urlIndex = Math.floor(Math.random() * options.controllerUrls.length);
   }
 
   get isConnected(): boolean {
@@ -97,7 +97,7 @@ export class ControllerSession {
     await this.credentials.load();
     while (!this.stopped) {
       this.redialNow = false; // a redial asked for while sleeping is this dial
-      const base = this.o.controllerUrls[this.urlIndex % this.o.controllerUrls.length]!;
+      const base = this.options.controllerUrls[this.urlIndex % this.options.controllerUrls.length]!;
       let failure: unknown;
       try {
         if (this.credentials.secret === undefined) await this.credentials.enrol(base, this.transport, this.stopping.signal);
@@ -114,8 +114,8 @@ export class ControllerSession {
         continue;
       }
       this.urlIndex++; // try the next controller next time
-      const delay = retryDelay(failure, this.backoff, this.o.backoff.maxMs);
-      this.o.log.info('reconnecting', { inMs: delay, attempt: this.backoff.attempts });
+      const delay = retryDelay(failure, this.backoff, this.options.backoff.maxMs);
+      this.options.log.info('reconnecting', { inMs: delay, attempt: this.backoff.attempts });
       await this.sleep(delay);
     }
   }
@@ -134,7 +134,7 @@ export class ControllerSession {
    */
   redial(why: string): void {
     if (this.stopped) return;
-    this.o.log.info('redialling the controller', { why });
+    this.options.log.info('redialling the controller', { why });
     this.redialNow = true;
     this.backoff.reset();
     this.sleepTimer?.wake();
@@ -159,11 +159,11 @@ export class ControllerSession {
   private logFailure(base: string, err: unknown): void {
     const e = err as Error & { code?: unknown };
     if (isCertificateError(err)) {
-      this.o.log.error('certificate problem with the controller: check CONTROLLER_CA (the CA that signed its certificate) and CONTROLLER_PIN', { url: base, err: e.message, code: e.code });
+      this.options.log.error('certificate problem with the controller: check CONTROLLER_CA (the CA that signed its certificate) and CONTROLLER_PIN', { url: base, err: e.message, code: e.code });
     } else if (err instanceof RetryLaterError) {
-      this.o.log.warn('controller asked the agent to retry later', { url: base, err: e.message, retryAfterMs: err.retryAfterMs });
+      this.options.log.warn('controller asked the agent to retry later', { url: base, err: e.message, retryAfterMs: err.retryAfterMs });
     } else {
-      this.o.log.warn('controller connection failed', { url: base, err: e.message });
+      this.options.log.warn('controller connection failed', { url: base, err: e.message });
     }
   }
 
@@ -171,12 +171,12 @@ export class ControllerSession {
   private connectOnce(base: string, secret: string): Promise<void> {
     const url = agentEndpoint(base, AGENT_PATH);
     // Allowed only with ALLOW_INSECURE_CONTROLLER=1; said at every connect so nobody forgets it.
-    if (isCleartextOffLoopback(url)) this.o.log.warn('controller connection is cleartext: PSKs and the agent secret can be read on the way', { url: base });
+    if (isCleartextOffLoopback(url)) this.options.log.warn('controller connection is cleartext: PSKs and the agent secret can be read on the way', { url: base });
     return new Promise<void>((resolve, reject) => {
       let opened = false;
       let failure: Error | undefined;
       const ws = new WebSocket(url, {
-        headers: { authorization: authHeader(this.o.gatewayId, secret) },
+        headers: { authorization: authHeader(this.options.gatewayId, secret) },
         // @types/ws declares checkServerIdentity as returning a boolean, but ws hands it to
         // tls.connect unchanged, which wants an Error or undefined.
         ...(this.transport.options(url) as ClientOptions),
@@ -188,17 +188,17 @@ export class ControllerSession {
       ws.on('unexpected-response', (_req, res) => {
         ws.terminate();
         const status = res.statusCode;
-        if (status === 401) reject(new AuthRejectedError(`controller ${url.host} rejected gateway ${this.o.gatewayId}'s credentials (401): ${this.credentials.rejectionHint()}; not retrying`));
+        if (status === 401) reject(new AuthRejectedError(`controller ${url.host} rejected gateway ${this.options.gatewayId}'s credentials (401): ${this.credentials.rejectionHint()}; not retrying`));
         else reject(retryLaterFor(status, res.headers['retry-after'], `upgrade at ${url.host}`) ?? new Error(`controller answered HTTP ${status} to the upgrade`));
       });
       ws.on('open', () => {
         opened = true;
         this.lastFromHub = Date.now();
         this.armWatchdog(ws);
-        this.o
+        this.options
           .facts()
           // Through a proxy the hub sees the proxy's address: say so, or it takes it for the site's.
-          .then((facts) => ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, facts: { ...facts, connection: connectionPath(url, this.o.proxy) } } satisfies AgentFrame)))
+          .then((facts) => ws.send(JSON.stringify({ type: 'hello', protocol: PROTOCOL_VERSION, facts: { ...facts, connection: connectionPath(url, this.options.proxy) } } satisfies AgentFrame)))
           .catch((err: unknown) => ws.close(1011, closeReason(`could not gather facts: ${(err as Error).message}`)));
       });
       ws.on('ping', () => (this.lastFromHub = Date.now()));
@@ -208,13 +208,13 @@ export class ControllerSession {
       });
       ws.on('error', (err) => {
         failure ??= err;
-        this.o.log.debug('socket error', { err: err.message });
+        this.options.log.debug('socket error', { err: err.message });
       });
       ws.on('close', (code, reason) => {
         const wasConnected = this.connected;
         this.connected = false;
         clearInterval(this.watchdog);
-        if (wasConnected) this.o.log.warn('disconnected from controller', { code, reason: reason.toString() });
+        if (wasConnected) this.options.log.warn('disconnected from controller', { code, reason: reason.toString() });
         // A dial that never opened (refused, TLS, timeout) is a failure the loop logs and backs off from.
         if (!opened && failure) reject(failure);
         else resolve();
@@ -227,7 +227,7 @@ export class ControllerSession {
     try {
       frame = parseFrame(HubFrame, raw);
     } catch (err) {
-      this.o.log.warn('malformed frame from controller', { reason: err instanceof ProtocolError ? err.message : String(err) });
+      this.options.log.warn('malformed frame from controller', { reason: err instanceof ProtocolError ? err.message : String(err) });
       ws.close(1007, 'malformed frame');
       return;
     }
@@ -235,8 +235,8 @@ export class ControllerSession {
       this.connected = true;
       this.heartbeatMs = frame.heartbeatMs;
       this.backoff.reset();
-      this.o.log.info('connected to controller', { url: ws.url });
-      this.o.onConnected?.();
+      this.options.log.info('connected to controller', { url: ws.url });
+      this.options.onConnected?.();
       return;
     }
     void this.serve(ws, frame.id, frame.method, frame.params);
@@ -248,7 +248,7 @@ export class ControllerSession {
     try {
       const parsed = Methods[method].params.safeParse(params);
       if (!parsed.success) throw Object.assign(new Error(`invalid params for ${method}`), { code: 'invalid_params' });
-      reply = { type: 'response', id, ok: true, result: await this.o.handle(method, parsed.data) };
+      reply = { type: 'response', id, ok: true, result: await this.options.handle(method, parsed.data) };
     } catch (err) {
       const e = err as Error & { code?: unknown };
       // Within the protocol's bounds: a frame outside them would close the connection.
@@ -262,7 +262,7 @@ export class ControllerSession {
     clearInterval(this.watchdog);
     this.watchdog = setInterval(() => {
       if (Date.now() - this.lastFromHub > this.heartbeatMs * 2.5) {
-        this.o.log.warn('controller silent; reconnecting', { silentMs: Date.now() - this.lastFromHub });
+        this.options.log.warn('controller silent; reconnecting', { silentMs: Date.now() - this.lastFromHub });
         ws.terminate();
       }
     }, Math.max(500, Math.floor(this.heartbeatMs / 2)));

@@ -181,9 +181,9 @@ export class ViciDriver implements IpsecDriver {
   }
 }
 
-async function ignoreFailed(p: Promise<void>): Promise<void> {
+async function ignoreFailed(pending: Promise<void>): Promise<void> {
   try {
-    await p;
+    await pending;
   } catch (err) {
     if (!(err instanceof ViciError && err.code === 'COMMAND_FAILED')) throw err;
   }

@@ -85,19 +85,19 @@ export function configFor(plan: LinkPlan, self: SideName, version: number): Publ
 }
 
 /** Every remote CIDR → this side's instance, in each chosen route table (none for on-prem ends). */
-export function routesFor(plan: LinkPlan, s: SideName): RouteSpec[] {
-  const cloud = plan[s].cloud;
+export function routesFor(plan: LinkPlan, side: SideName): RouteSpec[] {
+  const cloud = plan[side].cloud;
   if (!cloud) return [];
-  return cloud.routeTableIds.flatMap((routeTableId) => peerOf(plan, s).cidrs.map((destinationCidr) => ({ routeTableId, destinationCidr, instanceId: cloud.instanceId })));
+  return cloud.routeTableIds.flatMap((routeTableId) => peerOf(plan, side).cidrs.map((destinationCidr) => ({ routeTableId, destinationCidr, instanceId: cloud.instanceId })));
 }
 
 /** The rule letting the peer speak IKE/NAT-T to this side, when this side is in a cloud. */
-export function peerRuleFor(plan: LinkPlan, s: SideName): PeerRule | undefined {
-  const cloud = plan[s].cloud;
+export function peerRuleFor(plan: LinkPlan, side: SideName): PeerRule | undefined {
+  const cloud = plan[side].cloud;
   // An initiator with no known address (it reaches the controller through a proxy) can only be let
   // in from anywhere; IKE then authenticates it by identity and PSK.
-  const peer = peerOf(plan, s);
-  const peerIp = peer.endpoint ?? (plan.initiator !== s && peer.unreachable !== undefined ? ANY_PEER : undefined);
+  const peer = peerOf(plan, side);
+  const peerIp = peer.endpoint ?? (plan.initiator !== side && peer.unreachable !== undefined ? ANY_PEER : undefined);
   if (!cloud || !peerIp || cloud.securityGroupIds.length === 0) return undefined;
   return { securityGroupId: cloud.securityGroupIds[0]!, peerIp, description: ruleDescription(peerIp) };
 }
@@ -134,14 +134,14 @@ export interface PlanChange {
 
 export function diffPlans(from: LinkPlan, to: LinkPlan): PlanChange {
   const key = (from.keyVersion ?? 1) !== (to.keyVersion ?? 1);
-  const side = (s: SideName): SideChange => {
-    const before = new Map(routesFor(from, s).map((r) => [routeKey(r), r]));
-    const after = new Map(routesFor(to, s).map((r) => [routeKey(r), r]));
-    const oldRule = peerRuleFor(from, s);
-    const newRule = peerRuleFor(to, s);
+  const side = (sideName: SideName): SideChange => {
+    const before = new Map(routesFor(from, sideName).map((r) => [routeKey(r), r]));
+    const after = new Map(routesFor(to, sideName).map((r) => [routeKey(r), r]));
+    const oldRule = peerRuleFor(from, sideName);
+    const newRule = peerRuleFor(to, sideName);
     const sameRule = oldRule?.securityGroupId === newRule?.securityGroupId && oldRule?.peerIp === newRule?.peerIp;
     return {
-      config: key || comparable(configFor(from, s, 0)) !== comparable(configFor(to, s, 0)),
+      config: key || comparable(configFor(from, sideName, 0)) !== comparable(configFor(to, sideName, 0)),
       routesAdded: [...after].filter(([k]) => !before.has(k)).map(([, r]) => r),
       routesRemoved: [...before].filter(([k]) => !after.has(k)).map(([, r]) => r),
       ...(!sameRule && newRule ? { ruleAdded: newRule } : {}),
@@ -171,14 +171,14 @@ function comparable(c: PublicLinkConfig): string {
 }
 
 /** One line for events and the plan preview. */
-export function describeChange(from: LinkPlan, to: LinkPlan, c: PlanChange): string {
+export function describeChange(from: LinkPlan, to: LinkPlan, change: PlanChange): string {
   const parts: string[] = [];
-  if (c.key) parts.push(`new pre-shared key (version ${to.keyVersion ?? 1}) on both ends`);
+  if (change.key) parts.push(`new pre-shared key (version ${to.keyVersion ?? 1}) on both ends`);
   if (from.initiator !== to.initiator && to.initiatorWhy) parts.push(to.initiatorWhy);
   for (const s of ['a', 'b'] as const) {
     if (!sameList(from[s].cidrs, to[s].cidrs)) parts.push(`${to[s].gatewayName} carries ${to[s].cidrs.join(', ')} (was ${from[s].cidrs.join(', ')})`);
     if (from[s].endpoint !== to[s].endpoint) parts.push(`${to[s].gatewayName} is now at ${to[s].endpoint ?? 'an unknown address'} (was ${from[s].endpoint ?? 'unknown'})`);
-    const r = c[s];
+    const r = change[s];
     if (r.routesAdded.length || r.routesRemoved.length) parts.push(`${to[s].gatewayName}: +${r.routesAdded.length}/-${r.routesRemoved.length} route(s)`);
   }
   return parts.join('; ') || 'no change';

@@ -111,9 +111,9 @@ export function networkOf(ip: string, prefix: number): string {
   return textOf(family, value & maskOf(p, bits), p);
 }
 
-function range(c: Cidr): [bigint, bigint] {
-  const bits = c.family === 4 ? 32 : 128;
-  return [c.network, c.network + (1n << BigInt(bits - c.prefix)) - 1n];
+function range(cidr: Cidr): [bigint, bigint] {
+  const bits = cidr.family === 4 ? 32 : 128;
+  return [cidr.network, cidr.network + (1n << BigInt(bits - cidr.prefix)) - 1n];
 }
 
 export function overlaps(a: Cidr, b: Cidr): boolean {

@@ -125,26 +125,26 @@ class ByteWriter {
   }
 }
 
-function writeSection(w: ByteWriter, msg: ViciMessage): void {
+function writeSection(writer: ByteWriter, msg: ViciMessage): void {
   for (const [key, value] of Object.entries(msg)) {
     if (typeof value === 'string') {
-      w.u8(ElementType.KEY_VALUE);
-      w.name(key, 'key');
-      w.value(value, key);
+      writer.u8(ElementType.KEY_VALUE);
+      writer.name(key, 'key');
+      writer.value(value, key);
     } else if (Array.isArray(value)) {
-      w.u8(ElementType.LIST_START);
-      w.name(key, 'list');
+      writer.u8(ElementType.LIST_START);
+      writer.name(key, 'list');
       for (const item of value) {
         if (typeof item !== 'string') throw new ViciProtocolError(`list "${key}" holds a non-string item`);
-        w.u8(ElementType.LIST_ITEM);
-        w.value(item, key);
+        writer.u8(ElementType.LIST_ITEM);
+        writer.value(item, key);
       }
-      w.u8(ElementType.LIST_END);
+      writer.u8(ElementType.LIST_END);
     } else if (typeof value === 'object' && value !== null) {
-      w.u8(ElementType.SECTION_START);
-      w.name(key, 'section');
-      writeSection(w, value);
-      w.u8(ElementType.SECTION_END);
+      writer.u8(ElementType.SECTION_START);
+      writer.name(key, 'section');
+      writeSection(writer, value);
+      writer.u8(ElementType.SECTION_END);
     } else {
       throw new ViciProtocolError(`key "${key}" has a ${typeof value} value; use toViciMessage() first`);
     }
