@@ -7,6 +7,7 @@ import type { SignalDefinition } from '@temporalio/common';
 import type { Db } from '../db';
 import type { PeerRule, RouteSpec } from '../cloud/types';
 import type { CloudRef } from '../cloud/types';
+import { capabilitiesOf } from '../cloud/capabilities';
 import { routeOpSignal, routeTableWorkflowId, ruleOpSignal, securityGroupWorkflowId, type RouteOp, type RuleOp } from '../contracts/cloud-objects';
 import { allowRequestId, createRequestId } from '../contracts/link-plan';
 
@@ -94,7 +95,7 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
   /** Claims a link's routes; with `enqueue`, also hands the ones to write to their tables' workflows (Alibaba). */
   const claimAndEnqueue = async (p: { linkId: string; gatewayId: string; ref: CloudRef; routes: RouteSpec[]; enqueue?: { replyTo: string; baseQueue: string } }): Promise<ClaimedRoutes> => {
     const r = await claim(p);
-    if ('conflict' in r || !p.enqueue || p.ref.provider !== 'aliyun') return r;
+    if ('conflict' in r || !p.enqueue || !capabilitiesOf(p.ref.provider).serialisedRouteWrites) return r;
     // Claims pointing at another instance are replaced by the caller first (one route per destination).
     const wanted = new Set(p.routes.map((x) => x.instanceId));
     if (r.claims.some((c) => c.state === 'present' && !wanted.has(c.route.instanceId))) return r;
@@ -146,7 +147,7 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
       // Routes and rule are independent: claimed and queued side by side.
       const allow = async (rule: PeerRule): Promise<{ queued: boolean }> => {
         await claimRule({ linkId: p.linkId, gatewayId: p.gatewayId, ...rule });
-        if (p.ref.provider !== 'aliyun') return { queued: false };
+        if (!capabilitiesOf(p.ref.provider).batchedRuleWrites) return { queued: false };
         await enqueueRule({ requestId: allowRequestId(p.linkId, p.gatewayId, rule.peerIp), op: 'allow', ref: p.ref, rule, ...p.enqueue });
         return { queued: true };
       };

@@ -4,7 +4,7 @@ import { ApplicationFailure, type ApplicationFailureOptions } from '@temporalio/
 import { Context } from '@temporalio/activity';
 import type { ApiClass } from '../cloud/queues';
 import { heartbeating } from './heartbeat';
-import { CloudError, type CloudProvider, type CloudTarget, type DiscoveredGateway, type PeerRule, type RouteSpec, type RouteState } from '../cloud/types';
+import { CloudError, type CloudProvider, type CloudTarget, type DiscoveredGateway, type PeerRule, type ProviderCapabilities, type RouteSpec, type RouteState } from '../cloud/types';
 
 export interface CloudAccountRef {
   accountId: string;
@@ -57,10 +57,10 @@ function safeAttempt(): number {
 /** One route's outcome in a batch call: done, or refused with the provider's words. */
 export type BatchResult<T extends string> = { outcome: T } | { error: { kind: CloudError['kind']; providerCode?: string; message: string } };
 
-function batchResult<T extends string>(r: { outcome: T } | { error: CloudError }): BatchResult<T> {
-  if ('outcome' in r) return { outcome: r.outcome };
-  const e = r.error;
-  return { error: { kind: e.kind, message: e.message, ...(e.providerCode ? { providerCode: e.providerCode } : {}) } };
+function batchResult<T extends string>(result: { outcome: T } | { error: CloudError }): BatchResult<T> {
+  if ('outcome' in result) return { outcome: result.outcome };
+  const { kind, message, providerCode } = result.error;
+  return { error: { kind, message, ...(providerCode ? { providerCode } : {}) } };
 }
 
 /** A status poll given a delay waits it out first (an asynchronous change is not done sooner). */
@@ -71,8 +71,19 @@ async function pollDelay(ms: number | undefined): Promise<void> {
 /** Waits for a slot of the call's budget before it is made (see cloud/pacer.ts). */
 export type PaceCall = (ref: CloudAccountRef & { provider: CloudProvider['name'] }, api: ApiClass, slots: number) => Promise<void>;
 
+/** Waits for one slot of the activity's budget: awaited right before each provider call. */
+type TakeSlot = () => Promise<void>;
+
+/**
+ * How an activity's calls take their budget slots: a number of slots taken before `fn` runs (the
+ * one call of a mutating activity), or 'per call' when `fn` makes several calls and takes a slot
+ * right before each (discovery's reads, rules written one call per peer), so that every call
+ * waits for its own slot and calls stay spaced by 1/rate.
+ */
+type Slots = number | 'per call' | ((capabilities: ProviderCapabilities) => number);
+
 export function createCloudActivities(providerFor: ProviderFor, pace?: PaceCall) {
-  const call = async <T>(ref: CloudAccountRef, api: ApiClass, what: string, fn: (p: CloudProvider) => Promise<T>, slots: number | ((p: CloudProvider['name']) => number) = 1): Promise<T> => {
+  const call = async <T>(ref: CloudAccountRef, api: ApiClass, what: string, fn: (provider: CloudProvider, takeSlot: TakeSlot) => Promise<T>, slots: Slots = 1): Promise<T> => {
     let provider: CloudProvider;
     try {
       // A refusal here (an endpoint off the allow-list) is a CloudError like any provider answer:
@@ -81,11 +92,13 @@ export function createCloudActivities(providerFor: ProviderFor, pace?: PaceCall)
     } catch (err) {
       return toFailure(err, what);
     }
-    const n = typeof slots === 'number' ? slots : slots(provider.name);
+    const budget = { ...ref, provider: provider.name };
+    const takeSlot: TakeSlot = async () => pace?.(budget, api, 1);
+    const upFront = slots === 'per call' ? 0 : typeof slots === 'number' ? slots : slots(provider.capabilities);
     // Heartbeats while waiting for the slot and the answer: a dead worker is noticed in seconds.
-    if (n > 0) await heartbeating(pace?.({ ...ref, provider: provider.name }, api, n) ?? Promise.resolve());
+    if (upFront > 0) await heartbeating(pace?.(budget, api, upFront) ?? Promise.resolve());
     try {
-      return await heartbeating(fn(provider));
+      return await heartbeating(fn(provider, takeSlot));
     } catch (err) {
       return toFailure(err, what);
     }
@@ -93,22 +106,23 @@ export function createCloudActivities(providerFor: ProviderFor, pace?: PaceCall)
   return {
     /**
      * Discovery makes several read calls on the describe budget: Alibaba up to four (DescribeInstances
-     * by public IP and by EIP, DescribeVpcs, DescribeRouteTableList), EC2 three. It reserves a slot
-     * for each, so no describe API is called faster than the budget allows.
+     * by public IP and by EIP, DescribeVpcs, DescribeRouteTableList), EC2 three, more when lists
+     * page. Each takes its own slot right before it is made, so no describe API is called faster
+     * than the budget allows.
      */
-    cloudDiscover: (p: CloudAccountRef & { publicIp: string }): Promise<DiscoveredGateway> =>
-      call(p, 'describe', `discovery of ${p.publicIp}`, (c) => c.discover(p.publicIp), (name) => (name === 'aliyun' ? 4 : 3)),
-    cloudCreateRoute: (p: CloudAccountRef & { route: RouteSpec; clientToken: string }): Promise<'created' | 'exists'> =>
-      call(p, 'routeWrite', `route ${p.route.destinationCidr} in ${p.route.routeTableId}`, (c) => c.createRoute(p.route, p.clientToken)),
+    cloudDiscover: (req: CloudAccountRef & { publicIp: string }): Promise<DiscoveredGateway> =>
+      call(req, 'describe', `discovery of ${req.publicIp}`, (provider, takeSlot) => provider.discover(req.publicIp, { beforeCall: takeSlot }), 'per call'),
+    cloudCreateRoute: (req: CloudAccountRef & { route: RouteSpec; clientToken: string }): Promise<'created' | 'exists'> =>
+      call(req, 'routeWrite', `route ${req.route.destinationCidr} in ${req.route.routeTableId}`, (provider) => provider.createRoute(req.route, req.clientToken)),
     /**
      * Re-points a route the link owns at route.instanceId in place (EC2 ReplaceRoute: no gap while
      * the gateway moves to another instance); 'absent' when someone removed it meanwhile.
      */
-    cloudReplaceRoute: (p: CloudAccountRef & { route: RouteSpec }): Promise<'replaced' | 'absent'> =>
-      call(p, 'routeWrite', `re-point ${p.route.destinationCidr} in ${p.route.routeTableId}`, async (c) => {
-        if (!c.replaceRoute) throw new CloudError('invalid', `${c.name} cannot re-point a route in place`);
+    cloudReplaceRoute: (req: CloudAccountRef & { route: RouteSpec }): Promise<'replaced' | 'absent'> =>
+      call(req, 'routeWrite', `re-point ${req.route.destinationCidr} in ${req.route.routeTableId}`, async (provider) => {
+        if (!provider.replaceRoute) throw new CloudError('invalid', `${provider.name} cannot re-point a route in place`);
         try {
-          await c.replaceRoute(p.route);
+          await provider.replaceRoute(req.route);
           return 'replaced' as const;
         } catch (err) {
           if (err instanceof CloudError && err.kind === 'not_found') return 'absent' as const;
@@ -116,53 +130,62 @@ export function createCloudActivities(providerFor: ProviderFor, pace?: PaceCall)
         }
       }),
     /** With delayMs, waits that long first (an asynchronous change is not done sooner). */
-    cloudGetRoute: async (p: CloudAccountRef & { route: Pick<RouteSpec, 'routeTableId' | 'destinationCidr'>; delayMs?: number }): Promise<RouteState | null> => {
-      await pollDelay(p.delayMs);
-      return call(p, 'routeRead', `route ${p.route.destinationCidr} in ${p.route.routeTableId}`, async (c) => (await c.getRoute(p.route)) ?? null);
+    cloudGetRoute: async (req: CloudAccountRef & { route: Pick<RouteSpec, 'routeTableId' | 'destinationCidr'>; delayMs?: number }): Promise<RouteState | null> => {
+      await pollDelay(req.delayMs);
+      return call(req, 'routeRead', `route ${req.route.destinationCidr} in ${req.route.routeTableId}`, async (provider) => (await provider.getRoute(req.route)) ?? null);
     },
     /**
      * Several routes of one table in ONE call (Alibaba's CreateRouteEntries). Per-route refusals come
      * back as results, not failures: the route-table workflow answers each link on its own.
      */
-    cloudCreateRoutes: (p: CloudAccountRef & { routes: RouteSpec[] }): Promise<{ results: BatchResult<'created' | 'exists'>[]; attempt: number }> =>
-      call(p, 'routeWrite', `${p.routes.length} routes in ${p.routes[0]?.routeTableId ?? '?'}`, async (c) => {
-        if (!c.createRoutes) throw new CloudError('invalid', `${c.name} has no batch route API`);
-        // CreateRouteEntries has no ClientToken: on a retry, a duplicate may be our own earlier
+    cloudCreateRoutes: (req: CloudAccountRef & { routes: RouteSpec[] }): Promise<{ results: BatchResult<'created' | 'exists'>[]; attempt: number }> =>
+      call(req, 'routeWrite', `${req.routes.length} routes in ${req.routes[0]?.routeTableId ?? '?'}`, async (provider) => {
+        if (!provider.createRoutes) throw new CloudError('invalid', `${provider.name} has no batch route API`);
+        // Batch calls carry no idempotency token: on a retry, a duplicate may be our own earlier
         // success whose answer was lost, so the caller needs to know which attempt this was.
-        return { results: (await c.createRoutes(p.routes)).map(batchResult), attempt: safeAttempt() };
+        return { results: (await provider.createRoutes(req.routes)).map(batchResult), attempt: safeAttempt() };
       }),
-    cloudDeleteRoutes: (p: CloudAccountRef & { routes: RouteSpec[] }): Promise<BatchResult<'deleted' | 'absent'>[]> =>
-      call(p, 'routeWrite', `delete ${p.routes.length} routes in ${p.routes[0]?.routeTableId ?? '?'}`, async (c) => {
-        if (!c.deleteRoutes) throw new CloudError('invalid', `${c.name} has no batch route API`);
-        return (await c.deleteRoutes(p.routes)).map(batchResult);
+    cloudDeleteRoutes: (req: CloudAccountRef & { routes: RouteSpec[] }): Promise<BatchResult<'deleted' | 'absent'>[]> =>
+      call(req, 'routeWrite', `delete ${req.routes.length} routes in ${req.routes[0]?.routeTableId ?? '?'}`, async (provider) => {
+        if (!provider.deleteRoutes) throw new CloudError('invalid', `${provider.name} has no batch route API`);
+        return (await provider.deleteRoutes(req.routes)).map(batchResult);
       }),
     /** Every route of a table in one read (to wait for a batch): destination → state. */
-    cloudListRoutes: async (p: CloudAccountRef & { routeTableId: string; delayMs?: number }): Promise<Array<RouteState & { destinationCidr: string }>> => {
-      await pollDelay(p.delayMs);
-      return call(p, 'routeRead', `routes of ${p.routeTableId}`, async (c) => {
-        if (!c.listRoutes) throw new CloudError('invalid', `${c.name} cannot list a route table in one call`);
-        return c.listRoutes(p.routeTableId);
+    cloudListRoutes: async (req: CloudAccountRef & { routeTableId: string; delayMs?: number }): Promise<Array<RouteState & { destinationCidr: string }>> => {
+      await pollDelay(req.delayMs);
+      return call(req, 'routeRead', `routes of ${req.routeTableId}`, async (provider) => {
+        if (!provider.listRoutes) throw new CloudError('invalid', `${provider.name} cannot list a route table in one call`);
+        return provider.listRoutes(req.routeTableId);
       });
     },
-    cloudDeleteRoute: (p: CloudAccountRef & { route: RouteSpec }): Promise<'deleted' | 'absent'> =>
-      call(p, 'routeWrite', `delete route ${p.route.destinationCidr} in ${p.route.routeTableId}`, (c) => c.deleteRoute(p.route)),
-    cloudPrepareInstance: (p: CloudAccountRef & { instanceId: string }): Promise<void> =>
-      // AWS: one ModifyInstanceAttribute; Alibaba Cloud: nothing to call.
-      call(p, 'instance', `prepare instance ${p.instanceId}`, (c) => c.prepareInstance(p.instanceId), (name) => (name === 'aws' ? 1 : 0)),
-    cloudAllowPeer: (p: CloudAccountRef & { rule: PeerRule }): Promise<void> =>
-      call(p, 'securityGroup', `allow ${p.rule.peerIp} in ${p.rule.securityGroupId}`, (c) => c.allowPeer(p.rule)),
-    /** Several peers of one security group in one call (the security-group workflow batches). */
-    cloudAllowPeers: (p: CloudAccountRef & { rules: PeerRule[] }): Promise<void> =>
-      call(p, 'securityGroup', `allow ${p.rules.length} peer(s) in ${p.rules[0]?.securityGroupId ?? '?'}`, async (c) => {
-        if (c.allowPeers) await c.allowPeers(p.rules);
-        else for (const r of p.rules) await c.allowPeer(r);
-      }, (name) => (name === 'aliyun' ? 1 : p.rules.length)),
-    cloudRevokePeers: (p: CloudAccountRef & { rules: PeerRule[] }): Promise<void> =>
-      call(p, 'securityGroup', `revoke ${p.rules.length} peer(s) in ${p.rules[0]?.securityGroupId ?? '?'}`, async (c) => {
-        if (c.revokePeers) await c.revokePeers(p.rules);
-        else for (const r of p.rules) await c.revokePeer(r);
-      }, (name) => (name === 'aliyun' ? 1 : p.rules.length)),
-    cloudRevokePeer: (p: CloudAccountRef & { rule: PeerRule }): Promise<void> =>
-      call(p, 'securityGroup', `revoke ${p.rule.peerIp} in ${p.rule.securityGroupId}`, (c) => c.revokePeer(p.rule)),
+    cloudDeleteRoute: (req: CloudAccountRef & { route: RouteSpec }): Promise<'deleted' | 'absent'> =>
+      call(req, 'routeWrite', `delete route ${req.route.destinationCidr} in ${req.route.routeTableId}`, (provider) => provider.deleteRoute(req.route)),
+    /** As many calls as the provider's capabilities say (EC2: one ModifyInstanceAttribute; Alibaba Cloud: none). */
+    cloudPrepareInstance: (req: CloudAccountRef & { instanceId: string }): Promise<void> =>
+      call(req, 'instance', `prepare instance ${req.instanceId}`, (provider) => provider.prepareInstance(req.instanceId), (capabilities) => capabilities.prepareInstanceCalls),
+    cloudAllowPeer: (req: CloudAccountRef & { rule: PeerRule }): Promise<void> =>
+      call(req, 'securityGroup', `allow ${req.rule.peerIp} in ${req.rule.securityGroupId}`, (provider) => provider.allowPeer(req.rule)),
+    /** Several peers of one security group: in one call where the provider has the batch form, else one call (and slot) per peer. */
+    cloudAllowPeers: (req: CloudAccountRef & { rules: PeerRule[] }): Promise<void> =>
+      call(req, 'securityGroup', `allow ${req.rules.length} peer(s) in ${req.rules[0]?.securityGroupId ?? '?'}`, (provider, takeSlot) =>
+        peerRuleCalls(req.rules, takeSlot, provider.allowPeers?.bind(provider), (rule) => provider.allowPeer(rule)), 'per call'),
+    cloudRevokePeers: (req: CloudAccountRef & { rules: PeerRule[] }): Promise<void> =>
+      call(req, 'securityGroup', `revoke ${req.rules.length} peer(s) in ${req.rules[0]?.securityGroupId ?? '?'}`, (provider, takeSlot) =>
+        peerRuleCalls(req.rules, takeSlot, provider.revokePeers?.bind(provider), (rule) => provider.revokePeer(rule)), 'per call'),
+    cloudRevokePeer: (req: CloudAccountRef & { rule: PeerRule }): Promise<void> =>
+      call(req, 'securityGroup', `revoke ${req.rule.peerIp} in ${req.rule.securityGroupId}`, (provider) => provider.revokePeer(req.rule)),
   };
+}
+
+/** Several peers' rules: one batch call when the provider has one, else one call per peer; each call after its own slot. */
+async function peerRuleCalls(rules: PeerRule[], takeSlot: TakeSlot, batch: ((rules: PeerRule[]) => Promise<void>) | undefined, single: (rule: PeerRule) => Promise<void>): Promise<void> {
+  if (batch) {
+    await takeSlot();
+    await batch(rules);
+    return;
+  }
+  for (const rule of rules) {
+    await takeSlot();
+    await single(rule);
+  }
 }

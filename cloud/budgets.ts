@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { CloudProviderName } from './types';
 import { API_CLASSES, type ApiClass } from './queues';
+import { PROVIDER_NAMES } from './capabilities';
 
 export { API_CLASSES, type ApiClass };
 
@@ -23,7 +24,7 @@ export const DEFAULT_BUDGETS: Record<CloudProviderName, Record<ApiClass, number>
 
 /** CLOUD_RATE_LIMITS: JSON overriding defaults, e.g. {"aliyun":{"routeWrite":20},"aws":{"describe":10}}. */
 export const BudgetOverrides = z
-  .partialRecord(z.enum(['aliyun', 'aws']), z.partialRecord(z.enum(API_CLASSES), z.number().positive().max(10_000)))
+  .partialRecord(z.enum(PROVIDER_NAMES), z.partialRecord(z.enum(API_CLASSES), z.number().positive().max(10_000)))
   .default({});
 export type BudgetOverrides = z.infer<typeof BudgetOverrides>;
 

@@ -13,3 +13,4 @@ export function createProvider(target: CloudTarget): CloudProvider {
 }
 
 export * from './types';
+export { capabilitiesOf, endpointServicesOf, PROVIDER_NAMES } from './capabilities';

@@ -2,7 +2,8 @@
 // call reserves its budget's next slot (GCRA with a burst of one) in a single atomic upsert, then
 // waits for it. Temporal's task-queue rate limit decides how many calls are dispatched (and keeps
 // the backlog); this makes sure no one-second window ever holds more than the budget allows,
-// which a dispatcher with bursts cannot promise.
+// which a dispatcher with bursts cannot promise. An activity that makes several calls (discovery's
+// reads) takes a slot right before each one, never several up front: calls stay spaced by 1/rate.
 import type { Db } from '../db';
 import { databaseKind } from '../db';
 import type { ApiClass } from './queues';
@@ -24,17 +25,17 @@ export function dbPacer(db: Db, databaseUrl: string, now: () => number = Date.no
       : `INSERT INTO "RateBudget" ("key", "nextAt") VALUES (?, ? + ?)
          ON CONFLICT ("key") DO UPDATE SET "nextAt" = max("nextAt", ?) + ?
          RETURNING "nextAt"`;
-  return async (k, rate, slots = 1) => {
+  return async (budget, rate, slots = 1) => {
     const span = (Math.ceil(1000 / rate) + MARGIN_MS) * slots;
-    const key = `${k.provider}|${k.accountId}|${k.region}|${k.api}`;
+    const key = `${budget.provider}|${budget.accountId}|${budget.region}|${budget.api}`;
     // A reservation that comes back already in the past (the database was slow to answer) would
     // crowd the next caller's slot: take a fresh one instead, at most a few times.
     for (let attempt = 0; ; attempt++) {
-      const t = now();
-      const rows = await db.$queryRawUnsafe<Array<{ nextAt: bigint | number }>>(sql, key, t, span, t, span);
+      const at = now();
+      const rows = await db.$queryRawUnsafe<Array<{ nextAt: bigint | number }>>(sql, key, at, span, at, span);
       const wait = Number(rows[0]!.nextAt) - span - now();
       if (wait < -LATE_MS && attempt < 3) continue;
-      if (wait > 0) await new Promise((r) => setTimeout(r, wait));
+      if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       return Math.max(0, wait);
     }
   };

@@ -7,16 +7,16 @@
 // gets it from the activity's retry policy, not from a sleeping activity.
 import { CloudError } from './types';
 
-export async function retryRead<T>(fn: () => Promise<T>, o: { attempts?: number; baseMs?: number; maxWaitMs?: number; sleep?: (ms: number) => Promise<void> } = {}): Promise<T> {
-  const attempts = o.attempts ?? 5;
-  const maxWaitMs = o.maxWaitMs ?? 2000;
-  const sleep = o.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+export async function retryRead<T>(fn: () => Promise<T>, options: { attempts?: number; baseMs?: number; maxWaitMs?: number; sleep?: (ms: number) => Promise<void> } = {}): Promise<T> {
+  const attempts = options.attempts ?? 5;
+  const maxWaitMs = options.maxWaitMs ?? 2000;
+  const sleep = options.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   for (let i = 1; ; i++) {
     try {
       return await fn();
     } catch (err) {
       if (!(err instanceof CloudError) || (err.kind !== 'throttled' && err.kind !== 'busy') || i >= attempts) throw err;
-      const base = err.retryAfterMs ?? (o.baseMs ?? 200) * 2 ** (i - 1);
+      const base = err.retryAfterMs ?? (options.baseMs ?? 200) * 2 ** (i - 1);
       if (base > maxWaitMs) throw err;
       await sleep(Math.round(base * (0.75 + Math.random() * 0.5)));
     }

@@ -4,7 +4,63 @@
 // the provider's budget; waiting for asynchronous results is a separate (read) method.
 // Every method is idempotent as documented on it.
 
+/** Every provider the controller knows; each has a folder here and an entry in ./capabilities.ts. */
 export type CloudProviderName = 'aliyun' | 'aws';
+
+/**
+ * What a provider's cloud does differently, as plain data that workflow code can import (no SDK):
+ * the orchestration reads these and never the provider's name. One record per provider, in
+ * <provider>/capabilities.ts; the provider object and capabilitiesOf() point at the same one.
+ */
+export interface ProviderCapabilities {
+  /**
+   * The route API refuses a change while another one of the same table is in flight (Alibaba), so
+   * route writes go through the table's workflow, one call at a time. Otherwise the link's
+   * workflow writes its routes directly and concurrently.
+   */
+  readonly serialisedRouteWrites: boolean;
+  /**
+   * Route entries settle asynchronously (Alibaba: Pending → Available, Deleting → gone): every
+   * write is followed by status reads until the route is usable or absent. Otherwise a route is
+   * there once createRoute answered.
+   */
+  readonly asyncRouteEntries: boolean;
+  /** getRoute/listRoutes statuses of a route that exists and is usable (a blackhole still "exists"). */
+  readonly usableRouteStates: readonly string[];
+  /**
+   * Most routes of one table that one createRoutes/deleteRoutes call takes (listRoutes waits for
+   * them): the table's workflow sends whatever queued meanwhile in calls of up to this many.
+   * 0: no batch route API (those three methods are absent).
+   */
+  readonly routeBatchSize: number;
+  /**
+   * A route the link owns can be re-pointed at another instance in place (EC2 ReplaceRoute, the
+   * replaceRoute method): no gap when the gateway moves. Otherwise the old route is deleted first.
+   */
+  readonly replaceRouteInPlace: boolean;
+  /**
+   * createRoute carries an idempotency token (Alibaba ClientToken): our own retry answers
+   * 'created', so a duplicate route is never our own earlier call. Without one (EC2), a duplicate
+   * that points at our instance on a retry attempt is our own call whose answer was lost.
+   * (Batch calls never carry one: see createRoutes.)
+   */
+  readonly routeIdempotencyToken: boolean;
+  /**
+   * Security-group rule writes go through the group's workflow, which sends the rules that queued
+   * meanwhile in one call. Otherwise the link's workflow makes one call per rule change.
+   */
+  readonly batchedRuleWrites: boolean;
+  /** Most peers' rules one allowPeers/revokePeers call takes; 1: no batch forms (one call per peer). */
+  readonly peerRulesPerCall: number;
+  /**
+   * API calls prepareInstance makes: 1 where an instance must be readied to forward traffic (EC2:
+   * source/destination check off), 0 where there is nothing to do (then it is not even called).
+   */
+  readonly prepareInstanceCalls: 0 | 1;
+}
+
+/** The API endpoints (services) of a provider an account may override: keys of CloudEndpoints. */
+export type EndpointService = 'vpc' | 'ecs' | 'ec2';
 
 /** Explicit keys; when absent the provider's standard credential chain is used (env, instance role). */
 export interface CloudCredentials {
@@ -18,11 +74,11 @@ export interface CloudCredentials {
  * API endpoint overrides (private endpoints in production, emulators in tests), e.g.
  * aliyun: { vpc: 'http://127.0.0.1:9000', ecs: 'http://127.0.0.1:9000' }; aws: { ec2: 'http://127.0.0.1:5000' }.
  */
-export type CloudEndpoints = Partial<Record<'vpc' | 'ecs' | 'ec2', string>>;
+export type CloudEndpoints = Partial<Record<EndpointService, string>>;
 
 /** One provider account in one region: what a cloud call, a budget and a cloud object belong to. */
 export interface CloudRef {
-  provider: 'aliyun' | 'aws';
+  provider: CloudProviderName;
   accountId: string;
   region: string;
 }
@@ -32,6 +88,12 @@ export interface CloudTarget {
   region: string;
   credentials?: CloudCredentials;
   endpoints?: CloudEndpoints;
+}
+
+/** Hooks around the read calls of discover(). */
+export interface DiscoverOptions {
+  /** Awaited before every API call discovery makes, retries of a throttled read included. */
+  beforeCall?: () => Promise<void>;
 }
 
 /** Everything discovered from a gateway's public IP. */
@@ -122,12 +184,16 @@ export type RouteBatchResult<Outcome extends string> = { route: RouteSpec; outco
 
 export interface CloudProvider {
   readonly name: CloudProviderName;
+  /** What this provider's cloud does differently (plain data, the same record as capabilitiesOf(name)). */
+  readonly capabilities: ProviderCapabilities;
+
   /**
    * Finds the instance that owns `publicIp` (public IP or EIP) and its network. Throws
    * CloudError('not_found') when no instance has it and CloudError('invalid') when several do.
-   * Several read calls; not rate-limited as a write.
+   * Several read calls (more when lists page), each one after `options.beforeCall` resolved: the
+   * caller takes one budget slot per call there, so reads stay spaced like single calls.
    */
-  discover(publicIp: string): Promise<DiscoveredGateway>;
+  discover(publicIp: string, options?: DiscoverOptions): Promise<DiscoveredGateway>;
 
   /**
    * One call: creates the route. Resolves 'created' (aliyun: the entry may still be Pending — poll
@@ -139,8 +205,9 @@ export interface CloudProvider {
   createRoute(route: RouteSpec, clientToken: string): Promise<'created' | 'exists'>;
 
   /**
-   * EC2 only (Alibaba has no such call): one ReplaceRoute re-pointing an existing route, which the
-   * caller owns, at route.instanceId in place. Throws CloudError('not_found') when it is gone.
+   * Present exactly when capabilities.replaceRouteInPlace (EC2; Alibaba has no such call): one
+   * ReplaceRoute re-pointing an existing route, which the caller owns, at route.instanceId in
+   * place. Throws CloudError('not_found') when it is gone.
    */
   replaceRoute?(route: RouteSpec): Promise<void>;
 
@@ -154,15 +221,9 @@ export interface CloudProvider {
   deleteRoute(route: RouteSpec): Promise<'deleted' | 'absent'>;
 
   /**
-   * Most routes createRoutes/deleteRoutes take per call; set exactly when those methods exist
-   * (aliyun: 50, as CreateRouteEntries/DeleteRouteEntries document).
-   */
-  readonly maxRoutesPerBatch?: number;
-
-  /**
-   * Optional (aliyun only; AWS has no batch route API). One call creating several routes of ONE
-   * route table: at most maxRoutesPerBatch, distinct destinations, else CloudError('invalid') without
-   * a call; [] makes no call. Results come in input order: 'created' (aliyun: Pending — poll getRoute)
+   * Present exactly when capabilities.routeBatchSize > 0 (aliyun; AWS has no batch route API). One
+   * call creating several routes of ONE route table: at most routeBatchSize, distinct destinations,
+   * else CloudError('invalid') without a call; [] makes no call. Results come in input order: 'created' (aliyun: Pending — poll getRoute)
    * or the entry's own CloudError with the same kinds as createRoute. A destination already routed is
    * always a 'conflict' error (never 'exists': the response does not say whose the existing route
    * is), so read getRoute, as after createRoute. There is no ClientToken: a retry after a lost answer
@@ -172,7 +233,7 @@ export interface CloudProvider {
   createRoutes?(routes: readonly RouteSpec[]): Promise<RouteBatchResult<'created' | 'exists'>[]>;
 
   /**
-   * Optional (aliyun only). One call deleting several routes of ONE route table, each by
+   * Present with createRoutes (aliyun only). One call deleting several routes of ONE route table, each by
    * destination AND our instance as next hop, with the limits of createRoutes. Results in input
    * order: 'deleted' (aliyun: Deleting — poll getRoute until absent), 'absent' (no such route with
    * that next hop), or the entry's own CloudError. Whole-call failures are thrown, nothing deleted.
@@ -180,12 +241,15 @@ export interface CloudProvider {
   deleteRoutes?(routes: readonly RouteSpec[]): Promise<RouteBatchResult<'deleted' | 'absent'>[]>;
 
   /**
-   * Optional (aliyun only), to wait for a batch: the custom routes of a table with their states.
+   * Present with createRoutes (aliyun only), to wait for a batch: the custom routes of a table with their states.
    * aliyun: one DescribeRouteEntryList call per 100 custom entries (two at the default quota of 200).
    */
   listRoutes?(routeTableId: string): Promise<Array<RouteState & { destinationCidr: string }>>;
 
-  /** AWS: one call turning off source/destination checking; aliyun: no call (resolves at once). */
+  /**
+   * capabilities.prepareInstanceCalls calls: AWS one, turning off source/destination checking;
+   * aliyun none (resolves at once).
+   */
   prepareInstance(instanceId: string): Promise<void>;
 
   /** One call: allows UDP 500 and 4500 (and ESP where the cloud supports it) from peerIp. Existing rule = success. */
@@ -194,13 +258,10 @@ export interface CloudProvider {
   /** One call: removes exactly the rules allowPeer added. Missing rule = success. */
   revokePeer(rule: PeerRule): Promise<void>;
   /**
-   * Optional batch forms: the rules of several peers in ONE call, all in one security group, at
-   * most MAX_PEER_RULES_PER_CALL peers (else CloudError('invalid') without a call). Same
+   * Batch forms, present exactly when capabilities.peerRulesPerCall > 1: the rules of several peers
+   * in ONE call, all in one security group, at most peerRulesPerCall peers (else CloudError('invalid') without a call). Same
    * idempotence as the single forms.
    */
   allowPeers?(rules: readonly PeerRule[]): Promise<void>;
   revokePeers?(rules: readonly PeerRule[]): Promise<void>;
 }
-
-/** Alibaba's Permissions.N takes up to 100 rules per call; each peer needs two (UDP 500 and 4500). */
-export const MAX_PEER_RULES_PER_CALL = 50;

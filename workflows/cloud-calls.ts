@@ -2,9 +2,9 @@
 // Temporal server paces it for every controller process together.
 import { ActivityFailure, ApplicationFailure, proxyActivities, sleep, workflowInfo } from '@temporalio/workflow';
 import type { Activities } from '../activities';
+import { capabilitiesOf } from '../cloud/capabilities';
 import { budgetQueue, type ApiClass } from '../cloud/queues';
 import type { CloudRef, RouteSpec } from '../cloud/types';
-
 
 /** The link task queue is the base of every budget queue name. */
 export const baseQueue = (): string => workflowInfo().taskQueue;
@@ -25,8 +25,8 @@ export function cloudActs(ref: CloudRef, api: ApiClass, base = baseQueue()) {
 export function cloudFailure(err: unknown): { kind: string; providerCode?: string; message: string; attempt: number } | undefined {
   const cause = err instanceof ActivityFailure ? err.cause : err;
   if (!(cause instanceof ApplicationFailure) || !cause.type?.startsWith('Cloud.')) return undefined;
-  const d = (cause.details?.[0] ?? {}) as { kind?: string; providerCode?: string; attempt?: number };
-  return { kind: d.kind ?? cause.type.slice(6), ...(d.providerCode ? { providerCode: d.providerCode } : {}), message: cause.message, attempt: d.attempt ?? 1 };
+  const details = (cause.details?.[0] ?? {}) as { kind?: string; providerCode?: string; attempt?: number };
+  return { kind: details.kind ?? cause.type.slice(6), ...(details.providerCode ? { providerCode: details.providerCode } : {}), message: cause.message, attempt: details.attempt ?? 1 };
 }
 
 export type RouteOutcome = 'created' | 'exists' | 'deleted' | 'absent';
@@ -47,38 +47,36 @@ export interface PollPacing {
  * Creates one route and waits until the cloud reports it usable. A duplicate is success only when
  * the existing route already points at our instance ('exists': it predates the link and is left in
  * place on delete); otherwise it is someone else's and we fail with the provider's words rather
- * than overwrite it. Alibaba's ClientToken makes our own retries answer 'created'.
+ * than overwrite it. With an idempotency token (Alibaba's ClientToken) our own retries answer 'created'.
  */
 export async function ensureRoute(ref: CloudRef, route: RouteSpec, clientToken: string, base = baseQueue(), pacing?: PollPacing): Promise<'created' | 'exists'> {
+  const capabilities = capabilitiesOf(ref.provider);
   let outcome: 'created' | 'exists';
   try {
     outcome = await cloudActs(ref, 'routeWrite', base).cloudCreateRoute({ ...ref, route, clientToken });
   } catch (err) {
-    const f = cloudFailure(err);
-    if (f?.kind !== 'conflict') throw err;
-    const dup = await checkDuplicate(ref, route, base, f.message);
-    if (!dup.ours) throw ApplicationFailure.nonRetryable(dup.message, 'Cloud.conflict', { kind: 'conflict', providerCode: f.providerCode });
-    // EC2 has no idempotency token: a duplicate on a retry is our own earlier call whose answer was
-    // lost (or whose worker died), so the route is ours. On the first attempt it predates us.
-    outcome = f.attempt > 1 && ref.provider === 'aws' ? 'created' : 'exists';
+    const failure = cloudFailure(err);
+    if (failure?.kind !== 'conflict') throw err;
+    const dup = await checkDuplicate(ref, route, base, failure.message);
+    if (!dup.ours) throw ApplicationFailure.nonRetryable(dup.message, 'Cloud.conflict', { kind: 'conflict', providerCode: failure.providerCode });
+    // Without an idempotency token (EC2) a duplicate on a retry is our own earlier call whose answer
+    // was lost (or whose worker died), so the route is ours. On the first attempt it predates us.
+    outcome = failure.attempt > 1 && !capabilities.routeIdempotencyToken ? 'created' : 'exists';
   }
-  // Alibaba route entries are asynchronous (Pending → Available); EC2 routes exist once created.
-  if (ref.provider === 'aliyun') await waitRoute(ref, route, (s) => s !== undefined && isUsable(s.status), base, pacing);
+  // Asynchronous entries (Alibaba: Pending → Available) are waited for; EC2 routes exist once created.
+  if (capabilities.asyncRouteEntries) await waitRoute(ref, route, (state) => state !== undefined && isUsable(ref, state.status), base, pacing);
   return outcome;
 }
 
 /** Deletes one route and waits until it is gone. */
 export async function removeRoute(ref: CloudRef, route: RouteSpec, base = baseQueue(), pacing?: PollPacing): Promise<'deleted' | 'absent'> {
   const outcome = await cloudActs(ref, 'routeWrite', base).cloudDeleteRoute({ ...ref, route });
-  if (outcome === 'deleted' && ref.provider === 'aliyun') await waitRoute(ref, route, (s) => s === undefined, base, pacing);
+  if (outcome === 'deleted' && capabilitiesOf(ref.provider).asyncRouteEntries) await waitRoute(ref, route, (state) => state === undefined, base, pacing);
   return outcome;
 }
 
 /** A route's result in a batch: its outcome, or why the cloud refused it. */
 export type BatchOutcome<T extends RouteOutcome> = { outcome: T } | { failed: { message: string; kind: string; providerCode?: string } };
-
-/** Most entries one CreateRouteEntries / DeleteRouteEntries call takes (documented limit). */
-export const MAX_BATCH = 50;
 
 /**
  * Creates several routes of ONE table in one call and waits until every created one is usable.
@@ -88,61 +86,64 @@ export const MAX_BATCH = 50;
 export async function ensureRoutes(ref: CloudRef, routes: RouteSpec[], base: string, pacing?: PollPacing): Promise<BatchOutcome<'created' | 'exists'>[]> {
   const { results, attempt } = await cloudActs(ref, 'routeWrite', base).cloudCreateRoutes({ ...ref, routes });
   const out: BatchOutcome<'created' | 'exists'>[] = [];
-  for (const [i, r] of results.entries()) {
+  for (const [i, result] of results.entries()) {
     const route = routes[i]!;
-    if ('outcome' in r) {
-      out.push({ outcome: r.outcome });
+    if ('outcome' in result) {
+      out.push({ outcome: result.outcome });
       continue;
     }
-    if (r.error.kind !== 'conflict') {
-      out.push({ failed: { message: `route ${route.destinationCidr} in ${route.routeTableId}: ${r.error.message}`, kind: r.error.kind, ...(r.error.providerCode ? { providerCode: r.error.providerCode } : {}) } });
+    const { kind, message, providerCode } = result.error;
+    const code = providerCode ? { providerCode } : {};
+    if (kind !== 'conflict') {
+      out.push({ failed: { message: `route ${route.destinationCidr} in ${route.routeTableId}: ${message}`, kind, ...code } });
       continue;
     }
-    const dup = await checkDuplicate(ref, route, base, r.error.message);
-    out.push(
-      dup.ours
-        ? // No ClientToken in the batch API: a duplicate on a retry is our own lost success (as with EC2).
-          { outcome: attempt > 1 ? 'created' : 'exists' }
-        : { failed: { message: dup.message, kind: 'conflict', ...(r.error.providerCode ? { providerCode: r.error.providerCode } : {}) } },
-    );
+    const dup = await checkDuplicate(ref, route, base, message);
+    // Batch calls carry no idempotency token: a duplicate on a retry is our own lost success.
+    out.push(dup.ours ? { outcome: attempt > 1 ? 'created' : 'exists' } : { failed: { message: dup.message, kind: 'conflict', ...code } });
   }
   const waitFor = routes.filter((_, i) => 'outcome' in out[i]!);
-  await waitTable(ref, routes[0]!.routeTableId, (byDest) => waitFor.every((r) => isUsable(byDest.get(r.destinationCidr)?.status ?? '')), base, pacing);
+  await waitTable(ref, routes[0]!.routeTableId, (byDest) => waitFor.every((route) => isUsable(ref, byDest.get(route.destinationCidr)?.status ?? '')), base, pacing);
   return out;
 }
 
 /** Deletes several routes of ONE table in one call and waits until they are gone. */
 export async function removeRoutes(ref: CloudRef, routes: RouteSpec[], base: string, pacing?: PollPacing): Promise<BatchOutcome<'deleted' | 'absent'>[]> {
-  const res = await cloudActs(ref, 'routeWrite', base).cloudDeleteRoutes({ ...ref, routes });
-  const out: BatchOutcome<'deleted' | 'absent'>[] = res.map((r, i) =>
-    'outcome' in r ? { outcome: r.outcome } : { failed: { message: `delete route ${routes[i]!.destinationCidr} in ${routes[i]!.routeTableId}: ${r.error.message}`, kind: r.error.kind, ...(r.error.providerCode ? { providerCode: r.error.providerCode } : {}) } },
-  );
-  const gone = routes.filter((_, i) => { const o = out[i]!; return 'outcome' in o && o.outcome === 'deleted'; });
-  if (gone.length) await waitTable(ref, routes[0]!.routeTableId, (byDest) => gone.every((r) => byDest.get(r.destinationCidr)?.instanceId !== r.instanceId), base, pacing);
+  const results = await cloudActs(ref, 'routeWrite', base).cloudDeleteRoutes({ ...ref, routes });
+  const out: BatchOutcome<'deleted' | 'absent'>[] = results.map((result, i) => {
+    if ('outcome' in result) return { outcome: result.outcome };
+    const { kind, message, providerCode } = result.error;
+    return { failed: { message: `delete route ${routes[i]!.destinationCidr} in ${routes[i]!.routeTableId}: ${message}`, kind, ...(providerCode ? { providerCode } : {}) } };
+  });
+  const gone = routes.filter((_, i) => {
+    const outcome = out[i]!;
+    return 'outcome' in outcome && outcome.outcome === 'deleted';
+  });
+  if (gone.length) await waitTable(ref, routes[0]!.routeTableId, (byDest) => gone.every((route) => byDest.get(route.destinationCidr)?.instanceId !== route.instanceId), base, pacing);
   return out;
 }
 
 /** Polls a whole table in one read per poll until `done`. */
 function waitTable(ref: CloudRef, routeTableId: string, done: (byDest: Map<string, { status: string; instanceId?: string }>) => boolean, base: string, pacing?: PollPacing): Promise<void> {
   return pollUntil(
-    async (delayMs) => new Map((await cloudActs(ref, 'routeRead', base).cloudListRoutes({ ...ref, routeTableId, ...(delayMs !== undefined ? { delayMs } : {}) })).map((r) => [r.destinationCidr, r])),
+    async (delayMs) => new Map((await cloudActs(ref, 'routeRead', base).cloudListRoutes({ ...ref, routeTableId, ...(delayMs !== undefined ? { delayMs } : {}) })).map((state) => [state.destinationCidr, state])),
     done,
     () => `routes in ${routeTableId} did not settle`,
     pacing,
   );
 }
 
-function isUsable(status: string): boolean {
-  // aliyun: Available; aws: active (a blackhole route still "exists" but carries nothing).
-  return status === 'Available' || status === 'active' || status === 'blackhole';
+/** A status the provider reports for a route that exists and is usable (see ProviderCapabilities). */
+function isUsable(ref: CloudRef, status: string): boolean {
+  return capabilitiesOf(ref.provider).usableRouteStates.includes(status);
 }
 
-/** Polls an asynchronous route change (aliyun) on the read budget; AWS answers at once. */
-function waitRoute(ref: CloudRef, route: RouteSpec, done: (s: { status: string } | undefined) => boolean, base: string, pacing?: PollPacing): Promise<void> {
+/** Polls an asynchronous route change (asyncRouteEntries) on the read budget. */
+function waitRoute(ref: CloudRef, route: RouteSpec, done: (state: { status: string } | undefined) => boolean, base: string, pacing?: PollPacing): Promise<void> {
   return pollUntil(
     async (delayMs) => (await cloudActs(ref, 'routeRead', base).cloudGetRoute({ ...ref, route, ...(delayMs !== undefined ? { delayMs } : {}) })) ?? undefined,
     done,
-    (s) => `route ${route.destinationCidr} in ${route.routeTableId} stuck in ${s?.status ?? 'absent'}`,
+    (state) => `route ${route.destinationCidr} in ${route.routeTableId} stuck in ${state?.status ?? 'absent'}`,
     pacing,
   );
 }
@@ -152,19 +153,19 @@ function waitRoute(ref: CloudRef, route: RouteSpec, done: (s: { status: string }
  * activity (it gets the delay): one workflow task per poll instead of two (timer, then the
  * activity), which matters when many tables are busy at once.
  */
-async function pollUntil<T>(read: (delayMs: number | undefined) => Promise<T>, done: (v: T) => boolean, stuck: (v: T) => string, pacing?: PollPacing): Promise<void> {
+async function pollUntil<T>(read: (delayMs: number | undefined) => Promise<T>, done: (value: T) => boolean, stuck: (value: T) => string, pacing?: PollPacing): Promise<void> {
   const started = Date.now(); // workflow time: deterministic
   let delayMs = pacing?.firstPollMs ?? 100;
   for (let i = 0; ; i++) {
-    const v = await read(pacing ? delayMs : undefined);
-    if (done(v)) {
+    const value = await read(pacing ? delayMs : undefined);
+    if (done(value)) {
       if (pacing) {
         pacing.polls = i + 1;
         pacing.elapsedMs = Date.now() - started;
       }
       return;
     }
-    if (i > 600) throw ApplicationFailure.nonRetryable(stuck(v), 'Cloud.unavailable');
+    if (i > 600) throw ApplicationFailure.nonRetryable(stuck(value), 'Cloud.unavailable');
     if (!pacing) await sleep(delayMs);
     delayMs = Math.min(Math.round(delayMs * 1.5), 2000);
   }

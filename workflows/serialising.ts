@@ -1,9 +1,11 @@
-// What the serialising workflows (one per route table, one per security group) share: the run
-// loop's head (idle exit, continue-as-new), the requests they took by id, and result signals sent
-// without waiting for each delivery, so the next cloud call is scheduled in the same workflow task
-// as the replies to the last one instead of a task later (a round trip that adds up when a busy
-// table works through many batches).
-import { condition, getExternalWorkflowHandle, workflowInfo, type SignalDefinition } from '@temporalio/workflow';
+// One workflow per cloud object whose writes must not run side by side (a route table, a security
+// group): link workflows hand it requests (signal-with-start, by an activity), it writes them in
+// batches, one call at a time, and signals each result back. This is the skeleton both kinds share;
+// a small policy per kind says how many queued requests go in one call and how they are written.
+// Results are sent without waiting for each delivery, so the next cloud call is scheduled in the
+// same workflow task as the replies to the last one (a round trip that adds up when a busy table
+// works through many batches).
+import { condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo, type SignalDefinition } from '@temporalio/workflow';
 import { cloudFailure } from './cloud-calls';
 
 const IDLE = '2m';
@@ -13,16 +15,55 @@ const OPS_PER_RUN = 500;
 export type OpFailure = { requestId: string; ok: false; message: string; kind: string; providerCode?: string };
 
 export function opFailure(requestId: string, err: unknown): OpFailure {
-  const f = cloudFailure(err);
-  return { requestId, ok: false, message: f?.message ?? String(err), kind: f?.kind ?? 'unknown', ...(f?.providerCode ? { providerCode: f.providerCode } : {}) };
+  const failure = cloudFailure(err);
+  return { requestId, ok: false, message: failure?.message ?? String(err), kind: failure?.kind ?? 'unknown', ...(failure?.providerCode ? { providerCode: failure.providerCode } : {}) };
+}
+
+/** What every request to such a workflow carries: an id per intent and whom to answer. */
+export interface ObjectOp {
+  requestId: string;
+  replyTo: string;
+}
+
+/** What makes one kind of serialised cloud object. */
+export interface ObjectPolicy<Op extends ObjectOp, Result extends { requestId: string; ok: boolean }> {
+  /** How requests arrive, and how their results go back. */
+  opSignal: SignalDefinition<[Op]>;
+  resultSignal: SignalDefinition<[Result]>;
+  /** How many requests at the head of the queue (at least one) go out in the next call. */
+  batchSize(queue: readonly Op[]): number;
+  /** Writes one batch and waits until it is done: one result per request, in order, failures included. */
+  write(batch: Op[]): Promise<Result[]>;
+  /** The input of the next run when this one continues as new: the queue and what the policy learned. */
+  carry(pending: Op[]): unknown;
 }
 
 /**
- * Waits for the next op of a serialising workflow; every reply still under way is delivered
- * before the run ends. False after IDLE without work (a new op starts a new run); after
- * OPS_PER_RUN ops, or when Temporal suggests it, the run continues as new through `carryOn`.
+ * The run loop of a serialised cloud object: takes requests once each, writes them a batch at a
+ * time, answers each, ends when idle (a new request starts a new run) and continues as new when
+ * the history grows.
  */
-export async function nextOp(queue: readonly unknown[], replies: Pick<Outbox<unknown>, 'drain'>, done: number, carryOn: () => Promise<never>): Promise<boolean> {
+export async function serialiseCloudObject<Op extends ObjectOp, Result extends { requestId: string; ok: boolean }>(policy: ObjectPolicy<Op, Result>, pending: readonly Op[] = []): Promise<void> {
+  const queue: Op[] = [...pending];
+  const replies = outbox(policy.resultSignal);
+  const taken = requests<Op, Result>(replies, queue);
+  setHandler(policy.opSignal, (op) => {
+    if (taken.take(op)) queue.push(op);
+  });
+  for (let done = 0; ; done++) {
+    if (!(await nextOp(queue, replies, done, () => continueAsNew(policy.carry(queue))))) return;
+    const batch = queue.splice(0, Math.max(1, policy.batchSize(queue)));
+    const results = await policy.write(batch);
+    await Promise.all(batch.map((op, i) => taken.answer(op, results[i]!)));
+  }
+}
+
+/**
+ * Waits for the next op; every reply still under way is delivered before the run ends. False after
+ * IDLE without work (a new op starts a new run); after OPS_PER_RUN ops, or when Temporal suggests
+ * it, the run continues as new through `carryOn`.
+ */
+async function nextOp(queue: readonly unknown[], replies: Pick<Outbox<unknown>, 'drain'>, done: number, carryOn: () => Promise<never>): Promise<boolean> {
   if (!(await condition(() => queue.length > 0, IDLE))) {
     await replies.drain();
     // Idle, unless an op came in while the last replies went out.
@@ -35,14 +76,14 @@ export async function nextOp(queue: readonly unknown[], replies: Pick<Outbox<unk
   return true;
 }
 
-export interface Outbox<R> {
-  /** Sends a result; with `background` off (histories from before), waits for the delivery. */
-  send(replyTo: string, result: R): Promise<void>;
+interface Outbox<Result> {
+  /** Sends a result without waiting for its delivery. */
+  send(replyTo: string, result: Result): Promise<void>;
   /** Waits for every delivery still under way: call before the run ends (continue-as-new, return). */
   drain(): Promise<void>;
 }
 
-export function outbox<R>(signal: SignalDefinition<[R]>, background: boolean): Outbox<R> {
+function outbox<Result>(signal: SignalDefinition<[Result]>): Outbox<Result> {
   const pending = new Set<Promise<void>>();
   return {
     send(replyTo, result) {
@@ -50,7 +91,6 @@ export function outbox<R>(signal: SignalDefinition<[R]>, background: boolean): O
       const delivery = getExternalWorkflowHandle(replyTo)
         .signal(signal, result)
         .catch(() => undefined);
-      if (!background) return delivery;
       pending.add(delivery);
       void delivery.then(() => pending.delete(delivery));
       return Promise.resolve();
@@ -62,15 +102,14 @@ export function outbox<R>(signal: SignalDefinition<[R]>, background: boolean): O
 }
 
 /**
- * The requests a serialising workflow has taken, by request id. A repeat of one still queued or
- * in flight is dropped (its answer is coming). With `answerRepeats` (histories from before dropped
- * every repeat), a repeat of one answered successfully gets that answer again: the requester asks
- * anew (a link provisioning again after a failure) and would otherwise wait forever; a request
- * that failed may be asked again, and runs again.
+ * The requests taken, by request id. A repeat of one still queued or in flight is dropped (its
+ * answer is coming). A repeat of one answered successfully gets that answer again: the requester
+ * asks anew (a link provisioning again after a failure) and would otherwise wait forever; a
+ * request that failed may be asked again, and runs again.
  */
-export function requests<Op extends { requestId: string; replyTo: string }, R extends { ok: boolean }>(box: Outbox<R>, answerRepeats: boolean, queued: Op[]) {
-  const seen = new Set(queued.map((o) => o.requestId));
-  const answered = new Map<string, R>();
+function requests<Op extends ObjectOp, Result extends { ok: boolean }>(box: Outbox<Result>, queued: Op[]) {
+  const seen = new Set(queued.map((op) => op.requestId));
+  const answered = new Map<string, Result>();
   return {
     /** Whether `op` is new (to be queued); a repeat is answered here when it can be. */
     take(op: Op): boolean {
@@ -78,16 +117,14 @@ export function requests<Op extends { requestId: string; replyTo: string }, R ex
         seen.add(op.requestId);
         return true;
       }
-      const earlier = answerRepeats ? answered.get(op.requestId) : undefined;
+      const earlier = answered.get(op.requestId);
       if (earlier) void box.send(op.replyTo, earlier);
       return false;
     },
     /** Sends the answer to `op` (see Outbox.send) and remembers it. */
-    answer(op: Op, result: R): Promise<void> {
-      if (answerRepeats) {
-        if (result.ok) answered.set(op.requestId, result);
-        else seen.delete(op.requestId);
-      }
+    answer(op: Op, result: Result): Promise<void> {
+      if (result.ok) answered.set(op.requestId, result);
+      else seen.delete(op.requestId);
       return box.send(op.replyTo, result);
     },
   };

@@ -73,8 +73,8 @@ function kindOf(code: string, status: number | undefined): CloudErrorKind {
 }
 
 /** The SDK's parsed error body: {Code, Message} (RPC APIs) or {code, message} (ROA), or anything at all. */
-function errorFields(e: SdkError): { code?: string; message?: string } {
-  const data = typeof e.data === 'object' && e.data !== null ? (e.data as Record<string, unknown>) : {};
+function errorFields(sdkError: SdkError): { code?: string; message?: string } {
+  const data = typeof sdkError.data === 'object' && sdkError.data !== null ? (sdkError.data as Record<string, unknown>) : {};
   const code = providerCodeOf(data.Code ?? data.code);
   const message = cleanMessage(data.Message ?? data.message);
   return { ...(code ? { code } : {}), ...(message ? { message } : {}) };
@@ -89,10 +89,10 @@ function kindOfStatus(status: number): CloudErrorKind {
 }
 
 /** Transport failures (refused, reset, timed out) never reached the API: retry. */
-function isTransportError(e: SdkError): boolean {
-  const code = typeof e.code === 'string' ? e.code : '';
-  const name = typeof e.name === 'string' ? e.name : '';
-  return /^(ECONN|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|UND_ERR)/.test(code) || /Timeout/i.test(name) || /timeout/i.test(String(e.message));
+function isTransportError(sdkError: SdkError): boolean {
+  const code = typeof sdkError.code === 'string' ? sdkError.code : '';
+  const name = typeof sdkError.name === 'string' ? sdkError.name : '';
+  return /^(ECONN|ETIMEDOUT|EPIPE|EAI_AGAIN|ENOTFOUND|EHOSTUNREACH|UND_ERR)/.test(code) || /Timeout/i.test(name) || /timeout/i.test(String(sdkError.message));
 }
 
 /**

@@ -4,26 +4,27 @@ import type { CloudProvider, CloudTarget } from '../types';
 import { createClients, type AliyunClientOptions } from './clients';
 import { discover } from './discover';
 import { createRoute, deleteRoute, getRoute, listRoutes } from './routes';
-import { createRoutes, deleteRoutes, maxRoutesPerBatch } from './route-batches';
+import { createRoutes, deleteRoutes } from './route-batches';
+import { aliyunCapabilities } from './capabilities';
 import { allowPeer, allowPeers, revokePeer, revokePeers } from './security-groups';
 
 export function createAliyunProvider(target: CloudTarget, options: AliyunClientOptions = {}): CloudProvider {
-  const c = createClients(target, options);
+  const clients = createClients(target, options);
   return {
     name: 'aliyun',
-    discover: (publicIp) => discover(c, publicIp),
-    createRoute: (route, clientToken) => createRoute(c, route, clientToken),
-    getRoute: (route) => getRoute(c, route),
-    deleteRoute: (route) => deleteRoute(c, route),
-    maxRoutesPerBatch,
-    createRoutes: (routes) => createRoutes(c, routes),
-    deleteRoutes: (routes) => deleteRoutes(c, routes),
-    listRoutes: (routeTableId) => listRoutes(c, routeTableId),
+    capabilities: aliyunCapabilities,
+    discover: (publicIp, discoverOptions) => discover(clients, publicIp, discoverOptions),
+    createRoute: (route, clientToken) => createRoute(clients, route, clientToken),
+    getRoute: (route) => getRoute(clients, route),
+    deleteRoute: (route) => deleteRoute(clients, route),
+    createRoutes: (routes) => createRoutes(clients, routes),
+    deleteRoutes: (routes) => deleteRoutes(clients, routes),
+    listRoutes: (routeTableId) => listRoutes(clients, routeTableId),
     // Alibaba Cloud has no source/destination check to turn off: nothing to call.
     prepareInstance: async () => undefined,
-    allowPeer: (rule) => allowPeer(c, rule),
-    revokePeer: (rule) => revokePeer(c, rule),
-    allowPeers: (rules) => allowPeers(c, rules),
-    revokePeers: (rules) => revokePeers(c, rules),
+    allowPeer: (rule) => allowPeer(clients, rule),
+    revokePeer: (rule) => revokePeer(clients, rule),
+    allowPeers: (rules) => allowPeers(clients, rules),
+    revokePeers: (rules) => revokePeers(clients, rules),
   };
 }

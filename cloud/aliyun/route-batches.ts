@@ -9,9 +9,10 @@ import { parseCidr } from '../../lib/cidr';
 import { CloudError, type RouteBatchResult, type RouteSpec } from '../types';
 import type { AliyunClients } from './clients';
 import { call, entryError } from './errors';
+import { aliyunCapabilities } from './capabilities';
 
 /** "You can specify up to 50" entries per call (both APIs). */
-export const maxRoutesPerBatch = 50;
+export const maxRoutesPerBatch = aliyunCapabilities.routeBatchSize;
 
 /** Per-entry (and single-entry) codes meaning "no such route with that next hop". */
 const absentCodes = new Set(['VPC_ROUTER_ENTRY_NOT_EXIST', 'InvalidRouteEntry.NotFound', 'InvalidRouteEntryId.NotFound', 'InvalidRouteEntry']);
@@ -72,16 +73,16 @@ function results<O extends string>(
 }
 
 /** One CreateRouteEntries call (NextHopType Instance) for routes of one table. */
-export async function createRoutes(c: AliyunClients, routes: readonly RouteSpec[]): Promise<RouteBatchResult<'created'>[]> {
+export async function createRoutes(clients: AliyunClients, routes: readonly RouteSpec[]): Promise<RouteBatchResult<'created'>[]> {
   if (routes.length === 0) return [];
   checkBatch('CreateRouteEntries', routes);
   const req = new $Vpc.CreateRouteEntriesRequest({
-    regionId: c.regionId,
+    regionId: clients.regionId,
     routeEntries: routes.map(
       (r) => new $Vpc.CreateRouteEntriesRequestRouteEntries({ routeTableId: r.routeTableId, dstCidrBlock: r.destinationCidr, nextHop: r.instanceId, nextHopType: 'Instance' }),
     ),
   });
-  const res = await call('CreateRouteEntries', () => c.vpc.createRouteEntries(req));
+  const res = await call('CreateRouteEntries', () => clients.vpc.createRouteEntries(req));
   return results('CreateRouteEntries', routes, res.body, (f) => entryError('CreateRouteEntries', f.failedCode, f.failedMessage), 'created');
 }
 
@@ -90,14 +91,14 @@ export async function createRoutes(c: AliyunClients, routes: readonly RouteSpec[
  * someone re-pointed elsewhere is never removed (VPC_ROUTER_ENTRY_NOT_EXIST: 'absent'). A missing
  * route table stays that entry's not_found error, as in deleteRoute.
  */
-export async function deleteRoutes(c: AliyunClients, routes: readonly RouteSpec[]): Promise<RouteBatchResult<'deleted' | 'absent'>[]> {
+export async function deleteRoutes(clients: AliyunClients, routes: readonly RouteSpec[]): Promise<RouteBatchResult<'deleted' | 'absent'>[]> {
   if (routes.length === 0) return [];
   checkBatch('DeleteRouteEntries', routes);
   const req = new $Vpc.DeleteRouteEntriesRequest({
-    regionId: c.regionId,
+    regionId: clients.regionId,
     routeEntries: routes.map((r) => new $Vpc.DeleteRouteEntriesRequestRouteEntries({ routeTableId: r.routeTableId, dstCidrBlock: r.destinationCidr, nextHop: r.instanceId })),
   });
-  const res = await call('DeleteRouteEntries', () => c.vpc.deleteRouteEntries(req));
+  const res = await call('DeleteRouteEntries', () => clients.vpc.deleteRouteEntries(req));
   return results<'deleted' | 'absent'>(
     'DeleteRouteEntries',
     routes,

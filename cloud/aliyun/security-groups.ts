@@ -4,7 +4,8 @@
 // tunnel is always UDP-encapsulated behind the cloud's 1:1 NAT anyway.
 import * as $Ecs from '@alicloud/ecs20140526';
 import { peerSource } from '../peer-source';
-import { CloudError, MAX_PEER_RULES_PER_CALL, type PeerRule } from '../types';
+import { CloudError, type PeerRule } from '../types';
+import { aliyunCapabilities } from './capabilities';
 import type { AliyunClients } from './clients';
 import { call } from './errors';
 
@@ -32,24 +33,25 @@ function permissions(rule: PeerRule): Permission[] {
 }
 
 /** AuthorizeSecurityGroup; an identical existing rule is accepted by the API as success. */
-export async function allowPeer(c: AliyunClients, rule: PeerRule): Promise<void> {
-  await allowPeers(c, [rule]);
+export async function allowPeer(clients: AliyunClients, rule: PeerRule): Promise<void> {
+  await allowPeers(clients, [rule]);
 }
 
 /** Several peers in one group, in one AuthorizeSecurityGroup call (Permissions.N, at most 100). */
-export async function allowPeers(c: AliyunClients, rules: readonly PeerRule[]): Promise<void> {
+export async function allowPeers(clients: AliyunClients, rules: readonly PeerRule[]): Promise<void> {
   const group = oneGroup(rules);
   if (!group) return;
   const req = new $Ecs.AuthorizeSecurityGroupRequest({
-    regionId: c.regionId,
+    regionId: clients.regionId,
     securityGroupId: group,
     permissions: rules.flatMap(permissions).map((p) => new $Ecs.AuthorizeSecurityGroupRequestPermissions(p)),
   });
-  await call('AuthorizeSecurityGroup', () => c.ecs.authorizeSecurityGroup(req));
+  await call('AuthorizeSecurityGroup', () => clients.ecs.authorizeSecurityGroup(req));
 }
 
 function oneGroup(rules: readonly PeerRule[]): string | undefined {
-  if (rules.length > MAX_PEER_RULES_PER_CALL) throw new CloudError('invalid', `at most ${MAX_PEER_RULES_PER_CALL} peers' rules fit one call (${rules.length} given)`);
+  const most = aliyunCapabilities.peerRulesPerCall;
+  if (rules.length > most) throw new CloudError('invalid', `at most ${most} peers' rules fit one call (${rules.length} given)`);
   const groups = new Set(rules.map((r) => r.securityGroupId));
   if (groups.size > 1) throw new CloudError('invalid', `one call takes the rules of one security group (${[...groups].join(', ')} given)`);
   return rules[0]?.securityGroupId;
@@ -60,18 +62,18 @@ function oneGroup(rules: readonly PeerRule[]): string | undefined {
  * matches rules by protocol, ports, source and policy, not by description: if an identical rule
  * existed before allowPeer (so allowPeer added nothing), this removes that rule too.
  */
-export async function revokePeer(c: AliyunClients, rule: PeerRule): Promise<void> {
-  await revokePeers(c, [rule]);
+export async function revokePeer(clients: AliyunClients, rule: PeerRule): Promise<void> {
+  await revokePeers(clients, [rule]);
 }
 
 /** Several peers' rules of one group in one RevokeSecurityGroup call. */
-export async function revokePeers(c: AliyunClients, rules: readonly PeerRule[]): Promise<void> {
+export async function revokePeers(clients: AliyunClients, rules: readonly PeerRule[]): Promise<void> {
   const group = oneGroup(rules);
   if (!group) return;
   const req = new $Ecs.RevokeSecurityGroupRequest({
-    regionId: c.regionId,
+    regionId: clients.regionId,
     securityGroupId: group,
     permissions: rules.flatMap(permissions).map((p) => new $Ecs.RevokeSecurityGroupRequestPermissions(p)),
   });
-  await call('RevokeSecurityGroup', () => c.ecs.revokeSecurityGroup(req));
+  await call('RevokeSecurityGroup', () => clients.ecs.revokeSecurityGroup(req));
 }

@@ -11,7 +11,7 @@ import {
   type RouteTable,
   type Vpc,
 } from '@aws-sdk/client-ec2';
-import { CloudError, type DiscoveredGateway } from '../types';
+import { CloudError, type DiscoverOptions, type DiscoveredGateway } from '../types';
 import { ec2Call } from './errors';
 import { retryRead } from '../read-retry';
 
@@ -69,13 +69,23 @@ export function vpcCidrs(vpc: Vpc): string[] {
   return primary ? [primary, ...cidrs.filter((c) => c !== primary)] : cidrs;
 }
 
-async function routeTablesOf(client: EC2Client, vpcId: string): Promise<RouteTable[]> {
+/** One read: waits for its turn (the caller's budget slot), then calls; a throttled read is retried the same way. */
+type Read = <T>(operation: string, request: () => Promise<T>) => Promise<T>;
+
+function reader(options: DiscoverOptions): Read {
+  const beforeCall = options.beforeCall ?? (async () => undefined);
+  return (operation, request) =>
+    retryRead(async () => {
+      await beforeCall();
+      return ec2Call(operation, request);
+    });
+}
+
+async function routeTablesOf(client: EC2Client, read: Read, vpcId: string): Promise<RouteTable[]> {
   const tables: RouteTable[] = [];
   let token: string | undefined;
   do {
-    const page = await retryRead(() =>
-      ec2Call('DescribeRouteTables', () => client.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }], NextToken: token }))),
-    );
+    const page = await read('DescribeRouteTables', () => client.send(new DescribeRouteTablesCommand({ Filters: [{ Name: 'vpc-id', Values: [vpcId] }], NextToken: token })));
     tables.push(...(page.RouteTables ?? []));
     token = page.NextToken;
   } while (token);
@@ -83,18 +93,19 @@ async function routeTablesOf(client: EC2Client, vpcId: string): Promise<RouteTab
 }
 
 /** Three reads (more when route tables page): DescribeInstances, then DescribeVpcs and DescribeRouteTables. */
-export async function discoverGateway(client: EC2Client, publicIp: string): Promise<DiscoveredGateway> {
-  const found = await retryRead(() => ec2Call('DescribeInstances', () => client.send(new DescribeInstancesCommand({ Filters: [{ Name: 'ip-address', Values: [publicIp] }] }))));
+export async function discoverGateway(client: EC2Client, publicIp: string, options: DiscoverOptions = {}): Promise<DiscoveredGateway> {
+  const read = reader(options);
+  const found = await read('DescribeInstances', () => client.send(new DescribeInstancesCommand({ Filters: [{ Name: 'ip-address', Values: [publicIp] }] })));
   const facts = gatewayFacts(pickGatewayInstance(found.Reservations, publicIp), publicIp);
   const [vpcs, tables] = await Promise.all([
-    retryRead(() => ec2Call('DescribeVpcs', () => client.send(new DescribeVpcsCommand({ VpcIds: [facts.vpcId] })))),
-    routeTablesOf(client, facts.vpcId),
+    read('DescribeVpcs', () => client.send(new DescribeVpcsCommand({ VpcIds: [facts.vpcId] }))),
+    routeTablesOf(client, read, facts.vpcId),
   ]);
   const vpc = vpcs.Vpcs?.[0];
   if (!vpc) throw new CloudError('not_found', `VPC ${facts.vpcId} of instance ${facts.instanceId} was not found`);
   return {
     ...facts,
     vpcCidrs: vpcCidrs(vpc),
-    routeTableIds: tables.map((t) => t.RouteTableId).filter((id): id is string => !!id),
+    routeTableIds: tables.map((table) => table.RouteTableId).filter((id): id is string => !!id),
   };
 }

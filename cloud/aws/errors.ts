@@ -59,19 +59,19 @@ interface SdkErrorShape {
   $retryable?: { throttling?: boolean };
 }
 
-function kindOf(code: string, status: number | undefined, e: SdkErrorShape): CloudErrorKind | undefined {
+function kindOf(code: string, status: number | undefined, sdkError: SdkErrorShape): CloudErrorKind | undefined {
   // Older EC2 answers prefix codes with their fault class ("Client.UnauthorizedOperation").
   const bare = code.replace(/^(Client|Server)\./, '');
   const known = byCode[bare];
   if (known) return known;
-  if (e.$retryable?.throttling === true || status === 429) return 'throttled';
+  if (sdkError.$retryable?.throttling === true || status === 429) return 'throttled';
   if (networkCodes.has(bare) || networkNames.has(bare)) return 'unavailable';
   if (bare.endsWith('.NotFound')) return 'not_found';
   if (bare.endsWith('.Malformed') || bare.startsWith('InvalidCidr')) return 'invalid';
   if (bare.endsWith('LimitExceeded')) return 'quota';
-  if (e.$fault === 'server' || (status !== undefined && status >= 500)) return 'unavailable';
+  if (sdkError.$fault === 'server' || (status !== undefined && status >= 500)) return 'unavailable';
   if (status === 401 || status === 403) return 'auth';
-  if (e.$fault === 'client' || (status !== undefined && status >= 400)) return 'invalid';
+  if (sdkError.$fault === 'client' || (status !== undefined && status >= 400)) return 'invalid';
   return undefined;
 }
 
@@ -90,8 +90,8 @@ export function awsErrorCode(err: unknown): string | undefined {
 }
 
 /** EC2's Message field (or a socket error's own text), cleaned and cut; never the rest of a body. */
-function serviceMessage(e: SdkErrorShape): string {
-  return cleanMessage(e.message) ?? 'no message';
+function serviceMessage(sdkError: SdkErrorShape): string {
+  return cleanMessage(sdkError.message) ?? 'no message';
 }
 
 /**

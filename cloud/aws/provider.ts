@@ -7,6 +7,7 @@ import { discoverGateway } from './discover';
 import { ec2Call } from './errors';
 import { createRoute, deleteRoute, getRoute, replaceRoute } from './routes';
 import { allowPeer, peerRulesPresent, revokePeer, type PresentPeerRule } from './security-groups';
+import { awsCapabilities } from './capabilities';
 
 export interface AwsProvider extends CloudProvider {
   readonly name: 'aws';
@@ -33,7 +34,8 @@ export function createAwsProvider(target: CloudTarget, opts: AwsProviderOptions 
   const client = opts.client ?? createEc2Client(target, opts);
   return {
     name: 'aws',
-    discover: (publicIp) => discoverGateway(client, publicIp),
+    capabilities: awsCapabilities,
+    discover: (publicIp, discoverOptions) => discoverGateway(client, publicIp, discoverOptions),
     createRoute: (route, _clientToken) => createRoute(client, route),
     getRoute: (route) => getRoute(client, route),
     deleteRoute: (route) => deleteRoute(client, route),

@@ -56,7 +56,7 @@ const allAvailable = () =>
 
 describe('createRoutes', () => {
   it('creates N routes in ONE CreateRouteEntries call; all Pending, then Available with our instance', async () => {
-    expect(cloud.maxRoutesPerBatch).toBe(50);
+    expect(cloud.capabilities.routeBatchSize).toBe(50);
     expect(maxRoutesPerBatch).toBe(50);
     const rs = routes(5);
     expect(summary(await cloud.createRoutes!(rs))).toEqual(rs.map((r) => [r.destinationCidr, 'created']));
