@@ -19,19 +19,19 @@ const absentCodes = new Set(['InvalidRouteEntry.NotFound', 'InvalidRouteEntryId.
  * providerCode InvalidCIDRBlock.Duplicate (or RouteConflict.AlreadyExist), whoever the next hop is;
  * the caller reads getRoute to tell "ours, identical" from "someone else's".
  */
-export async function createRoute(c: AliyunClients, route: RouteSpec, clientToken: string): Promise<'created'> {
+export async function createRoute(clients: AliyunClients, route: RouteSpec, clientToken: string): Promise<'created'> {
   if (!clientTokenPattern.test(clientToken)) {
     throw new CloudError('invalid', 'aliyun ClientToken must be 1 to 64 printable ASCII characters');
   }
   const req = new $Vpc.CreateRouteEntryRequest({
-    regionId: c.regionId,
+    regionId: clients.regionId,
     routeTableId: route.routeTableId,
     destinationCidrBlock: route.destinationCidr,
     nextHopType: 'Instance',
     nextHopId: route.instanceId,
     clientToken,
   });
-  await call('CreateRouteEntry', () => c.vpc.createRouteEntry(req));
+  await call('CreateRouteEntry', () => clients.vpc.createRouteEntry(req));
   return 'created';
 }
 
@@ -48,14 +48,14 @@ function stateOf(entry: Entry): RouteState {
 }
 
 /** One DescribeRouteEntryList call filtered by destination; undefined when no route has it. */
-export async function getRoute(c: AliyunClients, route: Pick<RouteSpec, 'routeTableId' | 'destinationCidr'>): Promise<RouteState | undefined> {
+export async function getRoute(clients: AliyunClients, route: Pick<RouteSpec, 'routeTableId' | 'destinationCidr'>): Promise<RouteState | undefined> {
   const req = new $Vpc.DescribeRouteEntryListRequest({
-    regionId: c.regionId,
+    regionId: clients.regionId,
     routeTableId: route.routeTableId,
     destinationCidrBlock: route.destinationCidr,
     maxResult: 10,
   });
-  const res = await call('DescribeRouteEntryList', () => c.vpc.describeRouteEntryList(req));
+  const res = await call('DescribeRouteEntryList', () => clients.vpc.describeRouteEntryList(req));
   const entry = res.body?.routeEntrys?.routeEntry?.[0];
   return entry ? stateOf(entry) : undefined;
 }
@@ -64,12 +64,12 @@ export async function getRoute(c: AliyunClients, route: Pick<RouteSpec, 'routeTa
  * The Custom entries of a table (what batches write), 100 per DescribeRouteEntryList call: one
  * call up to 100 entries, two at the documented quota of 200.
  */
-export async function listRoutes(c: AliyunClients, routeTableId: string): Promise<Array<RouteState & { destinationCidr: string }>> {
+export async function listRoutes(clients: AliyunClients, routeTableId: string): Promise<Array<RouteState & { destinationCidr: string }>> {
   const out: Array<RouteState & { destinationCidr: string }> = [];
   let nextToken: string | undefined;
   do {
-    const req = new $Vpc.DescribeRouteEntryListRequest({ regionId: c.regionId, routeTableId, routeEntryType: 'Custom', maxResult: 100, nextToken });
-    const res = await call('DescribeRouteEntryList', () => c.vpc.describeRouteEntryList(req));
+    const req = new $Vpc.DescribeRouteEntryListRequest({ regionId: clients.regionId, routeTableId, routeEntryType: 'Custom', maxResult: 100, nextToken });
+    const res = await call('DescribeRouteEntryList', () => clients.vpc.describeRouteEntryList(req));
     for (const e of res.body?.routeEntrys?.routeEntry ?? []) if (e.destinationCidrBlock) out.push({ destinationCidr: e.destinationCidrBlock, ...stateOf(e) });
     nextToken = res.body?.nextToken || undefined;
   } while (nextToken);
@@ -82,15 +82,15 @@ export async function listRoutes(c: AliyunClients, routeTableId: string): Promis
  * this resolves 'absent'. A missing route table stays an error (not_found): it usually means a
  * wrong region or account rather than "already deleted".
  */
-export async function deleteRoute(c: AliyunClients, route: RouteSpec): Promise<'deleted' | 'absent'> {
+export async function deleteRoute(clients: AliyunClients, route: RouteSpec): Promise<'deleted' | 'absent'> {
   const req = new $Vpc.DeleteRouteEntryRequest({
-    regionId: c.regionId,
+    regionId: clients.regionId,
     routeTableId: route.routeTableId,
     destinationCidrBlock: route.destinationCidr,
     nextHopId: route.instanceId,
   });
   try {
-    await call('DeleteRouteEntry', () => c.vpc.deleteRouteEntry(req));
+    await call('DeleteRouteEntry', () => clients.vpc.deleteRouteEntry(req));
     return 'deleted';
   } catch (e) {
     if (e instanceof CloudError && e.providerCode !== undefined && absentCodes.has(e.providerCode)) return 'absent';
