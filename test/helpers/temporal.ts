@@ -48,34 +48,39 @@ export function quietTemporalRuntime(): void {
 }
 
 /** The workflow bundle: built once per run (or per process outside one). */
-export async function testWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
-  bundle ??= (async () => {
-    const files = await runShared('workflow-bundle', async (dir) => {
-      const built = await bundleWorkflows();
-      const code = path.join(dir, 'workflow-bundle.js');
-      const sourceMap = path.join(dir, 'workflow-bundle.js.map');
-      writeFileSync(code, built.code);
-      writeFileSync(sourceMap, built.sourceMap);
-      return { code, sourceMap };
-    });
-    if (!files) return bundleWorkflows();
-    return { code: readFileSync(files.code, 'utf8'), sourceMap: readFileSync(files.sourceMap, 'utf8') };
-  })();
-  return bundle;
+export function testWorkflowBundle(): Promise<WorkflowBundleWithSourceMap> {
+  production ??= runBundle('workflow-bundle', bundleWorkflows);
+  return production;
 }
-let bundle: Promise<WorkflowBundleWithSourceMap> | undefined;
+let production: Promise<WorkflowBundleWithSourceMap> | undefined;
 
-/** A fresh namespace on the run's shared server; outside a vitest run, a dev server of its own. */
-export async function startTestTemporal(): Promise<TestTemporal> {
+/** Builds a bundle once per run, kept as files in the run directory; per process outside a run. */
+export async function runBundle(name: string, build: () => Promise<WorkflowBundleWithSourceMap>): Promise<WorkflowBundleWithSourceMap> {
+  const files = await runShared(name, async (dir) => {
+    const built = await build();
+    const code = path.join(dir, `${name}.js`);
+    const sourceMap = path.join(dir, `${name}.js.map`);
+    writeFileSync(code, built.code);
+    writeFileSync(sourceMap, built.sourceMap);
+    return { code, sourceMap };
+  });
+  if (!files) return build();
+  return { code: readFileSync(files.code, 'utf8'), sourceMap: readFileSync(files.sourceMap, 'utf8') };
+}
+
+/** A namespace of its own on the run's shared server; outside a vitest run, a dev server of its own. */
+export async function testNamespace(): Promise<Omit<TestTemporal, 'bundle'>> {
   quietTemporalRuntime();
   const shared = await runShared(SHARED_TEMPORAL, startSharedServer);
-  if (shared) {
-    const [namespace] = await Promise.all([createNamespace(shared.address), testWorkflowBundle()]);
-    return { address: shared.address, namespace, bundle: await testWorkflowBundle(), stop: async () => undefined };
-  }
-  const port = await freePort();
-  const [server, built] = await Promise.all([startDevServer({ port, headless: true }), testWorkflowBundle()]);
-  return { address: server.address, namespace: 'default', bundle: built, stop: () => server.stop() };
+  if (shared) return { address: shared.address, namespace: await createNamespace(shared.address), stop: async () => undefined };
+  const server = await startDevServer({ port: await freePort(), headless: true });
+  return { address: server.address, namespace: 'default', stop: () => server.stop() };
+}
+
+/** testNamespace() and the production workflow bundle. */
+export async function startTestTemporal(): Promise<TestTemporal> {
+  const [temporal, bundle] = await Promise.all([testNamespace(), testWorkflowBundle()]);
+  return { ...temporal, bundle };
 }
 
 /** Registers a namespace of its own for one test file (usable at once on the dev server). */
