@@ -1,20 +1,16 @@
 // The cloud half of a link: prepare each cloud gateway (source/dest check, security-group rule for
 // the peer) and route the remote CIDRs to it in every chosen route table, with ownership records
 // so that deletion removes exactly what the controller created.
-import { condition, proxyActivities, setHandler, workflowInfo, type SignalDefinition } from '@temporalio/workflow';
-import type { Activities, LinkSide } from '../activities';
+import { condition, setHandler, workflowInfo, type SignalDefinition } from '@temporalio/workflow';
+import type { LinkSide } from '../activities';
 import type { ClaimedRoutes, ClaimedSide, RouteClaim, RouteUpdate } from '../activities/cloud-store';
 import { capabilitiesOf } from '../cloud/capabilities';
 import type { PeerRule, RouteSpec } from '../cloud/types';
 import { allowRequestId, createRequestId, peerRuleFor, routeKey, routesFor, ruleDescription, type LinkPlan, type SideName } from '../contracts/link-plan';
+import { store } from './bookkeeping';
 import { cloudActs, ensureRoute, removeRoute } from './cloud-calls';
 import { routeResultSignal } from './route-table';
 import { ruleResultSignal } from './security-group';
-
-const store = proxyActivities<Activities>({
-  startToCloseTimeout: '10s',
-  retry: { initialInterval: '200ms', backoffCoefficient: 2, maximumInterval: '5s' },
-});
 
 export class CloudStepFailed extends Error {}
 

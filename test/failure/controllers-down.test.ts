@@ -139,7 +139,9 @@ describe.runIf(!reason)('every controller down: tunnels keep working, and a rest
         const signals = tail.filter((e) => e.workflowExecutionSignaledEventAttributes?.signalName === 'gatewayOnline').length;
         const scheduled = tail.filter((e) => e.activityTaskScheduledEventAttributes).length;
         const finished = tail.filter((e) => e.activityTaskCompletedEventAttributes || e.activityTaskFailedEventAttributes || e.activityTaskTimedOutEventAttributes).length;
-        if (signals >= 2 && scheduled === finished && tail.at(-1)?.workflowTaskCompletedEventAttributes) return tail;
+        // Idle: the last workflow task completed (local activities, its store calls, are recorded after it).
+        const last = tail.filter((e) => !e.markerRecordedEventAttributes).at(-1);
+        if (signals >= 2 && scheduled === finished && last?.workflowTaskCompletedEventAttributes) return tail;
         if (Date.now() > deadline) throw new Error(`link workflow did not settle after both reconnects: ${JSON.stringify(tail.map((e) => e.eventType))}`);
         await new Promise((res) => setTimeout(res, 200));
       }

@@ -5,7 +5,7 @@ import type { Activities } from '../../activities';
 import type { LinkSide } from '../../contracts/link-plan';
 import type { LinkEntity } from './entity';
 import { DeleteRequested, isUnreachable } from './errors';
-import { store } from './store';
+import { store } from '../bookkeeping';
 
 /** Activities on one controller's queue. */
 function agentCall(taskQueue: string): Activities {

@@ -6,7 +6,7 @@ import type { LinkEntity } from './entity';
 import { DeleteRequested, failureMessage } from './errors';
 import { provision } from './provision';
 import { reconfigure } from './reconfigure';
-import { store } from './store';
+import { store } from '../bookkeeping';
 
 /** Applies every change asked for since the last pass; a delete arriving meanwhile ends it early. */
 export async function applyPendingChanges(link: LinkEntity): Promise<'done' | 'delete'> {

@@ -13,7 +13,7 @@ import {
 } from '../../contracts/link-workflow';
 import type { LinkPlan } from '../../contracts/link-plan';
 import { cloudWriters, type CloudWriters } from '../link-cloud';
-import { store } from './store';
+import { store } from '../bookkeeping';
 
 export class LinkEntity {
   readonly linkId: string;
@@ -43,9 +43,7 @@ export class LinkEntity {
     this.configVersion = input.carried?.configVersion ?? 0;
     this.tunnelUp = { ...input.carried?.tunnelUp };
     this.applied = input.carried?.applied;
-    // TEMPORARY until cloudWriters takes only the link id (every old-history flag on).
-    const writerOptions = { linkId: this.linkId, batchRules: true, claimEnqueues: true, defer: true, replaceOwned: true };
-    this.writers = cloudWriters(writerOptions);
+    this.writers = cloudWriters({ linkId: this.linkId });
     this.handleMessages();
   }
 

@@ -6,7 +6,7 @@ import { configFor, type LinkPlan, type SideName } from '../../contracts/link-pl
 import { applyRoutes, prepareCloudSide, type CloudWriters } from '../link-cloud';
 import { onGateway } from './agents';
 import type { LinkEntity } from './entity';
-import { store } from './store';
+import { store } from '../bookkeeping';
 import { bringTunnelUp } from './tunnel';
 
 type Claimed = Partial<Record<SideName, ClaimedSide>>;

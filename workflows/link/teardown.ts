@@ -4,7 +4,7 @@ import type { SideName } from '../../contracts/link-plan';
 import { removeCloudSide } from '../link-cloud';
 import { onGateway } from './agents';
 import type { LinkEntity } from './entity';
-import { store } from './store';
+import { store } from '../bookkeeping';
 
 const SIDES: readonly SideName[] = ['a', 'b'];
 
