@@ -4,20 +4,15 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
-import type { Db } from '../db';
+import type { RouteOutcome, Store, StoredRouteClaim } from '../store';
 import type { PeerRule, RouteSpec } from '../cloud/types';
 import type { CloudRef } from '../cloud/types';
 import { capabilitiesOf } from '../cloud/capabilities';
 import { routeOpSignal, routeTableWorkflowId, ruleOpSignal, securityGroupWorkflowId, type RouteOp, type RuleOp } from '../contracts/cloud-objects';
 import { allowRequestId, createRequestId } from '../contracts/link-plan';
 
-export interface RouteClaim {
-  id: number;
-  route: RouteSpec;
+export interface RouteClaim extends StoredRouteClaim {
   clientToken: string;
-  preexisting: boolean;
-  /** creating: recorded, the cloud call may not have happened; present: written (or adopted). */
-  state: string;
 }
 
 /** Deterministic per intent (link, table, CIDR), ≤ 64 ASCII chars as Alibaba's ClientToken requires. */
@@ -29,28 +24,7 @@ export function routeClientToken(linkId: string, claimId: number): string {
  * A route claim's outcome: written (`preexisting` when the route was there before us) or gone;
  * `instanceId` when the route now points at another instance (re-pointed in place).
  */
-export type RouteUpdate = { id: number; state: 'present' | 'deleted'; preexisting?: boolean; instanceId?: string };
-
-/** The writes recording route outcomes, for a transaction. */
-export function routeUpdates(db: Db, updates: RouteUpdate[]) {
-  return updates.map((u) =>
-    db.routeClaim.update({
-      where: { id: u.id },
-      data: {
-        state: u.state,
-        ...(u.preexisting !== undefined ? { preexisting: u.preexisting } : {}),
-        ...(u.instanceId ? { instanceId: u.instanceId } : {}),
-        ...(u.state === 'deleted' ? { activeKey: null } : {}),
-      },
-    }),
-  );
-}
-
-/** One write for a link's events, in order (their ids keep it), for a transaction; none for no events. */
-export function linkEventWrites(db: Db, linkId: string, events: Array<{ type: string; message: string; data?: Record<string, unknown> }>, at?: Date) {
-  if (!events.length) return [];
-  return [db.linkEvent.createMany({ data: events.map((e) => ({ linkId, type: e.type, message: e.message, data: e.data ? JSON.stringify(e.data) : null, ...(at ? { at } : {}) })) })];
-}
+export type RouteUpdate = RouteOutcome;
 
 /** Claims of a link's routes on one gateway; `queued` when they were handed to their tables' workflows. */
 export type ClaimedRoutes = { claims: RouteClaim[]; queued?: boolean } | { conflict: string };
@@ -61,28 +35,14 @@ export interface ClaimedSide {
   rule?: { queued: boolean };
 }
 
-export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Client }) {
-  const { db } = deps;
-  const activeKey = (ref: CloudRef, r: Pick<RouteSpec, 'routeTableId' | 'destinationCidr'>) => `${ref.provider}|${ref.accountId}|${r.routeTableId}|${r.destinationCidr}`;
+export function createCloudStoreActivities(deps: { store: Store; clock: () => Date; temporal?: () => Client }) {
+  const { claims: records } = deps.store;
+  const withToken = (linkId: string, claim: StoredRouteClaim): RouteClaim => ({ ...claim, clientToken: routeClientToken(linkId, claim.id) });
 
-  const claim = (p: { linkId: string; gatewayId: string; ref: CloudRef; routes: RouteSpec[] }): Promise<{ claims: RouteClaim[] } | { conflict: string }> =>
-    db.$transaction(async (tx) => {
-      const claims: RouteClaim[] = [];
-      for (const route of p.routes) {
-        const key = activeKey(p.ref, route);
-        const held = await tx.routeClaim.findUnique({ where: { activeKey: key } });
-        if (held && held.linkId !== p.linkId) {
-          return { conflict: `route ${route.destinationCidr} in ${route.routeTableId} is already managed for link ${held.linkId}` };
-        }
-        const row =
-          held ??
-          (await tx.routeClaim.create({
-            data: { linkId: p.linkId, gatewayId: p.gatewayId, provider: p.ref.provider, accountId: p.ref.accountId, region: p.ref.region, routeTableId: route.routeTableId, destinationCidr: route.destinationCidr, instanceId: route.instanceId, state: 'creating', activeKey: key },
-          }));
-        claims.push({ id: row.id, route: { routeTableId: row.routeTableId, destinationCidr: row.destinationCidr, instanceId: row.instanceId }, clientToken: routeClientToken(p.linkId, row.id), preexisting: row.preexisting, state: row.state });
-      }
-      return { claims };
-    });
+  const claim = async (request: { linkId: string; gatewayId: string; ref: CloudRef; routes: RouteSpec[] }): Promise<{ claims: RouteClaim[] } | { conflict: string }> => {
+    const claimed = await records.claimRoutes(request, deps.clock());
+    return 'conflict' in claimed ? claimed : { claims: claimed.claims.map((stored) => withToken(request.linkId, stored)) };
+  };
 
   /** Hands an op to the workflow that serialises its cloud object (started if idle). */
   const signalWithStart = async <Op extends { baseQueue: string }>(workflowType: string, workflowId: string, signal: SignalDefinition<[Op]>, op: Op): Promise<void> => {
@@ -93,31 +53,28 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
   const enqueueRule = (op: RuleOp): Promise<void> => signalWithStart('securityGroupWorkflow', securityGroupWorkflowId(op.ref, op.rule.securityGroupId), ruleOpSignal, op);
 
   /** Claims a link's routes; with `enqueue`, also hands the ones to write to their tables' workflows (Alibaba). */
-  const claimAndEnqueue = async (p: { linkId: string; gatewayId: string; ref: CloudRef; routes: RouteSpec[]; enqueue?: { replyTo: string; baseQueue: string } }): Promise<ClaimedRoutes> => {
-    const r = await claim(p);
-    if ('conflict' in r || !p.enqueue || !capabilitiesOf(p.ref.provider).serialisedRouteWrites) return r;
+  const claimAndEnqueue = async (input: { linkId: string; gatewayId: string; ref: CloudRef; routes: RouteSpec[]; enqueue?: { replyTo: string; baseQueue: string } }): Promise<ClaimedRoutes> => {
+    const claimed = await claim(input);
+    if ('conflict' in claimed || !input.enqueue || !capabilitiesOf(input.ref.provider).serialisedRouteWrites) return claimed;
     // Claims pointing at another instance are replaced by the caller first (one route per destination).
-    const wanted = new Set(p.routes.map((x) => x.instanceId));
-    if (r.claims.some((c) => c.state === 'present' && !wanted.has(c.route.instanceId))) return r;
-    const todo = r.claims.filter((c) => c.state !== 'present');
+    const wanted = new Set(input.routes.map((route) => route.instanceId));
+    if (claimed.claims.some((held) => held.state === 'present' && !wanted.has(held.route.instanceId))) return claimed;
+    const todo = claimed.claims.filter((held) => held.state !== 'present');
     // Each op is its own request id: the order in which a table's workflow receives them does not matter.
-    const { replyTo, baseQueue } = p.enqueue;
-    await Promise.all(todo.map((c) => enqueue({ requestId: createRequestId(p.linkId, c.id), op: 'create', ref: p.ref, route: c.route, clientToken: c.clientToken, replyTo, baseQueue })));
-    return { ...r, queued: true };
+    const { replyTo, baseQueue } = input.enqueue;
+    await Promise.all(todo.map((held) => enqueue({ requestId: createRequestId(input.linkId, held.id), op: 'create', ref: input.ref, route: held.route, clientToken: held.clientToken, replyTo, baseQueue })));
+    return { ...claimed, queued: true };
   };
 
   /** Records that a link needs a peer rule (rules are shared by links to the same peer); idempotent. */
-  const claimRule = async (p: { linkId: string; gatewayId: string } & PeerRule): Promise<void> => {
-    const existing = await db.peerRuleClaim.findFirst({ where: { linkId: p.linkId, gatewayId: p.gatewayId, securityGroupId: p.securityGroupId, peerIp: p.peerIp, released: false } });
-    if (!existing) await db.peerRuleClaim.create({ data: { linkId: p.linkId, gatewayId: p.gatewayId, securityGroupId: p.securityGroupId, peerIp: p.peerIp, description: p.description } });
-  };
+  const claimRule = (request: { linkId: string; gatewayId: string } & PeerRule): Promise<void> => records.claimRule(request, deps.clock());
 
   return {
     /**
      * Records the routes a link is about to create. Refuses (without recording anything) when
      * another live link already owns one of them.
      */
-    async claimRoutes(p: {
+    async claimRoutes(input: {
       linkId: string;
       gatewayId: string;
       ref: CloudRef;
@@ -129,14 +86,14 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
        */
       enqueue?: { replyTo: string; baseQueue: string };
     }): Promise<ClaimedRoutes> {
-      return claimAndEnqueue(p);
+      return claimAndEnqueue(input);
     },
 
     /**
      * Everything a cloud end of a new link claims, in one step: its routes and the rule for the
      * peer, each handed on Alibaba Cloud to the workflow that serialises its table or group.
      */
-    async claimSide(p: {
+    async claimSide(input: {
       linkId: string;
       gatewayId: string;
       ref: CloudRef;
@@ -146,58 +103,41 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
     }): Promise<ClaimedSide> {
       // Routes and rule are independent: claimed and queued side by side.
       const allow = async (rule: PeerRule): Promise<{ queued: boolean }> => {
-        await claimRule({ linkId: p.linkId, gatewayId: p.gatewayId, ...rule });
-        if (!capabilitiesOf(p.ref.provider).batchedRuleWrites) return { queued: false };
-        await enqueueRule({ requestId: allowRequestId(p.linkId, p.gatewayId, rule.peerIp), op: 'allow', ref: p.ref, rule, ...p.enqueue });
+        await claimRule({ linkId: input.linkId, gatewayId: input.gatewayId, ...rule });
+        if (!capabilitiesOf(input.ref.provider).batchedRuleWrites) return { queued: false };
+        await enqueueRule({ requestId: allowRequestId(input.linkId, input.gatewayId, rule.peerIp), op: 'allow', ref: input.ref, rule, ...input.enqueue });
         return { queued: true };
       };
-      const [routes, rule] = await Promise.all([claimAndEnqueue(p), p.rule ? allow(p.rule) : undefined]);
+      const [routes, rule] = await Promise.all([claimAndEnqueue(input), input.rule ? allow(input.rule) : undefined]);
       return { routes, ...(rule ? { rule } : {}) };
     },
 
     /** Records route outcomes, and optionally link events (`events` first, then `event`), in one transaction. */
-    async markRoutes(p: {
+    async markRoutes(input: {
       linkId: string;
       updates: RouteUpdate[];
       events?: Array<{ type: string; message: string; data?: Record<string, unknown> }>;
       event?: { type: string; message: string; data?: Record<string, unknown> };
     }): Promise<void> {
-      await db.$transaction([
-        ...routeUpdates(db, p.updates),
-        ...linkEventWrites(db, p.linkId, [...(p.events ?? []), ...(p.event ? [p.event] : [])]),
-      ]);
+      await records.markRoutes(input.linkId, input.updates, [...(input.events ?? []), ...(input.event ? [input.event] : [])], deps.clock());
     },
 
     /** The link's live route records on one gateway. */
-    async routesOf(p: { linkId: string; gatewayId: string }): Promise<RouteClaim[]> {
-      const rows = await db.routeClaim.findMany({ where: { linkId: p.linkId, gatewayId: p.gatewayId, NOT: { state: 'deleted' } }, orderBy: { id: 'asc' } });
-      return rows.map((r) => ({ id: r.id, route: { routeTableId: r.routeTableId, destinationCidr: r.destinationCidr, instanceId: r.instanceId }, clientToken: routeClientToken(p.linkId, r.id), preexisting: r.preexisting, state: r.state }));
+    async routesOf(input: { linkId: string; gatewayId: string }): Promise<RouteClaim[]> {
+      return (await records.routesOf(input.linkId, input.gatewayId)).map((stored) => withToken(input.linkId, stored));
     },
 
     /** Records that a link needs a peer rule (rules are shared by links to the same peer). */
-    async claimPeerRule(p: { linkId: string; gatewayId: string } & PeerRule): Promise<void> {
-      await claimRule(p);
+    async claimPeerRule(input: { linkId: string; gatewayId: string } & PeerRule): Promise<void> {
+      await claimRule(input);
     },
 
     /**
      * Releases a link's rule claims on one gateway (all of them, or all but the rule for the
      * current peer address after the peer moved); returns the rules no other link needs any more.
      */
-    async releasePeerRules(p: { linkId: string; gatewayId: string; keepPeerIp?: string }): Promise<{ unneeded: PeerRule[]; kept: number }> {
-      return db.$transaction(async (tx) => {
-        const mine = await tx.peerRuleClaim.findMany({
-          where: { linkId: p.linkId, gatewayId: p.gatewayId, released: false, ...(p.keepPeerIp ? { NOT: { peerIp: p.keepPeerIp } } : {}) },
-        });
-        await tx.peerRuleClaim.updateMany({ where: { id: { in: mine.map((m) => m.id) } }, data: { released: true } });
-        const unneeded: PeerRule[] = [];
-        let kept = 0;
-        for (const m of mine) {
-          const others = await tx.peerRuleClaim.count({ where: { securityGroupId: m.securityGroupId, peerIp: m.peerIp, released: false } });
-          if (others === 0) unneeded.push({ securityGroupId: m.securityGroupId, peerIp: m.peerIp, description: m.description });
-          else kept++;
-        }
-        return { unneeded, kept };
-      });
+    async releasePeerRules(input: { linkId: string; gatewayId: string; keepPeerIp?: string }): Promise<{ unneeded: PeerRule[]; kept: number }> {
+      return records.releaseRules(input.linkId, input.gatewayId, input.keepPeerIp);
     },
 
     /**
@@ -205,12 +145,7 @@ export function createCloudStoreActivities(deps: { db: Db; temporal?: () => Clie
      * claimed the same peer after another released it and queued the revoke.
      */
     async unclaimedRules(rules: PeerRule[]): Promise<PeerRule[]> {
-      const out: PeerRule[] = [];
-      for (const r of rules) {
-        const held = await db.peerRuleClaim.count({ where: { securityGroupId: r.securityGroupId, peerIp: r.peerIp, released: false } });
-        if (held === 0) out.push(r);
-      }
-      return out;
+      return records.unclaimedRules(rules);
     },
 
     /** Hands a rule change to its security group's batching workflow (started if idle). */

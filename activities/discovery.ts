@@ -1,48 +1,52 @@
 // Stores what discovery found about a cloud gateway, all at once: either the whole picture becomes
 // the gateway's truth (state ready), or nothing does (state failed, with the reason).
-import type { Db } from '../db';
+import type { Store } from '../store';
 import type { DiscoveredGateway } from '../cloud/types';
 import { normaliseCidrList } from '../lib/cidr';
-import { parseJsonList } from './store-helpers';
 
-export function createDiscoveryActivities(deps: { db: Db; clock: () => Date }) {
-  const { db } = deps;
+export function createDiscoveryActivities(deps: { store: Store; clock: () => Date }) {
+  const { gateways } = deps.store;
+  const fail = (gatewayId: string, reason: string): Promise<void> => gateways.failDiscovery(gatewayId, reason, deps.clock());
+  const gatewayOf = async (gatewayId: string) => {
+    const gateway = await gateways.get(gatewayId);
+    if (!gateway) throw new Error(`gateway ${gatewayId} not found`);
+    return gateway;
+  };
+
   return {
-    async applyDiscovery(p: { gatewayId: string; discovered: DiscoveredGateway }): Promise<{ state: 'ready' | 'failed'; reason?: string }> {
-      const g = await db.gateway.findUniqueOrThrow({ where: { id: p.gatewayId } });
-      const d = p.discovered;
+    async applyDiscovery(input: { gatewayId: string; discovered: DiscoveredGateway }): Promise<{ state: 'ready' | 'failed'; reason?: string }> {
+      const gateway = await gatewayOf(input.gatewayId);
+      const found = input.discovered;
       // Operators may restrict which route tables are written; each must belong to the VPC.
-      const wanted = g.routeTablesWanted ? parseJsonList(g.routeTablesWanted) : undefined;
-      const unknown = wanted?.filter((t) => !d.routeTableIds.includes(t)) ?? [];
+      const wanted = gateway.routeTablesWanted ?? undefined;
+      const unknown = wanted?.filter((table) => !found.routeTableIds.includes(table)) ?? [];
       if (unknown.length > 0) {
-        const reason = `route table(s) ${unknown.join(', ')} are not in ${d.vpcId} (its tables: ${d.routeTableIds.join(', ') || 'none'})`;
-        await fail(p.gatewayId, reason);
+        const reason = `route table(s) ${unknown.join(', ')} are not in ${found.vpcId} (its tables: ${found.routeTableIds.join(', ') || 'none'})`;
+        await fail(input.gatewayId, reason);
         return { state: 'failed', reason };
       }
       let cidrs: string[];
       try {
-        cidrs = normaliseCidrList(d.vpcCidrs);
+        cidrs = normaliseCidrList(found.vpcCidrs);
       } catch (err) {
         const reason = `the VPC's CIDR blocks are unusable: ${(err as Error).message}`;
-        await fail(p.gatewayId, reason);
+        await fail(input.gatewayId, reason);
         return { state: 'failed', reason };
       }
-      await db.gateway.update({
-        where: { id: p.gatewayId },
-        data: {
-          state: 'ready',
-          stateReason: null,
-          cidrs: JSON.stringify(cidrs),
-          instanceId: d.instanceId,
-          privateIp: d.privateIp,
-          vpcId: d.vpcId,
-          subnetId: d.subnetId,
-          routeTableIds: JSON.stringify(wanted ?? d.routeTableIds),
-          securityGroupIds: JSON.stringify(d.securityGroupIds),
-          discovered: JSON.stringify(d),
-          discoveredAt: deps.clock(),
+      await gateways.applyDiscovery(
+        input.gatewayId,
+        {
+          cidrs,
+          instanceId: found.instanceId,
+          privateIp: found.privateIp,
+          vpcId: found.vpcId,
+          subnetId: found.subnetId,
+          routeTableIds: wanted ?? found.routeTableIds,
+          securityGroupIds: found.securityGroupIds,
+          discovered: found,
         },
-      });
+        deps.clock(),
+      );
       return { state: 'ready' };
     },
 
@@ -52,33 +56,22 @@ export function createDiscoveryActivities(deps: { db: Db; clock: () => Date }) {
      * VPC, for a gateway that is ready: another VPC means other networks and route tables, which
      * is a new gateway, not a failover.
      */
-    async followDiscoveredInstance(p: { gatewayId: string; discovered: DiscoveredGateway }): Promise<{ changed: boolean } | { refused: string }> {
-      const g = await db.gateway.findUniqueOrThrow({ where: { id: p.gatewayId } });
-      const d = p.discovered;
-      if (g.state !== 'ready') return { refused: `gateway ${g.name} is ${g.state}` };
-      if (g.vpcId !== d.vpcId) return { refused: `${d.instanceId} is in ${d.vpcId}, not in the gateway's VPC ${g.vpcId ?? '(none)'}` };
-      const securityGroupIds = JSON.stringify(d.securityGroupIds);
-      const changed = g.instanceId !== d.instanceId || g.securityGroupIds !== securityGroupIds || g.privateIp !== d.privateIp;
+    async followDiscoveredInstance(input: { gatewayId: string; discovered: DiscoveredGateway }): Promise<{ changed: boolean } | { refused: string }> {
+      const gateway = await gatewayOf(input.gatewayId);
+      const found = input.discovered;
+      if (gateway.state !== 'ready') return { refused: `gateway ${gateway.name} is ${gateway.state}` };
+      if (gateway.vpcId !== found.vpcId) return { refused: `${found.instanceId} is in ${found.vpcId}, not in the gateway's VPC ${gateway.vpcId ?? '(none)'}` };
+      const sameGroups = gateway.securityGroupIds.length === found.securityGroupIds.length && gateway.securityGroupIds.every((group, index) => group === found.securityGroupIds[index]);
+      const changed = gateway.instanceId !== found.instanceId || !sameGroups || gateway.privateIp !== found.privateIp;
       if (changed) {
-        const r = await db.gateway.updateMany({
-          where: { id: p.gatewayId, state: 'ready', vpcId: d.vpcId },
-          data: { instanceId: d.instanceId, privateIp: d.privateIp, subnetId: d.subnetId, securityGroupIds, discovered: JSON.stringify(d), discoveredAt: deps.clock() },
-        });
-        if (r.count === 0) return { refused: `gateway ${g.name} changed meanwhile` };
+        const moved = { instanceId: found.instanceId, privateIp: found.privateIp, vpcId: found.vpcId, subnetId: found.subnetId, securityGroupIds: found.securityGroupIds, discovered: found };
+        if (!(await gateways.followInstance(input.gatewayId, moved, deps.clock()))) return { refused: `gateway ${gateway.name} changed meanwhile` };
       }
       return { changed };
     },
 
-    async failDiscovery(p: { gatewayId: string; reason: string }): Promise<void> {
-      await fail(p.gatewayId, p.reason);
+    async failDiscovery(input: { gatewayId: string; reason: string }): Promise<void> {
+      await fail(input.gatewayId, input.reason);
     },
   };
-
-  async function fail(gatewayId: string, reason: string): Promise<void> {
-    // No partial data is kept as truth: everything discovery would set is cleared.
-    await db.gateway.update({
-      where: { id: gatewayId },
-      data: { state: 'failed', stateReason: reason, cidrs: '[]', instanceId: null, privateIp: null, vpcId: null, subnetId: null, routeTableIds: null, securityGroupIds: null, discovered: null, discoveredAt: deps.clock() },
-    });
-  }
 }

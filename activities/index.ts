@@ -1,7 +1,6 @@
 // All activities, built by one factory from their dependencies (samples-typescript
 // activities-dependency-injection). Workflows import only the type of the result.
 import { ApplicationFailure } from '@temporalio/common';
-import type { Db } from '../db';
 import type { GatewayHub } from '../gateway-hub/hub';
 import type { Logger } from '../lib/log';
 import type { SecretKey } from '../lib/crypto';
@@ -11,9 +10,9 @@ import type { LinkConfig } from '../protocol/messages';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { reconfigureSignal } from '../contracts/link-workflow';
 import { FailureType, fromHubError } from './errors';
-import { isFresh, liveLinksOf } from './store-helpers';
+import { isFresh, type GatewayPresence, type Store } from '../store';
 import { createCloudActivities, type PaceCall, type ProviderFor } from './cloud';
-import { createCloudStoreActivities, linkEventWrites, routeUpdates, type ClaimedSide, type RouteUpdate } from './cloud-store';
+import { createCloudStoreActivities, type ClaimedSide, type RouteUpdate } from './cloud-store';
 import { createDiscoveryActivities } from './discovery';
 import { heartbeating } from './heartbeat';
 import { other, peerRuleFor, routesFor, type LinkPlan, type PublicLinkConfig, type SideName } from '../contracts/link-plan';
@@ -22,7 +21,7 @@ import { buildPlan } from './plan';
 export type { LinkPlan, LinkSide, PublicLinkConfig } from '../contracts/link-plan';
 
 export interface ActivityDeps {
-  db: Db;
+  store: Store;
   /** Present only in processes that hold agent sockets. */
   hub?: GatewayHub;
   secretKey: SecretKey;
@@ -49,7 +48,7 @@ export interface LinkEventInput {
 
 
 export function createActivities(deps: ActivityDeps) {
-  const { db } = deps;
+  const { store } = deps;
 
   /** Calls the agent through this process's hub, heartbeating while it waits (see heartbeat.ts). */
   const agentRpc = <T>(work: () => Promise<T>): Promise<T> => heartbeating(work());
@@ -59,23 +58,18 @@ export function createActivities(deps: ActivityDeps) {
     return deps.hub;
   };
 
-  const queueOf = (g: Parameters<typeof where>[0]): { queue?: string } => {
-    const queue = where(g);
-    return queue ? { queue } : {};
-  };
-
   /** The hub queue reaching a gateway now, if its presence is believable. */
-  const where = (g: { online: boolean; hubInstance: string | null; lastSeenAt: Date | null }): string | undefined =>
-    g.online && g.hubInstance && isFresh(g.lastSeenAt, deps.clock(), deps.presenceTtlMs) ? deps.hubQueue(g.hubInstance) : undefined;
+  const where = (presence: GatewayPresence): string | undefined =>
+    presence.online && presence.hubInstance && isFresh(presence.lastSeenAt, deps.clock(), deps.presenceTtlMs) ? deps.hubQueue(presence.hubInstance) : undefined;
 
-  const recordEvent = async (e: LinkEventInput): Promise<void> => {
-    await db.linkEvent.create({ data: { linkId: e.linkId, type: e.type, message: e.message, data: e.data ? JSON.stringify(e.data) : null, at: deps.clock() } });
+  const recordEvent = async ({ linkId, ...event }: LinkEventInput): Promise<void> => {
+    await store.links.addEvents(linkId, [event], deps.clock());
   };
 
-  const cloudStore = createCloudStoreActivities({ db, ...(deps.temporal ? { temporal: deps.temporal } : {}) });
+  const cloudStore = createCloudStoreActivities({ store, clock: deps.clock, ...(deps.temporal ? { temporal: deps.temporal } : {}) });
 
   const planLink = async (linkId: string): Promise<LinkPlan> => {
-    const link = await db.link.findUnique({ where: { id: linkId }, include: { a: true, b: true } });
+    const link = await store.links.withEnds(linkId);
     if (!link) throw ApplicationFailure.nonRetryable(`link ${linkId} not found`, FailureType.notFound);
     return buildPlan(link, { queueOf: where });
   };
@@ -83,7 +77,7 @@ export function createActivities(deps: ActivityDeps) {
   return {
     ...createCloudActivities(deps.providerFor, deps.paceCloudCall),
     ...cloudStore,
-    ...createDiscoveryActivities({ db, clock: deps.clock }),
+    ...createDiscoveryActivities({ store, clock: deps.clock }),
 
     /** Reads what a link connects: both ends' endpoints and networks, and who initiates. */
     planLink,
@@ -93,31 +87,31 @@ export function createActivities(deps: ActivityDeps) {
      * is known (provisioning can go on), each cloud end's claims on its routes and peer rule,
      * already handed to the workflows that write them (Alibaba Cloud).
      */
-    async planAndClaim(p: { linkId: string; enqueue: { replyTo: string; baseQueue: string } }): Promise<{ plan: LinkPlan; claimed?: Partial<Record<SideName, ClaimedSide>> }> {
-      const plan = await planLink(p.linkId);
+    async planAndClaim(input: { linkId: string; enqueue: { replyTo: string; baseQueue: string } }): Promise<{ plan: LinkPlan; claimed?: Partial<Record<SideName, ClaimedSide>> }> {
+      const plan = await planLink(input.linkId);
       if (plan.refused !== undefined || !plan[other(plan.initiator)].endpoint) return { plan };
       const claimed: Partial<Record<SideName, ClaimedSide>> = {};
       await Promise.all(
-        (['a', 'b'] as const).map(async (s) => {
-          const cloud = plan[s].cloud;
+        (['a', 'b'] as const).map(async (sideName) => {
+          const cloud = plan[sideName].cloud;
           if (!cloud) return;
-          const rule = peerRuleFor(plan, s);
-          claimed[s] = await cloudStore.claimSide({ linkId: p.linkId, gatewayId: plan[s].gatewayId, ref: cloud.ref, routes: routesFor(plan, s), ...(rule ? { rule } : {}), enqueue: p.enqueue });
+          const rule = peerRuleFor(plan, sideName);
+          claimed[sideName] = await cloudStore.claimSide({ linkId: input.linkId, gatewayId: plan[sideName].gatewayId, ref: cloud.ref, routes: routesFor(plan, sideName), ...(rule ? { rule } : {}), enqueue: input.enqueue });
         }),
       );
       return { plan, claimed };
     },
 
     /** Asks every live link of a gateway to re-plan (its instance, address or rules changed). */
-    async replanGatewayLinks(p: { gatewayId: string }): Promise<number> {
+    async replanGatewayLinks(input: { gatewayId: string }): Promise<number> {
       if (!deps.temporal) throw ApplicationFailure.nonRetryable('no Temporal client in this worker', 'Misconfigured');
       const client = deps.temporal();
-      const links = await liveLinksOf(db, [p.gatewayId]);
+      const links = await store.links.liveOf([input.gatewayId]);
       await Promise.all(
-        links.map((l) =>
+        links.map((link) =>
           client.workflow
-            .getHandle(l.workflowId)
-            .signal(reconfigureSignal, { reason: 'instance', gatewayId: p.gatewayId })
+            .getHandle(link.workflowId)
+            .signal(reconfigureSignal, { reason: 'instance', gatewayId: input.gatewayId })
             // A link that finished meanwhile has nothing to re-plan.
             .catch((err: unknown) => {
               if (!(err instanceof WorkflowNotFoundError)) throw err;
@@ -129,71 +123,67 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Which hub instance's task queue reaches a gateway now, if any. */
     async locateGateway(gatewayId: string): Promise<{ queue?: string }> {
-      const g = await db.gateway.findUnique({ where: { id: gatewayId } });
-      if (!g) throw ApplicationFailure.nonRetryable(`gateway ${gatewayId} not found`, FailureType.notFound);
-      return queueOf(g);
+      const presence = await store.gateways.locate(gatewayId);
+      if (!presence) throw ApplicationFailure.nonRetryable(`gateway ${gatewayId} not found`, FailureType.notFound);
+      const queue = where(presence);
+      return queue ? { queue } : {};
     },
 
     recordEvent,
 
     /**
      * Moves the link to a new state and records why, in one transaction with what the workflow
-     * recorded since its last write: route outcomes and events (in order, before `event`).
+     * recorded since its last write: route outcomes and events (in order, before `event`). Once
+     * the operator asked for a delete, only deleting and deleted are written (the events are).
      */
-    async setLinkState(p: { linkId: string; state: string; reason?: string; routes?: RouteUpdate[]; events?: Array<Omit<LinkEventInput, 'linkId'>>; event?: Omit<LinkEventInput, 'linkId'> }): Promise<void> {
-      await db.$transaction([
-        ...routeUpdates(db, p.routes ?? []),
-        db.link.update({ where: { id: p.linkId }, data: { state: p.state, stateReason: p.reason ?? null } }),
-        ...linkEventWrites(db, p.linkId, [...(p.events ?? []), ...(p.event ? [p.event] : [])], deps.clock()),
-      ]);
+    async setLinkState(input: { linkId: string; state: string; reason?: string; routes?: RouteUpdate[]; events?: Array<Omit<LinkEventInput, 'linkId'>>; event?: Omit<LinkEventInput, 'linkId'> }): Promise<void> {
+      const written = await store.links.setState(
+        { linkId: input.linkId, state: input.state, ...(input.reason !== undefined ? { reason: input.reason } : {}), ...(input.routes ? { routes: input.routes } : {}), events: [...(input.events ?? []), ...(input.event ? [input.event] : [])] },
+        deps.clock(),
+      );
+      if (!written) deps.log.debug('link state kept: a delete was requested', { linkId: input.linkId, state: input.state });
     },
 
     /** Puts a link's CIDRs back to the ones that last worked, after a change failed for good. */
-    async revertLinkCidrs(p: { linkId: string; a: string[]; b: string[]; reason: string }): Promise<void> {
-      await db.$transaction([
-        db.link.update({ where: { id: p.linkId }, data: { aCidrs: JSON.stringify(p.a), bCidrs: JSON.stringify(p.b) } }),
-        db.linkEvent.create({ data: { linkId: p.linkId, type: 'cidr.reverted', message: `CIDRs restored to ${p.a.join(', ')} ↔ ${p.b.join(', ')}: ${p.reason}`, data: JSON.stringify({ aCidrs: p.a, bCidrs: p.b }), at: deps.clock() } }),
-      ]);
+    async revertLinkCidrs(input: { linkId: string; a: string[]; b: string[]; reason: string }): Promise<void> {
+      const event = { type: 'cidr.reverted', message: `CIDRs restored to ${input.a.join(', ')} ↔ ${input.b.join(', ')}: ${input.reason}`, data: { aCidrs: input.a, bCidrs: input.b } };
+      await store.links.revertCidrs(input.linkId, { a: input.a, b: input.b }, event, deps.clock());
     },
 
     /** Marks a link deleted; its row and events stay readable, and the pair may be linked again. */
     async finishDelete(linkId: string): Promise<void> {
-      const at = deps.clock();
-      await db.$transaction([
-        db.link.update({ where: { id: linkId }, data: { state: 'deleted', stateReason: null, activePairKey: null, deletedAt: at, aTunnelUp: false, bTunnelUp: false } }),
-        db.linkEvent.create({ data: { linkId, type: 'link.deleted', message: 'link deleted; both ends torn down', at } }),
-      ]);
+      await store.links.finishDelete(linkId, { type: 'link.deleted', message: 'link deleted; both ends torn down' }, deps.clock());
     },
 
     // ---- agent calls: these run on the task queue of the hub instance holding the socket ----
 
     /** Sends one end its config; the PSK is read and decrypted here so it never enters workflow history. */
-    async pushLinkConfig(p: { linkId: string; gatewayId: string; config: PublicLinkConfig }): Promise<{ changed: boolean }> {
-      const link = await db.link.findUnique({ where: { id: p.linkId }, select: { pskCiphertext: true } });
-      if (!link) throw ApplicationFailure.nonRetryable(`link ${p.linkId} not found`, FailureType.notFound);
-      const config: LinkConfig = { ...p.config, psk: decrypt(deps.secretKey, link.pskCiphertext, { table: 'Link', id: p.linkId }) };
-      const r = await agentRpc(() => hub().call(asGatewayId(p.gatewayId), 'applyLink', { link: config })).catch((e: unknown) => fromHubError(e, `config push to ${p.gatewayId}`));
-      await recordEvent({ linkId: p.linkId, type: 'config.pushed', message: `config v${p.config.version} applied on gateway ${p.gatewayId}`, data: { gatewayId: p.gatewayId, changed: r.changed, remote: p.config.remoteAddrs } });
-      return r;
+    async pushLinkConfig(input: { linkId: string; gatewayId: string; config: PublicLinkConfig }): Promise<{ changed: boolean }> {
+      const pskCiphertext = await store.links.pskOf(input.linkId);
+      if (pskCiphertext === undefined) throw ApplicationFailure.nonRetryable(`link ${input.linkId} not found`, FailureType.notFound);
+      const config: LinkConfig = { ...input.config, psk: decrypt(deps.secretKey, pskCiphertext, { table: 'Link', id: input.linkId }) };
+      const applied = await agentRpc(() => hub().call(asGatewayId(input.gatewayId), 'applyLink', { link: config })).catch((err: unknown) => fromHubError(err, `config push to ${input.gatewayId}`));
+      await recordEvent({ linkId: input.linkId, type: 'config.pushed', message: `config v${input.config.version} applied on gateway ${input.gatewayId}`, data: { gatewayId: input.gatewayId, changed: applied.changed, remote: input.config.remoteAddrs } });
+      return applied;
     },
 
     /** Asks the initiating end to bring the CHILD_SA up; true once charon installed it. */
-    async initiateLink(p: { linkId: string; gatewayId: string; name: string; timeoutMs: number; restart?: boolean }): Promise<{ established: boolean }> {
-      return agentRpc(() => hub().call(asGatewayId(p.gatewayId), 'initiate', { name: p.name, timeoutMs: p.timeoutMs, ...(p.restart ? { restart: true } : {}) }, { timeoutMs: p.timeoutMs + 5000 }))
-        .catch((e: unknown) => fromHubError(e, `initiate on ${p.gatewayId}`));
+    async initiateLink(input: { linkId: string; gatewayId: string; name: string; timeoutMs: number; restart?: boolean }): Promise<{ established: boolean }> {
+      return agentRpc(() => hub().call(asGatewayId(input.gatewayId), 'initiate', { name: input.name, timeoutMs: input.timeoutMs, ...(input.restart ? { restart: true } : {}) }, { timeoutMs: input.timeoutMs + 5000 }))
+        .catch((err: unknown) => fromHubError(err, `initiate on ${input.gatewayId}`));
     },
 
     /** Whether a gateway's CHILD_SA for the link is installed, with its byte counters. */
-    async tunnelStatus(p: { gatewayId: string; name: string }): Promise<{ installed: boolean; bytesIn: number; bytesOut: number }> {
-      const s = await agentRpc(() => hub().call(asGatewayId(p.gatewayId), 'status', {})).catch((e: unknown) => fromHubError(e, `status of ${p.gatewayId}`));
-      const child = s.sas.filter((sa) => sa.name === p.name).flatMap((sa) => sa.children).find((c) => c.name === p.name && c.state === 'INSTALLED');
+    async tunnelStatus(input: { gatewayId: string; name: string }): Promise<{ installed: boolean; bytesIn: number; bytesOut: number }> {
+      const status = await agentRpc(() => hub().call(asGatewayId(input.gatewayId), 'status', {})).catch((err: unknown) => fromHubError(err, `status of ${input.gatewayId}`));
+      const child = status.sas.filter((sa) => sa.name === input.name).flatMap((sa) => sa.children).find((candidate) => candidate.name === input.name && candidate.state === 'INSTALLED');
       return { installed: !!child, bytesIn: child?.bytesIn ?? 0, bytesOut: child?.bytesOut ?? 0 };
     },
 
     /** Tears one end down; success when it was already gone. */
-    async removeLinkFrom(p: { linkId: string; gatewayId: string; name: string }): Promise<void> {
-      const r = await agentRpc(() => hub().call(asGatewayId(p.gatewayId), 'removeLink', { name: p.name })).catch((e: unknown) => fromHubError(e, `teardown on ${p.gatewayId}`));
-      await recordEvent({ linkId: p.linkId, type: 'config.removed', message: `link ${r.removed ? 'removed from' : 'already absent on'} gateway ${p.gatewayId}`, data: { gatewayId: p.gatewayId } });
+    async removeLinkFrom(input: { linkId: string; gatewayId: string; name: string }): Promise<void> {
+      const removal = await agentRpc(() => hub().call(asGatewayId(input.gatewayId), 'removeLink', { name: input.name })).catch((err: unknown) => fromHubError(err, `teardown on ${input.gatewayId}`));
+      await recordEvent({ linkId: input.linkId, type: 'config.removed', message: `link ${removal.removed ? 'removed from' : 'already absent on'} gateway ${input.gatewayId}`, data: { gatewayId: input.gatewayId } });
     },
   };
 }

@@ -1,7 +1,7 @@
 // Where a gateway can be reached and by whom, from what the operator stated, what the cloud
 // confirmed and what the hub observed, and from that which end of a link initiates IKE. Pure
 // functions over stored rows: the API (views, refusals), the plan and the tests use the same ones.
-import { isIP } from 'node:net';
+import type { StoredFacts } from '../store';
 
 /** Where the address came from: the operator, the cloud (discovery by it), or the agent's connection. */
 export type AddressSource = 'operator' | 'cloud' | 'observed' | 'unknown';
@@ -26,33 +26,9 @@ export interface GatewayReachRow {
   provider: string;
   publicIp: string | null;
   inbound: boolean | null;
-  facts: string | null;
+  /** As the store read it (store/json.ts StoredFacts): validated, lenient about older rows. */
+  facts: StoredFacts | null;
   observedIp: string | null;
-}
-
-interface ReportedFacts {
-  publicIp?: string;
-  localAddrs: string[];
-  connection?: { via: 'direct' } | { via: 'proxy'; proxy: string };
-}
-
-/** Facts as stored (validated when they arrived, checked again: older rows predate the checks). */
-function reportedFacts(text: string | null): ReportedFacts | undefined {
-  if (!text) return undefined;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch {
-    return undefined;
-  }
-  if (typeof raw !== 'object' || raw === null) return undefined;
-  const f = raw as { publicIp?: unknown; localAddrs?: unknown; connection?: { via?: unknown; proxy?: unknown } };
-  const publicIp = typeof f.publicIp === 'string' && isIP(f.publicIp) ? f.publicIp : undefined;
-  const localAddrs = Array.isArray(f.localAddrs) ? f.localAddrs.filter((a): a is string => typeof a === 'string') : [];
-  const via = f.connection?.via;
-  const connection =
-    via === 'proxy' && typeof f.connection?.proxy === 'string' ? { via: 'proxy' as const, proxy: f.connection.proxy } : via === 'direct' ? { via: 'direct' as const } : undefined;
-  return { ...(publicIp ? { publicIp } : {}), localAddrs, ...(connection ? { connection } : {}) };
 }
 
 /**
@@ -61,23 +37,23 @@ function reportedFacts(text: string | null): ReportedFacts | undefined {
  * says it connected directly: through a proxy, the hub sees the proxy. Agents from before they
  * said how they connect count as direct.
  */
-export function reachabilityOf(g: GatewayReachRow): Reachability {
-  const facts = reportedFacts(g.facts);
+export function reachabilityOf(gateway: GatewayReachRow): Reachability {
+  const facts = gateway.facts ?? undefined;
   const via = facts?.connection?.via;
   const connection = facts?.connection ? { via: facts.connection.via, ...(facts.connection.via === 'proxy' ? { proxy: facts.connection.proxy } : {}) } : {};
-  const stated: Inbound | undefined = g.inbound === true ? 'yes' : g.inbound === false ? 'no' : undefined;
-  const own = (address: string) => facts?.localAddrs.includes(address) === true;
-  if (g.publicIp) {
-    const cloud = g.provider !== 'onprem';
+  const stated: Inbound | undefined = gateway.inbound === true ? 'yes' : gateway.inbound === false ? 'no' : undefined;
+  const own = (address: string) => facts?.localAddrs?.includes(address) === true;
+  if (gateway.publicIp) {
+    const cloud = gateway.provider !== 'onprem';
     // The controller opens a cloud gateway's security group to each peer itself.
-    return { address: g.publicIp, source: cloud ? 'cloud' : 'operator', inbound: stated ?? (cloud || own(g.publicIp) ? 'yes' : 'unknown'), ...connection };
+    return { address: gateway.publicIp, source: cloud ? 'cloud' : 'operator', inbound: stated ?? (cloud || own(gateway.publicIp) ? 'yes' : 'unknown'), ...connection };
   }
   if (facts?.publicIp) {
     return { address: facts.publicIp, source: 'observed', inbound: stated ?? (own(facts.publicIp) ? 'yes' : 'unknown'), ...connection };
   }
-  if (g.observedIp && via !== 'proxy') {
-    const behindNat = !own(g.observedIp);
-    return { address: g.observedIp, source: 'observed', inbound: stated ?? (behindNat ? 'unknown' : 'yes'), ...connection, ...(facts ? { behindNat } : {}) };
+  if (gateway.observedIp && via !== 'proxy') {
+    const behindNat = !own(gateway.observedIp);
+    return { address: gateway.observedIp, source: 'observed', inbound: stated ?? (behindNat ? 'unknown' : 'yes'), ...connection, ...(facts ? { behindNat } : {}) };
   }
   return { address: null, source: 'unknown', inbound: stated ?? 'unknown', ...connection };
 }

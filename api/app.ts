@@ -2,7 +2,8 @@
 // Order matters: security headers, then the Host check, before anything reads the request.
 import express from 'express';
 import { AppError, clip } from '../lib/errors';
-import type { ApiContext } from './context';
+import type { ApiContext, ApiOptions } from './context';
+import { createStore } from '../store';
 import { bearerAuth } from './auth';
 import { jsonBody } from './body';
 import { errorHandler } from './http-errors';
@@ -13,7 +14,9 @@ import { linkRoutes } from './links';
 import { cloudAccountRoutes } from './cloud-accounts';
 
 
-export function createApi(ctx: ApiContext): express.Express {
+export function createApi(options: ApiOptions): express.Express {
+  const { db, ...rest } = options;
+  const ctx: ApiContext = { ...rest, store: createStore(db) };
   const app = express();
   app.disable('x-powered-by');
   app.set('query parser', 'simple');

@@ -5,9 +5,8 @@ import { z } from 'zod';
 import { conflict, invalid, notFound } from '../lib/errors';
 import { CredentialsSchema, EndpointsSchema, sealCredentials } from '../cloud/accounts';
 import { endpointPolicy, endpointRefusal } from '../cloud/endpoint-policy';
-import type { CloudAccount } from '../generated/prisma/client';
+import { DuplicateError, type AccountRecord } from '../store';
 import type { ApiContext } from './context';
-import { isUniqueViolation } from './db-errors';
 import { newAccountId } from './ids';
 import { parseBody } from './validate';
 
@@ -20,14 +19,15 @@ const CreateAccount = z
   })
   .strict();
 
-export function accountView(a: CloudAccount) {
+export function accountView(account: AccountRecord) {
   return {
-    id: a.id,
-    name: a.name,
-    provider: a.provider,
-    credentials: a.credentialsCiphertext ? 'stored (encrypted)' : 'provider default chain',
-    endpoints: a.endpoints ? (JSON.parse(a.endpoints) as Record<string, string>) : {},
-    createdAt: a.createdAt,
+    id: account.id,
+    name: account.name,
+    provider: account.provider,
+    credentials: account.credentialsCiphertext ? 'stored (encrypted)' : 'provider default chain',
+    // A malformed stored value is shown as none: providers refuse to use it (cloud/accounts.ts).
+    endpoints: 'set' in account.endpoints ? (account.endpoints.set ?? {}) : {},
+    createdAt: account.createdAt,
   };
 }
 
@@ -53,40 +53,38 @@ export function cloudAccountRoutes(ctx: ApiContext): Router {
     }
     const id = newAccountId();
     try {
-      const a = await ctx.db.cloudAccount.create({
-        data: {
-          id,
-          name: body.name,
-          provider: body.provider,
-          credentialsCiphertext: body.credentials ? sealCredentials(ctx.secretKey, id, body.credentials) : null,
-          // Stored normalised: what was checked is what the providers will connect to.
-          endpoints: checked?.ok ? JSON.stringify(checked.endpoints) : null,
-        },
+      const account = await ctx.store.accounts.create({
+        id,
+        name: body.name,
+        provider: body.provider,
+        credentialsCiphertext: body.credentials ? sealCredentials(ctx.secretKey, id, body.credentials) : null,
+        // Stored normalised: what was checked is what the providers will connect to.
+        endpoints: checked?.ok ? checked.endpoints : null,
       });
-      ctx.log.info('cloud account added', { accountId: a.id, provider: a.provider, withKeys: !!body.credentials });
-      res.status(201).json(accountView(a));
+      ctx.log.info('cloud account added', { accountId: account.id, provider: account.provider, withKeys: !!body.credentials });
+      res.status(201).json(accountView(account));
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(`a cloud account named "${body.name}" already exists`);
+      if (err instanceof DuplicateError) throw conflict(`a cloud account named "${body.name}" already exists`);
       throw err;
     }
   });
 
   r.get('/', async (_req, res) => {
-    const rows = await ctx.db.cloudAccount.findMany({ orderBy: { createdAt: 'asc' } });
-    res.json({ accounts: rows.map(accountView) });
+    const accounts = await ctx.store.accounts.list();
+    res.json({ accounts: accounts.map(accountView) });
   });
 
   r.get('/:id', async (req, res) => {
-    const a = await ctx.db.cloudAccount.findUnique({ where: { id: req.params.id } });
-    if (!a) throw notFound('cloud account', req.params.id);
-    res.json(accountView(a));
+    const account = await ctx.store.accounts.get(req.params.id);
+    if (!account) throw notFound('cloud account', req.params.id);
+    res.json(accountView(account));
   });
 
   r.delete('/:id', async (req, res) => {
-    const a = await ctx.db.cloudAccount.findUnique({ where: { id: req.params.id }, include: { gateways: { select: { id: true } } } });
-    if (!a) throw notFound('cloud account', req.params.id);
-    if (a.gateways.length) throw conflict(`cloud account ${a.name} is used by ${a.gateways.length} gateway(s)`, { gateways: a.gateways.map((g) => g.id) });
-    await ctx.db.cloudAccount.delete({ where: { id: a.id } });
+    const account = await ctx.store.accounts.get(req.params.id);
+    if (!account) throw notFound('cloud account', req.params.id);
+    const removed = await ctx.store.accounts.removeUnused(account.id);
+    if ('usedBy' in removed) throw conflict(`cloud account ${account.name} is used by ${removed.usedBy.length} gateway(s)`, { gateways: removed.usedBy });
     res.status(204).end();
   });
 

@@ -1,5 +1,6 @@
 // What the API handlers need, built once in the controller entry point.
 import type { Db } from '../db';
+import type { Store } from '../store';
 import type { Logger } from '../lib/log';
 import type { SecretKey } from '../lib/crypto';
 import type { ViewContext } from './views';
@@ -8,7 +9,10 @@ import type { ViewContext } from './views';
 export interface LinkOrchestrator {
   /** Starts the link's entity workflow; throws when the workflow service is unreachable. */
   start(linkId: string, workflowId: string): Promise<void>;
-  /** Asks the workflow to tear the link down; resolves once it accepted, AppError('conflict') if already deleting. */
+  /**
+   * Tells the workflow to tear the link down (the API recorded the intent first); throws when
+   * Temporal is unreachable. A repeat is harmless.
+   */
   requestDelete(workflowId: string): Promise<void>;
   /**
    * Tells the link's workflow that what it carries changed in the database (its CIDRs, or its PSK
@@ -20,7 +24,7 @@ export interface LinkOrchestrator {
 }
 
 export interface ApiContext {
-  db: Db;
+  store: Store;
   log: Logger;
   secretKey: SecretKey;
   links: LinkOrchestrator;
@@ -36,3 +40,6 @@ export interface ApiContext {
   /** Time for expiries and key rotations; default the system clock. */
   clock?: () => Date;
 }
+
+/** What createApi is given: the context, with the database the API's store is opened over. */
+export type ApiOptions = Omit<ApiContext, 'store'> & { db: Db };

@@ -23,15 +23,9 @@ export function issueEnrolmentToken(ctx: ApiContext) {
     const expiresAt = new Date(now.getTime() + (body.ttlSeconds ?? DEFAULT_TTL_SECONDS) * 1000);
     const token = randomToken();
     const id = newEnrolmentTokenId();
-    const gatewayId = await ctx.db.$transaction(async (tx) => {
-      const g = await tx.gateway.findUnique({ where: { id: req.params.id }, select: { id: true } });
-      if (!g) throw notFound('gateway', req.params.id);
-      // The newest token replaces earlier unused ones: a token the operator asked again for was
-      // probably lost, and should not stay valid somewhere.
-      await tx.enrolmentToken.deleteMany({ where: { gatewayId: g.id, usedAt: null } });
-      await tx.enrolmentToken.create({ data: { id, gatewayId: g.id, tokenHash: hashSecret(token), expiresAt } });
-      return g.id;
-    });
+    const gatewayId = req.params.id;
+    // The newest token replaces earlier unused ones (see GatewayStore.issueEnrolmentToken).
+    if (!(await ctx.store.gateways.issueEnrolmentToken({ id, gatewayId, tokenHash: hashSecret(token), expiresAt }))) throw notFound('gateway', gatewayId);
     ctx.log.info('enrolment token issued', { gatewayId, tokenId: id, expiresAt });
     // Shown exactly once; only its hash is stored.
     res.status(201).json({ gatewayId, token, expiresAt: expiresAt.toISOString(), install: `GATEWAY_ID=${gatewayId}\nENROLMENT_TOKEN=${token}\n` });

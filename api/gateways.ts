@@ -2,7 +2,6 @@
 import { Router } from 'express';
 import { z } from 'zod';
 import { isIP } from 'node:net';
-import { isUniqueViolation } from './db-errors';
 import { conflict, notFound, unavailable } from '../lib/errors';
 import { normaliseIp } from '../lib/net';
 import { hashSecret, randomToken } from '../lib/crypto';
@@ -13,6 +12,7 @@ import { allowDefaultRoute, cidrList, refuseDefaultRoute } from './cidr-fields';
 import { issueEnrolmentToken } from './enrolment-tokens';
 import { gatewayView } from './views';
 import { buildPlan } from '../activities/plan';
+import { DuplicateError, type NewGateway } from '../store';
 
 const name = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, { error: 'letters, digits, space, . _ - only' });
 /** An IPv4-mapped address is kept as the IPv4 address it is; a zone id belongs to one host's interface. */
@@ -54,57 +54,54 @@ export function gatewayRoutes(ctx: ApiContext): Router {
     if (body.provider === 'onprem') refuseDefaultRoute('cidrs', body.cidrs, body.allowDefaultRoute);
     const secret = randomToken();
     const id = newGatewayId();
-    let data: Parameters<typeof ctx.db.gateway.create>[0]['data'];
+    let gateway: NewGateway;
     if (body.provider === 'onprem') {
-      data = { id, name: body.name, provider: body.provider, cidrs: JSON.stringify(body.cidrs), publicIp: body.publicIp ?? null, inbound: body.inbound ?? null, secretHash: hashSecret(secret) };
+      gateway = { id, name: body.name, provider: body.provider, cidrs: body.cidrs, publicIp: body.publicIp ?? null, inbound: body.inbound ?? null, secretHash: hashSecret(secret) };
     } else {
-      const account = await ctx.db.cloudAccount.findUnique({ where: { id: body.account } });
+      const account = await ctx.store.accounts.get(body.account);
       if (!account) throw notFound('cloud account', body.account);
       if (account.provider !== body.provider) throw conflict(`cloud account ${account.name} is for ${account.provider}, not ${body.provider}`);
-      data = {
+      gateway = {
         id,
         name: body.name,
         provider: body.provider,
-        cidrs: '[]',
+        cidrs: [],
         publicIp: body.publicIp,
         secretHash: hashSecret(secret),
-        accountId: account.id,
-        region: body.region,
-        state: 'discovering',
-        routeTablesWanted: body.routeTables ? JSON.stringify(body.routeTables) : null,
+        cloud: { accountId: account.id, region: body.region, routeTablesWanted: body.routeTables ?? null },
       };
     }
-    let g;
+    let created;
     try {
-      g = await ctx.db.gateway.create({ data });
+      created = await ctx.store.gateways.create(gateway);
     } catch (err) {
-      if (isUniqueViolation(err)) throw conflict(`a gateway named "${body.name}" already exists`);
+      if (err instanceof DuplicateError) throw conflict(`a gateway named "${body.name}" already exists`);
       throw err;
     }
     if (body.provider !== 'onprem') {
       try {
         await ctx.links.startDiscovery(id, { provider: body.provider, accountId: body.account, region: body.region }, body.publicIp);
       } catch (err) {
-        await ctx.db.gateway.delete({ where: { id } });
+        await ctx.store.gateways.remove(id);
         ctx.log.error('could not start discovery', { gatewayId: id, err });
         throw unavailable('the workflow service is unreachable; nothing was created, try again');
       }
     }
-    ctx.log.info('gateway registered', { gatewayId: g.id, name: g.name, provider: g.provider });
+    ctx.log.info('gateway registered', { gatewayId: created.id, name: created.name, provider: created.provider });
     // The secret is shown exactly once; only its hash is stored.
-    res.status(201).json({ ...gatewayView(g, ctx.view()), agentSecret: secret });
+    res.status(201).json({ ...gatewayView(created, ctx.view()), agentSecret: secret });
   });
 
   r.get('/', async (_req, res) => {
-    const rows = await ctx.db.gateway.findMany({ orderBy: { createdAt: 'asc' } });
+    const gateways = await ctx.store.gateways.list();
     const view = ctx.view();
-    res.json({ gateways: rows.map((g) => gatewayView(g, view)) });
+    res.json({ gateways: gateways.map((gateway) => gatewayView(gateway, view)) });
   });
 
   r.get('/:id', async (req, res) => {
-    const g = await ctx.db.gateway.findUnique({ where: { id: req.params.id } });
-    if (!g) throw notFound('gateway', req.params.id);
-    res.json(gatewayView(g, ctx.view()));
+    const gateway = await ctx.store.gateways.get(req.params.id);
+    if (!gateway) throw notFound('gateway', req.params.id);
+    res.json(gatewayView(gateway, ctx.view()));
   });
 
   // Where the site can be reached: its public address and whether peers can connect in. Its live
@@ -112,27 +109,27 @@ export function gatewayRoutes(ctx: ApiContext): Router {
   // with no end to connect to is refused, and nothing is stored.
   r.patch('/:id', async (req, res) => {
     const body = parseBody(UpdateGateway, req.body);
-    const { gateway, links } = await ctx.db.$transaction(async (tx) => {
-      const g = await tx.gateway.findUnique({ where: { id: req.params.id } });
-      if (!g) throw notFound('gateway', req.params.id);
-      if (g.provider !== 'onprem') throw conflict(`gateway ${g.name} is in ${g.provider}: its address is the one discovery confirmed; register the new address as a new gateway`);
-      const next = { ...g, ...(body.publicIp !== undefined ? { publicIp: body.publicIp } : {}), ...(body.inbound !== undefined ? { inbound: body.inbound } : {}) };
-      const live = await tx.link.findMany({ where: { deletedAt: null, OR: [{ aId: g.id }, { bId: g.id }] }, include: { a: true, b: true } });
-      for (const l of live) {
-        const plan = buildPlan({ ...l, a: l.aId === g.id ? next : l.a, b: l.bId === g.id ? next : l.b });
-        if (plan.refused) throw conflict(`link ${l.id} would have no end to connect to: ${plan.refused}`, { link: l.id });
+    const { gateway, links } = await ctx.store.transaction(async (tx) => {
+      const current = await tx.gateways.get(req.params.id);
+      if (!current) throw notFound('gateway', req.params.id);
+      if (current.provider !== 'onprem') throw conflict(`gateway ${current.name} is in ${current.provider}: its address is the one discovery confirmed; register the new address as a new gateway`);
+      const next = { ...current, ...(body.publicIp !== undefined ? { publicIp: body.publicIp } : {}), ...(body.inbound !== undefined ? { inbound: body.inbound } : {}) };
+      const live = await tx.links.liveWithEndsOf(current.id);
+      for (const link of live) {
+        const plan = buildPlan({ ...link, a: link.aId === current.id ? next : link.a, b: link.bId === current.id ? next : link.b });
+        if (plan.refused) throw conflict(`link ${link.id} would have no end to connect to: ${plan.refused}`, { link: link.id });
       }
-      const updated = await tx.gateway.update({ where: { id: g.id }, data: { publicIp: next.publicIp, inbound: next.inbound } });
+      const updated = await tx.gateways.setReachability(current.id, { publicIp: next.publicIp, inbound: next.inbound });
       return { gateway: updated, links: live };
     });
     // The links follow the change on their own once told; one that is not told now re-plans at
     // its gateway's next reconnect.
     const failed: string[] = [];
     await Promise.all(
-      links.map((l) =>
-        ctx.links.reconfigure(l.workflowId, 'endpoint').catch((err: unknown) => {
-          failed.push(l.id);
-          ctx.log.warn('could not tell a link workflow about a gateway change', { linkId: l.id, err });
+      links.map((link) =>
+        ctx.links.reconfigure(link.workflowId, 'endpoint').catch((err: unknown) => {
+          failed.push(link.id);
+          ctx.log.warn('could not tell a link workflow about a gateway change', { linkId: link.id, err });
         }),
       ),
     );

@@ -2,14 +2,12 @@
 // carries (with a dry-run preview), rotate its key, delete it.
 import { Router } from 'express';
 import { z } from 'zod';
-import { AppError, conflict, notFound, unavailable } from '../lib/errors';
+import { conflict, notFound, unavailable } from '../lib/errors';
 import { firstOverlap, parseCidr, contains } from '../lib/cidr';
 import { encrypt, randomToken } from '../lib/crypto';
-import { liveLinksOf, parseJsonList } from '../activities/store-helpers';
 import { linkWorkflowId } from '../contracts/link-workflow';
-import type { Db } from '../db';
+import { DuplicateError, type GatewayRecord, type LinkRecord, type LinkWithEnds, type Store } from '../store';
 import type { ApiContext } from './context';
-import { isUniqueViolation } from './db-errors';
 import { newLinkId } from './ids';
 import { parseBody } from './validate';
 import { linkView } from './views';
@@ -19,7 +17,6 @@ import { rotateLinkKey } from './link-keys';
 import { buildPlan } from '../activities/plan';
 import { chooseInitiator, reachabilityOf } from '../activities/reachability';
 import { configFor, describeChange, diffPlans, type LinkPlan, type PlanChange } from '../contracts/link-plan';
-import type { Gateway, Link } from '../generated/prisma/client';
 
 const CreateLink = z.object({
   a: z.string().min(1, { error: 'expected a gateway id' }),
@@ -50,21 +47,36 @@ function checkDefaultRoutes(body: Pick<z.infer<typeof ChangeLink>, 'allowDefault
 }
 
 const pairKey = (x: string, y: string): string => (x < y ? `${x}|${y}` : `${y}|${x}`);
-const ACTIVE = { deletedAt: null } as const;
+
+/**
+ * How long a request waits for the signal that follows a recorded intent before it answers anyway.
+ * The intent is in the database already: a signal that is slow or lost (Temporal down, the
+ * workflow's worker gone) is delivered by the controller's intent sweep (controller/intent-sweep.ts).
+ */
+const SIGNAL_WAIT_MS = 25;
 
 export function linkRoutes(ctx: ApiContext): Router {
   const r = Router();
+  const now = (): Date => ctx.clock?.() ?? new Date();
+
+  /** Sends the signal of an intent just recorded, waiting for it at most SIGNAL_WAIT_MS; failures are logged, not thrown. */
+  const signalIntent = async (linkId: string, intent: 'delete' | 'change', send: () => Promise<void>): Promise<void> => {
+    let timer: NodeJS.Timeout | undefined;
+    const sent = send().catch((err: unknown) => ctx.log.warn('could not signal link workflow; the intent sweep will', { linkId, intent, err }));
+    await Promise.race([sent, new Promise<void>((resolve) => (timer = setTimeout(resolve, SIGNAL_WAIT_MS)))]);
+    clearTimeout(timer);
+  };
 
   r.post('/', async (req, res) => {
     const body = parseBody(CreateLink, req.body);
     checkDefaultRoutes(body);
     if (body.a === body.b) throw conflict('a gateway cannot be linked to itself', { gateway: body.a });
-    const link = await createLink(ctx, body);
+    const link = await createLink(ctx, body, now());
     try {
       await ctx.links.start(link.id, link.workflowId);
     } catch (err) {
       // Refused requests store nothing: without a workflow the link would never progress.
-      await ctx.db.$transaction([ctx.db.linkEvent.deleteMany({ where: { linkId: link.id } }), ctx.db.link.delete({ where: { id: link.id } })]);
+      await ctx.store.links.removeUnstarted(link.id);
       ctx.log.error('could not start link workflow', { linkId: link.id, err });
       throw unavailable('the workflow service is unreachable; nothing was created, try again');
     }
@@ -72,161 +84,150 @@ export function linkRoutes(ctx: ApiContext): Router {
   });
 
   r.get('/', async (req, res) => {
-    const includeDeleted = req.query.includeDeleted === 'true';
-    const rows = await ctx.db.link.findMany({ where: includeDeleted ? {} : ACTIVE, include: { a: true, b: true }, orderBy: { createdAt: 'asc' } });
+    const links = await ctx.store.links.list({ includeDeleted: req.query.includeDeleted === 'true' });
     const view = ctx.view();
-    res.json({ links: rows.map((l) => linkView(l, view)) });
+    res.json({ links: links.map((link) => linkView(link, view)) });
   });
 
   r.get('/:id', async (req, res) => {
-    const l = await ctx.db.link.findUnique({ where: { id: req.params.id }, include: { a: true, b: true, events: { orderBy: { id: 'asc' } } } });
-    if (!l) throw notFound('link', req.params.id);
-    res.json(linkView(l, ctx.view()));
+    const [link, events] = await Promise.all([ctx.store.links.withEnds(req.params.id), ctx.store.links.events(req.params.id)]);
+    if (!link) throw notFound('link', req.params.id);
+    res.json(linkView(link, ctx.view(), events));
   });
 
   // The change a PATCH would make, without making it: configs, routes and rules, before and after.
   r.post('/:id/plan', async (req, res) => {
     const body = parseBody(ChangeLink, req.body);
     checkDefaultRoutes(body);
-    const checked = await checkChange(ctx.db, req.params.id, body);
+    const checked = await checkChange(ctx.store, req.params.id, body);
     res.json(previewChange(checked));
   });
 
+  // The change is recorded (state updating, the new CIDRs) before the answer; the workflow is
+  // told, and if it cannot be told now the intent sweep tells it later.
   r.patch('/:id', async (req, res) => {
     const body = parseBody(ChangeLink, req.body);
     checkDefaultRoutes(body);
+    const at = now();
     // Validated and stored in one transaction: a conflicting change on another link of the same
-    // gateway cannot slip in between the checks and the write.
-    const stored = await ctx.db.$transaction(async (tx) => {
-      const checked = await checkChange(tx, req.params.id, body);
-      if (checked.change.none) return { checked, event: undefined };
-      const { link } = checked;
-      await tx.link.update({ where: { id: link.id }, data: { aCidrs: JSON.stringify(checked.to.a.cidrs), bCidrs: JSON.stringify(checked.to.b.cidrs), state: 'updating', stateReason: null } });
-      const event = await tx.linkEvent.create({
-        data: {
-          linkId: link.id,
+    // gateway cannot slip in between the checks and the write, and a delete accepted meanwhile wins.
+    const checked = await ctx.store.transaction(async (tx) => {
+      const change = await checkChange(tx, req.params.id, body);
+      if (change.change.none) return change;
+      const { link, from, to } = change;
+      if (!(await tx.links.requestChange({ linkId: link.id, fromState: link.state, aCidrs: to.a.cidrs, bCidrs: to.b.cidrs }, at))) {
+        const current = await tx.links.get(link.id);
+        if (current) assertChangeable(current, CIDR_CHANGE);
+        throw conflict(`link ${link.id} changed meanwhile; try again once it settled`);
+      }
+      await tx.links.addEvent(
+        link.id,
+        {
           type: 'cidr.change_requested',
-          message: `CIDR change requested: ${describeChange(checked.from, checked.to, checked.change)}`,
-          data: JSON.stringify({ from: { a: checked.from.a.cidrs, b: checked.from.b.cidrs }, to: { a: checked.to.a.cidrs, b: checked.to.b.cidrs } }),
+          message: `CIDR change requested: ${describeChange(from, to, change.change)}`,
+          data: { from: { a: from.a.cidrs, b: from.b.cidrs }, to: { a: to.a.cidrs, b: to.b.cidrs } },
         },
-      });
-      return { checked, event };
+        at,
+      );
+      return change;
     });
-    const { link } = stored.checked;
-    if (!stored.event) {
-      res.status(200).json({ ...linkView(link, ctx.view()), plan: previewChange(stored.checked) });
+    const { link } = checked;
+    if (checked.change.none) {
+      res.status(200).json({ ...linkView(link, ctx.view()), plan: previewChange(checked) });
       return;
     }
-    try {
-      await ctx.links.reconfigure(link.workflowId);
-    } catch (err) {
-      // Without the workflow nothing would apply the change: put the link back as it was.
-      await ctx.db.$transaction([
-        ctx.db.link.update({ where: { id: link.id }, data: { aCidrs: link.aCidrs, bCidrs: link.bCidrs, state: link.state, stateReason: link.stateReason } }),
-        ctx.db.linkEvent.delete({ where: { id: stored.event.id } }),
-      ]);
-      ctx.log.error('could not signal link workflow', { linkId: link.id, err });
-      throw unavailable('the workflow service is unreachable; the link was not changed, try again');
-    }
-    const after = await ctx.db.link.findUniqueOrThrow({ where: { id: link.id }, include: { a: true, b: true } });
-    res.status(202).json({ ...linkView(after, ctx.view()), plan: previewChange(stored.checked) });
+    await signalIntent(link.id, 'change', () => ctx.links.reconfigure(link.workflowId));
+    const after = (await ctx.store.links.withEnds(link.id)) ?? link;
+    res.status(202).json({ ...linkView(after, ctx.view()), plan: previewChange(checked) });
   });
 
   // A new pre-shared key for both ends, pushed by the link's workflow (see link-keys.ts).
   r.post('/:id/rotate-key', async (req, res) => {
     parseBody(RotateKey, req.body);
-    const rotated = await rotateLinkKey({ db: ctx.db, secretKey: ctx.secretKey, links: ctx.links, log: ctx.log, clock: ctx.clock ?? (() => new Date()) }, req.params.id, { reason: 'operator' });
+    const rotated = await rotateLinkKey({ store: ctx.store, secretKey: ctx.secretKey, links: ctx.links, log: ctx.log, clock: now }, req.params.id, { reason: 'operator' });
     res.status(202).json(linkView(rotated, ctx.view()));
   });
 
+  // The delete is recorded (state deleting) in one conditional write before the answer, whatever
+  // the workflow is doing; then the workflow is told. A repeat is accepted again (and tells it
+  // again); a link already deleted stays a conflict.
   r.delete('/:id', async (req, res) => {
-    const l = await ctx.db.link.findUnique({ where: { id: req.params.id }, include: { a: true, b: true } });
-    if (!l) throw notFound('link', req.params.id);
-    if (l.state === 'deleted') throw conflict(`link ${l.id} is already deleted`);
-    if (l.state !== 'deleting') {
-      try {
-        await ctx.links.requestDelete(l.workflowId);
-      } catch (err) {
-        if (err instanceof AppError) throw err;
-        ctx.log.error('could not request link deletion', { linkId: l.id, err });
-        throw unavailable('the workflow service is unreachable; the link was not changed, try again');
-      }
-      // The workflow accepted the delete: show it at once, so a change asked for now is refused
-      // (conditional: the workflow may already have finished and written "deleted").
-      await ctx.db.link.updateMany({ where: { id: l.id, deletedAt: null, NOT: { state: 'deleted' } }, data: { state: 'deleting' } });
-    }
-    res.status(202).json(linkView({ ...l, state: 'deleting' }, ctx.view()));
+    const recorded = await ctx.store.links.requestDelete(req.params.id, now());
+    if (recorded === 'missing') throw notFound('link', req.params.id);
+    if (recorded === 'deleted') throw conflict(`link ${req.params.id} is already deleted`);
+    const { link } = recorded;
+    await signalIntent(link.id, 'delete', () => ctx.links.requestDelete(link.workflowId));
+    res.status(202).json(linkView(link, ctx.view()));
   });
 
   return r;
 }
 
 /** Validates and stores a new link in one transaction; a refusal stores nothing. */
-async function createLink(ctx: ApiContext, body: z.infer<typeof CreateLink>) {
-  return ctx.db.$transaction(async (tx) => {
-    const both = await tx.gateway.findMany({ where: { id: { in: [body.a, body.b] } } });
-    const a = both.find((g) => g.id === body.a);
-    const b = both.find((g) => g.id === body.b);
+async function createLink(ctx: ApiContext, body: z.infer<typeof CreateLink>, at: Date): Promise<LinkWithEnds> {
+  return ctx.store.transaction(async (tx) => {
+    const both = await tx.gateways.getMany([body.a, body.b]);
+    const a = both.find((gateway) => gateway.id === body.a);
+    const b = both.find((gateway) => gateway.id === body.b);
     if (!a) throw notFound('gateway', body.a);
     if (!b) throw notFound('gateway', body.b);
-    for (const g of [a, b]) {
-      if (g.state === 'discovering') throw conflict(`gateway ${g.name} is still being discovered; try again in a moment`, { gateway: g.id });
-      if (g.state === 'failed') throw conflict(`gateway ${g.name} cannot be linked: discovery failed: ${g.stateReason ?? 'unknown reason'}`, { gateway: g.id });
+    for (const gateway of [a, b]) {
+      if (gateway.state === 'discovering') throw conflict(`gateway ${gateway.name} is still being discovered; try again in a moment`, { gateway: gateway.id });
+      if (gateway.state === 'failed') throw conflict(`gateway ${gateway.name} cannot be linked: discovery failed: ${gateway.stateReason ?? 'unknown reason'}`, { gateway: gateway.id });
     }
-    const aCidrs = chooseCidrs('a', body.cidrs?.a, parseJsonList(a.cidrs), a.name);
-    const bCidrs = chooseCidrs('b', body.cidrs?.b, parseJsonList(b.cidrs), b.name);
+    const aCidrs = chooseCidrs('a', body.cidrs?.a, a.cidrs, a.name);
+    const bCidrs = chooseCidrs('b', body.cidrs?.b, b.cidrs, b.name);
     assertNoOverlap(aCidrs, bCidrs, a.name, b.name);
     assertOneEndReachable(a, b);
     // One read of both gateways' live links serves the pair check and both route checks.
-    const live = await liveLinksOf(tx, [a.id, b.id]);
-    const existing = live.find((l) => l.activePairKey === pairKey(a.id, b.id));
+    const live = await tx.links.liveOf([a.id, b.id]);
+    const existing = live.find((link) => link.activePairKey === pairKey(a.id, b.id));
     if (existing) throw conflict(`gateways ${a.name} and ${b.name} are already linked by ${existing.id}`, { link: existing.id });
     assertNoRouteClash(live, a.id, a.name, bCidrs);
     assertNoRouteClash(live, b.id, b.name, aCidrs);
     const id = newLinkId();
     try {
-      const created = await tx.link.create({
-        data: {
+      const created = await tx.links.create(
+        {
           id,
           aId: a.id,
           bId: b.id,
           activePairKey: pairKey(a.id, b.id),
-          state: 'provisioning',
-          aCidrs: JSON.stringify(aCidrs),
-          bCidrs: JSON.stringify(bCidrs),
+          aCidrs,
+          bCidrs,
           pskCiphertext: encrypt(ctx.secretKey, randomToken(32), { table: 'Link', id }),
           workflowId: linkWorkflowId(id),
-          events: { create: { type: 'link.requested', message: `link requested between ${a.name} and ${b.name}`, data: JSON.stringify({ aCidrs, bCidrs }) } },
         },
-      });
+        { type: 'link.requested', message: `link requested between ${a.name} and ${b.name}`, data: { aCidrs, bCidrs } },
+        at,
+      );
       return { ...created, a, b };
     } catch (err) {
       // Two concurrent requests for the same pair: the unique key decides.
-      if (isUniqueViolation(err)) throw conflict(`gateways ${a.name} and ${b.name} are already linked`);
+      if (err instanceof DuplicateError) throw conflict(`gateways ${a.name} and ${b.name} are already linked`);
       throw err;
     }
   });
 }
 
-type LinkRow = Link & { a: Gateway; b: Gateway };
 interface CheckedChange {
-  link: LinkRow;
+  link: LinkWithEnds;
   from: LinkPlan;
   to: LinkPlan;
   change: PlanChange;
 }
 
 /** Everything a CIDR change must satisfy before anything is stored (409 names what it clashes with). */
-async function checkChange(tx: Pick<Db, 'link'>, id: string, body: z.infer<typeof ChangeLink>): Promise<CheckedChange> {
-  const link = await tx.link.findUnique({ where: { id }, include: { a: true, b: true } });
+async function checkChange(store: Store, id: string, body: z.infer<typeof ChangeLink>): Promise<CheckedChange> {
+  const link = await store.links.withEnds(id);
   if (!link) throw notFound('link', id);
   assertChangeable(link, CIDR_CHANGE);
-  const current = { a: parseJsonList(link.aCidrs), b: parseJsonList(link.bCidrs) };
-  const pick = (side: 'a' | 'b', g: Gateway): string[] =>
-    body.cidrs[side] === undefined ? current[side] : chooseCidrs(side, body.cidrs[side], parseJsonList(g.cidrs), g.name, body.allowOutsideNetworks === true);
+  const current = { a: link.aCidrs, b: link.bCidrs };
+  const pick = (side: 'a' | 'b', gateway: GatewayRecord): string[] =>
+    body.cidrs[side] === undefined ? current[side] : chooseCidrs(side, body.cidrs[side], gateway.cidrs, gateway.name, body.allowOutsideNetworks === true);
   const next = { a: pick('a', link.a), b: pick('b', link.b) };
   assertNoOverlap(next.a, next.b, link.a.name, link.b.name);
-  const live = await liveLinksOf(tx, [link.a.id, link.b.id], link.id);
+  const live = await store.links.liveOf([link.a.id, link.b.id], link.id);
   assertNoRouteClash(live, link.a.id, link.a.name, next.b);
   assertNoRouteClash(live, link.b.id, link.b.name, next.a);
   const from = buildPlan(link);
@@ -237,15 +238,15 @@ async function checkChange(tx: Pick<Db, 'link'>, id: string, body: z.infer<typeo
 
 /** What a change does, per end: the agent's config before and after, routes and rules added and removed. */
 function previewChange({ from, to, change }: CheckedChange) {
-  const side = (s: 'a' | 'b') => {
-    const { version: _before, ...before } = configFor(from, s, 0);
-    const { version: _after, ...after } = configFor(to, s, 0);
+  const side = (sideName: 'a' | 'b') => {
+    const { version: _before, ...before } = configFor(from, sideName, 0);
+    const { version: _after, ...after } = configFor(to, sideName, 0);
     return {
-      gateway: { id: to[s].gatewayId, name: to[s].gatewayName },
-      cidrs: { before: from[s].cidrs, after: to[s].cidrs },
-      config: { changed: change[s].config, before, after },
-      routes: { add: change[s].routesAdded, remove: change[s].routesRemoved },
-      securityGroupRules: { add: change[s].ruleAdded ? [change[s].ruleAdded] : [], remove: change[s].ruleRemoved ? [change[s].ruleRemoved] : [] },
+      gateway: { id: to[sideName].gatewayId, name: to[sideName].gatewayName },
+      cidrs: { before: from[sideName].cidrs, after: to[sideName].cidrs },
+      config: { changed: change[sideName].config, before, after },
+      routes: { add: change[sideName].routesAdded, remove: change[sideName].routesRemoved },
+      securityGroupRules: { add: change[sideName].ruleAdded ? [change[sideName].ruleAdded] : [], remove: change[sideName].ruleRemoved ? [change[sideName].ruleRemoved] : [] },
     };
   };
   return {
@@ -259,7 +260,7 @@ function previewChange({ from, to, change }: CheckedChange) {
 }
 
 /** IKE needs one end that can take the connection: a proxy site and a NAT that lets nothing in cannot meet. */
-function assertOneEndReachable(a: Gateway, b: Gateway): void {
+function assertOneEndReachable(a: GatewayRecord, b: GatewayRecord): void {
   const choice = chooseInitiator({ name: a.name, provider: a.provider, reach: reachabilityOf(a) }, { name: b.name, provider: b.provider, reach: reachabilityOf(b) });
   if ('refused' in choice) throw conflict(`${a.name} and ${b.name} cannot be linked: ${choice.refused}`, { a: a.id, b: b.id });
 }
@@ -278,11 +279,11 @@ function chooseCidrs(side: 'a' | 'b', asked: string[] | undefined, own: string[]
 }
 
 /** A gateway cannot route one remote network through two links (`live`: liveLinksOf, covering the gateway). */
-function assertNoRouteClash(live: Link[], gatewayId: string, gatewayName: string, newRemote: string[]): void {
-  const others = live.filter((o) => o.aId === gatewayId || o.bId === gatewayId);
-  for (const o of others) {
-    const remote = parseJsonList(o.aId === gatewayId ? o.bCidrs : o.aCidrs);
+function assertNoRouteClash(live: LinkRecord[], gatewayId: string, gatewayName: string, newRemote: string[]): void {
+  const others = live.filter((other) => other.aId === gatewayId || other.bId === gatewayId);
+  for (const other of others) {
+    const remote = other.aId === gatewayId ? other.bCidrs : other.aCidrs;
     const clash = firstOverlap(newRemote, remote);
-    if (clash) throw conflict(`${clash[0]} overlaps ${clash[1]}, which gateway ${gatewayName} already reaches through link ${o.id}`, { link: o.id, cidr: clash[0] });
+    if (clash) throw conflict(`${clash[0]} overlaps ${clash[1]}, which gateway ${gatewayName} already reaches through link ${other.id}`, { link: other.id, cidr: clash[0] });
   }
 }

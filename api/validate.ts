@@ -7,9 +7,9 @@ const MAX_FIELDS = 10;
 const MAX_TEXT = 200;
 
 export function parseBody<T>(schema: z.ZodType<T>, body: unknown): T {
-  const r = schema.safeParse(body ?? {});
-  if (r.success) return r.data;
-  const all = r.error.issues.map((i) => ({ field: clip(i.path.map(String).join('.'), MAX_TEXT) || '(body)', message: clip(i.message, MAX_TEXT) }));
+  const parsed = schema.safeParse(body ?? {});
+  if (parsed.success) return parsed.data;
+  const all = parsed.error.issues.map((issue) => ({ field: clip(issue.path.map(String).join('.'), MAX_TEXT) || '(body)', message: clip(issue.message, MAX_TEXT) }));
   const fields = all.slice(0, MAX_FIELDS);
   const more = all.length > MAX_FIELDS ? `; and ${all.length - MAX_FIELDS} more` : '';
   throw invalid(`invalid request: ${fields.map((f) => `${f.field}: ${f.message}`).join('; ')}${more}`, { fields });

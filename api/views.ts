@@ -1,7 +1,6 @@
-// How stored rows are shown to API clients: parsed JSON, computed presence, never secrets.
-import { isFresh, parseJsonList } from '../activities/store-helpers';
+// How stored records are shown to API clients: computed presence and reachability, never secrets.
 import { reachabilityOf } from '../activities/reachability';
-import type { Gateway, Link, LinkEvent } from '../generated/prisma/client';
+import { isFresh, type GatewayRecord, type LinkEventRecord, type LinkWithEnds } from '../store';
 
 export interface ViewContext {
   now: Date;
@@ -11,42 +10,42 @@ export interface ViewContext {
   temporalNamespace: string;
 }
 
-export function gatewayView(g: Gateway, ctx: ViewContext) {
-  const reach = reachabilityOf(g);
+export function gatewayView(gateway: GatewayRecord, ctx: ViewContext) {
+  const reach = reachabilityOf(gateway);
   return {
-    id: g.id,
-    name: g.name,
-    provider: g.provider,
+    id: gateway.id,
+    name: gateway.name,
+    provider: gateway.provider,
     /** ready | discovering | failed (cloud gateways are discovered from their public IP). */
-    state: g.state,
-    stateReason: g.stateReason,
-    cidrs: parseJsonList(g.cidrs),
-    ...(g.provider !== 'onprem'
+    state: gateway.state,
+    stateReason: gateway.stateReason,
+    cidrs: gateway.cidrs,
+    ...(gateway.provider !== 'onprem'
       ? {
           cloud: {
-            account: g.accountId,
-            region: g.region,
-            instanceId: g.instanceId,
-            privateIp: g.privateIp,
-            vpcId: g.vpcId,
-            subnetId: g.subnetId,
-            routeTableIds: g.routeTableIds ? parseJsonList(g.routeTableIds) : [],
-            securityGroupIds: g.securityGroupIds ? parseJsonList(g.securityGroupIds) : [],
-            discoveredAt: g.discoveredAt,
+            account: gateway.accountId,
+            region: gateway.region,
+            instanceId: gateway.instanceId,
+            privateIp: gateway.privateIp,
+            vpcId: gateway.vpcId,
+            subnetId: gateway.subnetId,
+            routeTableIds: gateway.routeTableIds,
+            securityGroupIds: gateway.securityGroupIds,
+            discoveredAt: gateway.discoveredAt,
           },
         }
       : {}),
-    publicIp: g.publicIp,
+    publicIp: gateway.publicIp,
     /** The address peers dial (reachability.address). */
     endpoint: reach.address,
     /** Where the site can be reached from: address, where it came from, whether peers can connect in. */
     reachability: reach,
-    online: g.online && isFresh(g.lastSeenAt, ctx.now, ctx.presenceTtlMs),
-    lastSeenAt: g.lastSeenAt,
-    observedIp: g.observedIp,
-    facts: g.facts ? (JSON.parse(g.facts) as unknown) : null,
-    controller: g.online ? g.hubInstance : null,
-    createdAt: g.createdAt,
+    online: gateway.online && isFresh(gateway.lastSeenAt, ctx.now, ctx.presenceTtlMs),
+    lastSeenAt: gateway.lastSeenAt,
+    observedIp: gateway.observedIp,
+    facts: gateway.facts,
+    controller: gateway.online ? gateway.hubInstance : null,
+    createdAt: gateway.createdAt,
   };
 }
 
@@ -55,23 +54,23 @@ export function workflowUrl(workflowId: string, ctx: ViewContext): string | null
   return `${ctx.temporalUiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(ctx.temporalNamespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
-export function linkView(l: Link & { a: Gateway; b: Gateway; events?: LinkEvent[] }, ctx: ViewContext) {
+export function linkView(link: LinkWithEnds, ctx: ViewContext, events?: LinkEventRecord[]) {
   return {
-    id: l.id,
-    state: l.state,
-    stateReason: l.stateReason,
-    a: { id: l.aId, name: l.a.name, cidrs: parseJsonList(l.aCidrs), tunnelUp: l.aTunnelUp },
-    b: { id: l.bId, name: l.b.name, cidrs: parseJsonList(l.bCidrs), tunnelUp: l.bTunnelUp },
-    workflowId: l.workflowId,
-    workflowUrl: workflowUrl(l.workflowId, ctx),
+    id: link.id,
+    state: link.state,
+    stateReason: link.stateReason,
+    a: { id: link.aId, name: link.a.name, cidrs: link.aCidrs, tunnelUp: link.aTunnelUp },
+    b: { id: link.bId, name: link.b.name, cidrs: link.bCidrs, tunnelUp: link.bTunnelUp },
+    workflowId: link.workflowId,
+    workflowUrl: workflowUrl(link.workflowId, ctx),
     /** Which pre-shared key the link uses (counts rotations) and when it was made; the key itself never leaves the database. */
-    keyVersion: l.keyVersion,
-    keyRotatedAt: l.keyRotatedAt,
-    createdAt: l.createdAt,
-    updatedAt: l.updatedAt,
-    deletedAt: l.deletedAt,
-    ...(l.events
-      ? { events: l.events.map((e) => ({ at: e.at, type: e.type, message: e.message, data: e.data ? (JSON.parse(e.data) as unknown) : null })) }
-      : {}),
+    keyVersion: link.keyVersion,
+    keyRotatedAt: link.keyRotatedAt,
+    createdAt: link.createdAt,
+    updatedAt: link.updatedAt,
+    deletedAt: link.deletedAt,
+    /** When the operator's DELETE was accepted (the workflow tears the link down from then on). */
+    deleteRequestedAt: link.deleteRequestedAt,
+    ...(events ? { events: events.map((event) => ({ at: event.at, type: event.type, message: event.message, data: event.data })) } : {}),
   };
 }

@@ -3,7 +3,7 @@
 // budget. Every controller process runs the same set, and the Temporal server enforces each limit
 // across all of them. New accounts/regions are picked up by polling the database.
 import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
-import type { Db } from '../db';
+import type { Store } from '../store';
 import type { Logger } from '../lib/log';
 import { API_CLASSES, budgetFor, budgetQueue, type BudgetOverrides } from '../cloud/budgets';
 import type { CloudProviderName } from '../cloud/types';
@@ -13,7 +13,7 @@ import { Mutex } from '../lib/mutex';
 export const GATE_FACTOR = 1.5;
 
 export interface CloudWorkersOptions {
-  db: Db;
+  store: Store;
   connection: NativeConnection;
   namespace: string;
   baseQueue: string;
@@ -32,13 +32,13 @@ export class CloudWorkers {
   private refreshing: Promise<void> = Promise.resolve();
   private readonly lock = new Mutex();
 
-  constructor(private readonly o: CloudWorkersOptions) {}
+  constructor(private readonly options: CloudWorkersOptions) {}
 
   async start(): Promise<void> {
     await this.refresh();
     this.timer = setInterval(() => {
-      this.refreshing = this.refresh().catch((err: unknown) => this.o.log.warn('could not refresh cloud budget workers', { err }));
-    }, this.o.pollMs ?? 2000);
+      this.refreshing = this.refresh().catch((err: unknown) => this.options.log.warn('could not refresh cloud budget workers', { err }));
+    }, this.options.pollMs ?? 2000);
     this.timer.unref();
   }
 
@@ -54,32 +54,26 @@ export class CloudWorkers {
 
   private async refreshNow(): Promise<void> {
     if (this.stopped) return;
-    const rows = await this.o.db.gateway.findMany({
-      where: { accountId: { not: null }, region: { not: null } },
-      select: { accountId: true, region: true, account: { select: { provider: true } } },
-      distinct: ['accountId', 'region'],
-    });
-    for (const r of rows) {
-      if (!r.accountId || !r.region || !r.account) continue;
-      const provider = r.account.provider as CloudProviderName;
+    for (const target of await this.options.store.gateways.budgetTargets()) {
+      const provider = target.provider as CloudProviderName;
       for (const api of API_CLASSES) {
-        const queue = budgetQueue(this.o.baseQueue, { provider, accountId: r.accountId, region: r.region, api });
+        const queue = budgetQueue(this.options.baseQueue, { provider, accountId: target.accountId, region: target.region, api });
         if (this.running.has(queue) || this.stopped) continue;
         const worker = await Worker.create({
-          connection: this.o.connection,
-          namespace: this.o.namespace,
+          connection: this.options.connection,
+          namespace: this.options.namespace,
           taskQueue: queue,
-          activities: this.o.activities,
-          ...this.o.workerOptions,
+          activities: this.options.activities,
+          ...this.options.workerOptions,
           // The server-side gate keeps the backlog in Temporal, shared by every process; the exact
           // limit is the pacer's (cloud/pacer.ts). The gate sits above the budget because the
           // server's limiter is split over task-queue partitions and lets bursts through.
-          maxTaskQueueActivitiesPerSecond: budgetFor(provider, api, this.o.budgets) * GATE_FACTOR,
+          maxTaskQueueActivitiesPerSecond: budgetFor(provider, api, this.options.budgets) * GATE_FACTOR,
           // One provider call per activity: a few in flight per process is plenty.
           maxConcurrentActivityTaskExecutions: 20,
         });
         this.running.set(queue, { worker, done: worker.run() });
-        this.o.log.debug('budget worker started', { queue, perSecond: budgetFor(provider, api, this.o.budgets) });
+        this.options.log.debug('budget worker started', { queue, perSecond: budgetFor(provider, api, this.options.budgets) });
       }
     }
   }
@@ -89,6 +83,6 @@ export class CloudWorkers {
     clearInterval(this.timer);
     await this.refreshing;
     for (const { worker } of this.running.values()) if (worker.getState() === 'RUNNING') worker.shutdown();
-    await Promise.allSettled([...this.running.values()].map((r) => r.done));
+    await Promise.allSettled([...this.running.values()].map((entry) => entry.done));
   }
 }

@@ -69,9 +69,9 @@ const schema = z.object({
   /** JSON overriding the per-provider API budgets (calls/s), e.g. {"aliyun":{"routeWrite":20}}. */
   CLOUD_RATE_LIMITS: z
     .string()
-    .transform((s, ctx) => {
+    .transform((text, ctx) => {
       try {
-        return JSON.parse(s) as unknown;
+        return JSON.parse(text) as unknown;
       } catch {
         ctx.addIssue({ code: 'custom', message: 'expected JSON such as {"aliyun":{"routeWrite":20}}' });
         return z.NEVER;

@@ -1,7 +1,7 @@
 // Periodic PSK rotation (PSK_ROTATION_DAYS): links whose key is older than the limit get a new
 // one, exactly as POST /api/links/:id/rotate-key does it (the workflow pushes it make-before-break).
 // Every worker process runs the sweep; the conditional write in rotateLinkKey lets one of them win.
-import type { Db } from '../db';
+import type { Store } from '../store';
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { SecretKey } from '../lib/crypto';
@@ -9,7 +9,7 @@ import type { LinkOrchestrator } from '../api/context';
 import { rotateLinkKey } from '../api/link-keys';
 
 export interface KeyRotationOptions {
-  db: Db;
+  store: Store;
   secretKey: SecretKey;
   links: Pick<LinkOrchestrator, 'reconfigure'>;
   log: Logger;
@@ -22,30 +22,25 @@ export interface KeyRotationOptions {
   perSweep?: number;
 }
 
-export function startKeyRotation(o: KeyRotationOptions): { stop(): void } {
-  const every = o.checkEveryMs ?? Math.max(1000, Math.min(3_600_000, Math.floor(o.maxAgeMs / 10)));
+export function startKeyRotation(options: KeyRotationOptions): { stop(): void } {
+  const every = options.checkEveryMs ?? Math.max(1000, Math.min(3_600_000, Math.floor(options.maxAgeMs / 10)));
   /** A sweep still going when the next is due is not overlapped. */
   let running: Promise<void> | undefined;
   const sweep = async (): Promise<void> => {
-    const due = await o.db.link.findMany({
-      where: { state: 'up', deletedAt: null, keyRotatedAt: { lt: new Date(o.clock().getTime() - o.maxAgeMs) } },
-      orderBy: { keyRotatedAt: 'asc' },
-      take: o.perSweep ?? 50,
-      select: { id: true },
-    });
-    for (const { id } of due) {
+    const due = await options.store.links.dueForKeyRotation(new Date(options.clock().getTime() - options.maxAgeMs), options.perSweep ?? 50);
+    for (const id of due) {
       try {
-        await rotateLinkKey(o, id, { reason: 'schedule' });
+        await rotateLinkKey(options, id, { reason: 'schedule' });
       } catch (err) {
         // Another controller rotated it first, or it started changing: the next sweep looks again.
         if (err instanceof AppError && err.kind === 'conflict') continue;
-        o.log.warn('scheduled key rotation failed; will retry', { linkId: id, err });
+        options.log.warn('scheduled key rotation failed; will retry', { linkId: id, err });
       }
     }
   };
   const timer = setInterval(() => {
     running ??= sweep()
-      .catch((err: unknown) => o.log.warn('key rotation sweep failed', { err }))
+      .catch((err: unknown) => options.log.warn('key rotation sweep failed', { err }))
       .finally(() => (running = undefined));
   }, every);
   timer.unref();

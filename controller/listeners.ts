@@ -29,7 +29,7 @@ export async function readTls(files: TlsFiles): Promise<{ cert: Buffer; key: Buf
   return { cert, key };
 }
 
-export async function listen(o: {
+export async function listen(options: {
   host: string;
   port: number;
   handler: http.RequestListener;
@@ -38,14 +38,14 @@ export async function listen(o: {
   /** Called with the server before it listens (attach upgrade handlers, set timeouts). */
   prepare?: (server: http.Server) => void;
 }): Promise<Listener> {
-  const server: http.Server = o.tls
-    ? https.createServer({ ...(await readTls(o.tls)), minVersion: 'TLSv1.2' }, o.handler)
-    : http.createServer(o.handler);
+  const server: http.Server = options.tls
+    ? https.createServer({ ...(await readTls(options.tls)), minVersion: 'TLSv1.2' }, options.handler)
+    : http.createServer(options.handler);
   server.keepAliveTimeout = 65_000;
-  o.prepare?.(server);
+  options.prepare?.(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
-    server.listen({ port: o.port, host: o.host, ...(o.backlog ? { backlog: o.backlog } : {}) }, () => {
+    server.listen({ port: options.port, host: options.host, ...(options.backlog ? { backlog: options.backlog } : {}) }, () => {
       server.off('error', reject);
       resolve();
     });
@@ -54,10 +54,10 @@ export async function listen(o: {
   return {
     server,
     port,
-    url: `${o.tls ? 'https' : 'http'}://${urlHost(o.host)}:${port}`,
+    url: `${options.tls ? 'https' : 'http'}://${urlHost(options.host)}:${port}`,
     async reloadTls() {
-      if (!o.tls) return;
-      (server as https.Server).setSecureContext(await readTls(o.tls));
+      if (!options.tls) return;
+      (server as https.Server).setSecureContext(await readTls(options.tls));
     },
     close: () =>
       new Promise<void>((resolve) => {

@@ -25,44 +25,44 @@ export class EncryptionCodec implements PayloadCodec {
 
   /**
    * @param key seals new payloads; `previous` keys still open old ones (key rotation).
-   * @param o.allowPlaintext accept payloads that were never sealed: only for replaying histories
+   * @param options.allowPlaintext accept payloads that were never sealed: only for replaying histories
    *   recorded without the codec (tests), never in a controller.
    */
-  constructor(key: Buffer, previous: Buffer[] = [], private readonly o: { allowPlaintext?: boolean } = {}) {
+  constructor(key: Buffer, previous: Buffer[] = [], private readonly options: { allowPlaintext?: boolean } = {}) {
     if (key.length !== 32) throw new Error('payload key must be 32 bytes');
     this.current = { id: payloadKeyId(key), key };
-    this.keys = new Map([key, ...previous].map((k) => [payloadKeyId(k), k]));
+    this.keys = new Map([key, ...previous].map((keyBytes) => [payloadKeyId(keyBytes), keyBytes]));
   }
 
   async encode(payloads: Payload[]): Promise<Payload[]> {
-    return payloads.map((p) => {
-      const plain = temporal.api.common.v1.Payload.encode(p).finish();
+    return payloads.map((payload) => {
+      const plain = temporal.api.common.v1.Payload.encode(payload).finish();
       const iv = randomBytes(12);
-      const c = createCipheriv('aes-256-gcm', this.current.key, iv);
-      const body = Buffer.concat([c.update(plain), c.final()]);
+      const cipher = createCipheriv('aes-256-gcm', this.current.key, iv);
+      const body = Buffer.concat([cipher.update(plain), cipher.final()]);
       return {
         metadata: { [METADATA_ENCODING_KEY]: utf8(ENCODING), [KEY_ID]: utf8(this.current.id) },
-        data: Buffer.concat([iv, c.getAuthTag(), body]),
+        data: Buffer.concat([iv, cipher.getAuthTag(), body]),
       };
     });
   }
 
   async decode(payloads: Payload[]): Promise<Payload[]> {
-    return payloads.map((p) => {
-      if (text(p.metadata?.[METADATA_ENCODING_KEY]) !== ENCODING) {
-        if (this.o.allowPlaintext) return p;
+    return payloads.map((payload) => {
+      if (text(payload.metadata?.[METADATA_ENCODING_KEY]) !== ENCODING) {
+        if (this.options.allowPlaintext) return payload;
         throw new PayloadDecodeError('refusing a payload that is not encrypted with the controller\'s payload key');
       }
-      const id = text(p.metadata?.[KEY_ID]);
+      const id = text(payload.metadata?.[KEY_ID]);
       const key = this.keys.get(id);
       if (!key) throw new PayloadDecodeError(`payload sealed with unknown key ${id || '(none)'}`);
-      const raw = Buffer.from(p.data ?? new Uint8Array());
+      const raw = Buffer.from(payload.data ?? new Uint8Array());
       if (raw.length < 28) throw new PayloadDecodeError('encrypted payload too short');
-      const d = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
-      d.setAuthTag(raw.subarray(12, 28));
+      const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, 12));
+      decipher.setAuthTag(raw.subarray(12, 28));
       let plain: Buffer;
       try {
-        plain = Buffer.concat([d.update(raw.subarray(28)), d.final()]);
+        plain = Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]);
       } catch {
         throw new PayloadDecodeError('encrypted payload failed authentication');
       }

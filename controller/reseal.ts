@@ -1,22 +1,23 @@
 // One-time start-up step: secrets stored before ciphertexts were bound to their rows (0.1.0
 // development builds) are re-sealed with their row as additional data, so none remain that could
 // be copied between rows. Conditional updates: several controllers starting at once do it once.
-import type { Db } from '../db';
+import type { Store } from '../store';
 import { isLegacyCiphertext, resealLegacy, type SecretKey } from '../lib/crypto';
 
-export async function resealLegacySecrets(db: Db, key: SecretKey): Promise<number> {
+/** Ciphertexts of the current format start with this; older ones are re-sealed. */
+const SEALED_PREFIX = 'v2.';
+
+export async function resealLegacySecrets(store: Store, key: SecretKey): Promise<number> {
   let count = 0;
-  const links = await db.link.findMany({ where: { NOT: { pskCiphertext: { startsWith: 'v2.' } } }, select: { id: true, pskCiphertext: true } });
-  for (const l of links) {
-    if (!isLegacyCiphertext(l.pskCiphertext)) continue;
-    const sealed = resealLegacy(key, l.pskCiphertext, { table: 'Link', id: l.id });
-    count += (await db.link.updateMany({ where: { id: l.id, pskCiphertext: l.pskCiphertext }, data: { pskCiphertext: sealed } })).count;
+  for (const link of await store.links.pskCiphertextsOutside(SEALED_PREFIX)) {
+    if (!isLegacyCiphertext(link.pskCiphertext)) continue;
+    const sealed = resealLegacy(key, link.pskCiphertext, { table: 'Link', id: link.id });
+    if (await store.links.replacePsk(link.id, link.pskCiphertext, sealed)) count++;
   }
-  const accounts = await db.cloudAccount.findMany({ where: { NOT: [{ credentialsCiphertext: null }, { credentialsCiphertext: { startsWith: 'v2.' } }] }, select: { id: true, credentialsCiphertext: true } });
-  for (const a of accounts) {
-    if (!a.credentialsCiphertext || !isLegacyCiphertext(a.credentialsCiphertext)) continue;
-    const sealed = resealLegacy(key, a.credentialsCiphertext, { table: 'CloudAccount', id: a.id });
-    count += (await db.cloudAccount.updateMany({ where: { id: a.id, credentialsCiphertext: a.credentialsCiphertext }, data: { credentialsCiphertext: sealed } })).count;
+  for (const account of await store.accounts.credentialsOutside(SEALED_PREFIX)) {
+    if (!isLegacyCiphertext(account.credentialsCiphertext)) continue;
+    const sealed = resealLegacy(key, account.credentialsCiphertext, { table: 'CloudAccount', id: account.id });
+    if (await store.accounts.replaceCredentials(account.id, account.credentialsCiphertext, sealed)) count++;
   }
   return count;
 }

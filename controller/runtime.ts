@@ -2,19 +2,18 @@
 // listener, the agents' WebSocket hub on another, and the Temporal workers. Every client is
 // constructed here, once.
 import path from 'node:path';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError, WorkflowUpdateFailedError } from '@temporalio/client';
-import { conflict } from '../lib/errors';
+import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { openDb, type Db } from '../db';
-import { liveLinksOf } from '../activities/store-helpers';
+import { createStore, type PendingIntent, type Store } from '../store';
 import { createApi } from '../api/app';
 import { AGENT_LISTEN_BACKLOG, GatewayHub } from '../gateway-hub/hub';
-import { dbPresenceStore } from '../gateway-hub/db-presence';
+import { batchedPresenceStore } from '../gateway-hub/db-presence';
 import { createActivities } from '../activities';
 import type { Logger } from '../lib/log';
 import type { SecretKey } from '../lib/crypto';
 import { asLinkId, connName, linkIdFromConn, type GatewayId } from '../protocol/ids';
-import { deleteUpdate, gatewayOnlineSignal, linkWorkflowId, reconfigureSignal, tunnelSignal } from '../contracts/link-workflow';
+import { deleteSignal, gatewayOnlineSignal, linkWorkflowId, reconfigureSignal, tunnelSignal } from '../contracts/link-workflow';
 import type { Facts } from '../protocol/messages';
 import type { linkWorkflow } from '../workflows';
 import type { Role } from './config';
@@ -26,6 +25,7 @@ import { CloudWorkers } from './cloud-workers';
 import { listen, type Listener, type TlsFiles } from './listeners';
 import { resealLegacySecrets } from './reseal';
 import { startKeyRotation } from './key-rotation';
+import { startIntentSweep } from './intent-sweep';
 import { EncryptionCodec } from './payload-codec';
 import type { DataConverter } from '@temporalio/common';
 import type { TLSConfig, WorkerInterceptors } from '@temporalio/worker';
@@ -71,7 +71,9 @@ export interface RuntimeOptions {
   /** Tests: rotate keys older than this many milliseconds, checking this often (overrides pskRotationDays). */
   pskRotation?: { maxAgeMs: number; checkEveryMs: number };
   /** Builds providers (tests may wrap the real ones, e.g. to count calls). */
-  buildProvider?: (t: CloudTarget) => CloudProvider;
+  buildProvider?: (target: CloudTarget) => CloudProvider;
+  /** Tests: how often and after how long the intent sweep re-sends lost signals (controller/intent-sweep.ts). */
+  intentSweep?: { everyMs?: number; graceMs?: number };
 }
 
 export interface Runtime {
@@ -83,7 +85,9 @@ export interface Runtime {
   agentPort?: number;
   /** Re-reads TLS_CERT/TLS_KEY (SIGHUP). */
   reloadTls(): Promise<void>;
+  /** The database handle (tests and tools); the controller itself goes through `store`. */
   db: Db;
+  store: Store;
   hub?: GatewayHub;
   client: Client;
   cloudWorkers?: CloudWorkers;
@@ -91,6 +95,12 @@ export interface Runtime {
 }
 
 export const hubQueueName = (taskQueue: string, instance: string): string => `${taskQueue}.hub.${instance}`;
+
+/** A killed worker's links resume within about this (plus a workflow task) on another worker. */
+export const STICKY_SCHEDULE_TO_START = '2s';
+
+/** How long a signal for a recorded intent may take before it is left to the intent sweep. */
+const INTENT_SIGNAL_DEADLINE_MS = 5000;
 
 export function workflowsPath(): string {
   return path.resolve(__dirname, '..', 'workflows', 'index.ts');
@@ -110,27 +120,36 @@ export function controllerDataConverter(payloadKey: Buffer): DataConverter {
   return { payloadCodecs: [new EncryptionCodec(payloadKey)], failureConverterPath: failureConverterPath() };
 }
 
-export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
-  const log = o.log;
+export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
+  const log = options.log;
   const closers: Array<() => Promise<void>> = [];
   const close = async () => {
-    for (const c of closers.reverse()) await c().catch((err: unknown) => log.warn('error while stopping', { err }));
+    for (const closer of closers.reverse()) await closer().catch((err: unknown) => log.warn('error while stopping', { err }));
   };
   try {
-    const db = await openDb(o.databaseUrl);
+    const db = await openDb(options.databaseUrl);
     closers.push(() => db.$disconnect());
-    const resealed = await resealLegacySecrets(db, o.secretKey);
+    const store = createStore(db);
+    const resealed = await resealLegacySecrets(store, options.secretKey);
     if (resealed) log.info('re-sealed stored secrets to their rows', { count: resealed });
-    const tls = o.temporalTls ? await temporalTlsConfig(o.temporalTls) : undefined;
-    const connection = await connectTemporal(o.temporalAddress, o.temporalNamespace, tls, o.temporalConnectTimeoutMs ?? 30_000);
+    const tls = options.temporalTls ? await temporalTlsConfig(options.temporalTls) : undefined;
+    const connection = await connectTemporal(options.temporalAddress, options.temporalNamespace, tls, options.temporalConnectTimeoutMs ?? 30_000);
     closers.push(() => connection.close());
-    const dataConverter = controllerDataConverter(o.payloadKey);
-    const client = new Client({ connection, namespace: o.temporalNamespace, dataConverter });
-    /** The same on every worker of this process: sealed payloads, no task tokens in log lines. */
-    const workerOptions = { dataConverter, interceptors: workerInterceptors };
-    const presenceTtlMs = o.heartbeatMs * 3;
+    const dataConverter = controllerDataConverter(options.payloadKey);
+    const client = new Client({ connection, namespace: options.temporalNamespace, dataConverter });
+    /**
+     * The same on every worker of this process: sealed payloads, no task tokens in log lines, and
+     * a short sticky schedule-to-start timeout. A link's workflow task goes first to the worker
+     * that ran its last one; when that worker was killed, Temporal waits this long before giving
+     * the task to any worker (the default, 10 s, showed as WORKFLOW_TASK_TIMED_OUT in every killed
+     * controller's links). The cost: a worker too busy to start a task within it hands the task
+     * on, and the new worker replays the history (an earlier bench:routes run measured ~15 %
+     * slower with a short timeout).
+     */
+    const workerOptions = { dataConverter, interceptors: workerInterceptors, stickyQueueScheduleToStartTimeout: STICKY_SCHEDULE_TO_START };
+    const presenceTtlMs = options.heartbeatMs * 3;
 
-    const signal = async (linkId: string, send: (h: ReturnType<typeof client.workflow.getHandle>) => Promise<void>) => {
+    const signal = async (linkId: string, send: (handle: ReturnType<typeof client.workflow.getHandle>) => Promise<void>) => {
       try {
         await send(client.workflow.getHandle(linkWorkflowId(linkId)));
       } catch (err) {
@@ -139,16 +158,16 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     };
 
     let hub: GatewayHub | undefined;
-    if (o.roles.includes('hub')) {
+    if (options.roles.includes('hub')) {
       hub = new GatewayHub({
-        instanceId: o.instanceId,
-        store: dbPresenceStore(db),
+        instanceId: options.instanceId,
+        store: batchedPresenceStore(store.presence),
         log: log.child({ component: 'hub' }),
-        heartbeatMs: o.heartbeatMs,
-        rpcTimeoutMs: o.rpcTimeoutMs,
-        helloTimeoutMs: o.helloTimeoutMs,
-        preauthPerIp: o.agent.preauthPerIp,
-        preauthMax: o.agent.preauthMax,
+        heartbeatMs: options.heartbeatMs,
+        rpcTimeoutMs: options.rpcTimeoutMs,
+        helloTimeoutMs: options.helloTimeoutMs,
+        preauthPerIp: options.agent.preauthPerIp,
+        preauthMax: options.agent.preauthMax,
         onOnline: (gatewayId, info) => void onGatewayOnline(gatewayId, info.facts),
         onFacts: (gatewayId, facts) => void onGatewayFacts(gatewayId, facts),
         onTunnel: (gatewayId, report) => void inOrder(`${gatewayId}|${report.name}`, () => onTunnel(gatewayId, report.name, report.up, report.reason)),
@@ -177,18 +196,19 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     async function followInstance(gatewayId: GatewayId, facts: Facts): Promise<void> {
       const reported = facts.cloud;
       if (!reported) return;
-      const g = await db.gateway.findUnique({ where: { id: gatewayId }, select: { provider: true, instanceId: true, accountId: true, region: true, publicIp: true } });
-      if (!g || g.provider !== reported.provider || !g.instanceId || g.instanceId === reported.instanceId || !g.accountId || !g.region) return;
+      const gateway = await store.gateways.get(gatewayId);
+      if (!gateway || gateway.provider !== reported.provider || !gateway.instanceId || gateway.instanceId === reported.instanceId || !gateway.accountId || !gateway.region) return;
       // The operator's address, never the one the agent reports: re-discovering by an address the
       // agent chose would let it name any instance with a public IP in the VPC.
-      const publicIp = g.publicIp;
+      const publicIp = gateway.publicIp;
       if (!publicIp) return;
-      log.warn('gateway reports another instance; asking the cloud before its routes follow', { gatewayId, from: g.instanceId, to: reported.instanceId });
+      const { accountId, region } = gateway;
+      log.warn('gateway reports another instance; asking the cloud before its routes follow', { gatewayId, from: gateway.instanceId, to: reported.instanceId });
       await client.workflow
         .start<typeof followInstanceWorkflow>('followInstanceWorkflow', {
-          taskQueue: o.taskQueue,
+          taskQueue: options.taskQueue,
           workflowId: followInstanceWorkflowId(gatewayId),
-          args: [{ gatewayId, ref: { provider: reported.provider, accountId: g.accountId, region: g.region }, publicIp, reportedInstanceId: reported.instanceId }],
+          args: [{ gatewayId, ref: { provider: reported.provider, accountId, region }, publicIp, reportedInstanceId: reported.instanceId }],
         })
         .catch((err: unknown) => {
           // One check at a time per gateway; the running one re-plans the links when it follows.
@@ -199,36 +219,31 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
     /** The gateway's live links, after checking the instance it reports (both hub callbacks need it). */
     async function linksAfterFacts(gatewayId: GatewayId, facts: Facts): Promise<Array<{ id: string }>> {
       await followInstance(gatewayId, facts).catch((err: unknown) => log.warn('could not follow the reported instance', { gatewayId, err }));
-      return liveLinksOf(db, [gatewayId]);
+      return store.links.liveOf([gatewayId]);
     }
 
     /** A gateway (re)connected: drop links it should no longer have, and wake its link workflows. */
     async function onGatewayOnline(gatewayId: GatewayId, facts: Facts): Promise<void> {
       const links = await linksAfterFacts(gatewayId, facts);
       await hub!
-        .call(gatewayId, 'reconcile', { keep: links.map((l) => connName(asLinkId(l.id))) })
-        .then((r) => r.removed.length && log.info('agent dropped links the controller no longer has', { gatewayId, removed: r.removed }))
+        .call(gatewayId, 'reconcile', { keep: links.map((link) => connName(asLinkId(link.id))) })
+        .then((reply) => reply.removed.length && log.info('agent dropped links the controller no longer has', { gatewayId, removed: reply.removed }))
         .catch((err: unknown) => log.warn('reconcile failed', { gatewayId, err: (err as Error).message }));
-      await Promise.all(links.map((l) => signal(l.id, (h) => h.signal(gatewayOnlineSignal, { gatewayId }))));
+      await Promise.all(links.map((link) => signal(link.id, (handle) => handle.signal(gatewayOnlineSignal, { gatewayId }))));
     }
 
     /** New facts on a live connection (e.g. a new public address): the gateway's links re-plan. */
     async function onGatewayFacts(gatewayId: GatewayId, facts: Facts): Promise<void> {
       const links = await linksAfterFacts(gatewayId, facts);
-      await Promise.all(links.map((l) => signal(l.id, (h) => h.signal(reconfigureSignal, { reason: 'endpoint', gatewayId }))));
+      await Promise.all(links.map((link) => signal(link.id, (handle) => handle.signal(reconfigureSignal, { reason: 'endpoint', gatewayId }))));
     }
 
     async function onTunnel(gatewayId: GatewayId, name: string, up: boolean, reason?: string): Promise<void> {
       const linkId = linkIdFromConn(name);
       if (!linkId) return;
-      // One write when the gateway is side a, two when it is b; none lands on a deleted link or on
-      // a link the gateway is not part of (a report about someone else's link).
-      const live = { id: linkId, deletedAt: null };
-      const recorded =
-        (await db.link.updateMany({ where: { ...live, aId: gatewayId }, data: { aTunnelUp: up } })).count ||
-        (await db.link.updateMany({ where: { ...live, bId: gatewayId }, data: { bTunnelUp: up } })).count;
-      if (!recorded) return;
-      await signal(linkId, (h) => h.signal(tunnelSignal, { gatewayId, up, ...(reason ? { reason } : {}) }));
+      // Nothing lands on a deleted link or on a link the gateway is not part of (a report about someone else's link).
+      if (!(await store.links.setTunnelUp(linkId, gatewayId, up, new Date()))) return;
+      await signal(linkId, (handle) => handle.signal(tunnelSignal, { gatewayId, up, ...(reason ? { reason } : {}) }));
     }
 
     /** Tells a link's workflow that what it carries changed in the database (CIDRs, its key, a gateway's address). */
@@ -236,35 +251,37 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       await client.workflow.getHandle(workflowId).signal(reconfigureSignal, { reason });
     };
 
+    /**
+     * Signals for recorded intents (the API's DELETE and PATCH, the intent sweep): bounded, since
+     * a request must not wait on an unreachable Temporal and nothing is lost when one fails (the
+     * intent is in the database, and the sweep sends it again).
+     */
+    const signalIntent = (workflowId: string, intent: PendingIntent['intent']): Promise<void> =>
+      client.withDeadline(Date.now() + INTENT_SIGNAL_DEADLINE_MS, () =>
+        intent === 'delete' ? client.workflow.getHandle(workflowId).signal(deleteSignal) : client.workflow.getHandle(workflowId).signal(reconfigureSignal, { reason: 'cidrs' }),
+      );
+
     let cloudWorkers: CloudWorkers | undefined;
     const listeners: Listener[] = [];
     let apiListener: Listener | undefined;
     let agentListener: Listener | undefined;
-    if (o.roles.includes('api')) {
+    if (options.roles.includes('api')) {
       const app = createApi({
         db,
         log: log.child({ component: 'api' }),
-        secretKey: o.secretKey,
-        apiToken: o.apiToken,
-        ...(o.api.allowedHosts ? { allowedHosts: o.api.allowedHosts } : {}),
-        cloudEndpointAllow: o.cloudEndpointAllow,
+        secretKey: options.secretKey,
+        apiToken: options.apiToken,
+        ...(options.api.allowedHosts ? { allowedHosts: options.api.allowedHosts } : {}),
+        cloudEndpointAllow: options.cloudEndpointAllow,
         links: {
           start: async (linkId, workflowId) => {
-            await client.workflow.start<typeof linkWorkflow>('linkWorkflow', { taskQueue: o.taskQueue, workflowId, args: [{ linkId }] });
+            await client.workflow.start<typeof linkWorkflow>('linkWorkflow', { taskQueue: options.taskQueue, workflowId, args: [{ linkId }] });
           },
-          requestDelete: async (workflowId) => {
-            try {
-              await client.workflow.getHandle(workflowId).executeUpdate(deleteUpdate);
-            } catch (err) {
-              // The workflow's validator refused: a delete is already under way.
-              if (err instanceof WorkflowUpdateFailedError) throw conflict(`${workflowId} is already being deleted`);
-              throw err;
-            }
-          },
-          reconfigure: reconfigureLink,
+          requestDelete: (workflowId) => signalIntent(workflowId, 'delete'),
+          reconfigure: (workflowId, reason) => (reason === undefined || reason === 'cidrs' ? signalIntent(workflowId, 'change') : reconfigureLink(workflowId, reason)),
           startDiscovery: async (gatewayId, ref, publicIp) => {
             await client.workflow.start<typeof discoverGatewayWorkflow>('discoverGatewayWorkflow', {
-              taskQueue: o.taskQueue,
+              taskQueue: options.taskQueue,
               workflowId: discoveryWorkflowId(gatewayId),
               args: [{ gatewayId, ref, publicIp }],
             });
@@ -272,19 +289,19 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
             void cloudWorkers?.refresh().catch(() => undefined);
           },
         },
-        view: () => ({ now: new Date(), presenceTtlMs, temporalUiUrl: o.temporalUiUrl, temporalNamespace: o.temporalNamespace }),
+        view: () => ({ now: new Date(), presenceTtlMs, temporalUiUrl: options.temporalUiUrl, temporalNamespace: options.temporalNamespace }),
       });
-      apiListener = await listen({ host: o.api.host, port: o.api.port, handler: app, ...(o.tls ? { tls: o.tls } : {}) });
+      apiListener = await listen({ host: options.api.host, port: options.api.port, handler: app, ...(options.tls ? { tls: options.tls } : {}) });
       listeners.push(apiListener);
       closers.push(() => apiListener!.close());
     }
     if (hub) {
       const h = hub;
       agentListener = await listen({
-        host: o.agent.host,
-        port: o.agent.port,
+        host: options.agent.host,
+        port: options.agent.port,
         handler: (req, res) => h.handleHttp(req, res),
-        ...(o.tls ? { tls: o.tls } : {}),
+        ...(options.tls ? { tls: options.tls } : {}),
         // A deep accept queue: after a controller restart every agent dials at once (bench:hub).
         backlog: AGENT_LISTEN_BACKLOG,
         prepare: (server) => h.attach(server),
@@ -296,55 +313,52 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       closers.push(() => h.close());
     }
 
-    const needsWorker = o.roles.includes('worker') || hub;
+    const needsWorker = options.roles.includes('worker') || hub;
     if (needsWorker) {
-      const nativeConnection = await NativeConnection.connect({ address: o.temporalAddress, ...(tls ? { tls } : {}) });
+      const nativeConnection = await NativeConnection.connect({ address: options.temporalAddress, ...(tls ? { tls } : {}) });
       closers.push(() => nativeConnection.close());
       const activities = createActivities({
-        db,
+        store,
         hub,
-        secretKey: o.secretKey,
+        secretKey: options.secretKey,
         log: log.child({ component: 'activities' }),
         clock: () => new Date(),
-        hubQueue: (instance) => hubQueueName(o.taskQueue, instance),
+        hubQueue: (instance) => hubQueueName(options.taskQueue, instance),
         presenceTtlMs,
-        providerFor: providerResolver(db, o.secretKey, { endpointAllow: o.cloudEndpointAllow, ...(o.buildProvider ? { build: o.buildProvider } : {}) }),
+        providerFor: providerResolver(store, options.secretKey, { endpointAllow: options.cloudEndpointAllow, ...(options.buildProvider ? { build: options.buildProvider } : {}) }),
         paceCloudCall: (() => {
-          const pacer = dbPacer(db, o.databaseUrl);
+          const pacer = dbPacer(db, options.databaseUrl);
           return async (ref, api, slots) => {
-            await pacer({ provider: ref.provider, accountId: ref.accountId, region: ref.region, api }, budgetFor(ref.provider, api, o.cloudBudgets ?? {}), slots);
+            await pacer({ provider: ref.provider, accountId: ref.accountId, region: ref.region, api }, budgetFor(ref.provider, api, options.cloudBudgets ?? {}), slots);
           };
         })(),
         temporal: () => client,
       });
       const workers: Worker[] = [];
-      if (o.roles.includes('worker')) {
-        const bundle = o.workflowBundle ?? (await bundleWorkflows());
-        // The sticky-queue timeout stays at its default (10 s): shorter, a busy worker's workflow
-        // tasks spill to other workers that must replay the whole history (measured: bench:routes
-        // slower by ~15 %), which costs more than a killed controller's links resuming sooner.
-        workers.push(await Worker.create({ connection: nativeConnection, namespace: o.temporalNamespace, taskQueue: o.taskQueue, workflowBundle: bundle, activities, ...workerOptions }));
+      if (options.roles.includes('worker')) {
+        const bundle = options.workflowBundle ?? (await bundleWorkflows());
+        workers.push(await Worker.create({ connection: nativeConnection, namespace: options.temporalNamespace, taskQueue: options.taskQueue, workflowBundle: bundle, activities, ...workerOptions }));
       }
-      if (o.roles.includes('worker')) {
+      if (options.roles.includes('worker')) {
         cloudWorkers = new CloudWorkers({
-          db,
+          store,
           connection: nativeConnection,
-          namespace: o.temporalNamespace,
-          baseQueue: o.taskQueue,
+          namespace: options.temporalNamespace,
+          baseQueue: options.taskQueue,
           activities,
           workerOptions,
-          budgets: o.cloudBudgets ?? {},
+          budgets: options.cloudBudgets ?? {},
           log: log.child({ component: 'cloud-workers' }),
-          ...(o.cloudWorkersPollMs ? { pollMs: o.cloudWorkersPollMs } : {}),
+          ...(options.cloudWorkersPollMs ? { pollMs: options.cloudWorkersPollMs } : {}),
         });
         await cloudWorkers.start();
         closers.push(() => cloudWorkers!.stop());
       }
-      const rotation = o.pskRotation ?? (o.pskRotationDays ? { maxAgeMs: o.pskRotationDays * 86_400_000 } : undefined);
-      if (o.roles.includes('worker') && rotation) {
+      const rotation = options.pskRotation ?? (options.pskRotationDays ? { maxAgeMs: options.pskRotationDays * 86_400_000 } : undefined);
+      if (options.roles.includes('worker') && rotation) {
         const rotator = startKeyRotation({
-          db,
-          secretKey: o.secretKey,
+          store,
+          secretKey: options.secretKey,
           links: { reconfigure: reconfigureLink },
           log: log.child({ component: 'key-rotation' }),
           clock: () => new Date(),
@@ -354,18 +368,30 @@ export async function startRuntime(o: RuntimeOptions): Promise<Runtime> {
       }
       if (hub) {
         // Agent calls for sockets held here arrive on this instance's own queue.
-        workers.push(await Worker.create({ connection: nativeConnection, namespace: o.temporalNamespace, taskQueue: hubQueueName(o.taskQueue, o.instanceId), activities, ...workerOptions }));
+        workers.push(await Worker.create({ connection: nativeConnection, namespace: options.temporalNamespace, taskQueue: hubQueueName(options.taskQueue, options.instanceId), activities, ...workerOptions }));
       }
-      const running = workers.map((w) => w.run());
+      const running = workers.map((worker) => worker.run());
       closers.push(async () => {
-        for (const w of workers) if (w.getState() === 'RUNNING') w.shutdown();
+        for (const worker of workers) if (worker.getState() === 'RUNNING') worker.shutdown();
         await Promise.allSettled(running);
       });
       void Promise.all(running).catch((err: unknown) => log.error('worker stopped with an error', { err }));
     }
 
+    if (options.roles.includes('api') || options.roles.includes('worker')) {
+      const intents = startIntentSweep({
+        store,
+        signal: (intent) => signalIntent(intent.workflowId, intent.intent),
+        log: log.child({ component: 'intent-sweep' }),
+        clock: () => new Date(),
+        ...options.intentSweep,
+      });
+      closers.push(() => intents.stop());
+    }
+
     return {
       db,
+      store,
       hub,
       client,
       close,
@@ -387,12 +413,12 @@ async function connectTemporal(address: string, namespace: string, tls: TLSConfi
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const c = await Connection.connect({ address, connectTimeout: 5000, ...(tls ? { tls } : {}) });
+      const connection = await Connection.connect({ address, connectTimeout: 5000, ...(tls ? { tls } : {}) });
       try {
-        await c.workflowService.describeNamespace({ namespace });
-        return c;
+        await connection.workflowService.describeNamespace({ namespace });
+        return connection;
       } catch (err) {
-        await c.close();
+        await connection.close();
         throw err;
       }
     } catch (err) {
@@ -411,12 +437,12 @@ export interface TemporalTls {
   serverName?: string;
 }
 
-async function temporalTlsConfig(t: TemporalTls): Promise<TLSConfig> {
-  const [crt, key, ca] = await Promise.all([t.certFile, t.keyFile, t.caFile].map((f) => (f ? readFile(f) : Promise.resolve(undefined))));
+async function temporalTlsConfig(files: TemporalTls): Promise<TLSConfig> {
+  const [crt, key, ca] = await Promise.all([files.certFile, files.keyFile, files.caFile].map((file) => (file ? readFile(file) : Promise.resolve(undefined))));
   return {
     ...(crt && key ? { clientCertPair: { crt, key } } : {}),
     ...(ca ? { serverRootCACertificate: ca } : {}),
-    ...(t.serverName ? { serverNameOverride: t.serverName } : {}),
+    ...(files.serverName ? { serverNameOverride: files.serverName } : {}),
   };
 }
 

@@ -55,8 +55,8 @@ export async function startDevServer(opts: {
   // Own process group, so stopping it also stops anything it spawned.
   const child = spawn(cli, args, { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
   const out: string[] = [];
-  const collect = (b: Buffer) => {
-    for (const line of b.toString().split('\n').filter(Boolean)) {
+  const collect = (chunk: Buffer) => {
+    for (const line of chunk.toString().split('\n').filter(Boolean)) {
       out.push(line);
       if (out.length > 50) out.shift();
       opts.onOutput?.(line);

@@ -2,6 +2,7 @@
 // a signal to the link's workflow, and everything put back when that signal cannot be sent.
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { decrypt } from '../../lib/crypto';
+import { createStore } from '../../store';
 import { jsonRequest, logText, rawRequest, recordingLogger, startTestApi, type LogLine, type ResponseBody, type TestApi } from '../helpers/api-harness';
 
 interface LinkBody extends ResponseBody { id: string; state: string; keyVersion: number; keyRotatedAt: string; workflowId: string }
@@ -123,7 +124,7 @@ describe('POST /api/links/:id/rotate-key', () => {
     const before = await row();
     const lines: LogLine[] = [];
     const at = new Date('2030-01-02T03:04:05Z');
-    const rotated = await rotateLinkKey({ db: api.db, secretKey: api.secretKey, links: api.links, log: recordingLogger(lines), clock: () => at }, link.id, { reason: 'schedule' });
+    const rotated = await rotateLinkKey({ store: createStore(api.db), secretKey: api.secretKey, links: api.links, log: recordingLogger(lines), clock: () => at }, link.id, { reason: 'schedule' });
     expect(rotated).toMatchObject({ keyVersion: before.keyVersion + 1, keyRotatedAt: at, state: 'updating' });
     expect(logText(lines)).not.toContain(psk(rotated.pskCiphertext));
     const event = await api.db.linkEvent.findFirstOrThrow({ where: { linkId: link.id, type: 'key.rotation_requested' }, orderBy: { id: 'desc' } });

@@ -13,6 +13,7 @@ import { createSqliteTestDb, type TestDb } from '../helpers/db';
 import { AliyunFake } from '../fakes/aliyun';
 import { ALIYUN_AK, ALIYUN_SECRET } from '../helpers/clouds';
 import { providerResolver, sealCredentials } from '../../cloud/accounts';
+import { createStore } from '../../store';
 import { CloudError, type CloudProvider, type CloudTarget } from '../../cloud/types';
 import { createCloudActivities } from '../../activities/cloud';
 import { newSecretKey, parseSecretKey, type SecretKey } from '../../lib/crypto';
@@ -74,7 +75,7 @@ describe('providerResolver checks the stored endpoints at use', () => {
 
   async function refusal(accountId: string, endpointAllow: string[] = ['http://127.0.0.1:*']): Promise<CloudError> {
     built.length = 0;
-    const resolve = providerResolver(tdb.db, key, { endpointAllow, build });
+    const resolve = providerResolver(createStore(tdb.db), key, { endpointAllow, build });
     const err = await resolve({ accountId, region: 'cn-hangzhou' }).then(
       () => undefined,
       (e: unknown) => e,
@@ -115,19 +116,19 @@ describe('providerResolver checks the stored endpoints at use', () => {
 
   it('an endpoint the setting no longer allows is refused', async () => {
     const id = await insertAccount(tdb.db, key, 'aws', { ec2: 'https://ec2.private.example:8443' });
-    const ok = await providerResolver(tdb.db, key, { endpointAllow: ['*.private.example:8443', 'ec2.private.example:8443'], build })({ accountId: id, region: 'eu-west-1' });
+    const ok = await providerResolver(createStore(tdb.db), key, { endpointAllow: ['*.private.example:8443', 'ec2.private.example:8443'], build })({ accountId: id, region: 'eu-west-1' });
     expect(ok.target.endpoints).toEqual({ ec2: 'https://ec2.private.example:8443' });
     await refusal(id, ['http://127.0.0.1:*']);
     // Without the option only the providers' own domains pass.
     const loop = await insertAccount(tdb.db, key, 'aws', { ec2: 'http://127.0.0.1:9000' });
     built.length = 0;
-    await expect(providerResolver(tdb.db, key, { build })({ accountId: loop, region: 'eu-west-1' })).rejects.toBeInstanceOf(CloudError);
+    await expect(providerResolver(createStore(tdb.db), key, { build })({ accountId: loop, region: 'eu-west-1' })).rejects.toBeInstanceOf(CloudError);
     expect(built).toEqual([]);
   });
 
   it('an allowed endpoint is passed on normalised', async () => {
     const id = await insertAccount(tdb.db, key, 'aliyun', { vpc: 'http://127.0.0.1:9000/', ecs: 'https://ECS.cn-hangzhou.aliyuncs.com.' });
-    const got = await providerResolver(tdb.db, key, { endpointAllow: ['http://127.0.0.1:*'], build })({ accountId: id, region: 'cn-hangzhou' });
+    const got = await providerResolver(createStore(tdb.db), key, { endpointAllow: ['http://127.0.0.1:*'], build })({ accountId: id, region: 'cn-hangzhou' });
     expect(got.target.endpoints).toEqual({ vpc: 'http://127.0.0.1:9000', ecs: 'https://ecs.cn-hangzhou.aliyuncs.com' });
   });
 

@@ -5,9 +5,10 @@ import { chooseInitiator, reachabilityOf, type EndForChoice, type GatewayReachRo
 import { buildPlan } from '../../activities/plan';
 import { ANY_PEER, configFor, diffPlans, peerRuleFor } from '../../contracts/link-plan';
 import type { Gateway, Link } from '../../generated/prisma/client';
+import { decodeGateway, decodeLink, readFacts, type LinkWithEnds } from '../../store';
 
 const facts = (f: Record<string, unknown>): string => JSON.stringify({ agentVersion: '0.1.0', ...f });
-const row = (over: Partial<GatewayReachRow>): GatewayReachRow => ({ provider: 'onprem', publicIp: null, inbound: null, facts: null, observedIp: null, ...over });
+const row = (over: Partial<Omit<GatewayReachRow, 'facts'>> & { facts?: string | null }): GatewayReachRow => ({ provider: 'onprem', publicIp: null, inbound: null, observedIp: null, ...over, facts: readFacts(over.facts ?? null) });
 
 describe('reachabilityOf', () => {
   it('the operator\'s address wins, for on-prem (operator) and cloud (cloud) gateways', () => {
@@ -88,9 +89,13 @@ describe('what the plan makes of it', () => {
     state: 'ready', stateReason: null, createdAt: new Date(), updatedAt: new Date(), accountId: null, region: null, routeTablesWanted: null, instanceId: null, privateIp: null, vpcId: null, subnetId: null,
     routeTableIds: null, securityGroupIds: null, discovered: null, discoveredAt: null, ...over,
   });
-  const link = (a: Gateway, b: Gateway): Link & { a: Gateway; b: Gateway } => ({
-    id: 'lnx', aId: a.id, bId: b.id, a, b, activePairKey: null, state: 'up', stateReason: null, aCidrs: a.cidrs, bCidrs: b.cidrs, pskCiphertext: '', workflowId: 'link-lnx', keyVersion: 1, keyRotatedAt: new Date(),
-    aTunnelUp: false, bTunnelUp: false, createdAt: new Date(), updatedAt: new Date(), deletedAt: null,
+  const link = (a: Gateway, b: Gateway): LinkWithEnds => ({
+    ...decodeLink({
+      id: 'lnx', aId: a.id, bId: b.id, activePairKey: null, state: 'up', stateReason: null, aCidrs: a.cidrs, bCidrs: b.cidrs, pskCiphertext: '', workflowId: 'link-lnx', keyVersion: 1, keyRotatedAt: new Date(),
+      aTunnelUp: false, bTunnelUp: false, createdAt: new Date(), updatedAt: new Date(), deletedAt: null, deleteRequestedAt: null,
+    } satisfies Link),
+    a: decodeGateway(a),
+    b: decodeGateway(b),
   });
   const proxySite = gw({ id: 'gwp', name: 'dc-proxy', cidrs: '["10.2.0.0/24"]', observedIp: '198.51.100.250', facts: facts({ localAddrs: ['198.51.100.20'], connection: { via: 'proxy', proxy: '198.51.100.250:8888' } }) });
   const publicSite = gw({ id: 'gwq', name: 'dc-public', cidrs: '["10.3.0.0/24"]', observedIp: '198.51.100.30', facts: facts({ localAddrs: ['198.51.100.30'], connection: { via: 'direct' } }) });
