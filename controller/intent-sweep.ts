@@ -2,7 +2,8 @@
 // before it signals the link's workflow, so a signal lost on the way (Temporal unreachable, the
 // controller gone before it was sent) is sent from here: at start and every few seconds, for links
 // left deleting or updating for a while. A repeated signal is harmless; each process sends a
-// pending intent once (again after a failure, or after a long while), so history stays small.
+// pending intent once (again after a failure, after the link was written to since, or after a
+// long while), so history stays small.
 import { WorkflowNotFoundError } from '@temporalio/client';
 import type { Logger } from '../lib/log';
 import type { PendingIntent, Store } from '../store';
@@ -34,19 +35,20 @@ export function startIntentSweep(options: IntentSweepOptions): IntentSweep {
   const everyMs = options.everyMs ?? 5000;
   const graceMs = options.graceMs ?? 5000;
   const resendAfterMs = options.resendAfterMs ?? 300_000;
-  /** When each pending intent's signal last went through (link id and intent). */
+  /** When each pending intent's signal last went through, by link, intent and the link's last write. */
   const delivered = new Map<string, number>();
+  const keyOf = (intent: PendingIntent): string => `${intent.id}|${intent.intent}|${intent.since.getTime()}`;
   let running: Promise<number> | undefined;
 
   const sweepOnce = async (): Promise<number> => {
     const now = options.clock().getTime();
     const pending = await options.store.links.pendingIntents(new Date(now - graceMs), options.perSweep ?? 100);
-    const keys = new Set(pending.map((intent) => `${intent.id}|${intent.intent}`));
-    // Forget intents that are no longer pending: a later one of the same link is new.
+    const keys = new Set(pending.map(keyOf));
+    // Forget intents that are no longer pending (or were written to since): what comes later is new.
     for (const key of delivered.keys()) if (!keys.has(key)) delivered.delete(key);
     let sent = 0;
     for (const intent of pending) {
-      const key = `${intent.id}|${intent.intent}`;
+      const key = keyOf(intent);
       const last = delivered.get(key);
       if (last !== undefined && now - last < resendAfterMs) continue;
       try {

@@ -53,6 +53,8 @@ export interface PendingIntent {
   id: string;
   workflowId: string;
   intent: 'delete' | 'change';
+  /** The link's last write: a newer one means the intent may be a new one (another PATCH). */
+  since: Date;
 }
 
 export interface LinkStore {
@@ -326,9 +328,9 @@ export function linkStore(conn: Conn): LinkStore {
         where: { state: { in: ['deleting', 'updating'] }, deletedAt: null, updatedAt: { lt: before } },
         orderBy: { updatedAt: 'asc' },
         take,
-        select: { id: true, workflowId: true, state: true },
+        select: { id: true, workflowId: true, state: true, updatedAt: true },
       });
-      return rows.map((row) => ({ id: row.id, workflowId: row.workflowId, intent: row.state === 'deleting' ? 'delete' : 'change' }));
+      return rows.map((row) => ({ id: row.id, workflowId: row.workflowId, intent: row.state === 'deleting' ? 'delete' : 'change', since: row.updatedAt }));
     },
 
     async pskCiphertextsOutside(sealedPrefix) {
