@@ -7,19 +7,15 @@
 // it, and the held apply is then dropped, never answered, as it would be when the process dies.
 // The same driver object stays (charon kept running), and a new agent starts on the same
 // gateway and state directory.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
-import { startTestController, type TestController } from '../helpers/controller';
-import { startTestAgent, removeDir, type TestAgent } from '../helpers/agents';
+import { startTestAgent } from '../helpers/agents';
+import { missing, withStack } from '../helpers/with-stack';
 import { FakeIpsecDriver, FakeIpsecNetwork } from '../helpers/fake-ipsec';
-import { createSqliteTestDb } from '../helpers/db';
 import type { LinkConfig } from '../../protocol/messages';
 
-const cli = temporalCliAvailable();
-if (!cli.ok) console.warn(`agent-disconnect failure test skipped: ${cli.reason}`);
+const needs = { controller: true, name: 'fail-ad' } as const;
 
 interface LinkOut {
   id: string;
@@ -62,44 +58,25 @@ class HoldingDriver extends FakeIpsecDriver {
   }
 }
 
-describe.runIf(cli.ok)('agent disconnects in the middle of a config push', () => {
-  let temporal: TestTemporal;
-  let ctl: TestController;
-  let cleanupDb: () => Promise<void>;
-  const agents: TestAgent[] = [];
+describe.skipIf(missing(needs, 'agent-disconnect failure test'))('agent disconnects in the middle of a config push', () => {
+  const s = withStack(needs);
 
-  beforeAll(async () => {
-    temporal = await startTestTemporal();
-    const db = await createSqliteTestDb();
-    cleanupDb = db.cleanup;
-    await db.db.$disconnect();
-    ctl = await startTestController({ temporal, databaseUrl: db.url, taskQueue: `fail-ad-${randomBytes(4).toString('hex')}` });
-  });
-
-  afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    await ctl?.close();
-    await temporal?.stop();
-    await cleanupDb?.();
-    await Promise.all(agents.map((a) => removeDir(a.stateDir)));
-  });
-
-  const linkOf = async (id: string) => (await ctl.api<LinkOut>('GET', `/api/links/${id}`)).body;
-  const online = async (id: string) => (await ctl.api<{ online: boolean }>('GET', `/api/gateways/${id}`)).body.online;
+  const linkOf = async (id: string) => (await s.api<LinkOut>('GET', `/api/links/${id}`)).body;
+  const online = async (id: string) => (await s.api<{ online: boolean }>('GET', `/api/gateways/${id}`)).body.online;
 
   it('waits for the gateway while it is away and completes the push once it is back', async () => {
     const net = new FakeIpsecNetwork();
     const ipA = '198.51.100.71';
     const ipB = '198.51.100.72';
-    const a = (await ctl.api<{ id: string; agentSecret: string }>('POST', '/api/gateways', { name: 'ad-a', provider: 'onprem', cidrs: ['10.71.0.0/24'], publicIp: ipA })).body;
-    const b = (await ctl.api<{ id: string; agentSecret: string }>('POST', '/api/gateways', { name: 'ad-b', provider: 'onprem', cidrs: ['10.72.0.0/24'], publicIp: ipB })).body;
+    const a = (await s.api<{ id: string; agentSecret: string }>('POST', '/api/gateways', { name: 'ad-a', provider: 'onprem', cidrs: ['10.71.0.0/24'], publicIp: ipA })).body;
+    const b = (await s.api<{ id: string; agentSecret: string }>('POST', '/api/gateways', { name: 'ad-b', provider: 'onprem', cidrs: ['10.72.0.0/24'], publicIp: ipB })).body;
     const driverB = new HoldingDriver(net, ipB);
-    agents.push(await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: a.id, secret: a.agentSecret, driver: net.driver(ipA), publicIp: ipA }));
-    const agentB1 = await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: b.id, secret: b.agentSecret, driver: driverB, publicIp: ipB });
+    s.track(await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: a.id, secret: a.agentSecret, driver: net.driver(ipA), publicIp: ipA }));
+    const agentB1 = await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: b.id, secret: b.agentSecret, driver: driverB, publicIp: ipB });
     await expect.poll(async () => (await online(a.id)) && (await online(b.id)), { timeout: 10_000 }).toBe(true);
 
     const held = driverB.holdNextApply();
-    const r = await ctl.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
+    const r = await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
     expect(r.status).toBe(202);
     const linkId = r.body.id;
     const config = await held; // the push reached gateway B and is being applied
@@ -120,8 +97,8 @@ describe.runIf(cli.ok)('agent disconnects in the middle of a config push', () =>
     expect(driverB.conns.has(config.name)).toBe(false);
 
     // Back: same gateway, same state directory, charon (the driver) still running.
-    const agentB2 = await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: b.id, secret: b.agentSecret, driver: driverB, publicIp: ipB, stateDir: agentB1.stateDir });
-    agents.push(agentB2);
+    const agentB2 = await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: b.id, secret: b.agentSecret, driver: driverB, publicIp: ipB, stateDir: agentB1.stateDir });
+    s.track(agentB2);
     await expect.poll(async () => (await linkOf(linkId)).state, { timeout: 30_000 }).toBe('up');
 
     const link = await linkOf(linkId);

@@ -9,23 +9,16 @@
 //
 // Gateway discovery is throttled too: its reads are retried in place (cloud/read-retry.ts), so a
 // throttled read does not start the whole discovery over.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DescribeRouteTablesCommand, DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
-import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
-import { startTestController, type TestController } from '../helpers/controller';
-import { startTestAgent, removeDir, type TestAgent } from '../helpers/agents';
-import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
-import { createSqliteTestDb } from '../helpers/db';
-import { ALIYUN_AK, ALIYUN_SECRET, motoAvailable, startClouds, type Clouds } from '../helpers/clouds';
+import { ALIYUN_AK, ALIYUN_SECRET } from '../helpers/clouds';
+import { missing, withStack } from '../helpers/with-stack';
 import { addGatewaySite, type GatewaySite } from '../fakes/aliyun';
 import { MOTO_REGION, motoEc2Client, seedAwsSite, type SeededSite } from '../helpers/moto';
 import { startThrottleProxy, type ThrottleProxy } from './throttle-proxy';
 
-const cli = temporalCliAvailable();
-const moto = motoAvailable();
-const reason = !cli.ok ? cli.reason : !moto.ok ? moto.reason : undefined;
-if (reason) console.warn(`throttling failure test skipped: ${reason}`);
+// The cloud accounts point at the throttling proxies, not at the emulators: registered below.
+const needs = { controller: true, clouds: true, accounts: false, agents: true, name: 'fail-thr' } as const;
 
 const RATIO = 0.3;
 const PAIRS_ALI_ALI = 4;
@@ -37,34 +30,26 @@ interface LinkOut { id: string; state: string; stateReason: string | null; event
 /** One end of a link as the test sees it in its emulator. */
 type Site = { kind: 'aliyun'; ip: string; site: GatewaySite; cidrs: string[] } | { kind: 'aws'; ip: string; site: SeededSite; cidrs: string[] };
 
-describe.runIf(!reason)('clouds throttling 30 % of calls: zero failed operations', () => {
-  let temporal: TestTemporal;
-  let ctl: TestController;
-  let clouds: Clouds;
+describe.skipIf(missing(needs, 'throttling failure test'))('clouds throttling 30 % of calls: zero failed operations', () => {
+  const stack = withStack(needs);
   let aliProxy: ThrottleProxy;
   let awsProxy: ThrottleProxy;
-  let cleanupDb: () => Promise<void>;
   let accounts: { aliyun: string; aws: string };
-  const ipsec = new FakeIpsecNetwork();
-  const agents: TestAgent[] = [];
 
   beforeAll(async () => {
-    [temporal, clouds] = await Promise.all([startTestTemporal(), startClouds()]);
-    [aliProxy, awsProxy] = await Promise.all([
-      startThrottleProxy({ target: clouds.aliyun.url, dialect: 'aliyun', ratio: 0, seed: 0x5eed01 }),
-      startThrottleProxy({ target: clouds.moto.endpoint, dialect: 'ec2', ratio: 0, seed: 0x5eed02 }),
-    ]);
-    const db = await createSqliteTestDb();
-    cleanupDb = db.cleanup;
-    await db.db.$disconnect();
-    ctl = await startTestController({ temporal, databaseUrl: db.url, taskQueue: `fail-thr-${randomBytes(4).toString('hex')}` });
-    const a = await ctl.api<{ id: string }>('POST', '/api/cloud-accounts', {
+    [aliProxy, awsProxy] = (
+      await Promise.all([
+        startThrottleProxy({ target: stack.clouds.aliyun.url, dialect: 'aliyun', ratio: 0, seed: 0x5eed01 }),
+        startThrottleProxy({ target: stack.clouds.moto.endpoint, dialect: 'ec2', ratio: 0, seed: 0x5eed02 }),
+      ])
+    ).map((proxy) => stack.track(proxy)) as [ThrottleProxy, ThrottleProxy];
+    const a = await stack.api<{ id: string }>('POST', '/api/cloud-accounts', {
       name: 'aliyun-throttled',
       provider: 'aliyun',
       credentials: { accessKeyId: ALIYUN_AK, accessKeySecret: ALIYUN_SECRET },
       endpoints: { vpc: aliProxy.url, ecs: aliProxy.url },
     });
-    const w = await ctl.api<{ id: string }>('POST', '/api/cloud-accounts', {
+    const w = await stack.api<{ id: string }>('POST', '/api/cloud-accounts', {
       name: 'aws-throttled',
       provider: 'aws',
       credentials: { accessKeyId: 'AKIAMOTOTEST', accessKeySecret: 'moto-secret' },
@@ -72,18 +57,10 @@ describe.runIf(!reason)('clouds throttling 30 % of calls: zero failed operations
     });
     expect([a.status, w.status]).toEqual([201, 201]);
     accounts = { aliyun: a.body.id, aws: w.body.id };
-  }, 120_000);
-
-  afterAll(async () => {
-    await Promise.all(agents.map((x) => x.stop()));
-    await ctl?.close();
-    await Promise.all([temporal?.stop(), clouds?.stop(), aliProxy?.stop(), awsProxy?.stop()]);
-    await cleanupDb?.();
-    await Promise.all(agents.map((x) => removeDir(x.stateDir)));
   });
 
-  const gatewayOf = async (id: string) => (await ctl.api<Gw>('GET', `/api/gateways/${id}`)).body;
-  const linkOf = async (id: string) => (await ctl.api<LinkOut>('GET', `/api/links/${id}`)).body;
+  const gatewayOf = async (id: string) => (await stack.api<Gw>('GET', `/api/gateways/${id}`)).body;
+  const linkOf = async (id: string) => (await stack.api<LinkOut>('GET', `/api/links/${id}`)).body;
 
   /** Polls until every id satisfies `done`, remembering every state seen on the way. */
   async function waitAll<T extends { state: string }>(ids: string[], get: (id: string) => Promise<T>, done: (x: T) => boolean, seen: Set<string>, timeoutMs: number): Promise<T[]> {
@@ -100,12 +77,12 @@ describe.runIf(!reason)('clouds throttling 30 % of calls: zero failed operations
   it(`discovers, links and unlinks ${PAIRS_ALI_ALI + PAIRS_ALI_AWS} cloud links while ${RATIO * 100} % of calls are throttled`, async () => {
     // Sites: Alibaba VPCs 10.1n0.0.0/16 (+172.x secondary) in the fake, AWS VPCs seeded in moto directly.
     const sites: Site[] = [];
-    const ali = (n: number, ip: string): Site => ({ kind: 'aliyun', ip, site: addGatewaySite(clouds.aliyun, n, { eip: ip }), cidrs: [`10.${n}.0.0/16`, `172.${16 + n}.0.0/16`] });
+    const ali = (n: number, ip: string): Site => ({ kind: 'aliyun', ip, site: addGatewaySite(stack.clouds.aliyun, n, { eip: ip }), cidrs: [`10.${n}.0.0/16`, `172.${16 + n}.0.0/16`] });
     const pairs: Array<[Site, Site]> = [];
     for (let i = 0; i < PAIRS_ALI_ALI; i++) pairs.push([ali(130 + 2 * i, `198.51.100.${130 + 2 * i}`), ali(131 + 2 * i, `198.51.100.${131 + 2 * i}`)]);
     for (let i = 0; i < PAIRS_ALI_AWS; i++) {
       const awsIp = `203.0.113.${140 + i}`;
-      const aws = await seedAwsSite(clouds.moto.endpoint, { cidr: `10.${150 + i}.0.0/16`, secondaryCidr: `10.${160 + i}.0.0/16`, publicIp: awsIp, name: `thr${i}` });
+      const aws = await seedAwsSite(stack.clouds.moto.endpoint, { cidr: `10.${150 + i}.0.0/16`, secondaryCidr: `10.${160 + i}.0.0/16`, publicIp: awsIp, name: `thr${i}` });
       pairs.push([ali(140 + i, `198.51.100.${140 + i}`), { kind: 'aws', ip: awsIp, site: aws, cidrs: aws.vpcCidrs }]);
     }
     for (const p of pairs) sites.push(...p);
@@ -117,7 +94,7 @@ describe.runIf(!reason)('clouds throttling 30 % of calls: zero failed operations
     }
     const gws = new Map<Site, Gw>();
     for (const s of sites) {
-      const r = await ctl.api<Gw>('POST', '/api/gateways', {
+      const r = await stack.api<Gw>('POST', '/api/gateways', {
         name: `thr-${s.ip}`,
         provider: s.kind,
         region: s.kind === 'aws' ? MOTO_REGION : 'cn-hangzhou',
@@ -133,10 +110,7 @@ describe.runIf(!reason)('clouds throttling 30 % of calls: zero failed operations
     // Discovery itself was throttled, on both clouds, and still every gateway is ready.
     expect((aliProxy.throttled.get('DescribeInstances') ?? 0) + (aliProxy.throttled.get('DescribeVpcs') ?? 0) + (aliProxy.throttled.get('DescribeRouteTableList') ?? 0)).toBeGreaterThan(0);
     expect((awsProxy.throttled.get('DescribeInstances') ?? 0) + (awsProxy.throttled.get('DescribeVpcs') ?? 0) + (awsProxy.throttled.get('DescribeRouteTables') ?? 0)).toBeGreaterThan(0);
-    for (const s of sites) {
-      const g = gws.get(s)!;
-      agents.push(await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: g.id, secret: g.agentSecret, driver: ipsec.driver(s.ip), publicIp: s.ip }));
-    }
+    for (const site of sites) await stack.agent(gws.get(site)!, site.ip, {}, { waitOnline: false });
     await expect.poll(async () => (await Promise.all(sites.map(async (s) => (await gatewayOf(gws.get(s)!.id)) as Gw & { online: boolean }))).every((g) => g.online), { timeout: 15_000 }).toBe(true);
 
     // Count the link phase on its own.
@@ -148,7 +122,7 @@ describe.runIf(!reason)('clouds throttling 30 % of calls: zero failed operations
     // Create every link at once.
     const linkIds: string[] = [];
     for (const [x, y] of pairs) {
-      const r = await ctl.api<LinkOut>('POST', '/api/links', { a: gws.get(x)!.id, b: gws.get(y)!.id });
+      const r = await stack.api<LinkOut>('POST', '/api/links', { a: gws.get(x)!.id, b: gws.get(y)!.id });
       expect(r.status).toBe(202);
       linkIds.push(r.body.id);
     }
@@ -161,10 +135,10 @@ describe.runIf(!reason)('clouds throttling 30 % of calls: zero failed operations
     expect(linkStates.has('failed')).toBe(false);
 
     // Every route is in place, once, pointing at the right instance.
-    const ec2 = motoEc2Client(clouds.moto.endpoint, MOTO_REGION);
+    const ec2 = motoEc2Client(stack.clouds.moto.endpoint, MOTO_REGION);
     const routesOf = async (s: Site): Promise<string[]> => {
       if (s.kind === 'aliyun') {
-        return clouds.aliyun.routeEntries(s.site.systemTableId).filter((e) => e.nextHopId === s.site.instanceId).map((e) => `${s.site.systemTableId}:${e.destinationCidrBlock}:${e.status}`);
+        return stack.clouds.aliyun.routeEntries(s.site.systemTableId).filter((e) => e.nextHopId === s.site.instanceId).map((e) => `${s.site.systemTableId}:${e.destinationCidrBlock}:${e.status}`);
       }
       const tables = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [s.site.mainRouteTableId, s.site.routeTableId] }))).RouteTables!;
       return tables.flatMap((t) => t.Routes!.filter((x) => x.InstanceId === s.site.instanceId).map((x) => `${t.RouteTableId}:${x.DestinationCidrBlock}:${x.State}`));
@@ -183,7 +157,7 @@ describe.runIf(!reason)('clouds throttling 30 % of calls: zero failed operations
     const createRoutesThrottled = count(aliProxy, 'CreateRouteEntry', 'CreateRouteEntries') + count(awsProxy, 'CreateRoute');
 
     // Delete every link at once.
-    for (const id of linkIds) expect((await ctl.api('DELETE', `/api/links/${id}`)).status).toBe(202);
+    for (const id of linkIds) expect((await stack.api('DELETE', `/api/links/${id}`)).status).toBe(202);
     const delStates = new Set<string>();
     await waitAll(linkIds, linkOf, (l) => l.state === 'deleted' || l.state === 'failed', delStates, 120_000);
     const gone = await Promise.all(linkIds.map(linkOf));
@@ -194,7 +168,7 @@ describe.runIf(!reason)('clouds throttling 30 % of calls: zero failed operations
     for (const [x, y] of pairs) {
       for (const [me, peer] of [[x, y], [y, x]] as const) {
         if (me.kind === 'aliyun') {
-          expect(clouds.aliyun.securityGroupRules(me.site.securityGroupId).filter((r) => r.sourceCidrIp?.startsWith(peer.ip))).toEqual([]);
+          expect(stack.clouds.aliyun.securityGroupRules(me.site.securityGroupId).filter((r) => r.sourceCidrIp?.startsWith(peer.ip))).toEqual([]);
         } else {
           const sg = (await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [me.site.securityGroupId] }))).SecurityGroups![0]!;
           expect(sg.IpPermissions!.filter((p) => p.IpRanges?.some((r) => r.CidrIp === `${peer.ip}/32`))).toEqual([]);

@@ -11,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect } from 'vitest';
 import type { AliyunFakeOptions } from '../fakes/aliyun';
-import { startTestAgent, type TestAgent } from './agents';
+import { removeDir, startTestAgent, type TestAgent } from './agents';
 import { motoAvailable, registerAccounts, startClouds, type Clouds } from './clouds';
 import { startTestController, type TestController } from './controller';
 import { createPgTestDb, createSqliteTestDb, type TestDb } from './db';
@@ -26,8 +26,9 @@ export interface StackNeeds {
   temporal?: boolean;
   /** A migrated throwaway database (a controller implies SQLite). */
   db?: 'sqlite' | 'postgresql';
-  /** moto and the Alibaba fake (options for the fake); with a controller, an account on each. */
+  /** moto and the Alibaba fake (options for the fake); with a controller, an account on each unless `accounts: false`. */
   clouds?: boolean | Partial<AliyunFakeOptions>;
+  accounts?: boolean;
   /** A controller (API, hub, worker: every role unless told) on the stack's task queue. */
   controller?: boolean | ControllerExtras;
   /** Agents over one FakeIpsecNetwork, started with stack.agent() and stopped with the stack. */
@@ -36,11 +37,11 @@ export interface StackNeeds {
   name?: string;
 }
 
+/** What POST /api/gateways answers (the fields every test reads). */
 export interface GatewayOut {
   id: string;
   agentSecret: string;
   online: boolean;
-  [field: string]: unknown;
 }
 
 export interface TestStack {
@@ -55,7 +56,7 @@ export interface TestStack {
   readonly net: FakeIpsecNetwork;
   api<T = unknown>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>;
   /** Registers a gateway (an on-prem one with these CIDRs, or this POST body); expects 201. */
-  gateway<T extends GatewayOut = GatewayOut>(name: string, cidrsOrBody: string[] | Record<string, unknown>): Promise<T>;
+  gateway<T extends { id: string } = GatewayOut>(name: string, cidrsOrBody: string[] | Record<string, unknown>): Promise<T>;
   /**
    * Starts a real agent for `g` on the fake IPsec network at `ip` (its public address unless the
    * agent reads one from metadata), and waits until the controller shows it online.
@@ -65,6 +66,8 @@ export interface TestStack {
   controller(extra?: ControllerExtras): Promise<TestController>;
   /** Runs `fn` when the stack stops, before what the stack started itself (last registered first). */
   onClose(fn: () => Promise<void> | void): void;
+  /** Stops `thing` (an agent started by hand, a fake server) when the stack stops, an agent's state directory removed; returns it. */
+  track<T extends { stop(): Promise<void> }>(thing: T): T;
 }
 
 /** Why this machine cannot give a file what it needs (printed once, with `what`), or undefined. */
@@ -110,7 +113,7 @@ export function withStack(needs: StackNeeds): TestStack {
       // One Prisma client per SQLite file and process: the controller's (see openDb).
       await db!.db.$disconnect();
       parts.ctl = await startController(extras);
-      if (clouds) parts.accounts = await registerAccounts(parts.ctl, clouds);
+      if (clouds && needs.accounts !== false) parts.accounts = await registerAccounts(parts.ctl, clouds);
     }
   }, 180_000);
 
@@ -119,6 +122,7 @@ export function withStack(needs: StackNeeds): TestStack {
       await Promise.allSettled(fns.map(async (fn) => fn()));
     };
     await settle(agents.map((a) => () => a.stop()));
+    await settle(agents.map((a) => () => removeDir(a.stateDir)));
     for (const fn of closers.reverse()) await settle([fn]);
     await settle(controllers.reverse().map((c) => () => c.close()));
     await settle([() => parts.temporal?.stop(), () => parts.clouds?.stop()]);
@@ -146,7 +150,7 @@ export function withStack(needs: StackNeeds): TestStack {
     },
     taskQueue,
     api: (method, path, body) => stack.ctl.api(method, path, body),
-    async gateway<T extends GatewayOut>(name: string, cidrsOrBody: string[] | Record<string, unknown>) {
+    async gateway<T extends { id: string }>(name: string, cidrsOrBody: string[] | Record<string, unknown>) {
       const body = Array.isArray(cidrsOrBody) ? { name, provider: 'onprem', cidrs: cidrsOrBody } : { name, ...cidrsOrBody };
       const r = await stack.api<T>('POST', '/api/gateways', body);
       expect(r.status, JSON.stringify(r.body)).toBe(201);
@@ -169,6 +173,14 @@ export function withStack(needs: StackNeeds): TestStack {
     controller: (more = {}) => startController(more),
     onClose(fn) {
       closers.push(fn);
+    },
+    track(thing) {
+      closers.push(async () => {
+        await thing.stop();
+        const dir = (thing as { stateDir?: unknown }).stateDir;
+        if (typeof dir === 'string') await removeDir(dir);
+      });
+      return thing;
     },
   };
   return stack;

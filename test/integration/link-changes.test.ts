@@ -1,19 +1,13 @@
 // Changing a running link through the real API, hub, agents and Temporal (strongSwan replaced by
 // FakeIpsecNetwork): a CIDR change with its dry-run preview and its validation, a rollback when an
 // end refuses the new configuration, and a gateway whose public address changes under it.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
-import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
-import { startTestController, type TestController } from '../helpers/controller';
-import { startTestAgent, type TestAgent } from '../helpers/agents';
-import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
-import { createSqliteTestDb } from '../helpers/db';
+import { describe, expect, it } from 'vitest';
+import { missing, withStack } from '../helpers/with-stack';
 import { FakeMetadataServer } from '../fakes/metadata';
 import { createMetadataSource } from '../../agent/metadata';
 import { silentLogger } from '../../lib/log';
 
-const cli = temporalCliAvailable();
-if (!cli.ok) console.warn(`link change tests skipped: ${cli.reason}`);
+const needs = { controller: true, agents: true, name: 'chg' } as const;
 
 interface GatewayOut { id: string; agentSecret: string; online: boolean; endpoint: string | null }
 interface LinkOut {
@@ -32,47 +26,15 @@ interface PlanOut {
   b: { config: { changed: boolean; after: { localTs: string[]; remoteTs: string[] } } };
 }
 
-describe.runIf(cli.ok)('changing a running link (real Temporal, fake strongSwan)', () => {
-  let temporal: TestTemporal;
-  let ctl: TestController;
-  let cleanupDb: () => Promise<void>;
-  const net = new FakeIpsecNetwork();
-  const agents: TestAgent[] = [];
-  const metas: FakeMetadataServer[] = [];
+describe.skipIf(missing(needs, 'link change tests'))('changing a running link (real Temporal, fake strongSwan)', () => {
+  const s = withStack(needs);
+  const gateway = (name: string, cidrs: string[]) => s.gateway<GatewayOut>(name, cidrs);
+  const runAgent = (g: GatewayOut, address: string, extra: Parameters<typeof s.agent>[2] = {}) => s.agent(g, address, extra);
 
-  beforeAll(async () => {
-    temporal = await startTestTemporal();
-    const db = await createSqliteTestDb();
-    cleanupDb = db.cleanup;
-    await db.db.$disconnect();
-    ctl = await startTestController({ temporal, databaseUrl: db.url, taskQueue: `chg-${randomBytes(4).toString('hex')}` });
-  });
-
-  afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    await Promise.all(metas.map((m) => m.stop()));
-    await ctl?.close();
-    await temporal?.stop();
-    await cleanupDb?.();
-  });
-
-  async function gateway(name: string, cidrs: string[]): Promise<GatewayOut> {
-    const r = await ctl.api<GatewayOut>('POST', '/api/gateways', { name, provider: 'onprem', cidrs });
-    expect(r.status).toBe(201);
-    return r.body;
-  }
-
-  async function runAgent(g: GatewayOut, address: string, extra: Partial<Parameters<typeof startTestAgent>[0]> = {}): Promise<TestAgent> {
-    const a = await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: g.id, secret: g.agentSecret, driver: net.driver(address), ...(extra.metadata ? {} : { publicIp: address }), ...extra });
-    agents.push(a);
-    await expect.poll(async () => (await ctl.api<GatewayOut>('GET', `/api/gateways/${g.id}`)).body.online, { timeout: 10_000 }).toBe(true);
-    return a;
-  }
-
-  const linkOf = async (id: string) => (await ctl.api<LinkOut>('GET', `/api/links/${id}`)).body;
+  const linkOf = async (id: string) => (await s.api<LinkOut>('GET', `/api/links/${id}`)).body;
 
   async function upLink(a: GatewayOut, b: GatewayOut, cidrs?: { a: string[]; b: string[] }): Promise<string> {
-    const r = await ctl.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id, ...(cidrs ? { cidrs } : {}) });
+    const r = await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id, ...(cidrs ? { cidrs } : {}) });
     expect(r.status).toBe(202);
     await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 15_000 }).toBe('up');
     return r.body.id;
@@ -85,11 +47,11 @@ describe.runIf(cli.ok)('changing a running link (real Temporal, fake strongSwan)
     await runAgent(b, '198.51.100.142');
     const id = await upLink(a, b, { a: ['10.41.1.0/24'], b: ['10.42.1.0/24'] });
     const name = `link-${id}`;
-    const da = net.drivers.get('198.51.100.141')!;
-    const db = net.drivers.get('198.51.100.142')!;
+    const da = s.net.drivers.get('198.51.100.141')!;
+    const db = s.net.drivers.get('198.51.100.142')!;
     const versionBefore = da.conns.get(name)!.version;
 
-    const plan = await ctl.api<PlanOut>('POST', `/api/links/${id}/plan`, { cidrs: { a: ['10.41.1.0/24', '10.41.2.0/24'] } });
+    const plan = await s.api<PlanOut>('POST', `/api/links/${id}/plan`, { cidrs: { a: ['10.41.1.0/24', '10.41.2.0/24'] } });
     expect(plan.status).toBe(200);
     expect(plan.body).toMatchObject({
       changed: true,
@@ -102,11 +64,11 @@ describe.runIf(cli.ok)('changing a running link (real Temporal, fake strongSwan)
     expect((await linkOf(id)).a.cidrs).toEqual(['10.41.1.0/24']);
     expect(da.conns.get(name)!.version).toBe(versionBefore);
 
-    const r = await ctl.api<LinkOut>('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.41.1.0/24', '10.41.2.0/24'] } });
+    const r = await s.api<LinkOut>('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.41.1.0/24', '10.41.2.0/24'] } });
     expect(r.status).toBe(202);
     expect(r.body).toMatchObject({ state: 'updating', a: { cidrs: ['10.41.1.0/24', '10.41.2.0/24'] } });
     // Asked again while the change runs: refused, not queued behind it.
-    expect((await ctl.api('PATCH', `/api/links/${id}`, { cidrs: { b: ['10.42.2.0/24'] } })).status).toBe(409);
+    expect((await s.api('PATCH', `/api/links/${id}`, { cidrs: { b: ['10.42.2.0/24'] } })).status).toBe(409);
     await expect.poll(async () => (await linkOf(id)).state, { timeout: 20_000 }).toBe('up');
     const link = await linkOf(id);
     expect(link.events!.map((e) => e.type)).toEqual(expect.arrayContaining(['cidr.change_requested', 'link.changing', 'link.changed']));
@@ -118,7 +80,7 @@ describe.runIf(cli.ok)('changing a running link (real Temporal, fake strongSwan)
     expect(da.calls.filter((c) => c === `initiate ${name}`).length).toBeGreaterThanOrEqual(2);
 
     // The same CIDRs again: nothing to do, nothing signalled.
-    const same = await ctl.api<{ state: string; plan: { changed: boolean } }>('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.41.2.0/24', '10.41.1.0/24'] } });
+    const same = await s.api<{ state: string; plan: { changed: boolean } }>('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.41.2.0/24', '10.41.1.0/24'] } });
     expect(same.status).toBe(200);
     expect(same.body).toMatchObject({ state: 'up', plan: { changed: false } });
   });
@@ -146,12 +108,12 @@ describe.runIf(cli.ok)('changing a running link (real Temporal, fake strongSwan)
       [{ cidrs: { b: ['10.53.1.0/24'] }, allowOutsideNetworks: true }, 409, new RegExp(`through link ${ac}`)],
     ];
     for (const [body, status, message] of tries) {
-      const r = await ctl.api<{ error: { message: string } }>('PATCH', `/api/links/${ab}`, body);
+      const r = await s.api<{ error: { message: string } }>('PATCH', `/api/links/${ab}`, body);
       expect(r.status, JSON.stringify(body)).toBe(status);
       if (message) expect(r.body.error.message).toMatch(message);
     }
-    expect((await ctl.api('PATCH', '/api/links/nope', { cidrs: { a: ['10.51.1.0/24'] } })).status).toBe(404);
-    const allowed = await ctl.api<PlanOut>('POST', `/api/links/${ab}/plan`, { cidrs: { b: ['10.52.1.0/24', '172.20.0.0/24'] }, allowOutsideNetworks: true });
+    expect((await s.api('PATCH', '/api/links/nope', { cidrs: { a: ['10.51.1.0/24'] } })).status).toBe(404);
+    const allowed = await s.api<PlanOut>('POST', `/api/links/${ab}/plan`, { cidrs: { b: ['10.52.1.0/24', '172.20.0.0/24'] }, allowOutsideNetworks: true });
     expect(allowed.status).toBe(200);
     expect(allowed.body.changed).toBe(true);
     const after = await linkOf(ab);
@@ -165,18 +127,18 @@ describe.runIf(cli.ok)('changing a running link (real Temporal, fake strongSwan)
     await runAgent(b, '198.51.100.162');
     const id = await upLink(a, b, { a: ['10.61.1.0/24'], b: ['10.62.1.0/24'] });
     const name = `link-${id}`;
-    const db = net.drivers.get('198.51.100.162')!;
+    const db = s.net.drivers.get('198.51.100.162')!;
     // rb-b's charon will not load a connection towards 10.61.9.0/24 (say, an overlapping local policy).
     db.refuse = (l) => (l.remoteTs.includes('10.61.9.0/24') ? 'traffic selector 10.61.9.0/24 conflicts with a bypass policy' : undefined);
 
-    expect((await ctl.api('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.61.9.0/24'] } })).status).toBe(202);
+    expect((await s.api('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.61.9.0/24'] } })).status).toBe(202);
     await expect.poll(async () => (await linkOf(id)).events!.some((e) => e.type === 'link.rolled_back'), { timeout: 30_000 }).toBe(true);
     const link = await linkOf(id);
     expect(link.state).toBe('up');
     expect(link.stateReason).toMatch(/rolled back.*bypass policy/);
     expect(link.a.cidrs).toEqual(['10.61.1.0/24']);
     expect(link.events!.map((e) => e.type)).toEqual(expect.arrayContaining(['cidr.reverted', 'link.rolled_back']));
-    const da = net.drivers.get('198.51.100.161')!;
+    const da = s.net.drivers.get('198.51.100.161')!;
     expect(da.conns.get(name)).toMatchObject({ localTs: ['10.61.1.0/24'] });
     expect(db.conns.get(name)).toMatchObject({ remoteTs: ['10.61.1.0/24'] });
     expect(da.installed.has(name) && db.installed.has(name)).toBe(true);
@@ -187,17 +149,17 @@ describe.runIf(cli.ok)('changing a running link (real Temporal, fake strongSwan)
     // The moving end reads its address from the cloud metadata service, as it would on an EC2
     // instance whose Elastic IP is re-associated.
     const meta = await FakeMetadataServer.start({ cloud: 'aws', publicIp: '198.51.100.171' });
-    metas.push(meta);
+    s.onClose(() => meta.stop());
     const mover = await gateway('mv-a', ['10.71.0.0/24']);
     const fixed = await gateway('mv-b', ['10.72.0.0/24']);
     await runAgent(mover, '198.51.100.171', { metadata: createMetadataSource({ provider: 'aws', endpoint: meta.url, log: silentLogger }), addressCheckMs: 200 });
     await runAgent(fixed, '198.51.100.172');
-    expect((await ctl.api<GatewayOut>('GET', `/api/gateways/${mover.id}`)).body.endpoint).toBe('198.51.100.171');
+    expect((await s.api<GatewayOut>('GET', `/api/gateways/${mover.id}`)).body.endpoint).toBe('198.51.100.171');
     // mv-a initiates: after the move its own config is unchanged, so only a restart replaces its stale SA.
     const id = await upLink(mover, fixed);
     const name = `link-${id}`;
-    const dm = net.drivers.get('198.51.100.171')!;
-    const df = net.drivers.get('198.51.100.172')!;
+    const dm = s.net.drivers.get('198.51.100.171')!;
+    const df = s.net.drivers.get('198.51.100.172')!;
     // An address the agent reports can change under the link: the responder accepts the initiator
     // from any address (its identity and the PSK authenticate it), so a move needs no change there.
     expect(df.conns.get(name)!.remoteAddrs).toEqual(['%any']);
@@ -216,7 +178,7 @@ describe.runIf(cli.ok)('changing a running link (real Temporal, fake strongSwan)
     const link = await linkOf(id);
     expect(link.state).toBe('up');
     expect(link.events!.find((e) => e.type === 'link.changed')!.message).toMatch(/mv-a is now at 198\.51\.100\.181 \(was 198\.51\.100\.171\)/);
-    expect((await ctl.api<GatewayOut>('GET', `/api/gateways/${mover.id}`)).body.endpoint).toBe('198.51.100.181');
+    expect((await s.api<GatewayOut>('GET', `/api/gateways/${mover.id}`)).body.endpoint).toBe('198.51.100.181');
   });
 
   it('two DELETEs racing tear the link down once; a change after a delete is refused', async () => {
@@ -225,14 +187,14 @@ describe.runIf(cli.ok)('changing a running link (real Temporal, fake strongSwan)
     await runAgent(a, '198.51.100.175');
     await runAgent(b, '198.51.100.176');
     const id = await upLink(a, b);
-    const [x, y] = await Promise.all([ctl.api('DELETE', `/api/links/${id}`), ctl.api('DELETE', `/api/links/${id}`)]);
+    const [x, y] = await Promise.all([s.api('DELETE', `/api/links/${id}`), s.api('DELETE', `/api/links/${id}`)]);
     expect([x.status, y.status].sort()).toEqual(expect.arrayContaining([202]));
     expect([x.status, y.status].every((s) => s === 202 || s === 409)).toBe(true);
-    expect((await ctl.api('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.75.0.0/24'] } })).status).toBe(409);
+    expect((await s.api('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.75.0.0/24'] } })).status).toBe(409);
     await expect.poll(async () => (await linkOf(id)).state, { timeout: 15_000 }).toBe('deleted');
     const events = (await linkOf(id)).events!;
     expect(events.filter((e) => e.type === 'link.deleted')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'config.removed')).toHaveLength(2);
-    expect((await ctl.api('DELETE', `/api/links/${id}`)).status).toBe(409);
+    expect((await s.api('DELETE', `/api/links/${id}`)).status).toBe(409);
   });
 });

@@ -2,13 +2,10 @@
 // about its own tunnels. It cannot move a VPC's routes to an instance of its choosing by reporting
 // that instance and that instance's own public IP, and the address it reports never overrides the
 // one the operator registered.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
-import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
-import { startTestController, type TestController } from '../helpers/controller';
-import { startTestAgent, type TestAgent } from '../helpers/agents';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { startTestAgent } from '../helpers/agents';
 import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
-import { createSqliteTestDb } from '../helpers/db';
+import { missing, withStack } from '../helpers/with-stack';
 import { ALIYUN_AK, ALIYUN_SECRET } from '../helpers/clouds';
 import { AliyunFake, addGatewaySite } from '../fakes/aliyun';
 import { FakeMetadataServer } from '../fakes/metadata';
@@ -16,29 +13,20 @@ import { createMetadataSource } from '../../agent/metadata';
 import { silentLogger } from '../../lib/log';
 import { followInstanceWorkflowId, type followInstanceWorkflow } from '../../workflows/discovery';
 
-const cli = temporalCliAvailable();
-if (!cli.ok) console.warn(`agent trust tests skipped: ${cli.reason}`);
+const needs = { controller: true, name: 'trust' } as const;
 
 interface Gw { id: string; agentSecret: string; state: string; endpoint: string | null; cloud?: { instanceId: string } }
 interface LinkOut { id: string; state: string }
 
-describe.runIf(cli.ok)('what an agent reports cannot move routes or addresses', () => {
-  let temporal: TestTemporal;
-  let ctl: TestController;
+describe.skipIf(missing(needs, 'agent trust tests'))('what an agent reports cannot move routes or addresses', () => {
+  const s = withStack(needs);
   let aliyun: AliyunFake;
-  let cleanupDb: () => Promise<void>;
   let account: string;
   const ipsec = new FakeIpsecNetwork();
-  const agents: TestAgent[] = [];
-  const metas: FakeMetadataServer[] = [];
 
   beforeAll(async () => {
-    [temporal, aliyun] = await Promise.all([startTestTemporal(), AliyunFake.start({ accessKeys: { [ALIYUN_AK]: ALIYUN_SECRET }, asyncDelayMs: 50 })]);
-    const db = await createSqliteTestDb();
-    cleanupDb = db.cleanup;
-    await db.db.$disconnect();
-    ctl = await startTestController({ temporal, databaseUrl: db.url, taskQueue: `trust-${randomBytes(4).toString('hex')}` });
-    const r = await ctl.api<{ id: string }>('POST', '/api/cloud-accounts', {
+    aliyun = s.track(await AliyunFake.start({ accessKeys: { [ALIYUN_AK]: ALIYUN_SECRET }, asyncDelayMs: 50 }));
+    const r = await s.api<{ id: string }>('POST', '/api/cloud-accounts', {
       name: 'trust',
       provider: 'aliyun',
       credentials: { accessKeyId: ALIYUN_AK, accessKeySecret: ALIYUN_SECRET },
@@ -46,29 +34,21 @@ describe.runIf(cli.ok)('what an agent reports cannot move routes or addresses', 
     });
     expect(r.status).toBe(201);
     account = r.body.id;
-  }, 120_000);
-
-  afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    await Promise.all(metas.map((m) => m.stop()));
-    await ctl?.close();
-    await Promise.all([temporal?.stop(), aliyun?.stop()]);
-    await cleanupDb?.();
   });
 
-  const get = async (id: string) => (await ctl.api<Gw>('GET', `/api/gateways/${id}`)).body;
-  const linkState = async (id: string) => (await ctl.api<LinkOut>('GET', `/api/links/${id}`)).body.state;
+  const get = async (id: string) => (await s.api<Gw>('GET', `/api/gateways/${id}`)).body;
+  const linkState = async (id: string) => (await s.api<LinkOut>('GET', `/api/links/${id}`)).body.state;
 
   it('an agent naming another instance of its VPC, with that instance\'s own EIP, changes nothing', async () => {
     const site = addGatewaySite(aliyun, 41, { eip: '203.0.113.141' });
-    const created = await ctl.api<Gw>('POST', '/api/gateways', { name: 'vpc-trust', provider: 'aliyun', region: 'cn-hangzhou', publicIp: '203.0.113.141', account });
+    const created = await s.api<Gw>('POST', '/api/gateways', { name: 'vpc-trust', provider: 'aliyun', region: 'cn-hangzhou', publicIp: '203.0.113.141', account });
     expect(created.status).toBe(201);
     const gw = created.body;
     await expect.poll(async () => (await get(gw.id)).state, { timeout: 20_000 }).toBe('ready');
-    const dc = (await ctl.api<Gw>('POST', '/api/gateways', { name: 'dc-trust', provider: 'onprem', cidrs: ['192.168.41.0/24'], publicIp: '198.51.100.141' })).body;
-    agents.push(await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: gw.id, secret: gw.agentSecret, driver: ipsec.driver('203.0.113.141'), publicIp: '203.0.113.141' }));
-    agents.push(await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: dc.id, secret: dc.agentSecret, driver: ipsec.driver('198.51.100.141'), publicIp: '198.51.100.141' }));
-    const link = await ctl.api<LinkOut>('POST', '/api/links', { a: gw.id, b: dc.id });
+    const dc = (await s.api<Gw>('POST', '/api/gateways', { name: 'dc-trust', provider: 'onprem', cidrs: ['192.168.41.0/24'], publicIp: '198.51.100.141' })).body;
+    s.track(await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: gw.id, secret: gw.agentSecret, driver: ipsec.driver('203.0.113.141'), publicIp: '203.0.113.141' }));
+    s.track(await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: dc.id, secret: dc.agentSecret, driver: ipsec.driver('198.51.100.141'), publicIp: '198.51.100.141' }));
+    const link = await s.api<LinkOut>('POST', '/api/links', { a: gw.id, b: dc.id });
     expect(link.status).toBe(202);
     await expect.poll(() => linkState(link.body.id), { timeout: 30_000 }).toBe('up');
     const routeTo = () => aliyun.routeEntries(site.systemTableId).find((e) => e.destinationCidrBlock === '192.168.41.0/24')?.nextHopId;
@@ -78,18 +58,18 @@ describe.runIf(cli.ok)('what an agent reports cannot move routes or addresses', 
     // from it: its metadata service (truthfully) names it and its own EIP.
     const other = aliyun.addInstance({ vpcId: site.vpcId, vSwitchId: site.vSwitchId, privateIp: '10.41.1.99', securityGroupIds: [site.securityGroupId], eip: '203.0.113.199' });
     const meta = await FakeMetadataServer.start({ cloud: 'aliyun', instanceId: other.instanceId, region: 'cn-hangzhou', eip: '203.0.113.199' });
-    metas.push(meta);
+    s.track(meta);
     const thief = await startTestAgent({
-      controllerUrl: ctl.agentUrl,
+      controllerUrl: s.ctl.agentUrl,
       gatewayId: gw.id,
       secret: gw.agentSecret,
       driver: ipsec.driver('203.0.113.199'),
       metadata: createMetadataSource({ provider: 'aliyun', endpoint: meta.url, log: silentLogger }),
     });
-    agents.push(thief);
+    s.track(thief);
 
     // The controller asks the cloud about the operator's address, which is still on the gateway.
-    const check = () => ctl.client.workflow.getHandle<typeof followInstanceWorkflow>(followInstanceWorkflowId(gw.id));
+    const check = () => s.ctl.client.workflow.getHandle<typeof followInstanceWorkflow>(followInstanceWorkflowId(gw.id));
     await expect.poll(async () => (await check().result().catch(() => undefined))?.followed, { timeout: 20_000 }).toBe(false);
     expect((await check().result()).reason).toContain(`the cloud has 203.0.113.141 on ${site.instanceId}, not on ${other.instanceId}`);
     // Give any re-plan the time it would take, then check nothing moved.
@@ -106,13 +86,13 @@ describe.runIf(cli.ok)('what an agent reports cannot move routes or addresses', 
   });
 
   it("the operator's address wins over the one an on-prem agent reports", async () => {
-    const a = (await ctl.api<Gw>('POST', '/api/gateways', { name: 'dc-op-a', provider: 'onprem', cidrs: ['192.168.42.0/24'], publicIp: '198.51.100.142' })).body;
-    const b = (await ctl.api<Gw>('POST', '/api/gateways', { name: 'dc-op-b', provider: 'onprem', cidrs: ['192.168.43.0/24'], publicIp: '198.51.100.143' })).body;
+    const a = (await s.api<Gw>('POST', '/api/gateways', { name: 'dc-op-a', provider: 'onprem', cidrs: ['192.168.42.0/24'], publicIp: '198.51.100.142' })).body;
+    const b = (await s.api<Gw>('POST', '/api/gateways', { name: 'dc-op-b', provider: 'onprem', cidrs: ['192.168.43.0/24'], publicIp: '198.51.100.143' })).body;
     // Agent a says it is somewhere else; its peer must still dial the registered address.
-    agents.push(await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: a.id, secret: a.agentSecret, driver: ipsec.driver('198.51.100.142'), publicIp: '198.51.100.242' }));
-    agents.push(await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: b.id, secret: b.agentSecret, driver: ipsec.driver('198.51.100.143'), publicIp: '198.51.100.143' }));
+    s.track(await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: a.id, secret: a.agentSecret, driver: ipsec.driver('198.51.100.142'), publicIp: '198.51.100.242' }));
+    s.track(await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: b.id, secret: b.agentSecret, driver: ipsec.driver('198.51.100.143'), publicIp: '198.51.100.143' }));
     await expect.poll(async () => (await get(a.id)).endpoint, { timeout: 10_000 }).toBe('198.51.100.142');
-    const link = await ctl.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
+    const link = await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
     await expect.poll(() => linkState(link.body.id), { timeout: 30_000 }).toBe('up');
     expect(ipsec.drivers.get('198.51.100.143')!.conns.get(`link-${link.body.id}`)!.remoteAddrs).toEqual(['198.51.100.142']);
   });

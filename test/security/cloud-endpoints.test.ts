@@ -7,8 +7,7 @@ import http, { type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
-import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
-import { startTestController, type TestController } from '../helpers/controller';
+import { missing, withStack } from '../helpers/with-stack';
 import { createSqliteTestDb, type TestDb } from '../helpers/db';
 import { AliyunFake } from '../fakes/aliyun';
 import { ALIYUN_AK, ALIYUN_SECRET } from '../helpers/clouds';
@@ -146,36 +145,23 @@ describe('providerResolver checks the stored endpoints at use', () => {
   });
 });
 
-const cli = temporalCliAvailable();
-if (!cli.ok) console.warn(`cloud endpoint tests skipped: ${cli.reason}`);
+const secretKey = parseSecretKey(newSecretKey());
+const needs = { controller: { secretKey }, name: 'endpoints' } as const;
 
 interface Gw { id: string; state: string; stateReason: string | null }
 interface ApiError { error: { code: string; message: string; details?: { fields?: Array<{ field: string; message: string }> } } }
 
-describe.runIf(cli.ok)('through the controller (real Temporal, test allow-list http://127.0.0.1:*)', () => {
-  let temporal: TestTemporal;
-  let ctl: TestController;
+describe.skipIf(missing(needs, 'cloud endpoint tests'))('through the controller (real Temporal, test allow-list http://127.0.0.1:*)', () => {
+  const s = withStack(needs);
   let aliyun: AliyunFake;
-  let cleanupDb: () => Promise<void>;
-  const secretKey = parseSecretKey(newSecretKey());
   const traps: Array<Awaited<ReturnType<typeof trap>>> = [];
 
   beforeAll(async () => {
-    [temporal, aliyun] = await Promise.all([startTestTemporal(), AliyunFake.start({ accessKeys: { [ALIYUN_AK]: ALIYUN_SECRET } })]);
-    const db = await createSqliteTestDb();
-    cleanupDb = db.cleanup;
-    await db.db.$disconnect();
-    ctl = await startTestController({ temporal, databaseUrl: db.url, taskQueue: `endpoints-${randomBytes(4).toString('hex')}`, secretKey });
-    traps.push(await trap('127.0.0.1'), await trap('127.0.0.2'));
-  }, 120_000);
-
-  afterAll(async () => {
-    await ctl?.close();
-    await Promise.all([temporal?.stop(), aliyun?.stop(), ...traps.map((t) => t.stop())]);
-    await cleanupDb?.();
+    aliyun = s.track(await AliyunFake.start({ accessKeys: { [ALIYUN_AK]: ALIYUN_SECRET } }));
+    traps.push(s.track(await trap('127.0.0.1')), s.track(await trap('127.0.0.2')));
   });
 
-  const accountCount = () => ctl.db.cloudAccount.count();
+  const accountCount = () => s.ctl.db.cloudAccount.count();
 
   it('POST /api/cloud-accounts refuses an endpoint off the allow-list with 400 naming the field and the setting; nothing is stored', async () => {
     const before = await accountCount();
@@ -188,7 +174,7 @@ describe.runIf(cli.ok)('through the controller (real Temporal, test allow-list h
       ['endpoints.vpc', { vpc: `https://${ALIYUN_AK}:${ALIYUN_SECRET}@vpc.cn-hangzhou.aliyuncs.com`, ecs: aliyun.url }],
       ['endpoints.vpc', { vpc: 'http://vpc.cn-hangzhou.aliyuncs.com', ecs: aliyun.url }],
     ] as const) {
-      const r = await ctl.api<ApiError>('POST', '/api/cloud-accounts', {
+      const r = await s.api<ApiError>('POST', '/api/cloud-accounts', {
         name: `refused-${randomBytes(3).toString('hex')}`,
         provider: 'aliyun',
         credentials: { accessKeyId: ALIYUN_AK, accessKeySecret: ALIYUN_SECRET },
@@ -200,35 +186,35 @@ describe.runIf(cli.ok)('through the controller (real Temporal, test allow-list h
       expect(r.body.error.details?.fields?.map((f) => f.field)).toEqual([field]);
       expect(JSON.stringify(r.body)).not.toContain(ALIYUN_SECRET);
     }
-    const aws = await ctl.api<ApiError>('POST', '/api/cloud-accounts', { name: 'refused-aws', provider: 'aws', credentials: { accessKeyId: 'AKIDX', accessKeySecret: 'x-secret' }, endpoints: { ec2: 'http://[fd00:ec2::254]' } });
+    const aws = await s.api<ApiError>('POST', '/api/cloud-accounts', { name: 'refused-aws', provider: 'aws', credentials: { accessKeyId: 'AKIDX', accessKeySecret: 'x-secret' }, endpoints: { ec2: 'http://[fd00:ec2::254]' } });
     expect(aws.status).toBe(400);
     expect(aws.body.error.details?.fields?.map((f) => f.field)).toEqual(['endpoints.ec2']);
     expect(await accountCount()).toBe(before);
   });
 
   it('accepts the providers\' own domains and the emulators the setting allows, stored normalised', async () => {
-    const own = await ctl.api<{ endpoints: Record<string, string> }>('POST', '/api/cloud-accounts', {
+    const own = await s.api<{ endpoints: Record<string, string> }>('POST', '/api/cloud-accounts', {
       name: 'own-domains',
       provider: 'aliyun',
       endpoints: { vpc: 'https://VPC-vpc.cn-hangzhou.aliyuncs.com/', ecs: 'https://ecs.cn-hangzhou.aliyuncs.com' },
     });
     expect(own.status).toBe(201);
     expect(own.body.endpoints).toEqual({ vpc: 'https://vpc-vpc.cn-hangzhou.aliyuncs.com', ecs: 'https://ecs.cn-hangzhou.aliyuncs.com' });
-    const emu = await ctl.api<{ endpoints: Record<string, string> }>('POST', '/api/cloud-accounts', { name: 'emulator', provider: 'aws', endpoints: { ec2: 'http://127.0.0.1:5000' } });
+    const emu = await s.api<{ endpoints: Record<string, string> }>('POST', '/api/cloud-accounts', { name: 'emulator', provider: 'aws', endpoints: { ec2: 'http://127.0.0.1:5000' } });
     expect(emu.status).toBe(201);
   });
 
   async function discoveryOf(account: string, provider: 'aliyun' | 'aws', publicIp: string): Promise<Gw> {
-    const r = await ctl.api<Gw>('POST', '/api/gateways', { name: `gw-${randomBytes(3).toString('hex')}`, provider, region: provider === 'aws' ? 'eu-west-1' : 'cn-hangzhou', publicIp, account });
+    const r = await s.api<Gw>('POST', '/api/gateways', { name: `gw-${randomBytes(3).toString('hex')}`, provider, region: provider === 'aws' ? 'eu-west-1' : 'cn-hangzhou', publicIp, account });
     expect(r.status).toBe(201);
-    await expect.poll(async () => (await ctl.api<Gw>('GET', `/api/gateways/${r.body.id}`)).body.state, { timeout: 20_000 }).toBe('failed');
-    return (await ctl.api<Gw>('GET', `/api/gateways/${r.body.id}`)).body;
+    await expect.poll(async () => (await s.api<Gw>('GET', `/api/gateways/${r.body.id}`)).body.state, { timeout: 20_000 }).toBe('failed');
+    return (await s.api<Gw>('GET', `/api/gateways/${r.body.id}`)).body;
   }
 
   it('an account row pointing at loopback listeners off the allow-list fails discovery with the reason; no request reaches them', async () => {
     const [v4, other] = traps as [Awaited<ReturnType<typeof trap>>, Awaited<ReturnType<typeof trap>>];
-    const viaName = await insertAccount(ctl.db, secretKey, 'aliyun', { vpc: `http://localhost:${v4.port}`, ecs: `http://localhost:${v4.port}` });
-    const viaOtherLoopback = await insertAccount(ctl.db, secretKey, 'aws', { ec2: `http://127.0.0.2:${other.port}` });
+    const viaName = await insertAccount(s.ctl.db, secretKey, 'aliyun', { vpc: `http://localhost:${v4.port}`, ecs: `http://localhost:${v4.port}` });
+    const viaOtherLoopback = await insertAccount(s.ctl.db, secretKey, 'aws', { ec2: `http://127.0.0.2:${other.port}` });
     const a = await discoveryOf(viaName, 'aliyun', '198.51.100.61');
     expect(a.stateReason).toMatch(/endpoints\.(vpc|ecs)/);
     expect(a.stateReason).toContain('not on the allow-list');
@@ -240,7 +226,7 @@ describe.runIf(cli.ok)('through the controller (real Temporal, test allow-list h
   });
 
   it('an account row with http://169.254.169.254 fails discovery with that reason', async () => {
-    const id = await insertAccount(ctl.db, secretKey, 'aws', { ec2: 'http://169.254.169.254' });
+    const id = await insertAccount(s.ctl.db, secretKey, 'aws', { ec2: 'http://169.254.169.254' });
     const g = await discoveryOf(id, 'aws', '198.51.100.63');
     expect(g.stateReason).toContain('endpoints.ec2');
     expect(g.stateReason).toContain('169.254.169.254');

@@ -10,11 +10,9 @@ import { randomBytes } from 'node:crypto';
 import { createAliyunProvider } from '../../cloud/aliyun';
 import { createAwsProvider } from '../../cloud/aws';
 import { CloudError, type CloudTarget } from '../../cloud/types';
-import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
-import { startTestController, type TestController } from '../helpers/controller';
-import { startTestAgent, type TestAgent } from '../helpers/agents';
+import { missing, withStack } from '../helpers/with-stack';
+import { startTestAgent } from '../helpers/agents';
 import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
-import { createSqliteTestDb } from '../helpers/db';
 import { ALIYUN_AK, ALIYUN_SECRET } from '../helpers/clouds';
 import { AliyunFake, addGatewaySite } from '../fakes/aliyun';
 
@@ -150,50 +148,35 @@ describe('provider errors keep only the code and message fields', () => {
   });
 });
 
-const cli = temporalCliAvailable();
-if (!cli.ok) console.warn(`cloud reply tests skipped: ${cli.reason}`);
+const needs = { controller: true, name: 'replies' } as const;
 
 interface Gw { id: string; agentSecret: string; state: string; stateReason: string | null }
 interface LinkOut { id: string; state: string; stateReason: string | null; events: Array<{ type: string; message: string }> }
 
-describe.runIf(cli.ok)('through the controller: stateReason, API responses and link events', () => {
-  let temporal: TestTemporal;
-  let ctl: TestController;
+describe.skipIf(missing(needs, 'cloud reply tests'))('through the controller: stateReason, API responses and link events', () => {
+  const s = withStack(needs);
   let aliyun: AliyunFake;
   let hostile: HostileEndpoint;
-  let cleanupDb: () => Promise<void>;
   const accounts = { hostileAliyun: '', hostileAws: '', aliyun: '' };
   const ipsec = new FakeIpsecNetwork();
-  const agents: TestAgent[] = [];
 
   beforeAll(async () => {
-    [temporal, aliyun, hostile] = await Promise.all([startTestTemporal(), AliyunFake.start({ accessKeys: { [ALIYUN_AK]: ALIYUN_SECRET }, asyncDelayMs: 50 }), HostileEndpoint.start()]);
-    const db = await createSqliteTestDb();
-    cleanupDb = db.cleanup;
-    await db.db.$disconnect();
-    ctl = await startTestController({ temporal, databaseUrl: db.url, taskQueue: `replies-${randomBytes(4).toString('hex')}` });
+    [aliyun, hostile] = (await Promise.all([AliyunFake.start({ accessKeys: { [ALIYUN_AK]: ALIYUN_SECRET }, asyncDelayMs: 50 }), HostileEndpoint.start()])).map((x) => s.track(x)) as [AliyunFake, HostileEndpoint];
     const add = async (name: string, provider: 'aliyun' | 'aws', endpoints: Record<string, string>) => {
-      const r = await ctl.api<{ id: string }>('POST', '/api/cloud-accounts', { name, provider, credentials: { accessKeyId: ALIYUN_AK, accessKeySecret: ALIYUN_SECRET }, endpoints });
+      const r = await s.api<{ id: string }>('POST', '/api/cloud-accounts', { name, provider, credentials: { accessKeyId: ALIYUN_AK, accessKeySecret: ALIYUN_SECRET }, endpoints });
       expect(r.status).toBe(201);
       return r.body.id;
     };
     accounts.hostileAliyun = await add('hostile-aliyun', 'aliyun', { vpc: hostile.url, ecs: hostile.url });
     accounts.hostileAws = await add('hostile-aws', 'aws', { ec2: hostile.url });
     accounts.aliyun = await add('fake-aliyun', 'aliyun', { vpc: aliyun.url, ecs: aliyun.url });
-  }, 120_000);
-
-  afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    await ctl?.close();
-    await Promise.all([temporal?.stop(), aliyun?.stop(), hostile?.stop()]);
-    await cleanupDb?.();
   });
 
-  const get = async (id: string) => (await ctl.api<Gw>('GET', `/api/gateways/${id}`)).body;
+  const get = async (id: string) => (await s.api<Gw>('GET', `/api/gateways/${id}`)).body;
 
   /** Everything the API shows about gateways and links, as one string. */
   async function everythingShown(): Promise<string> {
-    const parts = await Promise.all(['/api/gateways', '/api/links', '/api/cloud-accounts'].map(async (p) => JSON.stringify((await ctl.api('GET', p)).body)));
+    const parts = await Promise.all(['/api/gateways', '/api/links', '/api/cloud-accounts'].map(async (p) => JSON.stringify((await s.api('GET', p)).body)));
     return parts.join('\n');
   }
 
@@ -210,7 +193,7 @@ describe.runIf(cli.ok)('through the controller: stateReason, API responses and l
   it.each(permanent)('discovery against %s (%s): the reason keeps the code, never the body', async (_what, provider, reply, expected) => {
     hostile.reply = reply;
     const account = provider === 'aliyun' ? accounts.hostileAliyun : accounts.hostileAws;
-    const r = await ctl.api<Gw>('POST', '/api/gateways', { name: `h-${randomBytes(3).toString('hex')}`, provider, region: provider === 'aws' ? 'eu-west-1' : 'cn-hangzhou', publicIp: '198.51.100.70', account });
+    const r = await s.api<Gw>('POST', '/api/gateways', { name: `h-${randomBytes(3).toString('hex')}`, provider, region: provider === 'aws' ? 'eu-west-1' : 'cn-hangzhou', publicIp: '198.51.100.70', account });
     expect(r.status).toBe(201);
     await expect.poll(async () => (await get(r.body.id)).state, { timeout: 20_000 }).toBe('failed');
     const g = await get(r.body.id);
@@ -222,27 +205,27 @@ describe.runIf(cli.ok)('through the controller: stateReason, API responses and l
 
   it('a refused route write: the link fails with the provider code, and its events and state never carry the body', async () => {
     addGatewaySite(aliyun, 71, { eip: '203.0.113.171' });
-    const created = await ctl.api<Gw>('POST', '/api/gateways', { name: 'ali-replies', provider: 'aliyun', region: 'cn-hangzhou', publicIp: '203.0.113.171', account: accounts.aliyun });
+    const created = await s.api<Gw>('POST', '/api/gateways', { name: 'ali-replies', provider: 'aliyun', region: 'cn-hangzhou', publicIp: '203.0.113.171', account: accounts.aliyun });
     expect(created.status).toBe(201);
     await expect.poll(async () => (await get(created.body.id)).state, { timeout: 20_000 }).toBe('ready');
-    const dc = (await ctl.api<Gw>('POST', '/api/gateways', { name: 'dc-replies', provider: 'onprem', cidrs: ['192.168.171.0/24'] })).body;
+    const dc = (await s.api<Gw>('POST', '/api/gateways', { name: 'dc-replies', provider: 'onprem', cidrs: ['192.168.171.0/24'] })).body;
     for (const [g, ip] of [[created.body, '203.0.113.171'], [dc, '198.51.100.171']] as const) {
-      agents.push(await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: g.id, secret: g.agentSecret, driver: ipsec.driver(ip), publicIp: ip }));
-      await expect.poll(async () => (await ctl.api<{ online: boolean }>('GET', `/api/gateways/${g.id}`)).body.online, { timeout: 10_000 }).toBe(true);
+      s.track(await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: g.id, secret: g.agentSecret, driver: ipsec.driver(ip), publicIp: ip }));
+      await expect.poll(async () => (await s.api<{ online: boolean }>('GET', `/api/gateways/${g.id}`)).body.online, { timeout: 10_000 }).toBe(true);
     }
     const message = long('You have reached the route entry quota. ');
     aliyun.injectFault({ api: 'CreateRouteEntry', code: 'QuotaExceeded', message, times: Infinity });
     aliyun.injectFault({ api: 'CreateRouteEntries', code: 'QuotaExceeded', message, times: Infinity });
     try {
-      const r = await ctl.api<LinkOut>('POST', '/api/links', { a: created.body.id, b: dc.id });
+      const r = await s.api<LinkOut>('POST', '/api/links', { a: created.body.id, b: dc.id });
       expect(r.status).toBe(202);
-      await expect.poll(async () => (await ctl.api<LinkOut>('GET', `/api/links/${r.body.id}`)).body.state, { timeout: 30_000 }).toBe('failed');
-      const link = (await ctl.api<LinkOut>('GET', `/api/links/${r.body.id}`)).body;
+      await expect.poll(async () => (await s.api<LinkOut>('GET', `/api/links/${r.body.id}`)).body.state, { timeout: 30_000 }).toBe('failed');
+      const link = (await s.api<LinkOut>('GET', `/api/links/${r.body.id}`)).body;
       expect(link.stateReason).toContain('QuotaExceeded');
       expect(link.events.find((e) => e.type === 'link.failed')?.message).toContain('QuotaExceeded');
       expect(JSON.stringify(link)).not.toContain(MARKER);
       expect(await everythingShown()).not.toContain(MARKER);
-      const events = await ctl.db.linkEvent.findMany({ where: { linkId: r.body.id } });
+      const events = await s.ctl.db.linkEvent.findMany({ where: { linkId: r.body.id } });
       expect(JSON.stringify(events)).not.toContain(MARKER);
     } finally {
       aliyun.clearFaults();

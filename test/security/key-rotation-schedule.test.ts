@@ -1,54 +1,29 @@
 // Finding 9 (secret lifecycle): with a rotation period set (PSK_ROTATION_DAYS), links whose key
 // is older than that get a new one by themselves, pushed to both ends like an operator's rotation.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
-import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
-import { startTestController, type TestController } from '../helpers/controller';
-import { startTestAgent, type TestAgent } from '../helpers/agents';
-import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
-import { createSqliteTestDb } from '../helpers/db';
+import { describe, expect, it } from 'vitest';
+import { missing, withStack } from '../helpers/with-stack';
 
-const cli = temporalCliAvailable();
-if (!cli.ok) console.warn(`key rotation schedule tests skipped: ${cli.reason}`);
+// "Days" shrunk to 3 s so the test sees a few rotations.
+const needs = { controller: { pskRotation: { maxAgeMs: 3000, checkEveryMs: 250 } }, agents: true, name: 'rot' } as const;
 
 interface GatewayOut { id: string; agentSecret: string }
 interface LinkOut { id: string; state: string; keyVersion: number; events: Array<{ type: string; message: string }> }
 
-describe.runIf(cli.ok)('periodic PSK rotation', () => {
-  let temporal: TestTemporal;
-  let ctl: TestController;
-  let cleanupDb: () => Promise<void>;
-  const ipsec = new FakeIpsecNetwork();
-  const agents: TestAgent[] = [];
-
-  beforeAll(async () => {
-    temporal = await startTestTemporal();
-    const db = await createSqliteTestDb();
-    cleanupDb = db.cleanup;
-    await db.db.$disconnect();
-    // "Days" shrunk to 3 s so the test sees a few rotations.
-    ctl = await startTestController({ temporal, databaseUrl: db.url, taskQueue: `rot-${randomBytes(4).toString('hex')}`, pskRotation: { maxAgeMs: 3000, checkEveryMs: 250 } });
-  });
-
-  afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    await ctl?.close();
-    await temporal?.stop();
-    await cleanupDb?.();
-  });
+describe.skipIf(missing(needs, 'key rotation schedule tests'))('periodic PSK rotation', () => {
+  const s = withStack(needs);
 
   it('re-keys a link whose key is older than the period, on both ends, and it stays up', async () => {
     const gw = async (name: string, n: number): Promise<GatewayOut> => {
-      const g = (await ctl.api<GatewayOut>('POST', '/api/gateways', { name, provider: 'onprem', cidrs: [`10.${n}.0.0/24`], publicIp: `198.51.100.${n}` })).body;
-      agents.push(await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: g.id, secret: g.agentSecret, driver: ipsec.driver(`198.51.100.${n}`), publicIp: `198.51.100.${n}` }));
+      const g = await s.gateway<GatewayOut>(name, { provider: 'onprem', cidrs: [`10.${n}.0.0/24`], publicIp: `198.51.100.${n}` });
+      await s.agent(g, `198.51.100.${n}`, {}, { waitOnline: false });
       return g;
     };
     const [a, b] = [await gw('rot-a', 91), await gw('rot-b', 92)];
-    const link = (await ctl.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id })).body;
-    const get = async () => (await ctl.api<LinkOut>('GET', `/api/links/${link.id}`)).body;
+    const link = (await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id })).body;
+    const get = async () => (await s.api<LinkOut>('GET', `/api/links/${link.id}`)).body;
     await expect.poll(async () => (await get()).state, { timeout: 20_000 }).toBe('up');
     const name = `link-${link.id}`;
-    const pskOf = (ip: string) => ipsec.drivers.get(ip)!.conns.get(name)!.psk;
+    const pskOf = (ip: string) => s.net.drivers.get(ip)!.conns.get(name)!.psk;
     const first = pskOf('198.51.100.91');
     await expect.poll(async () => { const l = await get(); return l.keyVersion >= 2 && l.state === 'up'; }, { timeout: 20_000 }).toBe(true);
     await expect.poll(() => pskOf('198.51.100.91') !== first && pskOf('198.51.100.91') === pskOf('198.51.100.92'), { timeout: 10_000 }).toBe(true);

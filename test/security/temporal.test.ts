@@ -2,7 +2,7 @@
 // of its own, so a person with Temporal UI or database access sees no gateway names, addresses or
 // networks, and someone who can only reach Temporal cannot make a worker act on input they wrote
 // (e.g. start a link workflow that would push a PSK). And the controller can reach Temporal over mTLS.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { execFile } from 'node:child_process';
@@ -12,60 +12,34 @@ import path from 'node:path';
 import net from 'node:net';
 import tls from 'node:tls';
 import { Client, Connection } from '@temporalio/client';
-import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
 import { startTestController, type TestController } from '../helpers/controller';
-import { startTestAgent, type TestAgent } from '../helpers/agents';
-import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
 import { createSqliteTestDb } from '../helpers/db';
+import { missing, withStack } from '../helpers/with-stack';
 import { linkWorkflowId } from '../../contracts/link-workflow';
 
 const run = promisify(execFile);
-const cli = temporalCliAvailable();
-if (!cli.ok) console.warn(`Temporal security tests skipped: ${cli.reason}`);
+const needs = { controller: true, agents: true, name: 'tsec' } as const;
 
 interface GatewayOut { id: string; agentSecret: string }
 interface LinkOut { id: string; state: string; workflowId: string }
 
-describe.runIf(cli.ok)('Temporal sees only ciphertext, and only the controller can feed its workers', () => {
-  let temporal: TestTemporal;
-  let ctl: TestController;
-  let dbUrl: string;
-  let cleanupDb: () => Promise<void>;
-  let taskQueue: string;
-  const ipsec = new FakeIpsecNetwork();
-  const agents: TestAgent[] = [];
-
-  beforeAll(async () => {
-    temporal = await startTestTemporal();
-    const db = await createSqliteTestDb();
-    cleanupDb = db.cleanup;
-    dbUrl = db.url;
-    await db.db.$disconnect();
-    taskQueue = `tsec-${randomBytes(4).toString('hex')}`;
-    ctl = await startTestController({ temporal, databaseUrl: dbUrl, taskQueue });
-  });
-
-  afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    await ctl?.close();
-    await temporal?.stop();
-    await cleanupDb?.();
-  });
+describe.skipIf(missing(needs, 'Temporal security tests'))('Temporal sees only ciphertext, and only the controller can feed its workers', () => {
+  const s = withStack(needs);
 
   async function linkedPair(tag: string, n: number): Promise<{ link: LinkOut; a: GatewayOut; b: GatewayOut }> {
-    const a = (await ctl.api<GatewayOut>('POST', '/api/gateways', { name: `${tag}-west`, provider: 'onprem', cidrs: [`10.${n}.0.0/24`], publicIp: `198.51.100.${n}` })).body;
-    const b = (await ctl.api<GatewayOut>('POST', '/api/gateways', { name: `${tag}-east`, provider: 'onprem', cidrs: [`10.${n + 1}.0.0/24`], publicIp: `198.51.100.${n + 1}` })).body;
-    agents.push(await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: a.id, secret: a.agentSecret, driver: ipsec.driver(`198.51.100.${n}`), publicIp: `198.51.100.${n}` }));
-    agents.push(await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: b.id, secret: b.agentSecret, driver: ipsec.driver(`198.51.100.${n + 1}`), publicIp: `198.51.100.${n + 1}` }));
-    const link = (await ctl.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id })).body;
-    await expect.poll(async () => (await ctl.api<LinkOut>('GET', `/api/links/${link.id}`)).body.state, { timeout: 20_000 }).toBe('up');
+    const a = (await s.api<GatewayOut>('POST', '/api/gateways', { name: `${tag}-west`, provider: 'onprem', cidrs: [`10.${n}.0.0/24`], publicIp: `198.51.100.${n}` })).body;
+    const b = (await s.api<GatewayOut>('POST', '/api/gateways', { name: `${tag}-east`, provider: 'onprem', cidrs: [`10.${n + 1}.0.0/24`], publicIp: `198.51.100.${n + 1}` })).body;
+    await s.agent(a, `198.51.100.${n}`);
+    await s.agent(b, `198.51.100.${n + 1}`);
+    const link = (await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id })).body;
+    await expect.poll(async () => (await s.api<LinkOut>('GET', `/api/links/${link.id}`)).body.state, { timeout: 20_000 }).toBe('up');
     return { link, a, b };
   }
 
   it('a link workflow history holds no gateway name, address or network in the clear', async () => {
     const { link } = await linkedPair('tsecret', 61);
     // What anyone with access to Temporal (its UI, tctl, its database) reads: the raw history.
-    const raw = JSON.stringify(await ctl.client.workflow.getHandle(link.workflowId).fetchHistory());
+    const raw = JSON.stringify(await s.ctl.client.workflow.getHandle(link.workflowId).fetchHistory());
     for (const visible of ['tsecret-west', 'tsecret-east', '198.51.100.61', '198.51.100.62', '10.61.0.0/24', '10.62.0.0/24']) {
       expect(raw).not.toContain(visible);
       expect(raw).not.toContain(Buffer.from(visible).toString('base64'));
@@ -75,14 +49,14 @@ describe.runIf(cli.ok)('Temporal sees only ciphertext, and only the controller c
 
   it('input written by someone who can reach Temporal but lacks the payload key is refused by the workers', async () => {
     const { link, a } = await linkedPair('tforge', 63);
-    const calls = () => ipsec.drivers.get('198.51.100.63')!.calls.length;
+    const calls = () => s.net.drivers.get('198.51.100.63')!.calls.length;
     const before = calls();
     // Someone with network access to Temporal (no payload key) starts a link workflow for an
     // existing link on the controller's task queue, hoping a worker pushes its config again.
-    const connection = await Connection.connect({ address: temporal.address });
+    const connection = await Connection.connect({ address: s.temporal.address });
     try {
-      const outsider = new Client({ connection });
-      const forged = await outsider.workflow.start('linkWorkflow', { taskQueue, workflowId: `forged-${randomBytes(3).toString('hex')}`, args: [{ linkId: link.id }] });
+      const outsider = new Client({ connection, namespace: s.temporal.namespace });
+      const forged = await outsider.workflow.start('linkWorkflow', { taskQueue: s.taskQueue, workflowId: `forged-${randomBytes(3).toString('hex')}`, args: [{ linkId: link.id }] });
       // The worker cannot decode that input: the workflow task fails, again and again, and
       // nothing reaches an agent.
       await expect
@@ -103,7 +77,7 @@ describe.runIf(cli.ok)('Temporal sees only ciphertext, and only the controller c
       await connection.close();
     }
     // The real link workflow is unaffected.
-    expect((await ctl.api<LinkOut>('GET', `/api/links/${link.id}`)).body.state).toBe('up');
+    expect((await s.api<LinkOut>('GET', `/api/links/${link.id}`)).body.state).toBe('up');
     expect(a.id).toBeTruthy();
     expect(linkWorkflowId(link.id)).toBe(link.workflowId);
   });
@@ -121,7 +95,7 @@ describe.runIf(cli.ok)('Temporal sees only ciphertext, and only the controller c
     }
     // A TLS terminator demanding a client certificate from our CA, in front of the dev server (as
     // a Temporal cluster with mTLS does); gRPC needs ALPN h2.
-    const [host, port] = temporal.address.split(':') as [string, string];
+    const [host, port] = s.temporal.address.split(':') as [string, string];
     const { readFile } = await import('node:fs/promises');
     const terminator = tls.createServer(
       { key: await readFile(f('server.key')), cert: await readFile(f('server.pem')), ca: await readFile(f('ca.pem')), requestCert: true, rejectUnauthorized: true, ALPNProtocols: ['h2'] },
@@ -142,7 +116,7 @@ describe.runIf(cli.ok)('Temporal sees only ciphertext, and only the controller c
     let viaTls: TestController | undefined;
     try {
       const tq = `mtls-${randomBytes(3).toString('hex')}`;
-      viaTls = await startTestController({ temporal, databaseUrl: db.url, taskQueue: tq, temporalAddress: address, temporalTls: { certFile: f('client.pem'), keyFile: f('client.key'), caFile: f('ca.pem'), serverName: 'temporal.test' } });
+      viaTls = await startTestController({ temporal: s.temporal, databaseUrl: db.url, taskQueue: tq, temporalAddress: address, temporalTls: { certFile: f('client.pem'), keyFile: f('client.key'), caFile: f('ca.pem'), serverName: 'temporal.test' } });
       expect(handshakes).toBeGreaterThan(0);
       // A workflow runs through it: discovery-free on-prem gateways, a link waiting for agents.
       const g1 = (await viaTls.api<GatewayOut>('POST', '/api/gateways', { name: 'm1', provider: 'onprem', cidrs: ['10.71.0.0/24'] })).body;
@@ -152,7 +126,7 @@ describe.runIf(cli.ok)('Temporal sees only ciphertext, and only the controller c
       await expect.poll(async () => (await viaTls!.client.workflow.getHandle(l.body.workflowId).describe()).status.name).toBe('RUNNING');
       // Without a client certificate the handshake is refused and the controller does not start.
       await expect(
-        startTestController({ temporal, databaseUrl: db.url, taskQueue: tq, temporalAddress: address, temporalTls: { caFile: f('ca.pem'), serverName: 'temporal.test' }, temporalConnectTimeoutMs: 2000 }),
+        startTestController({ temporal: s.temporal, databaseUrl: db.url, taskQueue: tq, temporalAddress: address, temporalTls: { caFile: f('ca.pem'), serverName: 'temporal.test' }, temporalConnectTimeoutMs: 2000 }),
       ).rejects.toThrow(/not reachable/);
     } finally {
       await viaTls?.close();
