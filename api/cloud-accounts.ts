@@ -7,13 +7,14 @@ import { CredentialsSchema, EndpointsSchema, sealCredentials } from '../cloud/ac
 import { endpointPolicy, endpointRefusal } from '../cloud/endpoint-policy';
 import { DuplicateError, type AccountRecord } from '../store';
 import type { ApiContext } from './context';
+import { PROVIDER_NAMES, endpointServicesOf } from '../cloud/capabilities';
 import { newAccountId } from './ids';
 import { parseBody } from './validate';
 
 const CreateAccount = z
   .object({
     name: z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, { error: 'letters, digits, space, . _ - only' }),
-    provider: z.enum(['aliyun', 'aws'], { error: 'expected "aliyun" or "aws"' }),
+    provider: z.enum(PROVIDER_NAMES, { error: `expected ${PROVIDER_NAMES.map((name) => `"${name}"`).join(' or ')}` }),
     credentials: CredentialsSchema.optional(),
     endpoints: EndpointsSchema.optional(),
   })
@@ -40,11 +41,11 @@ export function cloudAccountRoutes(ctx: ApiContext): Router {
   r.post('/', async (req, res) => {
     const body = parseBody(CreateAccount, req.body);
     const endpointKeys = Object.keys(body.endpoints ?? {});
-    const allowed = body.provider === 'aws' ? ['ec2'] : ['vpc', 'ecs'];
-    const wrong = endpointKeys.filter((k) => !allowed.includes(k));
+    const allowed: readonly string[] = endpointServicesOf(body.provider);
+    const wrong = endpointKeys.filter((key) => !allowed.includes(key));
     if (wrong.length) {
       const message = `${body.provider} takes endpoints ${allowed.join(' and ')}, not ${wrong.join(', ')}`;
-      throw invalid(`invalid request: endpoints: ${message}`, { fields: wrong.map((k) => ({ field: `endpoints.${k}`, message })) });
+      throw invalid(`invalid request: endpoints: ${message}`, { fields: wrong.map((key) => ({ field: `endpoints.${key}`, message })) });
     }
     const checked = body.endpoints ? endpoints.checkEndpoints(body.endpoints) : undefined;
     if (checked && !checked.ok) {

@@ -1,4 +1,5 @@
 // What the API handlers need, built once in the controller entry point.
+import type { CloudProviderName } from '../cloud/types';
 import type { Db } from '../db';
 import type { Store } from '../store';
 import type { Logger } from '../lib/log';
@@ -20,7 +21,7 @@ export interface LinkOrchestrator {
    */
   reconfigure(workflowId: string, reason?: 'cidrs' | 'key' | 'endpoint'): Promise<void>;
   /** Starts discovery of a cloud gateway from its public IP. */
-  startDiscovery(gatewayId: string, ref: { provider: 'aliyun' | 'aws'; accountId: string; region: string }, publicIp: string): Promise<void>;
+  startDiscovery(gatewayId: string, ref: { provider: CloudProviderName; accountId: string; region: string }, publicIp: string): Promise<void>;
 }
 
 export interface ApiContext {

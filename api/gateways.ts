@@ -12,6 +12,7 @@ import { allowDefaultRoute, cidrList, refuseDefaultRoute } from './cidr-fields';
 import { issueEnrolmentToken } from './enrolment-tokens';
 import { gatewayView } from './views';
 import { buildPlan } from '../activities/plan';
+import { PROVIDER_NAMES } from '../cloud/capabilities';
 import { DuplicateError, type NewGateway } from '../store';
 
 const name = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, { error: 'letters, digits, space, . _ - only' });
@@ -33,7 +34,7 @@ const UpdateGateway = z
 const CloudGateway = z
   .object({
     name,
-    provider: z.enum(['aliyun', 'aws']),
+    provider: z.enum(PROVIDER_NAMES),
     region: z.string().regex(/^[a-z]{2}(-[a-z0-9]+)+$/, { error: 'expected a region id such as cn-hangzhou or us-east-1' }),
     publicIp: ip,
     account: z.string().min(1, { error: 'expected a cloud account id' }),
@@ -43,7 +44,8 @@ const CloudGateway = z
   .strict();
 const CreateGateway = z.discriminatedUnion('provider', [OnpremGateway, CloudGateway]);
 /** Checked first, so a body missing both name and provider hears about both. */
-const Common = z.looseObject({ name, provider: z.enum(['onprem', 'aliyun', 'aws'], { error: 'expected "onprem", "aliyun" or "aws"' }) });
+const GATEWAY_KINDS = ['onprem', ...PROVIDER_NAMES] as const;
+const Common = z.looseObject({ name, provider: z.enum(GATEWAY_KINDS, { error: `expected ${GATEWAY_KINDS.map((kind) => `"${kind}"`).join(', ').replace(/, ([^,]*)$/, ' or $1')}` }) });
 
 export function gatewayRoutes(ctx: ApiContext): Router {
   const r = Router();
