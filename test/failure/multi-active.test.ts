@@ -59,7 +59,7 @@ describe.runIf(!reason)('two active controllers, one killed', () => {
     logs = new LogDir('fail-ma');
     [temporal, dbh] = await Promise.all([startTestTemporal(), createPgTestDb()]);
     await dbh.db.$disconnect();
-    const common = { logs, temporalAddress: temporal.address, databaseUrl: dbh.url, taskQueue, secretKey, heartbeatMs: 1000 };
+    const common = { logs, temporalAddress: temporal.address, temporalNamespace: temporal.namespace, databaseUrl: dbh.url, taskQueue, secretKey, heartbeatMs: 1000 };
     [ctlA, ctlB] = await Promise.all([startControllerProc({ ...common, name: 'ctl-a' }), startControllerProc({ ...common, name: 'ctl-b' })]);
   }, 120_000);
 
@@ -186,7 +186,7 @@ describe.runIf(!reason)('two active controllers, one killed', () => {
     const holder = ctlA.running() ? ctlA : ctlB;
     expect([...(await holders()).values()].every((c) => c === holder.instanceId)).toBe(true);
     // The replacement comes up where the dead one was, so the agents' URL list reaches it.
-    const replacement = await startControllerProc({ name: 'ctl-c', logs, agentPort: dead.agentPort!, temporalAddress: temporal.address, databaseUrl: dbh.url, taskQueue, secretKey, heartbeatMs: 1000 });
+    const replacement = await startControllerProc({ name: 'ctl-c', logs, agentPort: dead.agentPort!, temporalAddress: temporal.address, temporalNamespace: temporal.namespace, databaseUrl: dbh.url, taskQueue, secretKey, heartbeatMs: 1000 });
     retired.push(dead);
     if (dead === ctlA) ctlA = replacement;
     else ctlB = replacement;

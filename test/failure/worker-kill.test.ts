@@ -61,7 +61,7 @@ describe.runIf(!reason)('worker process SIGKILLed in the middle of link creation
   let aws: SeededSite;
 
   const startWorker = async (name: string) => {
-    const w = await startControllerProc({ name, logs, roles: ['worker'], temporalAddress: temporal.address, databaseUrl: dbh.url, taskQueue, secretKey, cloudRateLimits: BUDGETS });
+    const w = await startControllerProc({ name, logs, roles: ['worker'], temporalAddress: temporal.address, temporalNamespace: temporal.namespace, databaseUrl: dbh.url, taskQueue, secretKey, cloudRateLimits: BUDGETS });
     workers.push(w);
     return w;
   };

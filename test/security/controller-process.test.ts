@@ -96,7 +96,7 @@ describe.runIf(cli.ok)('the controller process', () => {
     onTestFailed(dumpLogsOnFailure(logs));
     const db = await createSqliteTestDb();
     await db.db.$disconnect();
-    const ctl = await startControllerProc({ name: 'split', logs, temporalAddress: temporal.address, databaseUrl: db.url, taskQueue: `split-${randomBytes(3).toString('hex')}`, secretKey: newSecretKey() });
+    const ctl = await startControllerProc({ name: 'split', logs, temporalAddress: temporal.address, temporalNamespace: temporal.namespace, databaseUrl: db.url, taskQueue: `split-${randomBytes(3).toString('hex')}`, secretKey: newSecretKey() });
     try {
       expect(ctl.url).toMatch(/^http:\/\/127\.0\.0\.1:/);
       expect((await ctl.api('GET', '/api/health')).status).toBe(200);
@@ -199,6 +199,7 @@ describe.runIf(cli.ok)('the controller process', () => {
         DATA_DIR: path.join(logs.dir, 'tls-data'),
         DATABASE_URL: db.url,
         TEMPORAL_ADDRESS: temporal.address,
+        TEMPORAL_NAMESPACE: temporal.namespace,
         TEMPORAL_TASK_QUEUE: `tls-${randomBytes(3).toString('hex')}`,
         TEMPORAL_PAYLOAD_KEY: TEST_PAYLOAD_KEY_HEX,
         SECRET_KEY: newSecretKey(),

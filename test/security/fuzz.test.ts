@@ -169,7 +169,7 @@ describe.runIf(cli.ok)('fuzz harness: malformed REST requests and WebSocket traf
     logs = new LogDir('fuzz');
     temporal = await startTestTemporal();
     testDb = await createSqliteTestDb();
-    ctl = await startControllerProc({ name: 'fuzz', logs, temporalAddress: temporal.address, databaseUrl: testDb.url, taskQueue: `fuzz-${randomBytes(3).toString('hex')}`, secretKey: newSecretKey() });
+    ctl = await startControllerProc({ name: 'fuzz', logs, temporalAddress: temporal.address, temporalNamespace: temporal.namespace, databaseUrl: testDb.url, taskQueue: `fuzz-${randomBytes(3).toString('hex')}`, secretKey: newSecretKey() });
     const g1 = await ctl.api<{ id: string; agentSecret: string }>('POST', '/api/gateways', { name: 'fuzz-a', provider: 'onprem', cidrs: ['10.240.0.0/24'] });
     const g2 = await ctl.api<{ id: string }>('POST', '/api/gateways', { name: 'fuzz-b', provider: 'onprem', cidrs: ['10.241.0.0/24'] });
     const account = await ctl.api<{ id: string }>('POST', '/api/cloud-accounts', { name: 'fuzz-acct', provider: 'aws' });
@@ -275,7 +275,7 @@ describe.runIf(cli.ok)('fuzz harness: malformed REST requests and WebSocket traf
     const historyLength = async (): Promise<number> => {
       const connection = await Connection.connect({ address: temporal.address });
       try {
-        return ((await new Client({ connection }).workflow.getHandle(`link-${ids.link}`).fetchHistory()).events ?? []).length;
+        return ((await new Client({ connection, namespace: temporal.namespace }).workflow.getHandle(`link-${ids.link}`).fetchHistory()).events ?? []).length;
       } finally {
         await connection.close();
       }
