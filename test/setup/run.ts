@@ -7,8 +7,12 @@ import path from 'node:path';
 import { RUN_DIR_ENV, SHARED_TEMPORAL, type SharedServer } from '../helpers/run';
 
 const PREFIX = 'ipsec-test-run-';
+const OWNER_ENV = 'IPSEC_TEST_RUN_OWNER';
 
 export default function setup(): () => Promise<void> {
+  // vitest runs a globalSetup once per project too: the run has one directory, made by the first.
+  if (process.env[OWNER_ENV] === String(process.pid) && process.env[RUN_DIR_ENV]) return async () => undefined;
+  process.env[OWNER_ENV] = String(process.pid);
   sweepStaleRuns();
   const dir = mkdtempSync(path.join(tmpdir(), PREFIX));
   writeFileSync(path.join(dir, 'owner.pid'), String(process.pid));
