@@ -1,6 +1,6 @@
 // Names and payloads of everything the outside world sends to a link workflow. Imported by the
 // workflow itself and by the API/hub clients, so the two sides cannot drift.
-import { defineQuery, defineSignal, defineUpdate } from '@temporalio/workflow';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { LinkPlan } from './link-plan';
 
 export const linkWorkflowId = (linkId: string): string => `link-${linkId}`;
@@ -30,8 +30,6 @@ export const gatewayOnlineSignal = defineSignal<[{ gatewayId: string }]>('gatewa
  * re-plan and converge, rolling an operator's CIDR change back if it cannot be applied.
  */
 export const reconfigureSignal = defineSignal<[{ reason: 'cidrs' | 'endpoint' | 'instance' | 'key'; gatewayId?: string }]>('reconfigure');
-/** Tear the link down; resolves once the workflow has accepted the request. */
-export const deleteUpdate = defineUpdate<{ accepted: true }>('delete');
 /**
  * Tear the link down. The API records the intent (state `deleting`) in the database first and then
  * sends this; a repeat is harmless, so a sweep may send it again until the workflow has it.

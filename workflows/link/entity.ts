@@ -3,7 +3,6 @@
 import { continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
 import {
   deleteSignal,
-  deleteUpdate,
   gatewayOnlineSignal,
   reconfigureSignal,
   statusQuery,
@@ -62,18 +61,6 @@ export class LinkEntity {
     setHandler(deleteSignal, () => {
       this.deleteRequested = true;
     });
-    setHandler(
-      deleteUpdate,
-      () => {
-        this.deleteRequested = true;
-        return { accepted: true as const };
-      },
-      {
-      validator: () => {
-          if (this.deleteRequested) throw new Error('link is already being deleted');
-        },
-      },
-    );
     setHandler(statusQuery, () => ({ phase: this.phase, configVersion: this.configVersion, tunnelUp: { ...this.tunnelUp }, ...(this.waitingFor ? { waitingFor: this.waitingFor } : {}) }));
   }
 
