@@ -13,19 +13,18 @@
 // needed), with the test backoff (50-500 ms). Killing the controller closes the agents' TCP
 // connections at once, so the figure measures reconnect + hello + presence, not dead-peer
 // detection (that is the heartbeat watchdog's job, 2.5 heartbeats).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
-import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { startTestAgent, removeDir, type TestAgent } from '../helpers/agents';
 import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
-import { createPgTestDb, pgAvailable, type TestDb } from '../helpers/db';
+import { pgAvailable } from '../helpers/db';
+import { missing, withStack } from '../helpers/with-stack';
 import { LogDir, dumpLogsOnFailure, startControllerProc, waitFor, type ControllerProc } from '../helpers/procs';
 import { newSecretKey } from '../../lib/crypto';
 
-const cli = temporalCliAvailable();
 const pg = await pgAvailable();
-const reason = !cli.ok ? cli.reason : !pg ? 'PostgreSQL is not available (see the warning above)' : undefined;
-if (reason) console.warn(`multi-active failure test skipped: ${reason}`);
+// Both controllers are processes of their own, on one PostgreSQL database.
+const needs = { temporal: true, db: 'postgresql', name: 'fail-ma' } as const;
+const reason = missing(needs, 'multi-active failure test') ?? (pg ? undefined : 'PostgreSQL is not available (see the warning above)');
 
 const AGENTS = 6;
 const FAILOVER_BOUND_MS = 10_000;
@@ -38,15 +37,13 @@ interface LinkOut { id: string; state: string; stateReason: string | null; event
 /** "type@+ms" for each event since `t0`, to show where a link's time went. */
 const timeline = (l: LinkOut, t0: number) => l.events.filter((e) => Date.parse(e.at) >= t0 - 5_000).map((e) => `${e.type}@${Date.parse(e.at) - t0 >= 0 ? '+' : ''}${Date.parse(e.at) - t0}`).join(' ');
 
-describe.runIf(!reason)('two active controllers, one killed', () => {
-  let temporal: TestTemporal;
-  let dbh: TestDb;
+describe.skipIf(reason)('two active controllers, one killed', () => {
+  const s = withStack(needs);
   let logs: LogDir;
   let ctlA: ControllerProc;
   let ctlB: ControllerProc;
   const retired: ControllerProc[] = [];
   const secretKey = newSecretKey();
-  const taskQueue = `fail-ma-${randomBytes(4).toString('hex')}`;
   const net = new FakeIpsecNetwork();
   /** Gateway id → its agent (replaced when an agent is restarted). */
   const agents = new Map<string, TestAgent>();
@@ -57,19 +54,15 @@ describe.runIf(!reason)('two active controllers, one killed', () => {
 
   beforeAll(async () => {
     logs = new LogDir('fail-ma');
-    [temporal, dbh] = await Promise.all([startTestTemporal(), createPgTestDb()]);
-    await dbh.db.$disconnect();
-    const common = { logs, temporalAddress: temporal.address, temporalNamespace: temporal.namespace, databaseUrl: dbh.url, taskQueue, secretKey, heartbeatMs: 1000 };
+    await s.db.db.$disconnect();
+    s.onClose(async () => {
+      await Promise.all([...agents.values()].map((a) => a.stop()));
+      await Promise.all([ctlA, ctlB, ...retired].map((c) => c?.stop()));
+      await Promise.all([...agents.values(), ...stopped].map((a) => removeDir(a.stateDir)));
+      logs.remove();
+    });
+    const common = { logs, temporalAddress: s.temporal.address, temporalNamespace: s.temporal.namespace, databaseUrl: s.db.url, taskQueue: s.taskQueue, secretKey, heartbeatMs: 1000 };
     [ctlA, ctlB] = await Promise.all([startControllerProc({ ...common, name: 'ctl-a' }), startControllerProc({ ...common, name: 'ctl-b' })]);
-  }, 120_000);
-
-  afterAll(async () => {
-    await Promise.all([...agents.values()].map((a) => a.stop()));
-    await Promise.all([ctlA, ctlB, ...retired].map((c) => c?.stop()));
-    await temporal?.stop();
-    await dbh?.cleanup();
-    await Promise.all([...agents.values(), ...stopped].map((a) => removeDir(a.stateDir)));
-    logs?.remove();
   });
 
   const live = () => (ctlA.running() ? ctlA : ctlB);
@@ -186,7 +179,7 @@ describe.runIf(!reason)('two active controllers, one killed', () => {
     const holder = ctlA.running() ? ctlA : ctlB;
     expect([...(await holders()).values()].every((c) => c === holder.instanceId)).toBe(true);
     // The replacement comes up where the dead one was, so the agents' URL list reaches it.
-    const replacement = await startControllerProc({ name: 'ctl-c', logs, agentPort: dead.agentPort!, temporalAddress: temporal.address, temporalNamespace: temporal.namespace, databaseUrl: dbh.url, taskQueue, secretKey, heartbeatMs: 1000 });
+    const replacement = await startControllerProc({ name: 'ctl-c', logs, agentPort: dead.agentPort!, temporalAddress: s.temporal.address, temporalNamespace: s.temporal.namespace, databaseUrl: s.db.url, taskQueue: s.taskQueue, secretKey, heartbeatMs: 1000 });
     retired.push(dead);
     if (dead === ctlA) ctlA = replacement;
     else ctlB = replacement;

@@ -18,25 +18,22 @@
 // CreateRouteEntries), which is earlier and more exact than the link's events (cloud.routes_added
 // is recorded only once a side's routes are all in place); the test then checks that at that
 // moment the link was still provisioning and not every route was in place.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { randomBytes } from 'node:crypto';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { DescribeRouteTablesCommand, DescribeSecurityGroupsCommand } from '@aws-sdk/client-ec2';
-import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
-import { startTestController, type TestController } from '../helpers/controller';
-import { startTestAgent, removeDir, type TestAgent } from '../helpers/agents';
+import { startTestAgent } from '../helpers/agents';
 import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
-import { createSqliteTestDb, type TestDb } from '../helpers/db';
-import { motoAvailable, registerAccounts, startClouds, type Clouds } from '../helpers/clouds';
+import { registerAccounts } from '../helpers/clouds';
+import { missing, withStack, type StackNeeds } from '../helpers/with-stack';
 import { addGatewaySite, type GatewaySite } from '../fakes/aliyun';
 import { MOTO_REGION, motoEc2Client, seedAwsSite, type SeededSite } from '../helpers/moto';
 import { LogDir, dumpLogsOnFailure, startControllerProc, waitFor, type ControllerProc } from '../helpers/procs';
 import { newSecretKey, parseSecretKey } from '../../lib/crypto';
 import type { BudgetOverrides } from '../../cloud/budgets';
 
-const cli = temporalCliAvailable();
-const moto = motoAvailable();
-const reason = !cli.ok ? cli.reason : !moto.ok ? moto.reason : undefined;
-if (reason) console.warn(`worker-kill failure test skipped: ${reason}`);
+const secretKey = newSecretKey();
+// The stack's controller is API and hub only; the workers are processes of their own (killed below).
+// Route entries stay Pending for 1.5 s, so each Alibaba write is in flight for a while.
+const needs: StackNeeds = { controller: { roles: ['api', 'hub'], secretKey: parseSecretKey(secretKey), heartbeatMs: 1000 }, clouds: { asyncDelayMs: 1500 }, accounts: false, name: 'fail-wk' };
 
 const ALI_IP = '203.0.113.131';
 const AWS_IP = '198.51.100.131';
@@ -46,52 +43,34 @@ const BUDGETS: BudgetOverrides = { aliyun: { routeWrite: 2 }, aws: { routeWrite:
 interface Gw { id: string; agentSecret: string; state: string; stateReason: string | null; cidrs: string[]; online?: boolean }
 interface LinkOut { id: string; state: string; stateReason: string | null; events: Array<{ type: string; message: string; data: unknown }> }
 
-describe.runIf(!reason)('worker process SIGKILLed in the middle of link creation', () => {
-  let temporal: TestTemporal;
-  let clouds: Clouds;
-  let dbh: TestDb;
-  let front: TestController;
+describe.skipIf(missing(needs, 'worker-kill failure test'))('worker process SIGKILLed in the middle of link creation', () => {
+  const s = withStack(needs);
   let logs: LogDir;
   const workers: ControllerProc[] = [];
-  const agents: TestAgent[] = [];
-  const secretKey = newSecretKey();
-  const taskQueue = `fail-wk-${randomBytes(4).toString('hex')}`;
   let ali: GatewaySite;
   let extraAliTable: string;
   let aws: SeededSite;
 
   const startWorker = async (name: string) => {
-    const w = await startControllerProc({ name, logs, roles: ['worker'], temporalAddress: temporal.address, temporalNamespace: temporal.namespace, databaseUrl: dbh.url, taskQueue, secretKey, cloudRateLimits: BUDGETS });
+    const w = s.track(await startControllerProc({ name, logs, roles: ['worker'], temporalAddress: s.temporal.address, temporalNamespace: s.temporal.namespace, databaseUrl: s.db.url, taskQueue: s.taskQueue, secretKey, cloudRateLimits: BUDGETS }));
     workers.push(w);
     return w;
   };
 
   beforeAll(async () => {
     logs = new LogDir('fail-wk');
-    // Route entries stay Pending for 1.5 s, so each Alibaba write is in flight for a while.
-    [temporal, clouds, dbh] = await Promise.all([startTestTemporal(), startClouds({ asyncDelayMs: 1500 }), createSqliteTestDb()]);
-    front = await startTestController({ temporal, databaseUrl: dbh.url, taskQueue, roles: ['api', 'hub'], secretKey: parseSecretKey(secretKey), heartbeatMs: 1000 });
+    s.onClose(() => logs.remove());
     await startWorker('worker-1');
-  }, 120_000);
-
-  afterAll(async () => {
-    await Promise.all(agents.map((a) => a.stop()));
-    await Promise.all(workers.map((w) => w.stop()));
-    await front?.close();
-    await Promise.all([temporal?.stop(), clouds?.stop()]);
-    await dbh?.cleanup();
-    await Promise.all(agents.map((a) => removeDir(a.stateDir)));
-    logs?.remove();
   });
 
-  const linkOf = async (id: string) => (await front.api<LinkOut>('GET', `/api/links/${id}`)).body;
+  const linkOf = async (id: string) => (await s.ctl.api<LinkOut>('GET', `/api/links/${id}`)).body;
 
   /** Our routes as the emulators hold them: "<table>|<cidr>|<next hop>|<state>". */
   async function cloudRoutes(): Promise<{ aliyun: string[]; aws: string[] }> {
     const aliyun = [ali.systemTableId, extraAliTable].flatMap((t) =>
-      clouds.aliyun.routeEntries(t).filter((e) => e.nextHopId === ali.instanceId).map((e) => `${t}|${e.destinationCidrBlock}|${e.nextHopId}|${e.status}`),
+      s.clouds.aliyun.routeEntries(t).filter((e) => e.nextHopId === ali.instanceId).map((e) => `${t}|${e.destinationCidrBlock}|${e.nextHopId}|${e.status}`),
     );
-    const ec2 = motoEc2Client(clouds.moto.endpoint, MOTO_REGION);
+    const ec2 = motoEc2Client(s.clouds.moto.endpoint, MOTO_REGION);
     try {
       const tables = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [aws.mainRouteTableId, aws.routeTableId] }))).RouteTables!;
       const awsRoutes = tables.flatMap((t) => t.Routes!.filter((r) => r.InstanceId === aws.instanceId).map((r) => `${t.RouteTableId}|${r.DestinationCidrBlock}|${r.InstanceId}|${r.State}`));
@@ -103,22 +82,22 @@ describe.runIf(!reason)('worker process SIGKILLed in the middle of link creation
 
   it('converges to up after a restart, with each route once, and deletes without leaking', async ({ onTestFailed }) => {
     onTestFailed(dumpLogsOnFailure(logs));
-    const accounts = await registerAccounts(front, clouds);
-    ali = addGatewaySite(clouds.aliyun, 31, { eip: ALI_IP });
-    extraAliTable = clouds.aliyun.addRouteTable({ vpcId: ali.vpcId }).routeTableId;
-    aws = await seedAwsSite(clouds.moto.endpoint, { cidr: '10.132.0.0/16', secondaryCidr: '10.133.0.0/16', publicIp: AWS_IP, name: 'wk' });
+    const accounts = await registerAccounts(s.ctl, s.clouds);
+    ali = addGatewaySite(s.clouds.aliyun, 31, { eip: ALI_IP });
+    extraAliTable = s.clouds.aliyun.addRouteTable({ vpcId: ali.vpcId }).routeTableId;
+    aws = await seedAwsSite(s.clouds.moto.endpoint, { cidr: '10.132.0.0/16', secondaryCidr: '10.133.0.0/16', publicIp: AWS_IP, name: 'wk' });
     const gws: Gw[] = [];
     for (const [name, provider, ip] of [['wk-ali', 'aliyun', ALI_IP], ['wk-aws', 'aws', AWS_IP]] as const) {
-      const r = await front.api<Gw>('POST', '/api/gateways', { name, provider, region: provider === 'aws' ? MOTO_REGION : 'cn-hangzhou', publicIp: ip, account: accounts[provider] });
+      const r = await s.ctl.api<Gw>('POST', '/api/gateways', { name, provider, region: provider === 'aws' ? MOTO_REGION : 'cn-hangzhou', publicIp: ip, account: accounts[provider] });
       expect(r.status).toBe(201);
-      await expect.poll(async () => (await front.api<Gw>('GET', `/api/gateways/${r.body.id}`)).body.state, { timeout: 30_000 }).toBe('ready');
-      gws.push({ ...(await front.api<Gw>('GET', `/api/gateways/${r.body.id}`)).body, agentSecret: r.body.agentSecret });
+      await expect.poll(async () => (await s.ctl.api<Gw>('GET', `/api/gateways/${r.body.id}`)).body.state, { timeout: 30_000 }).toBe('ready');
+      gws.push({ ...(await s.ctl.api<Gw>('GET', `/api/gateways/${r.body.id}`)).body, agentSecret: r.body.agentSecret });
     }
     const [ga, gw] = gws as [Gw, Gw];
     const net = new FakeIpsecNetwork();
-    agents.push(await startTestAgent({ controllerUrl: front.agentUrl, gatewayId: ga.id, secret: ga.agentSecret, driver: net.driver(ALI_IP), publicIp: ALI_IP }));
-    agents.push(await startTestAgent({ controllerUrl: front.agentUrl, gatewayId: gw.id, secret: gw.agentSecret, driver: net.driver(AWS_IP), publicIp: AWS_IP }));
-    await expect.poll(async () => (await Promise.all(gws.map(async (g) => (await front.api<Gw>('GET', `/api/gateways/${g.id}`)).body.online))).every(Boolean), { timeout: 10_000 }).toBe(true);
+    s.track(await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: ga.id, secret: ga.agentSecret, driver: net.driver(ALI_IP), publicIp: ALI_IP }));
+    s.track(await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: gw.id, secret: gw.agentSecret, driver: net.driver(AWS_IP), publicIp: AWS_IP }));
+    await expect.poll(async () => (await Promise.all(gws.map(async (g) => (await s.ctl.api<Gw>('GET', `/api/gateways/${g.id}`)).body.online))).every(Boolean), { timeout: 10_000 }).toBe(true);
     // Expected routes: AWS's CIDRs in both Alibaba tables, Alibaba's CIDRs in both AWS tables.
     const wantAli = [ali.systemTableId, extraAliTable].flatMap((t) => gw.cidrs.map((c) => `${t}|${c}|${ali.instanceId}|Available`)).sort();
     const wantAws = [aws.mainRouteTableId, aws.routeTableId].flatMap((t) => ga.cidrs.map((c) => `${t}|${c}|${aws.instanceId}|active`)).sort();
@@ -126,15 +105,15 @@ describe.runIf(!reason)('worker process SIGKILLed in the middle of link creation
     expect(wantAws).toHaveLength(4);
 
     // One by one, or batched when writes queue behind a busy table.
-    const createRouteCalls = () => clouds.aliyun.calls.filter((c) => c.api === 'CreateRouteEntry' || c.api === 'CreateRouteEntries').length;
-    const r = await front.api<LinkOut>('POST', '/api/links', { a: ga.id, b: gw.id });
+    const createRouteCalls = () => s.clouds.aliyun.calls.filter((c) => c.api === 'CreateRouteEntry' || c.api === 'CreateRouteEntries').length;
+    const r = await s.ctl.api<LinkOut>('POST', '/api/links', { a: ga.id, b: gw.id });
     expect(r.status).toBe(202);
     const linkId = r.body.id;
 
     // Kill as soon as the first route write reached a cloud.
     await waitFor('the first CreateRouteEntry (or CreateRouteEntries)', async () => (createRouteCalls() > 0 ? true : undefined), 30_000, 10);
     await workers[0]!.kill('SIGKILL');
-    const atKill = { link: await linkOf(linkId), routes: await cloudRoutes(), claims: await dbh.db.routeClaim.findMany({ where: { linkId } }) };
+    const atKill = { link: await linkOf(linkId), routes: await cloudRoutes(), claims: await s.ctl.db.routeClaim.findMany({ where: { linkId } }) };
     console.log(
       `[worker-kill] killed with link ${atKill.link.state}; claims: ${atKill.claims.map((c) => c.state).join(',')}; ` +
         `cloud routes: aliyun ${atKill.routes.aliyun.length}/4 (${atKill.routes.aliyun.map((x) => x.split('|')[3]).join(',')}), aws ${atKill.routes.aws.length}/4`,
@@ -165,20 +144,20 @@ describe.runIf(!reason)('worker process SIGKILLed in the middle of link creation
     expect(routes.aliyun).toEqual(wantAli);
     expect(routes.aws).toEqual(wantAws);
     // Ownership records: one per (table, CIDR), all present, none of them a duplicate.
-    const claims = await dbh.db.routeClaim.findMany({ where: { linkId } });
+    const claims = await s.ctl.db.routeClaim.findMany({ where: { linkId } });
     const keys = claims.map((c) => `${c.routeTableId}|${c.destinationCidr}`);
     expect(new Set(keys).size).toBe(keys.length);
     expect(keys.sort()).toEqual([...wantAli, ...wantAws].map((x) => x.split('|').slice(0, 2).join('|')).sort());
     expect(claims.every((c) => c.state === 'present' && !c.preexisting)).toBe(true);
 
     // Delete: nothing of ours may remain in either cloud.
-    expect((await front.api('DELETE', `/api/links/${linkId}`)).status).toBe(202);
+    expect((await s.ctl.api('DELETE', `/api/links/${linkId}`)).status).toBe(202);
     await expect.poll(async () => (await linkOf(linkId)).state, { timeout: 60_000 }).toBe('deleted');
     expect(await cloudRoutes()).toEqual({ aliyun: [], aws: [] });
-    const after = await dbh.db.routeClaim.findMany({ where: { linkId } });
+    const after = await s.ctl.db.routeClaim.findMany({ where: { linkId } });
     expect(after.map((c) => `${c.state}|${c.activeKey}`)).toEqual(after.map(() => 'deleted|null'));
-    expect(clouds.aliyun.securityGroupRules(ali.securityGroupId).filter((x) => x.sourceCidrIp?.startsWith(AWS_IP))).toEqual([]);
-    const ec2 = motoEc2Client(clouds.moto.endpoint, MOTO_REGION);
+    expect(s.clouds.aliyun.securityGroupRules(ali.securityGroupId).filter((x) => x.sourceCidrIp?.startsWith(AWS_IP))).toEqual([]);
+    const ec2 = motoEc2Client(s.clouds.moto.endpoint, MOTO_REGION);
     const sg = (await ec2.send(new DescribeSecurityGroupsCommand({ GroupIds: [aws.securityGroupId] }))).SecurityGroups![0]!;
     ec2.destroy();
     expect(sg.IpPermissions!.filter((p) => p.IpRanges?.some((x) => x.CidrIp === `${ALI_IP}/32`))).toEqual([]);

@@ -2,7 +2,7 @@
 // environment): the API is never open to the network by accident (findings 3), agents and the API
 // have listeners of their own, TLS certificates are served and re-read on SIGHUP (finding 4), the
 // data directory is private and task tokens stay out of the logs (finding 8).
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync, readdirSync, statSync } from 'node:fs';
@@ -12,7 +12,7 @@ import https from 'node:https';
 import net from 'node:net';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
+import { missing, withStack } from '../helpers/with-stack';
 import { createSqliteTestDb } from '../helpers/db';
 import { LogDir, dumpLogsOnFailure, portOutsideEphemeralRange, startControllerProc, waitFor } from '../helpers/procs';
 import { makeTestPki, type TestPki } from '../helpers/tls';
@@ -20,8 +20,9 @@ import { newSecretKey } from '../../lib/crypto';
 import { TEST_PAYLOAD_KEY_HEX } from '../helpers/controller';
 
 const ROOT = path.resolve(__dirname, '..', '..');
-const cli = temporalCliAvailable();
-if (!cli.ok) console.warn(`controller process tests skipped: ${cli.reason}`);
+// Controllers here are processes of their own (and one runs its own dev server); the rest share the run's.
+const needs = { temporal: true, name: 'ctl-sec' } as const;
+const reason = missing(needs, 'controller process tests');
 
 /** Runs main.ts with `env` until it exits; for configurations it must refuse. */
 function runToExit(env: Record<string, string>, timeoutMs = 30_000): Promise<{ code: number | null; stderr: string }> {
@@ -68,24 +69,22 @@ function tryUpgrade(port: number): Promise<string> {
   });
 }
 
-describe.runIf(cli.ok)('the controller process', () => {
-  let temporal: TestTemporal;
+describe.skipIf(reason)('the controller process', () => {
+  const stack = withStack(needs);
   let logs: LogDir;
   let pki: TestPki;
 
   beforeAll(async () => {
     logs = new LogDir('ctl-sec');
-    [temporal, pki] = await Promise.all([startTestTemporal(), makeTestPki()]);
-  });
-
-  afterAll(async () => {
-    await temporal?.stop();
-    await pki?.cleanup();
-    logs?.remove();
+    pki = await makeTestPki();
+    stack.onClose(async () => {
+      await pki.cleanup();
+      logs.remove();
+    });
   });
 
   it('refuses to open the API to the network without a token, and says why', async () => {
-    const r = await runToExit({ HOST: '0.0.0.0', DATA_DIR: path.join(logs.dir, 'refused'), TEMPORAL_ADDRESS: temporal.address });
+    const r = await runToExit({ HOST: '0.0.0.0', DATA_DIR: path.join(logs.dir, 'refused'), TEMPORAL_ADDRESS: stack.temporal.address });
     expect(r.code).toBe(2);
     expect(r.stderr).toMatch(/API_TOKEN: required when the API listens on 0\.0\.0\.0/);
     // Nothing was created or started meanwhile.
@@ -96,7 +95,7 @@ describe.runIf(cli.ok)('the controller process', () => {
     onTestFailed(dumpLogsOnFailure(logs));
     const db = await createSqliteTestDb();
     await db.db.$disconnect();
-    const ctl = await startControllerProc({ name: 'split', logs, temporalAddress: temporal.address, temporalNamespace: temporal.namespace, databaseUrl: db.url, taskQueue: `split-${randomBytes(3).toString('hex')}`, secretKey: newSecretKey() });
+    const ctl = await startControllerProc({ name: 'split', logs, temporalAddress: stack.temporal.address, temporalNamespace: stack.temporal.namespace, databaseUrl: db.url, taskQueue: `split-${randomBytes(3).toString('hex')}`, secretKey: newSecretKey() });
     try {
       expect(ctl.url).toMatch(/^http:\/\/127\.0\.0\.1:/);
       expect((await ctl.api('GET', '/api/health')).status).toBe(200);
@@ -198,8 +197,8 @@ describe.runIf(cli.ok)('the controller process', () => {
         TLS_KEY: keyFile,
         DATA_DIR: path.join(logs.dir, 'tls-data'),
         DATABASE_URL: db.url,
-        TEMPORAL_ADDRESS: temporal.address,
-        TEMPORAL_NAMESPACE: temporal.namespace,
+        TEMPORAL_ADDRESS: stack.temporal.address,
+        TEMPORAL_NAMESPACE: stack.temporal.namespace,
         TEMPORAL_TASK_QUEUE: `tls-${randomBytes(3).toString('hex')}`,
         TEMPORAL_PAYLOAD_KEY: TEST_PAYLOAD_KEY_HEX,
         SECRET_KEY: newSecretKey(),

@@ -3,7 +3,7 @@
 // process. Whatever arrives: no response ≥ 500, no crash, nothing stored on refusal, and the
 // process's open file descriptors back to their baseline afterwards. Inputs come from a seeded
 // generator, so a failure names a case that can be replayed.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { randomBytes } from 'node:crypto';
 import { readdirSync } from 'node:fs';
 import http from 'node:http';
@@ -11,14 +11,14 @@ import net from 'node:net';
 import zlib from 'node:zlib';
 import WebSocket from 'ws';
 import { Client, Connection } from '@temporalio/client';
-import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
-import { createSqliteTestDb, type TestDb } from '../helpers/db';
+import { missing, withStack } from '../helpers/with-stack';
 import { LogDir, dumpLogsOnFailure, startControllerProc, waitFor, type ControllerProc } from '../helpers/procs';
 import { newSecretKey } from '../../lib/crypto';
 import { seededRandom } from '../failure/throttle-proxy';
 
-const cli = temporalCliAvailable();
-if (!cli.ok) console.warn(`fuzz harness skipped: ${cli.reason}`);
+// The controller is a process of its own (its file descriptors are counted); the test reads its database.
+const needs = { temporal: true, db: 'sqlite', name: 'fuzz' } as const;
+const reason = missing(needs, 'fuzz harness');
 
 interface RawRequest {
   label: string;
@@ -147,29 +147,30 @@ function restCases(rand: () => number, ids: { gateway: string; link: string; acc
   return cases;
 }
 
-describe.runIf(cli.ok)('fuzz harness: malformed REST requests and WebSocket traffic against one controller', () => {
-  let temporal: TestTemporal;
-  let testDb: TestDb;
+describe.skipIf(reason)('fuzz harness: malformed REST requests and WebSocket traffic against one controller', () => {
+  const stack = withStack(needs);
   let logs: LogDir;
   let ctl: ControllerProc;
   let ids: { gateway: string; gateway2: string; secret: string; link: string; account: string };
   const fdCount = () => readdirSync(`/proc/${ctl.pid}/fd`).length;
   const counts = async () => ({
-    gateways: await testDb.db.gateway.count(),
-    links: await testDb.db.link.count(),
-    events: await testDb.db.linkEvent.count(),
-    accounts: await testDb.db.cloudAccount.count(),
-    tokens: await testDb.db.enrolmentToken.count(),
-    keyVersions: (await testDb.db.link.findMany({ select: { keyVersion: true, aCidrs: true, bCidrs: true, state: true } })).map((l) => JSON.stringify(l)).join(),
-    gatewaysShape: (await testDb.db.gateway.findMany({ select: { cidrs: true, publicIp: true, secretHash: true } })).map((g) => JSON.stringify(g)).join(),
+    gateways: await stack.db.db.gateway.count(),
+    links: await stack.db.db.link.count(),
+    events: await stack.db.db.linkEvent.count(),
+    accounts: await stack.db.db.cloudAccount.count(),
+    tokens: await stack.db.db.enrolmentToken.count(),
+    keyVersions: (await stack.db.db.link.findMany({ select: { keyVersion: true, aCidrs: true, bCidrs: true, state: true } })).map((l) => JSON.stringify(l)).join(),
+    gatewaysShape: (await stack.db.db.gateway.findMany({ select: { cidrs: true, publicIp: true, secretHash: true } })).map((g) => JSON.stringify(g)).join(),
   });
   let baselineFds = 0;
 
   beforeAll(async () => {
     logs = new LogDir('fuzz');
-    temporal = await startTestTemporal();
-    testDb = await createSqliteTestDb();
-    ctl = await startControllerProc({ name: 'fuzz', logs, temporalAddress: temporal.address, temporalNamespace: temporal.namespace, databaseUrl: testDb.url, taskQueue: `fuzz-${randomBytes(3).toString('hex')}`, secretKey: newSecretKey() });
+    stack.onClose(async () => {
+      await ctl?.stop();
+      logs.remove();
+    });
+    ctl = await startControllerProc({ name: 'fuzz', logs, temporalAddress: stack.temporal.address, temporalNamespace: stack.temporal.namespace, databaseUrl: stack.db.url, taskQueue: stack.taskQueue, secretKey: newSecretKey() });
     const g1 = await ctl.api<{ id: string; agentSecret: string }>('POST', '/api/gateways', { name: 'fuzz-a', provider: 'onprem', cidrs: ['10.240.0.0/24'] });
     const g2 = await ctl.api<{ id: string }>('POST', '/api/gateways', { name: 'fuzz-b', provider: 'onprem', cidrs: ['10.241.0.0/24'] });
     const account = await ctl.api<{ id: string }>('POST', '/api/cloud-accounts', { name: 'fuzz-acct', provider: 'aws' });
@@ -180,13 +181,6 @@ describe.runIf(cli.ok)('fuzz harness: malformed REST requests and WebSocket traf
     await new Promise((r) => setTimeout(r, 2000));
     baselineFds = fdCount();
   }, 120_000);
-
-  afterAll(async () => {
-    await ctl?.stop();
-    await temporal?.stop();
-    await testDb?.cleanup();
-    logs?.remove();
-  });
 
   it('≥ 500 malformed REST requests: none answered ≥ 500, none stores anything', async ({ onTestFailed }) => {
     onTestFailed(dumpLogsOnFailure(logs));
@@ -273,9 +267,9 @@ describe.runIf(cli.ok)('fuzz harness: malformed REST requests and WebSocket traf
     ];
     // What the flood costs the link's workflow: a bounded number of history events, not ~2 per frame.
     const historyLength = async (): Promise<number> => {
-      const connection = await Connection.connect({ address: temporal.address });
+      const connection = await Connection.connect({ address: stack.temporal.address });
       try {
-        return ((await new Client({ connection, namespace: temporal.namespace }).workflow.getHandle(`link-${ids.link}`).fetchHistory()).events ?? []).length;
+        return ((await new Client({ connection, namespace: stack.temporal.namespace }).workflow.getHandle(`link-${ids.link}`).fetchHistory()).events ?? []).length;
       } finally {
         await connection.close();
       }
