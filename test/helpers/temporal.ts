@@ -6,7 +6,8 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { inspect } from 'node:util';
+import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogEntry, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { findTemporalCli, freePort, startDevServer, type DevServer } from '../../controller/temporal-dev';
 import { bundleWorkflows } from '../../controller/runtime';
 import { runShared, SHARED_TEMPORAL, startSharedServer } from './run';
@@ -39,12 +40,33 @@ export function quietTemporalRuntime(): void {
   const level = (process.env.TEST_LOG_LEVEL ?? 'ERROR').toUpperCase() as LogLevel;
   try {
     Runtime.install({
-      logger: new DefaultLogger(level),
+      logger: new DefaultLogger(level, printUnlessExpected),
       telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level }) } },
     });
   } catch {
     /* already installed in this process */
   }
+}
+
+/** SDK log lines a test provokes on purpose, by pattern: kept for the test to assert on, not printed. */
+const expected: Array<{ pattern: RegExp; seen: string[] }> = [];
+
+/** From now on in this file, SDK log lines matching `pattern` are collected into the returned list instead of printed. */
+export function expectSdkLogs(pattern: RegExp): string[] {
+  const seen: string[] = [];
+  expected.push({ pattern, seen });
+  return seen;
+}
+
+function printUnlessExpected(entry: LogEntry): void {
+  const text = `${entry.message} ${inspect(entry.meta, { depth: 4 })}`;
+  const hit = expected.find((e) => e.pattern.test(text));
+  if (hit) {
+    hit.seen.push(text);
+    return;
+  }
+  const at = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
+  (entry.level === 'ERROR' ? console.error : console.warn)(`${at} [${entry.level}] ${entry.message}`, entry.meta ?? '');
 }
 
 /** The workflow bundle: built once per run (or per process outside one). */

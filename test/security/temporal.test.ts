@@ -14,6 +14,7 @@ import tls from 'node:tls';
 import { Client, Connection } from '@temporalio/client';
 import { startTestController, type TestController } from '../helpers/controller';
 import { createSqliteTestDb } from '../helpers/db';
+import { expectSdkLogs } from '../helpers/temporal';
 import { missing, withStack } from '../helpers/with-stack';
 import { linkWorkflowId } from '../../contracts/link-workflow';
 
@@ -53,6 +54,8 @@ describe.skipIf(missing(needs, 'Temporal security tests'))('Temporal sees only c
     const before = calls();
     // Someone with network access to Temporal (no payload key) starts a link workflow for an
     // existing link on the controller's task queue, hoping a worker pushes its config again.
+    // The worker logs each refusal at ERROR; expected here, so kept for the assertion below.
+    const refusals = expectSdkLogs(/PayloadDecodeError/);
     const connection = await Connection.connect({ address: s.temporal.address });
     try {
       const outsider = new Client({ connection, namespace: s.temporal.namespace });
@@ -72,6 +75,7 @@ describe.skipIf(missing(needs, 'Temporal security tests'))('Temporal sees only c
       expect((h.events ?? []).some((e) => e.activityTaskScheduledEventAttributes || e.markerRecordedEventAttributes)).toBe(false);
       await new Promise((r) => setTimeout(r, 1000));
       expect(calls()).toBe(before);
+      expect(refusals.join('\n')).toMatch(/refusing a payload that is not encrypted with the controller's payload key/);
       await forged.terminate('test over');
     } finally {
       await connection.close();
