@@ -12,7 +12,9 @@ const N = Number(process.env.BENCH_LINKS ?? 20);
 
 type HistoryEvent = temporal.api.history.v1.IHistoryEvent;
 
-function ms(ts: HistoryEvent['eventTime']): number {
+type Timestamp = { seconds: number | string; nanos?: number };
+
+function ms(ts: HistoryEvent['eventTime'] | Timestamp): number {
   return Number(ts!.seconds) * 1000 + Math.floor((ts!.nanos ?? 0) / 1e6);
 }
 
@@ -27,6 +29,14 @@ function phases(events: HistoryEvent[]) {
     if (done) {
       const s = scheduled.get(Number(done.scheduledEventId))!;
       spans.push({ type: s.type, start: s.at, end: ms(e.eventTime) });
+    }
+    // Local activities (the link's bookkeeping) are markers; their data is the SDK core's own
+    // plain JSON (type, schedule and completion times), never encrypted by the payload codec.
+    const marker = e.markerRecordedEventAttributes;
+    const data = marker?.markerName === 'core_local_activity' ? marker.details?.data?.payloads?.[0]?.data : undefined;
+    if (data) {
+      const local = JSON.parse(Buffer.from(data).toString('utf8')) as { activity_type: string; original_schedule_time: Timestamp; complete_time: Timestamp };
+      spans.push({ type: local.activity_type, start: ms(local.original_schedule_time), end: ms(local.complete_time) });
     }
   }
   const of = (t: string) => spans.filter((s) => s.type === t);
