@@ -42,7 +42,9 @@ async function main(): Promise<void> {
     for (const name of ['ctl-1', 'ctl-2']) {
       const port = await freePort();
       const agentPort = await freePort();
-      const proc = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'controller/main.ts')], {
+      // BENCH_CPU_PROF=DIR writes each controller's V8 CPU profile there (open in Chrome DevTools).
+      const profile = process.env.BENCH_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_CPU_PROF] : [];
+      const proc = spawn(process.execPath, [...profile, '--import', 'tsx', path.join(ROOT, 'controller/main.ts')], {
         cwd: ROOT,
         env: {
           ...process.env,
