@@ -28,6 +28,8 @@ export default defineConfig({
     // first file that needs them and shared through the run's directory (test/helpers/run.ts);
     // each file works in a Temporal namespace and a database of its own, so files run side by side.
     globalSetup: ['test/setup/run.ts'],
+    // The Temporal SDK logs at ERROR in every file that loads it (test/helpers/sdk-logs.ts).
+    setupFiles: ['test/setup/sdk-logs.ts'],
     sequence: { sequencer: SlowFirst },
     // The AWS SDK warns on every client that future releases need Node 22; we pin the SDK.
     env: { AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' },

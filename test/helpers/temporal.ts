@@ -6,11 +6,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
 import { msToTs } from '@temporalio/common/lib/time';
-import { inspect } from 'node:util';
-import { DefaultLogger, Runtime, makeTelemetryFilterString, type LogEntry, type LogLevel, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import type { WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { findTemporalCli, freePort, startDevServer, type DevServer } from '../../controller/temporal-dev';
 import { bundleWorkflows } from '../../controller/runtime';
 import { runShared, SHARED_TEMPORAL, startSharedServer } from './run';
+import { quietTemporalRuntime } from './sdk-logs';
+
+export { expectSdkLogs, quietTemporalRuntime } from './sdk-logs';
 
 export interface TestTemporal {
   address: string;
@@ -27,46 +29,6 @@ export function temporalCliAvailable(): { ok: true } | { ok: false; reason: stri
   } catch (err) {
     return { ok: false, reason: (err as Error).message };
   }
-}
-
-/**
- * The SDK's own log lines (`Activity failed` for every failure a test provokes, `No workflows
- * registered`, core's warnings) at ERROR only, so a failing test's output is its own. TEST_LOG_LEVEL
- * (e.g. WARN, DEBUG) brings them back. Must run before the first worker or connection; a no-op
- * once a runtime is installed. Called by every helper that makes a worker (not in a setup file:
- * importing the worker package costs each test file ~1 s, and most files never need it).
- */
-export function quietTemporalRuntime(): void {
-  const level = (process.env.TEST_LOG_LEVEL ?? 'ERROR').toUpperCase() as LogLevel;
-  try {
-    Runtime.install({
-      logger: new DefaultLogger(level, printUnlessExpected),
-      telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: level }) } },
-    });
-  } catch {
-    /* already installed in this process */
-  }
-}
-
-/** SDK log lines a test provokes on purpose, by pattern: kept for the test to assert on, not printed. */
-const expected: Array<{ pattern: RegExp; seen: string[] }> = [];
-
-/** From now on in this file, SDK log lines matching `pattern` are collected into the returned list instead of printed. */
-export function expectSdkLogs(pattern: RegExp): string[] {
-  const seen: string[] = [];
-  expected.push({ pattern, seen });
-  return seen;
-}
-
-function printUnlessExpected(entry: LogEntry): void {
-  const text = `${entry.message} ${inspect(entry.meta, { depth: 4 })}`;
-  const hit = expected.find((e) => e.pattern.test(text));
-  if (hit) {
-    hit.seen.push(text);
-    return;
-  }
-  const at = new Date(Number(entry.timestampNanos / 1_000_000n)).toISOString();
-  (entry.level === 'ERROR' ? console.error : console.warn)(`${at} [${entry.level}] ${entry.message}`, entry.meta ?? '');
 }
 
 /** The workflow bundle: built once per run (or per process outside one). */
