@@ -40,7 +40,7 @@ function phases(events: HistoryEvent[]) {
     }
   }
   const of = (t: string) => spans.filter((s) => s.type === t);
-  return { started: ms(events[0]!.eventTime), spans, of };
+  return { spans, of };
 }
 
 async function main(): Promise<void> {
@@ -77,8 +77,12 @@ async function main(): Promise<void> {
         if (l.body.state === 'up') break;
         await new Promise((res) => setTimeout(res, 20));
       }
-      const h = await stack.controller.client.workflow.getHandle(r.body.workflowId).fetchHistory();
-      const p = phases(h.events ?? []);
+      // A local activity's marker lands with the workflow task that ran it, just after its write.
+      let p = phases([]);
+      for (const until = Date.now() + 5000; Date.now() < until; await new Promise((res) => setTimeout(res, 20))) {
+        p = phases((await stack.controller.client.workflow.getHandle(r.body.workflowId).fetchHistory()).events ?? []);
+        if (p.of('setLinkState').length) break;
+      }
       const push = p.of('pushLinkConfig');
       const init = p.of('initiateLink')[0]!;
       const up = p.of('setLinkState').at(-1)!;
