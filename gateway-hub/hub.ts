@@ -113,10 +113,10 @@ export class GatewayHub {
   private readonly sampler: LogSampler;
   private readonly noise: AgentNoise<Conn>;
 
-  constructor(private readonly o: HubOptions) {
-    this.limits = hubLimits(o);
+  constructor(private readonly options: HubOptions) {
+    this.limits = hubLimits(options);
     const l = this.limits;
-    this.sampler = new LogSampler({ log: o.log, windowMs: l.logSampleMs });
+    this.sampler = new LogSampler({ log: options.log, windowMs: l.logSampleMs });
     this.preauth = new PreauthGuard({
       perSource: l.preauthPerIp,
       max: l.preauthMax,
@@ -126,17 +126,17 @@ export class GatewayHub {
     this.authFailures = new AuthFailureLimiter({ failures: l.authFailures, windowMs: l.authFailureWindowMs });
     this.noise = new AgentNoise<Conn>({
       limits: l,
-      callbacks: o,
+      callbacks: options,
       isCurrent: (conn) => this.conns.get(conn.gatewayId) === conn && conn.ready,
       record: (conn, facts) => this.record(conn, facts),
-      log: o.log,
+      log: options.log,
       sampler: this.sampler,
     });
     // One timer for all sockets instead of one each, and each heartbeat period's pings spread over
     // ticks of at most 20 ms: pinging 18,000 sockets at once blocks the event loop for most of a
     // second (a syscall each), which every RPC in flight would wait out.
-    const tickMs = Math.max(1, Math.min(20, Math.floor(o.heartbeatMs / 10)));
-    this.ticksPerRound = Math.max(1, Math.floor(o.heartbeatMs / tickMs));
+    const tickMs = Math.max(1, Math.min(20, Math.floor(options.heartbeatMs / 10)));
+    this.ticksPerRound = Math.max(1, Math.floor(options.heartbeatMs / tickMs));
     this.roundTick = this.ticksPerRound;
     this.heartbeat = setInterval(() => this.sweep(), tickMs);
     this.heartbeat.unref();
@@ -160,7 +160,7 @@ export class GatewayHub {
       const url = req.url ?? '';
       if (url !== path && !url.startsWith(`${path}?`)) return refuseUpgrade(socket, 400, 'Bad Request');
       this.handleUpgrade(req, socket, head, onError).catch((err: unknown) => {
-        this.o.log.error('upgrade failed', { err });
+        this.options.log.error('upgrade failed', { err });
         refuseUpgrade(socket, 500, 'Internal Server Error');
       });
     });
@@ -172,8 +172,8 @@ export class GatewayHub {
     if (path !== ENROL_PATH) return sendJson(res, 404, errorBody('not_found', `agents connect with a WebSocket upgrade to ${AGENT_PATH} and enrol with POST ${ENROL_PATH}`));
     if (req.method !== 'POST') return sendJson(res, 405, errorBody('method_not_allowed', `${ENROL_PATH} takes POST`), { allow: 'POST' });
     if (this.closing) return sendJson(res, 503, errorBody('shutting_down', 'controller shutting down'));
-    serveEnrolment(req, res, { store: this.o.store, limiter: this.authFailures, sampler: this.sampler, log: this.o.log }).catch((err: unknown) => {
-      this.o.log.error('enrolment failed', { err });
+    serveEnrolment(req, res, { store: this.options.store, limiter: this.authFailures, sampler: this.sampler, log: this.options.log }).catch((err: unknown) => {
+      this.options.log.error('enrolment failed', { err });
       sendJson(res, 500, errorBody('internal', 'enrolment failed'));
     });
   }
@@ -195,12 +195,12 @@ export class GatewayHub {
   call<M extends Method>(gatewayId: GatewayId, method: M, params: Params<M>, opts: { timeoutMs?: number } = {}): Promise<Result<M>> {
     if (this.closing) return Promise.reject(new HubError('shutting_down', 'hub is shutting down'));
     const conn = this.conns.get(gatewayId);
-    if (!conn?.ready) return Promise.reject(new HubError('not_connected', `gateway ${gatewayId} is not connected to controller ${this.o.instanceId}`));
+    if (!conn?.ready) return Promise.reject(new HubError('not_connected', `gateway ${gatewayId} is not connected to controller ${this.options.instanceId}`));
     const checked = Methods[method].params.parse(params);
     const id = randomUUID();
     const frame: HubFrame = { type: 'request', id, method, params: checked };
     return new Promise<Result<M>>((resolve, rejectP) => {
-      const timeoutMs = opts.timeoutMs ?? this.o.rpcTimeoutMs;
+      const timeoutMs = opts.timeoutMs ?? this.options.rpcTimeoutMs;
       const timer = setTimeout(() => this.settle(id, new HubError('timeout', `${method} to gateway ${gatewayId} timed out after ${timeoutMs} ms`)), timeoutMs);
       this.pending.set(id, { conn, method, resolve: resolve as (v: unknown) => void, reject: rejectP, timer });
       conn.pending.add(id);
@@ -242,7 +242,7 @@ export class GatewayHub {
     const auth = parseAuthHeader(req.headers.authorization);
     if (!auth) return this.refuseCredentials(socket, source, 'malformed credentials');
     const gatewayId = asGatewayId(auth.gatewayId);
-    const hash = await this.o.store.secretHash(gatewayId);
+    const hash = await this.options.store.secretHash(gatewayId);
     // In a storm the agent may have given up on this attempt while the lookup waited; finishing
     // the handshake for it would only cost memory and a write for a socket nobody reads.
     if (socket.destroyed) return;
@@ -280,7 +280,7 @@ export class GatewayHub {
     };
     // It replaces the gateway's current connection at its hello, not here (see onHello).
     this.greeting.add(conn);
-    conn.helloTimer = setTimeout(() => ws.close(CloseCode.helloTimeout, 'no hello'), this.o.helloTimeoutMs);
+    conn.helloTimer = setTimeout(() => ws.close(CloseCode.helloTimeout, 'no hello'), this.options.helloTimeoutMs);
     ws.on('pong', () => (conn.alive = true));
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(conn, data, isBinary));
     // ws emits 'error' for oversized frames and bad UTF-8 and closes with the right code (1009/1007).
@@ -347,7 +347,7 @@ export class GatewayHub {
         conn.ws.close(CloseCode.revoked, 'gateway deleted');
         return;
       }
-      this.o.log.error('could not record presence', { gatewayId: conn.gatewayId, err });
+      this.options.log.error('could not record presence', { gatewayId: conn.gatewayId, err });
       conn.ws.close(CloseCode.goingAway, 'controller storage unavailable');
       return;
     }
@@ -360,7 +360,7 @@ export class GatewayHub {
     }
     if (conn.ws.readyState !== conn.ws.OPEN) return; // closing: dropConn follows and writes it off
     conn.ready = true;
-    const welcome: HubFrame = { type: 'welcome', protocol: PROTOCOL_VERSION, gatewayId: conn.gatewayId, heartbeatMs: this.o.heartbeatMs };
+    const welcome: HubFrame = { type: 'welcome', protocol: PROTOCOL_VERSION, gatewayId: conn.gatewayId, heartbeatMs: this.options.heartbeatMs };
     conn.ws.send(JSON.stringify(welcome));
     // onOnline reconciles the agent and signals its link workflows: a gateway that reconnects in
     // a loop gets a few calls at once, then its latest connection announced once per refill.
@@ -368,7 +368,7 @@ export class GatewayHub {
   }
 
   private record(conn: Conn, facts: Facts): Promise<void> {
-    return this.o.store.markOnline(conn.gatewayId, { observedIp: conn.observedIp, facts, instance: this.o.instanceId, at: new Date() });
+    return this.options.store.markOnline(conn.gatewayId, { observedIp: conn.observedIp, facts, instance: this.options.instanceId, at: new Date() });
   }
 
   private onResponse(conn: Conn, frame: Extract<AgentFrame, { type: 'response' }>): void {
@@ -405,14 +405,14 @@ export class GatewayHub {
     this.conns.delete(conn.gatewayId);
     if (!conn.recorded) return;
     await this.writeOffline(conn);
-    if (conn.ready) this.o.onOffline?.(conn.gatewayId);
+    if (conn.ready) this.options.onOffline?.(conn.gatewayId);
   }
 
   private async writeOffline(conn: Conn): Promise<void> {
     try {
-      await this.o.store.markOffline(conn.gatewayId, this.o.instanceId, new Date());
+      await this.options.store.markOffline(conn.gatewayId, this.options.instanceId, new Date());
     } catch (err) {
-      this.o.log.warn('could not record disconnect', { gatewayId: conn.gatewayId, err });
+      this.options.log.warn('could not record disconnect', { gatewayId: conn.gatewayId, err });
     }
   }
 
@@ -420,7 +420,7 @@ export class GatewayHub {
   private sweep(): void {
     if (this.roundTick >= this.ticksPerRound) {
       this.roundTick = 0;
-      if (this.roundSeen.length) this.o.store.touch(this.roundSeen, this.o.instanceId, new Date()).catch((err: unknown) => this.o.log.warn('could not refresh last-seen', { err }));
+      if (this.roundSeen.length) this.options.store.touch(this.roundSeen, this.options.instanceId, new Date()).catch((err: unknown) => this.options.log.warn('could not refresh last-seen', { err }));
       this.round = [...this.conns.values()];
       this.roundPos = 0;
       this.roundSeen = [];
@@ -432,7 +432,7 @@ export class GatewayHub {
       const c = this.round[this.roundPos]!;
       if (this.conns.get(c.gatewayId) !== c) continue; // closed or replaced since the snapshot
       // A connection can come round early when others ahead of it left; give its pong time to arrive.
-      if (now - c.pingedAt < this.o.heartbeatMs / 2) continue;
+      if (now - c.pingedAt < this.options.heartbeatMs / 2) continue;
       if (!c.alive) {
         c.ws.terminate(); // 'close' follows and drops the connection
         continue;

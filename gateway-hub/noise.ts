@@ -44,21 +44,21 @@ export class AgentNoise<C extends AgentConn> {
   private readonly tunnelThrottle: CoalescingThrottle<{ gatewayId: GatewayId; report: TunnelReport }>;
   private readonly onlineThrottle: CoalescingThrottle<{ conn: C; facts: Facts }>;
 
-  constructor(private readonly d: NoiseDeps<C>) {
-    const l = d.limits;
+  constructor(private readonly deps: NoiseDeps<C>) {
+    const l = deps.limits;
     this.factsThrottle = new CoalescingThrottle({ burst: l.factsBurst, refillMs: l.factsRefillMs }, (_key, v) => this.deliverFacts(v.conn, v.facts, v.key));
     // Tunnel reports are delivered even after their connection closed: the latest state is still news.
-    this.tunnelThrottle = new CoalescingThrottle({ burst: l.tunnelBurst, refillMs: l.tunnelRefillMs }, (_key, v) => this.safely('onTunnel', v.gatewayId, () => d.callbacks.onTunnel?.(v.gatewayId, v.report)));
-    this.onlineThrottle = new CoalescingThrottle({ burst: l.onlineBurst, refillMs: l.onlineRefillMs }, (_key, v) => {
+    this.tunnelThrottle = new CoalescingThrottle({ burst: l.tunnelBurst, refillMs: l.tunnelRefillMs }, (_key, v) => this.safely('onTunnel', v.gatewayId, () => deps.callbacks.onTunnel?.(v.gatewayId, v.report)));
+    this.onlineThrottle = new CoalescingThrottle({ burst: l.onlineBurst, refillMs: l.onlineRefillMs }, (_key, online) => {
       // A later connection of the gateway replaced this value if there was one; a closed one is not online.
-      if (d.isCurrent(v.conn)) this.safely('onOnline', v.conn.gatewayId, () => d.callbacks.onOnline?.(v.conn.gatewayId, { observedIp: v.conn.observedIp, facts: v.facts }));
+      if (deps.isCurrent(online.conn)) this.safely('onOnline', online.conn.gatewayId, () => deps.callbacks.onOnline?.(online.conn.gatewayId, { observedIp: online.conn.observedIp, facts: online.facts }));
     });
   }
 
   /** The hub welcomed `conn`, whose hello recorded `facts`. */
   welcomed(conn: C, facts: Facts): void {
     conn.noise.factsKey = conn.noise.recordedFactsKey = JSON.stringify(facts);
-    if (this.d.callbacks.onOnline) this.onlineThrottle.push(conn.gatewayId, { conn, facts });
+    if (this.deps.callbacks.onOnline) this.onlineThrottle.push(conn.gatewayId, { conn, facts });
   }
 
   /** A facts frame on a welcomed connection. */
@@ -75,7 +75,7 @@ export class AgentNoise<C extends AgentConn> {
     if (!names.has(report.name)) {
       // Names are throttle keys: an agent may not invent more than it could hold links.
       if (names.size >= MAX_REPORTED_SAS) {
-        this.d.sampler.warn(conn.gatewayId, 'agent reports more tunnels than it may hold; ignoring new names', { gatewayId: conn.gatewayId });
+        this.deps.sampler.warn(conn.gatewayId, 'agent reports more tunnels than it may hold; ignoring new names', { gatewayId: conn.gatewayId });
         return;
       }
       names.add(report.name);
@@ -91,10 +91,10 @@ export class AgentNoise<C extends AgentConn> {
   private deliverFacts(conn: C, facts: Facts, key: string): void {
     // A newer connection's hello recorded newer facts; and changing back and forth while waiting
     // can end where the record already is.
-    if (!this.d.isCurrent(conn) || key === conn.noise.recordedFactsKey) return;
+    if (!this.deps.isCurrent(conn) || key === conn.noise.recordedFactsKey) return;
     conn.noise.recordedFactsKey = key;
-    this.d.record(conn, facts).catch((err: unknown) => this.d.log.warn('could not record new facts', { gatewayId: conn.gatewayId, err }));
-    this.safely('onFacts', conn.gatewayId, () => this.d.callbacks.onFacts?.(conn.gatewayId, facts));
+    this.deps.record(conn, facts).catch((err: unknown) => this.deps.log.warn('could not record new facts', { gatewayId: conn.gatewayId, err }));
+    this.safely('onFacts', conn.gatewayId, () => this.deps.callbacks.onFacts?.(conn.gatewayId, facts));
   }
 
   /** Runs a callback of the hub's owner; it may run from a timer, where a throw would end the process. */
@@ -102,7 +102,7 @@ export class AgentNoise<C extends AgentConn> {
     try {
       run();
     } catch (err) {
-      this.d.log.error('hub callback failed', { callback, gatewayId, err });
+      this.deps.log.error('hub callback failed', { callback, gatewayId, err });
     }
   }
 }

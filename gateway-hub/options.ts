@@ -71,10 +71,10 @@ export const HUB_LIMIT_DEFAULTS = {
 
 export type HubLimits = { -readonly [K in keyof typeof HUB_LIMIT_DEFAULTS]: number };
 
-export function hubLimits(o: HubOptions): HubLimits {
+export function hubLimits(options: HubOptions): HubLimits {
   const limits: HubLimits = { ...HUB_LIMIT_DEFAULTS };
   for (const key of Object.keys(limits) as Array<keyof HubLimits>) {
-    const value = o[key];
+    const value = options[key];
     if (value !== undefined) {
       if (!(value > 0)) throw new Error(`hub option ${key} must be positive (got ${value})`);
       limits[key] = value;

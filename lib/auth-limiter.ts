@@ -13,15 +13,15 @@ export interface AuthLimiterOptions {
 export class AuthFailureLimiter {
   private readonly limiter: RateLimiterMemory;
 
-  constructor(private readonly o: AuthLimiterOptions) {
+  constructor(private readonly options: AuthLimiterOptions) {
     // A window starts at a source's first failure; its record expires with the window (unref'd timer).
-    this.limiter = new RateLimiterMemory({ points: o.failures, duration: o.windowMs / 1000 });
+    this.limiter = new RateLimiterMemory({ points: options.failures, duration: options.windowMs / 1000 });
   }
 
   /** Milliseconds until `source` may try again; 0 when it may try now. */
   async blockedFor(source: string): Promise<number> {
     const record = await this.limiter.get(source);
-    return record && record.consumedPoints >= this.o.failures ? Math.max(1, record.msBeforeNext) : 0;
+    return record && record.consumedPoints >= this.options.failures ? Math.max(1, record.msBeforeNext) : 0;
   }
 
   /** Counts one failure of `source` (synchronously: the next check already sees it). */
@@ -39,7 +39,7 @@ export class AuthFailureLimiter {
       if (err instanceof RateLimiterRes) return err;
       throw err;
     });
-    return { count: after.consumedPoints, blockedForMs: after.consumedPoints >= this.o.failures ? Math.max(1, after.msBeforeNext) : 0 };
+    return { count: after.consumedPoints, blockedForMs: after.consumedPoints >= this.options.failures ? Math.max(1, after.msBeforeNext) : 0 };
   }
 }
 
