@@ -2,7 +2,7 @@
 // link create runs against the database (planAndClaim, recordEvent, setLinkState, markRoutes,
 // locateGateway), on SQLite and on PostgreSQL (skipped when TEST_PG_URL's server does not answer).
 // No Temporal, no agents: AWS-style cloud ends, whose claims are not handed to a workflow.
-//   npx tsx bench/store.ts            BENCH_LINKS (default 300) links, after 30 to warm up
+//   npm run bench:store            BENCH_LINKS (default 300) links, after 30 to warm up
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
