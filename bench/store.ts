@@ -107,17 +107,22 @@ async function measure(db: Db): Promise<Figures> {
   return { cpuMsPerLink: (used.user + used.system) / 1000 / LINKS, wallMsPerLink: (performance.now() - wall) / LINKS };
 }
 
+/** Migrates a fresh database at `url`, measures on it, and closes it. */
+async function measureAt(url: string): Promise<Figures> {
+  await migrateDb(url);
+  const db = await openDb(url);
+  try {
+    return await measure(db);
+  } finally {
+    await db.$disconnect();
+  }
+}
+
 async function onSqlite(): Promise<Figures> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bench-store-'));
   const url = `file:${path.join(dir, 'bench.db')}`;
   try {
-    await migrateDb(url);
-    const db = await openDb(url);
-    try {
-      return await measure(db);
-    } finally {
-      await db.$disconnect();
-    }
+    return await measureAt(url);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -133,13 +138,7 @@ async function onPostgres(): Promise<Figures | string> {
     return `skipped: ${(err as Error).message}`;
   }
   try {
-    await migrateDb(url);
-    const db = await openDb(url);
-    try {
-      return await measure(db);
-    } finally {
-      await db.$disconnect();
-    }
+    return await measureAt(url);
   } finally {
     await dropDatabase(admin, name);
   }

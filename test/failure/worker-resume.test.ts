@@ -12,7 +12,8 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { temporal as proto } from '@temporalio/proto';
 import { newSecretKey, parseSecretKey } from '../../lib/crypto';
-import { startTestAgent, removeDir, type TestAgent } from '../helpers/agents';
+import { linkWorkflowId } from '../../contracts/link-workflow';
+import { linkTwoOnpremSites, removeDir, type TestAgent } from '../helpers/agents';
 import { startTestController, type TestController } from '../helpers/controller';
 import { createSqliteTestDb, type TestDb } from '../helpers/db';
 import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
@@ -25,7 +26,6 @@ if (!cli.ok) console.warn(`worker-resume failure test skipped: ${cli.reason}`);
 /** The controller's sticky timeout (2 s) plus the workflow task itself; the rest is margin for a loaded machine. */
 const RESUME_LIMIT_MS = 3000 + 1500;
 
-interface Gw { id: string; agentSecret: string }
 interface LinkOut { id: string; state: string; workflowId: string; a: { cidrs: string[] }; events: Array<{ type: string }> }
 
 const millis = (time: proto.api.history.v1.IHistoryEvent['eventTime']): number => Number(time!.seconds) * 1000 + Math.floor((time!.nanos ?? 0) / 1e6);
@@ -66,17 +66,7 @@ describe.runIf(cli.ok)('the worker holding a link is SIGKILLed beside another wo
   it('resumes the link on the other worker within 3 s of the kill', async ({ onTestFailed }) => {
     onTestFailed(dumpLogsOnFailure(logs));
     const workerA = await startWorker('worker-a');
-    const network = new FakeIpsecNetwork();
-    const ends: Gw[] = [];
-    for (const [name, cidr, ip] of [['resume-a', '10.93.0.0/24', '198.51.100.93'], ['resume-b', '10.94.0.0/24', '198.51.100.94']] as const) {
-      const gateway = (await front.api<Gw>('POST', '/api/gateways', { name, provider: 'onprem', cidrs: [cidr] })).body;
-      agents.push(await startTestAgent({ controllerUrl: front.agentUrl, gatewayId: gateway.id, secret: gateway.agentSecret, driver: network.driver(ip), publicIp: ip }));
-      ends.push(gateway);
-    }
-    const created = await front.api<LinkOut>('POST', '/api/links', { a: ends[0]!.id, b: ends[1]!.id });
-    expect(created.status).toBe(202);
-    const id = created.body.id;
-    await expect.poll(async () => (await front.api<LinkOut>('GET', `/api/links/${id}`)).body.state, { timeout: 30_000 }).toBe('up');
+    const id = await linkTwoOnpremSites(front, new FakeIpsecNetwork(), [['resume-a', '10.93.0.0/24', '198.51.100.93'], ['resume-b', '10.94.0.0/24', '198.51.100.94']], agents, 30_000);
 
     // Worker B joins only now: every task of the link so far ran on A, whose sticky queue holds it.
     await startWorker('worker-b');
@@ -88,7 +78,7 @@ describe.runIf(cli.ok)('the worker holding a link is SIGKILLed beside another wo
     const appliedMs = Date.now() - killedAt;
 
     // From the history: the first workflow task completed after the change's signal.
-    const history = await front.client.workflow.getHandle(created.body.workflowId).fetchHistory();
+    const history = await front.client.workflow.getHandle(linkWorkflowId(id)).fetchHistory();
     const events = history.events ?? [];
     const signalled = events.findIndex((event) => event.workflowExecutionSignaledEventAttributes?.signalName === 'reconfigure' && millis(event.eventTime) >= killedAt - 1000);
     expect(signalled).toBeGreaterThan(-1);

@@ -207,3 +207,30 @@ export function recordingLogger(): { log: Logger; records: LogRecord[]; text(): 
     text: () => records.map((r) => JSON.stringify(r, (_k, v: unknown) => (v instanceof Error ? { name: v.name, message: v.message, code: (v as NodeJS.ErrnoException).code } : v))).join('\n'),
   };
 }
+
+/**
+ * Two on-prem gateways, each with an agent on `network`, linked through `controller`'s API; resolves
+ * with the link's id once it is `up`. The agents go into `agents`, for the caller to stop.
+ */
+export async function linkTwoOnpremSites(
+  controller: { api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }>; agentUrl: string },
+  network: { driver(publicIp: string): IpsecDriver },
+  sites: ReadonlyArray<readonly [name: string, cidr: string, publicIp: string]>,
+  agents: TestAgent[],
+  upWithinMs = 30_000,
+): Promise<string> {
+  const ends: string[] = [];
+  for (const [name, cidr, publicIp] of sites) {
+    const gateway = (await controller.api<{ id: string; agentSecret: string }>('POST', '/api/gateways', { name, provider: 'onprem', cidrs: [cidr] })).body;
+    agents.push(await startTestAgent({ controllerUrl: controller.agentUrl, gatewayId: gateway.id, secret: gateway.agentSecret, driver: network.driver(publicIp), publicIp }));
+    ends.push(gateway.id);
+  }
+  const created = await controller.api<{ id: string }>('POST', '/api/links', { a: ends[0], b: ends[1] });
+  if (created.status !== 202) throw new Error(`POST /api/links answered ${created.status}: ${JSON.stringify(created.body)}`);
+  const id = created.body.id;
+  for (const until = Date.now() + upWithinMs; ; await new Promise((resolve) => setTimeout(resolve, 50))) {
+    const state = (await controller.api<{ state: string }>('GET', `/api/links/${id}`)).body.state;
+    if (state === 'up') return id;
+    if (Date.now() > until) throw new Error(`link ${id} is ${state}, not up, after ${upWithinMs} ms`);
+  }
+}

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import { newSecretKey, parseSecretKey } from '../../lib/crypto';
 import { silentLogger } from '../../lib/log';
-import { startTestAgent, type TestAgent } from '../helpers/agents';
+import { linkTwoOnpremSites, type TestAgent } from '../helpers/agents';
 import { startTestController, type TestController } from '../helpers/controller';
 import { createSqliteTestDb, type TestDb } from '../helpers/db';
 import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
@@ -163,17 +163,7 @@ describe.runIf(cli.ok)('the API records DELETE and PATCH as intent', () => {
     });
 
     it('accepts the DELETE at once and the sweep delivers it once Temporal is back: the link is deleted', async () => {
-      const network = new FakeIpsecNetwork();
-      const ends: Gw[] = [];
-      for (const [name, cidr, ip] of [['down-a', '10.91.0.0/24', '198.51.100.91'], ['down-b', '10.92.0.0/24', '198.51.100.92']] as const) {
-        const gateway = (await ctl.api<Gw>('POST', '/api/gateways', { name, provider: 'onprem', cidrs: [cidr] })).body;
-        agents.push(await startTestAgent({ controllerUrl: ctl.agentUrl, gatewayId: gateway.id, secret: gateway.agentSecret, driver: network.driver(ip), publicIp: ip }));
-        ends.push(gateway);
-      }
-      const created = await ctl.api<LinkOut>('POST', '/api/links', { a: ends[0]!.id, b: ends[1]!.id });
-      expect(created.status).toBe(202);
-      const id = created.body.id;
-      await expect.poll(async () => (await ctl.api<LinkOut>('GET', `/api/links/${id}`)).body.state, { timeout: 20_000 }).toBe('up');
+      const id = await linkTwoOnpremSites(ctl, new FakeIpsecNetwork(), [['down-a', '10.91.0.0/24', '198.51.100.91'], ['down-b', '10.92.0.0/24', '198.51.100.92']], agents, 20_000);
 
       await relay.cut();
       const cutAt = Date.now();

@@ -4,6 +4,7 @@
 // online, `AgentRejected` for a config the agent's charon refuses, an event per pushed or removed
 // config, and the responder's tunnel report relayed to the workflow as a signal (as the hub does).
 // Every call is logged in order, as one line each, for tests to read the workflow's steps.
+import { expect } from 'vitest';
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { linkWorkflowId, tunnelSignal } from '../../contracts/link-workflow';
@@ -181,7 +182,7 @@ function same(x: string[], y: string[]): boolean {
 /**
  * `log` cut into windows the sizes of `groups` (anything left over as one more window), each window
  * put in its group's order when it holds the same calls: calls the workflow starts together finish
- * in any order. `expect(windows(log, groups)).toEqual(groups)` then reads as the expected steps.
+ * in any order. `expectSteps(log, groups)` asserts exactly those steps.
  */
 export function windows(log: string[], groups: string[][]): string[][] {
   const out: string[][] = [];
@@ -194,4 +195,9 @@ export function windows(log: string[], groups: string[][]): string[][] {
   }
   if (at < log.length) out.push(log.slice(at));
   return out;
+}
+
+/** Asserts that `log` is exactly the steps `groups`, in order (calls within a group in any order). */
+export function expectSteps(log: string[], groups: string[][]): void {
+  expect(windows(log, groups)).toEqual(groups);
 }
