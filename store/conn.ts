@@ -66,7 +66,7 @@ function bind(handle: PrismaHandle, kind: Conn['kind'], begin: (<T>(work: (inner
 }
 
 /** Prisma error codes by duck typing: the SQLite and PostgreSQL clients' classes differ. */
-export function isUniqueViolation(err: unknown): boolean {
+function isUniqueViolation(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const code = (err as { code?: unknown }).code;
   if (code === 'P2002') return true;
@@ -105,8 +105,9 @@ export function optionalDate(value: unknown): Date | null {
   return value === null || value === undefined ? null : date(value);
 }
 
+/** Counts and ids: drivers hand back numbers, bigints or numeric text. */
 export function int(value: unknown): number {
-  return typeof value === 'bigint' ? Number(value) : Number(value);
+  return Number(value);
 }
 
 export function text(value: unknown): string {

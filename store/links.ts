@@ -233,9 +233,8 @@ export function linkStore(conn: Conn): LinkStore {
     },
 
     async addEvent(linkId, event, at) {
-      const [row] = await conn.rows<Record<string, unknown>>(
-        sql`INSERT INTO "LinkEvent" ("linkId", "at", "type", "message", "data") VALUES (${linkId}, ${at}, ${event.type}, ${event.message}, ${event.data ? JSON.stringify(event.data) : null}) RETURNING "id"`,
-      );
+      const [insert] = eventInserts(linkId, [event], at);
+      const [row] = await conn.rows<Record<string, unknown>>(sql`${insert!} RETURNING "id"`);
       return int(row!.id);
     },
 
