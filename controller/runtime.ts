@@ -256,10 +256,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
      * a request must not wait on an unreachable Temporal and nothing is lost when one fails (the
      * intent is in the database, and the sweep sends it again).
      */
-    const signalIntent = (workflowId: string, intent: PendingIntent['intent']): Promise<void> =>
-      client.withDeadline(Date.now() + INTENT_SIGNAL_DEADLINE_MS, () =>
+    const signalsInFlight = new Set<Promise<void>>();
+    const signalIntent = (workflowId: string, intent: PendingIntent['intent']): Promise<void> => {
+      const sent = client.withDeadline(Date.now() + INTENT_SIGNAL_DEADLINE_MS, () =>
         intent === 'delete' ? client.workflow.getHandle(workflowId).signal(deleteSignal) : client.workflow.getHandle(workflowId).signal(reconfigureSignal, { reason: 'cidrs' }),
       );
+      signalsInFlight.add(sent);
+      void sent.catch(() => undefined).finally(() => signalsInFlight.delete(sent));
+      return sent;
+    };
+    // A request answers before its signal is through (the API waits 25 ms at most): on stop, the
+    // signals still retrying finish (within their deadline) before the connection closes under them,
+    // where the client's retry timer would throw on the closed channel.
+    closers.push(async () => {
+      await Promise.allSettled([...signalsInFlight]);
+    });
 
     let cloudWorkers: CloudWorkers | undefined;
     const listeners: Listener[] = [];
