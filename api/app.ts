@@ -12,6 +12,7 @@ import { securityHeaders } from './security-headers';
 import { gatewayRoutes } from './gateways';
 import { linkRoutes } from './links';
 import { cloudAccountRoutes } from './cloud-accounts';
+import { consoleRoutes } from './console';
 
 
 export function createApi(options: ApiOptions): express.Express {
@@ -40,6 +41,7 @@ export function createApi(options: ApiOptions): express.Express {
   api.use('/cloud-accounts', cloudAccountRoutes(ctx));
   api.use((req, _res, next) => next(new AppError('not_found', `no route for ${req.method} ${clip(`${req.baseUrl}${req.path}`, 120)}`)));
   app.use('/api', api);
+  app.use(consoleRoutes(ctx.consoleDir));
 
   app.use(errorHandler(ctx.log));
   return app;

@@ -40,6 +40,8 @@ export interface ApiContext {
   authFailureLimit?: { failures: number; windowSeconds: number };
   /** Time for expiries and key rotations; default the system clock. */
   clock?: () => Date;
+  /** Where the built console is (default web/dist beside the code). */
+  consoleDir?: string;
 }
 
 /** What createApi is given: the context, with the database the API's store is opened over. */

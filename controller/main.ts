@@ -79,6 +79,7 @@ async function main(): Promise<void> {
   });
 
   const lines = [`controller ${config.HUB_INSTANCE_ID} running roles ${config.ROLES.join(', ')}`];
+  if (runtime.url) lines.push(`  Console:         ${runtime.url}/  ← open this in a browser`);
   if (runtime.url) lines.push(`  REST API:        ${runtime.url}/api${config.API_TOKEN ? ' (Authorization: Bearer $API_TOKEN)' : ''}`);
   if (runtime.agentUrl) lines.push(`  agent endpoint:  ${runtime.agentUrl.replace(/^http/, 'ws')}/agent`);
   if (runtime.agentUrl && !config.TLS_CERT && !isLoopbackHost(config.AGENT_HOST)) {

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/build-web.sh
 export PATH="$PWD/.tools/venv/bin:$PATH"
 # One node process (the tsx CLI in front would relay Ctrl-C/SIGTERM and SIGKILL a busy controller
 # that does not acknowledge within 30 ms).
