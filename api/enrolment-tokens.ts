@@ -1,24 +1,18 @@
 // POST /api/gateways/:id/enrolment-token: a short-lived, single-use token an agent trades for its
 // long-lived secret on first connect, so an install command that leaks stops being useful soon.
 import type { Request, Response } from 'express';
-import { z } from 'zod';
 import { notFound } from '../lib/errors';
 import { hashSecret, randomToken } from '../lib/crypto';
 import type { ApiContext } from './context';
 import { newEnrolmentTokenId } from './ids';
 import { parseBody } from './validate';
+import { IssueEnrolmentToken } from './gateway-schemas';
 
 const DEFAULT_TTL_SECONDS = 3600;
 
-const IssueToken = z
-  .object({
-    ttlSeconds: z.int({ error: 'expected a whole number of seconds' }).min(60, { error: 'at least 60' }).max(3600, { error: 'at most 3600' }).optional(),
-  })
-  .strict();
-
 export function issueEnrolmentToken(ctx: ApiContext) {
   return async (req: Request<{ id: string }>, res: Response): Promise<void> => {
-    const body = parseBody(IssueToken, req.body);
+    const body = parseBody(IssueEnrolmentToken, req.body);
     const now = ctx.clock?.() ?? new Date();
     const expiresAt = new Date(now.getTime() + (body.ttlSeconds ?? DEFAULT_TTL_SECONDS) * 1000);
     const token = randomToken();

@@ -1,57 +1,22 @@
 // /api/gateways: register a site, read its presence, correct where it can be reached.
 import { Router } from 'express';
-import { z } from 'zod';
-import { isIP } from 'node:net';
 import { conflict, notFound, unavailable } from '../lib/errors';
-import { normaliseIp } from '../lib/net';
 import { hashSecret, randomToken } from '../lib/crypto';
 import type { ApiContext } from './context';
 import { newGatewayId } from './ids';
 import { parseBody } from './validate';
-import { allowDefaultRoute, cidrList, refuseDefaultRoute } from './cidr-fields';
+import { refuseDefaultRoute } from './cidr-fields';
+import { CreateGateway, GatewayCommon, UpdateGateway } from './gateway-schemas';
 import { issueEnrolmentToken } from './enrolment-tokens';
 import { gatewayView } from './views';
 import { buildPlan } from '../activities/plan';
-import { PROVIDER_NAMES } from '../cloud/capabilities';
 import { DuplicateError, type NewGateway } from '../store';
-
-const name = z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, { error: 'letters, digits, space, . _ - only' });
-/** An IPv4-mapped address is kept as the IPv4 address it is; a zone id belongs to one host's interface. */
-const ip = z
-  .string()
-  .refine((s) => isIP(s) !== 0 && !s.includes('%'), { error: 'expected an IPv4 or IPv6 address (without a zone id such as %eth0)' })
-  .transform((s) => normaliseIp(s) ?? s);
-
-/** Whether peers can open a connection to the site (false: a masquerading NAT, a firewall letting nothing in). */
-const inbound = z.boolean({ error: 'expected true or false' });
-const OnpremGateway = z.object({ name, provider: z.literal('onprem'), cidrs: cidrList, publicIp: ip.optional(), inbound: inbound.optional(), allowDefaultRoute }).strict();
-/** What an operator may correct about a site's reachability later; null clears a statement. */
-const UpdateGateway = z
-  .object({ publicIp: ip.nullable().optional(), inbound: inbound.nullable().optional() })
-  .strict()
-  .refine((u) => u.publicIp !== undefined || u.inbound !== undefined, { error: 'give publicIp, inbound or both (null clears one)' });
-/** A cloud gateway is described by its public IP alone; everything else is discovered. */
-const CloudGateway = z
-  .object({
-    name,
-    provider: z.enum(PROVIDER_NAMES),
-    region: z.string().regex(/^[a-z]{2}(-[a-z0-9]+)+$/, { error: 'expected a region id such as cn-hangzhou or us-east-1' }),
-    publicIp: ip,
-    account: z.string().min(1, { error: 'expected a cloud account id' }),
-    /** Route tables to write; default: every route table of the VPC. */
-    routeTables: z.array(z.string().min(1)).min(1).max(50).optional(),
-  })
-  .strict();
-const CreateGateway = z.discriminatedUnion('provider', [OnpremGateway, CloudGateway]);
-/** Checked first, so a body missing both name and provider hears about both. */
-const GATEWAY_KINDS = ['onprem', ...PROVIDER_NAMES] as const;
-const Common = z.looseObject({ name, provider: z.enum(GATEWAY_KINDS, { error: `expected ${GATEWAY_KINDS.map((kind) => `"${kind}"`).join(', ').replace(/, ([^,]*)$/, ' or $1')}` }) });
 
 export function gatewayRoutes(ctx: ApiContext): Router {
   const r = Router();
 
   r.post('/', async (req, res) => {
-    parseBody(Common, req.body);
+    parseBody(GatewayCommon, req.body);
     const body = parseBody(CreateGateway, req.body);
     if (body.provider === 'onprem') refuseDefaultRoute('cidrs', body.cidrs, body.allowDefaultRoute);
     const secret = randomToken();
