@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the tools of the real-network tests are installed: strongSwan (charon + swanctl),
-# nftables, iproute2 and tinyproxy (the HTTP CONNECT proxy of the namespace fixture). Silent when
-# everything is present; needs root to install; never starts or enables a system service.
+# nftables, iproute2 and tinyproxy (the HTTP CONNECT proxy of the namespace fixture), and Debian's
+# chromium for the console's browser tests (`npx playwright install` cannot download here). Silent
+# when everything is present; needs root to install; never starts or enables a system service.
 set -euo pipefail
 
 # Non-root shells often lack /usr/sbin in PATH, so look there too.
@@ -13,6 +14,8 @@ have swanctl || missing+=(swanctl)
 have nft || missing+=(nft)
 have ip || missing+=(ip)
 have tinyproxy || missing+=(tinyproxy)
+# CHROMIUM_PATH points the browser tests at another build; then Debian's is not needed.
+[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
 # Userspace ESP and the control socket come from plugins that live in separate packages.
 for plugin in kernel-libipsec vici openssl; do
   [ -e "/usr/lib/ipsec/plugins/libstrongswan-$plugin.so" ] || missing+=("$plugin plugin")
@@ -20,15 +23,15 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "ensure-test-tools: ${missing[*]} missing, but not root: not installing (tunnel tests will be skipped)." >&2
+  echo "ensure-test-tools: ${missing[*]} missing, but not root: not installing (tunnel and browser tests will be skipped)." >&2
   exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "ensure-test-tools: ${missing[*]} missing and no apt-get here: install strongSwan, nftables and tinyproxy yourself." >&2
+  echo "ensure-test-tools: ${missing[*]} missing and no apt-get here: install strongSwan, nftables, tinyproxy and chromium yourself." >&2
   exit 1
 fi
 
-packages=(strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins nftables iproute2 tinyproxy)
+packages=(strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins nftables iproute2 tinyproxy chromium)
 export DEBIAN_FRONTEND=noninteractive
 echo "ensure-test-tools: installing ${packages[*]} (missing: ${missing[*]})" >&2
 
