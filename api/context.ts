@@ -1,7 +1,7 @@
 // What the API handlers need, built once in the controller entry point.
 import type { CloudProviderName } from '../cloud/types';
 import type { Db } from '../db';
-import type { Store } from '../store';
+import type { ChangeFeed, Store } from '../store';
 import type { Logger } from '../lib/log';
 import type { SecretKey } from '../lib/crypto';
 import type { ViewContext } from './views';
@@ -22,6 +22,8 @@ export interface LinkOrchestrator {
   reconfigure(workflowId: string, reason?: 'cidrs' | 'key' | 'endpoint'): Promise<void>;
   /** Starts discovery of a cloud gateway from its public IP. */
   startDiscovery(gatewayId: string, ref: { provider: CloudProviderName; accountId: string; region: string }, publicIp: string): Promise<void>;
+  /** Ends a deleted cloud gateway's discovery (and instance-follow) workflows if they run; absent: nothing runs them. */
+  stopDiscovery?(gatewayId: string): Promise<void>;
 }
 
 export interface ApiContext {
@@ -40,6 +42,8 @@ export interface ApiContext {
   authFailureLimit?: { failures: number; windowSeconds: number };
   /** Time for expiries and key rotations; default the system clock. */
   clock?: () => Date;
+  /** The process's change feed (GET /api/events); without it the event stream answers 503. */
+  changes?: ChangeFeed;
   /** Where the built console is (default web/dist beside the code). */
   consoleDir?: string;
 }

@@ -75,6 +75,15 @@ function isUniqueViolation(err: unknown): boolean {
   return code === 'P2010' && typeof message === 'string' && /UNIQUE constraint failed|23505|unique constraint/i.test(message);
 }
 
+/** A foreign key refused a write (a row still referred to, or referring to one that is gone). */
+export function isForeignKeyViolation(err: unknown): boolean {
+  if (typeof err !== 'object' || err === null) return false;
+  const code = (err as { code?: unknown }).code;
+  if (code === 'P2003' || code === 'P2014') return true;
+  const message = (err as { message?: unknown }).message;
+  return typeof message === 'string' && /FOREIGN KEY constraint failed|23503|violates foreign key constraint/i.test(message);
+}
+
 /** A unique-key violation becomes a DuplicateError; anything else passes unchanged. */
 export async function duplicates<T>(work: Promise<T>): Promise<T> {
   try {

@@ -83,6 +83,19 @@ export interface GatewayStore {
   create(gateway: NewGateway): Promise<GatewayRecord>;
   /** Removes a gateway that nothing refers to yet (its registration could not be completed). */
   remove(id: string): Promise<void>;
+  /**
+   * Deletes a gateway that no live link uses, with its enrolment tokens and the rows of its
+   * deleted links (their events included): 'missing' for an unknown gateway, or the live links
+   * that keep it. Run it in a transaction with the check that led to it.
+   */
+  delete(id: string): Promise<'deleted' | 'missing' | { liveLinks: string[] }>;
+  /** Renames a gateway and/or replaces its networks; DuplicateError when the name is taken. */
+  update(id: string, change: { name?: string; cidrs?: string[] }): Promise<GatewayRecord>;
+  /**
+   * Replaces the agent secret's hash, and drops unused enrolment tokens (they would set a secret
+   * of their own); false for an unknown gateway.
+   */
+  rotateSecret(id: string, secretHash: string): Promise<boolean>;
   /** The operator's statement of where the site can be reached (null clears a field). */
   setReachability(id: string, reach: { publicIp: string | null; inbound: boolean | null }): Promise<GatewayRecord>;
   /** Where a gateway's agent is connected, or undefined for an unknown gateway. */
@@ -205,6 +218,42 @@ export function gatewayStore(conn: Conn): GatewayStore {
       await prisma.gateway.delete({ where: { id } });
     },
 
+    delete: (id) =>
+      conn.atomically(async (inner) => {
+        const gateway = await inner.prisma.gateway.findUnique({ where: { id }, select: { id: true } });
+        if (!gateway) return 'missing';
+        const uses = { OR: [{ aId: id }, { bId: id }] };
+        const live = await inner.prisma.link.findMany({ where: { ...uses, state: { not: 'deleted' } }, select: { id: true }, orderBy: { createdAt: 'asc' } });
+        if (live.length > 0) return { liveLinks: live.map((link) => link.id) };
+        // Deleted links keep their history while both ends exist; a link to a gateway that no
+        // longer exists has nothing left to show, and its foreign key would keep the gateway.
+        const gone = (await inner.prisma.link.findMany({ where: uses, select: { id: true } })).map((link) => link.id);
+        if (gone.length > 0) {
+          await inner.prisma.linkEvent.deleteMany({ where: { linkId: { in: gone } } });
+          await inner.prisma.link.deleteMany({ where: { id: { in: gone } } });
+        }
+        await inner.prisma.gateway.delete({ where: { id } });
+        return 'deleted';
+      }),
+
+    async update(id, change) {
+      const row = await duplicates(
+        prisma.gateway.update({
+          where: { id },
+          data: { ...(change.name !== undefined ? { name: change.name } : {}), ...(change.cidrs !== undefined ? { cidrs: JSON.stringify(change.cidrs) } : {}) },
+        }),
+      );
+      return decodeGateway(row);
+    },
+
+    rotateSecret: (id, secretHash) =>
+      conn.atomically(async (inner) => {
+        const { count } = await inner.prisma.gateway.updateMany({ where: { id }, data: { secretHash } });
+        if (count === 0) return false;
+        await inner.prisma.enrolmentToken.deleteMany({ where: { gatewayId: id, usedAt: null } });
+        return true;
+      }),
+
     async setReachability(id, reach) {
       return decodeGateway(await prisma.gateway.update({ where: { id }, data: { publicIp: reach.publicIp, inbound: reach.inbound } }));
     },
@@ -214,8 +263,9 @@ export function gatewayStore(conn: Conn): GatewayStore {
       return row ? { online: bool(row.online), hubInstance: optionalText(row.hubInstance), lastSeenAt: optionalDate(row.lastSeenAt) } : undefined;
     },
 
+    // Discovery's writes update only: a gateway deleted while its discovery ran stays deleted.
     async applyDiscovery(id, result, at) {
-      await prisma.gateway.update({
+      await prisma.gateway.updateMany({
         where: { id },
         data: {
           state: 'ready',
@@ -234,7 +284,7 @@ export function gatewayStore(conn: Conn): GatewayStore {
     },
 
     async failDiscovery(id, reason, at) {
-      await prisma.gateway.update({
+      await prisma.gateway.updateMany({
         where: { id },
         data: { state: 'failed', stateReason: reason, cidrs: '[]', instanceId: null, privateIp: null, vpcId: null, subnetId: null, routeTableIds: null, securityGroupIds: null, discovered: null, discoveredAt: at },
       });

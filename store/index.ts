@@ -3,6 +3,7 @@
 // Prisma or JSON text; a transaction hands its callback the same interface bound to it.
 import type { Db } from '../db';
 import { accountStore, type AccountStore } from './accounts';
+import { changeRecords, type ChangeRecords } from './changes';
 import { claimStore, type ClaimStore } from './claims';
 import { connect, type Conn } from './conn';
 import { gatewayStore, type GatewayStore } from './gateways';
@@ -17,6 +18,8 @@ export interface Store {
   /** What the hub writes: agents' presence, secret hashes, enrolment redemption. */
   readonly presence: PresenceRecords;
   readonly accounts: AccountStore;
+  /** The change log the database's triggers write (live updates, revocations). */
+  readonly changes: ChangeRecords;
   /**
    * Runs `work` in one transaction with a store bound to it: everything it reads and writes
    * through that store commits together or not at all (a thrown error rolls back). Inside a
@@ -37,16 +40,19 @@ function bindStore(conn: Conn): Store {
     claims: claimStore(conn),
     presence: presenceRecords(conn),
     accounts: accountStore(conn),
+    changes: changeRecords(conn),
     transaction: (work) => conn.atomically((inner) => work(inner === conn ? store : bindStore(inner))),
   };
   return store;
 }
 
 export { isFresh, type PresenceWrite } from './presence';
+export { ChangeFeed, type ChangeBatch, type ChangeFeedOptions, type ChangeKind, type ChangeRecords, type ChangeRow, type ChangeSubscriber } from './changes';
 /** How stored rows read as records, for tests and tools that hold rows rather than a store. */
 export { decodeGateway, readFacts } from './gateways';
 export { decodeLink } from './links';
 export { DuplicateError, CorruptRowError } from './errors';
+export { isForeignKeyViolation } from './conn';
 export type { AccountRecord, NewAccount } from './accounts';
 export type { RouteOutcome, StoredRouteClaim } from './claims';
 export type { LinkEventInput, LinkEventRecord } from './events';
