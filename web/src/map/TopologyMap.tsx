@@ -1,0 +1,369 @@
+// The home page: every gateway a node, every link an edge coloured by its state, live. Pick a
+// gateway, then another (or drag from one's handle to another's) to connect them.
+import { useCallback, useEffect, useMemo, useRef, useState, type KeyboardEvent } from 'react';
+import { ReactFlow, Background, Controls, MiniMap, ConnectionMode, type Connection, type NodeChange, type ReactFlowInstance, type NodeTypes, type EdgeTypes } from '@xyflow/react';
+import '@xyflow/react/dist/base.css';
+import type { Gateway, Link as ApiLink, LinkState } from '../api/types';
+import { LINK_STATES } from '../api/types';
+import { useLive, useStore } from '../live/context';
+import { GatewayNode, type GatewayFlowNode } from './GatewayNode';
+import { LinkEdge, type LinkFlowEdge } from './LinkEdge';
+import { layoutMesh, fullLayout, NODE_W, NODE_H, type Pos } from './layout';
+import { gatewayMatcher } from './search';
+import { ConnectDialog } from './ConnectDialog';
+import { Link, navigate } from '../router';
+import { Loading, ErrorNote } from '../ui/Status';
+import { PROVIDER_LABEL, STATE_HELP, addressOf, regionOf } from '../ui/labels';
+
+const nodeTypes: NodeTypes = { gateway: GatewayNode };
+const edgeTypes: EdgeTypes = { link: LinkEdge };
+const isLiveLink = (l: ApiLink) => l.state !== 'deleted';
+
+/** Builds the flow's nodes, reusing each node object whose inputs did not change. */
+function useNodes(gateways: ReadonlyMap<string, Gateway>, positions: ReadonlyMap<string, Pos>, matches: ReadonlySet<string>, picked: string | null): GatewayFlowNode[] {
+  const cache = useRef(new Map<string, GatewayFlowNode>());
+  return useMemo(() => {
+    const next = new Map<string, GatewayFlowNode>();
+    const out: GatewayFlowNode[] = [];
+    for (const g of gateways.values()) {
+      const position = positions.get(g.id) ?? { x: 0, y: 0 };
+      const match = matches.has(g.id);
+      const isPicked = picked === g.id;
+      const old = cache.current.get(g.id);
+      const node: GatewayFlowNode =
+        old && old.data.gateway === g && old.position === position && old.data.match === match && old.data.picked === isPicked
+          ? old
+          : {
+              id: g.id,
+              type: 'gateway',
+              position,
+              data: { gateway: g, match, picked: isPicked },
+              ariaLabel: `Gateway ${g.name}, ${PROVIDER_LABEL[g.provider]}, ${g.online ? 'online' : 'offline'}, networks ${g.cidrs.join(', ') || 'none'}. Enter picks it to connect.`,
+              width: NODE_W,
+              height: NODE_H,
+            };
+      next.set(g.id, node);
+      out.push(node);
+    }
+    cache.current = next;
+    return out;
+  }, [gateways, positions, matches, picked]);
+}
+
+function useEdges(links: ReadonlyMap<string, ApiLink>, gateways: ReadonlyMap<string, Gateway>): LinkFlowEdge[] {
+  const cache = useRef(new Map<string, { link: ApiLink; edge: LinkFlowEdge }>());
+  return useMemo(() => {
+    const next = new Map<string, { link: ApiLink; edge: LinkFlowEdge }>();
+    const out: LinkFlowEdge[] = [];
+    for (const link of links.values()) {
+      if (!isLiveLink(link) || !gateways.has(link.a.id) || !gateways.has(link.b.id)) continue;
+      const old = cache.current.get(link.id);
+      const edge: LinkFlowEdge =
+        old && old.link === link
+          ? old.edge
+          : {
+              id: link.id,
+              type: 'link',
+              source: link.a.id,
+              target: link.b.id,
+              data: { state: link.state, label: `${link.a.name} ⇄ ${link.b.name}: ${link.state}` },
+              ariaLabel: `Link ${link.a.name} to ${link.b.name}, ${link.state}. Enter opens it.`,
+            };
+      next.set(link.id, { link, edge });
+      out.push(edge);
+    }
+    cache.current = next;
+    return out;
+  }, [links, gateways]);
+}
+
+/** Positions by id: laid out once, then only new gateways are placed (see layout.ts). */
+function usePositions(gateways: ReadonlyMap<string, Gateway>, links: ReadonlyMap<string, ApiLink>) {
+  const [positions, setPositions] = useState<ReadonlyMap<string, Pos>>(new Map());
+  const idsKey = useMemo(() => [...gateways.keys()].sort().join('\n'), [gateways]);
+  const linksRef = useRef(links);
+  linksRef.current = links;
+  const edgesOf = () => [...linksRef.current.values()].filter(isLiveLink).map((l) => [l.a.id, l.b.id] as const);
+  useEffect(() => {
+    const ids = idsKey ? idsKey.split('\n') : [];
+    setPositions((prev) => layoutMesh(ids, edgesOf(), prev));
+  }, [idsKey]);
+  const rearrange = () => setPositions(fullLayout(idsKey ? idsKey.split('\n') : [], edgesOf()));
+  const move = (id: string, pos: Pos) => setPositions((prev) => new Map(prev).set(id, pos));
+  return { positions, rearrange, move };
+}
+
+export function TopologyMap({ focus }: { focus?: string } = {}) {
+  const store = useStore();
+  const gateways = useLive((s) => s.mesh.gateways);
+  const links = useLive((s) => s.mesh.links);
+  const loaded = useLive((s) => s.loaded);
+  const loadError = useLive((s) => s.error);
+  const [query, setQuery] = useState('');
+  const [picked, setPicked] = useState<string | null>(null);
+  const [connect, setConnect] = useState<{ a?: string; b?: string } | null>(null);
+  const [announce, setAnnounce] = useState('');
+  const [flow, setFlow] = useState<ReactFlowInstance<GatewayFlowNode, LinkFlowEdge>>();
+  const [ready, setReady] = useState(false);
+  const matchIndex = useRef(0);
+
+  const { positions, rearrange, move } = usePositions(gateways, links);
+  const matcher = useMemo(() => gatewayMatcher(query), [query]);
+  const matches = useMemo(() => {
+    if (!matcher) return new Set<string>();
+    return new Set([...gateways.values()].filter(matcher).map((g) => g.id));
+  }, [gateways, matcher]);
+  const nodes = useNodes(gateways, positions, matches, picked);
+  const edges = useEdges(links, gateways);
+  const laidOut = positions.size === gateways.size;
+
+  // Ready once the first data is laid out, fitted and the flow can take input.
+  useEffect(() => {
+    if (ready || !flow || !loaded || !laidOut) return;
+    void Promise.resolve(flow.fitView({ padding: 0.15, maxZoom: 1 })).then(() => setReady(true));
+  }, [ready, flow, loaded, laidOut]);
+
+  const centreOn = useCallback(
+    (id: string) => {
+      const p = positions.get(id);
+      if (p && flow) void flow.setCenter(p.x + NODE_W / 2, p.y + NODE_H / 2, { zoom: Math.max(flow.getZoom(), 0.9), duration: 250 });
+    },
+    [positions, flow],
+  );
+
+  // /?gateway=<id> (from the gateways page) opens the map on that gateway.
+  useEffect(() => {
+    if (!ready || !focus || !gateways.has(focus)) return;
+    setPicked(focus);
+    centreOn(focus);
+    // Only when the map becomes ready or the asked gateway changes.
+  }, [ready, focus]);
+
+  const pick = useCallback(
+    (id: string) => {
+      const g = gateways.get(id);
+      if (!g) return;
+      if (picked && picked !== id) {
+        setConnect({ a: picked, b: id });
+        setPicked(null);
+        return;
+      }
+      if (picked === id) {
+        setPicked(null);
+        setAnnounce('Selection cleared.');
+        return;
+      }
+      setPicked(id);
+      setAnnounce(`Picked ${g.name}. Pick another gateway to connect it, or press Escape.`);
+    },
+    [gateways, picked],
+  );
+
+  const findNext = () => {
+    const list = [...matches].sort((x, y) => gateways.get(x)!.name.localeCompare(gateways.get(y)!.name));
+    if (list.length === 0) return;
+    const id = list[matchIndex.current % list.length]!;
+    matchIndex.current += 1;
+    centreOn(id);
+    setAnnounce(`Showing ${gateways.get(id)!.name} (${(matchIndex.current - 1) % list.length + 1} of ${list.length}).`);
+  };
+
+  const onKeyDown = (event: KeyboardEvent) => {
+    if (event.key === 'Escape' && picked) {
+      setPicked(null);
+      setAnnounce('Selection cleared.');
+      return;
+    }
+    if (event.key !== 'Enter' && event.key !== ' ') return;
+    const target = event.target as Element;
+    const node = target.closest?.('.react-flow__node');
+    const edge = target.closest?.('.react-flow__edge');
+    if (node?.getAttribute('data-id')) {
+      event.preventDefault();
+      pick(node.getAttribute('data-id')!);
+    } else if (edge?.getAttribute('data-id')) {
+      event.preventDefault();
+      navigate(`/links/${encodeURIComponent(edge.getAttribute('data-id')!)}`);
+    }
+  };
+
+  const onNodesChange = useCallback(
+    (changes: NodeChange<GatewayFlowNode>[]) => {
+      for (const c of changes) if (c.type === 'position' && c.position) move(c.id, c.position);
+    },
+    [move],
+  );
+
+  const onConnect = useCallback((c: Connection) => {
+    if (c.source && c.target && c.source !== c.target) setConnect({ a: c.source, b: c.target });
+  }, []);
+
+  const counts = useMemo(() => {
+    const n: Partial<Record<LinkState, number>> = {};
+    for (const l of links.values()) if (isLiveLink(l)) n[l.state] = (n[l.state] ?? 0) + 1;
+    return n;
+  }, [links]);
+
+  const pickedGateway = picked ? gateways.get(picked) : undefined;
+  const empty = loaded && gateways.size === 0;
+
+  return (
+    <div className="map-page">
+      <div className="map-toolbar">
+        <form
+          className="search"
+          role="search"
+          onSubmit={(e) => {
+            e.preventDefault();
+            findNext();
+          }}
+        >
+          <label htmlFor="map-search">Search gateways</label>
+          <input id="map-search" type="search" placeholder="name or CIDR, e.g. 10.1.0.0/16" value={query} onChange={(e) => { setQuery(e.target.value); matchIndex.current = 0; }} />
+          <button type="submit" disabled={matches.size === 0}>
+            Find
+          </button>
+          <span className="match-count" aria-live="polite">
+            {query.trim() ? `${matches.size} match${matches.size === 1 ? '' : 'es'}` : ''}
+          </span>
+        </form>
+        <button type="button" className="primary" onClick={() => setConnect(picked ? { a: picked } : {})} disabled={gateways.size < 2}>
+          Connect networks
+        </button>
+        <button type="button" onClick={rearrange} disabled={gateways.size === 0}>
+          Re-arrange
+        </button>
+      </div>
+      <p className="sr-only" aria-live="polite">
+        {announce}
+      </p>
+      {picked && pickedGateway && (
+        <div className="pick-hint">
+          Picked <strong>{pickedGateway.name}</strong>: click another gateway to connect it.{' '}
+          <button type="button" onClick={() => setPicked(null)}>
+            Cancel
+          </button>
+        </div>
+      )}
+      <ErrorNote error={loadError && !loaded ? new Error(loadError) : undefined} />
+      <div className="map-body">
+        <div className="topology" data-testid="topology" data-ready={ready ? 'true' : 'false'} onKeyDown={onKeyDown} aria-busy={!ready}>
+          {!loaded && !loadError && <Loading what="the topology" />}
+          <ReactFlow<GatewayFlowNode, LinkFlowEdge>
+            nodes={nodes}
+            edges={edges}
+            nodeTypes={nodeTypes}
+            edgeTypes={edgeTypes}
+            onInit={setFlow}
+            onNodesChange={onNodesChange}
+            onNodeClick={(_, node) => pick(node.id)}
+            onEdgeClick={(_, edge) => navigate(`/links/${encodeURIComponent(edge.id)}`)}
+            onPaneClick={() => setPicked(null)}
+            onConnect={onConnect}
+            connectionMode={ConnectionMode.Loose}
+            minZoom={0.03}
+            maxZoom={2}
+            elementsSelectable={false}
+            deleteKeyCode={null}
+            proOptions={{ hideAttribution: true }}
+            ariaLabelConfig={{ 'node.a11yDescription.default': 'Press Enter or Space to pick a gateway; pick two to connect them. Arrow keys move the map.' }}
+          >
+            <Background gap={24} />
+            <Controls showInteractive={false} />
+            {gateways.size <= 400 && <MiniMap pannable zoomable ariaLabel="Overview of the map" />}
+          </ReactFlow>
+          {empty && <FirstRun />}
+        </div>
+        <aside className="map-side" aria-label="Legend and details">
+          <h2>Link states</h2>
+          <ul className="legend">
+            {LINK_STATES.map((s) => (
+              <li key={s}>
+                <span className={`swatch state-${s}`} aria-hidden="true" />
+                <span className="legend-name">{s}</span> <span className="legend-count">{counts[s] ?? 0}</span>
+                <span className="legend-help">{STATE_HELP[s]}</span>
+              </li>
+            ))}
+          </ul>
+          <p className="hint">
+            {gateways.size} gateway{gateways.size === 1 ? '' : 's'}, {edges.length} link{edges.length === 1 ? '' : 's'}
+          </p>
+          {pickedGateway && <GatewayDetail gateway={pickedGateway} links={links} onConnect={() => setConnect({ a: pickedGateway.id })} />}
+        </aside>
+      </div>
+      {connect && (
+        <ConnectDialog
+          gateways={gateways}
+          links={links}
+          a={connect.a}
+          b={connect.b}
+          onClose={() => setConnect(null)}
+          onCreated={(link) => {
+            store.linkChanged(link);
+            setConnect(null);
+            setAnnounce(`Link ${link.a.name} to ${link.b.name} requested: ${link.state}.`);
+          }}
+        />
+      )}
+    </div>
+  );
+}
+
+function GatewayDetail({ gateway: g, links, onConnect }: { gateway: Gateway; links: ReadonlyMap<string, ApiLink>; onConnect: () => void }) {
+  const own = [...links.values()].filter((l) => isLiveLink(l) && (l.a.id === g.id || l.b.id === g.id));
+  return (
+    <section className="detail" aria-label={`Gateway ${g.name}`}>
+      <h2>{g.name}</h2>
+      <dl>
+        <dt>Provider</dt>
+        <dd>{PROVIDER_LABEL[g.provider]}{regionOf(g) ? `, ${regionOf(g)}` : ''}</dd>
+        <dt>Agent</dt>
+        <dd>{g.online ? 'online' : 'offline'}</dd>
+        <dt>Address</dt>
+        <dd>{addressOf(g)}</dd>
+        <dt>Networks</dt>
+        <dd>{g.cidrs.join(', ') || 'none yet'}</dd>
+      </dl>
+      <button type="button" onClick={onConnect}>
+        Connect…
+      </button>
+      <h3>Links</h3>
+      {own.length === 0 ? (
+        <p className="hint">None yet.</p>
+      ) : (
+        <ul className="plain">
+          {own.map((l) => (
+            <li key={l.id}>
+              <Link href={`/links/${encodeURIComponent(l.id)}`}>
+                {l.a.id === g.id ? l.b.name : l.a.name}
+              </Link>{' '}
+              <span className={`state-pill state-${l.state}`}>{l.state}</span>
+            </li>
+          ))}
+        </ul>
+      )}
+    </section>
+  );
+}
+
+function FirstRun() {
+  return (
+    <section className="first-run" aria-labelledby="first-run-title">
+      <h2 id="first-run-title">No gateways yet</h2>
+      <p>A gateway is a VPN container (strongSwan and our agent) in one of your networks. To connect two networks:</p>
+      <ol>
+        <li>
+          <Link href="/gateways?register">Register a gateway</Link> for each network: a data centre with its CIDRs, or a cloud VPC with the instance's public IP (add a{' '}
+          <Link href="/cloud-accounts">cloud account</Link> first).
+        </li>
+        <li>Start the agent at each site with the command shown after registering; the gateway turns online.</li>
+        <li>Back here, click one gateway and then the other, pick the networks, and Connect. The link turns up by itself.</li>
+      </ol>
+      <p>
+        <Link className="button primary" href="/gateways?register">
+          Register gateway
+        </Link>
+      </p>
+    </section>
+  );
+}
