@@ -13,6 +13,9 @@ import { gatewayRoutes } from './gateways';
 import { linkRoutes } from './links';
 import { cloudAccountRoutes } from './cloud-accounts';
 import { consoleRoutes } from './console';
+import { docsRoutes } from './docs';
+import { apiOperations } from './openapi/operations';
+import { contractCheck, contractCheckEnabled } from './openapi/contract-check';
 
 
 export function createApi(options: ApiOptions): express.Express {
@@ -22,6 +25,8 @@ export function createApi(options: ApiOptions): express.Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(securityHeaders());
+  // Tests run with API_CONTRACT_CHECK=1: every answer of /api is checked against the OpenAPI document.
+  if (contractCheckEnabled(process.env)) app.use('/api', contractCheck(apiOperations, ctx.log));
   app.use(hostGuard(ctx.allowedHosts));
 
   app.get('/api/health', (_req, res) => {
@@ -34,6 +39,8 @@ export function createApi(options: ApiOptions): express.Express {
     res.set('Cache-Control', 'no-store');
     next();
   });
+  // The document and its docs page are public (see docs.ts); everything after this needs the token.
+  api.use(docsRoutes());
   if (ctx.apiToken) api.use(bearerAuth(ctx.apiToken, ctx.log, ctx.authFailureLimit));
   api.use(...jsonBody());
   api.use('/gateways', gatewayRoutes(ctx));

@@ -1,34 +1,27 @@
 // /api/cloud-accounts: where the controller's cloud credentials come from. Keys are encrypted at
 // rest and never returned; without keys the provider's standard chain (env, instance role) is used.
 import { Router } from 'express';
-import { z } from 'zod';
 import { conflict, invalid, notFound } from '../lib/errors';
-import { CredentialsSchema, EndpointsSchema, sealCredentials } from '../cloud/accounts';
+import { sealCredentials } from '../cloud/accounts';
 import { endpointPolicy, endpointRefusal } from '../cloud/endpoint-policy';
 import { DuplicateError, type AccountRecord } from '../store';
 import type { ApiContext } from './context';
-import { PROVIDER_NAMES, endpointServicesOf } from '../cloud/capabilities';
+import { endpointServicesOf } from '../cloud/capabilities';
 import { newAccountId } from './ids';
 import { parseBody } from './validate';
+import { iso } from './schemas/common';
+import { CreateCloudAccount, type CloudAccountListView, type CloudAccountView } from './schemas/cloud-accounts';
 
-const CreateAccount = z
-  .object({
-    name: z.string().trim().min(1).max(64).regex(/^[A-Za-z0-9][A-Za-z0-9 ._-]*$/, { error: 'letters, digits, space, . _ - only' }),
-    provider: z.enum(PROVIDER_NAMES, { error: `expected ${PROVIDER_NAMES.map((name) => `"${name}"`).join(' or ')}` }),
-    credentials: CredentialsSchema.optional(),
-    endpoints: EndpointsSchema.optional(),
-  })
-  .strict();
-
-export function accountView(account: AccountRecord) {
+export function accountView(account: AccountRecord): CloudAccountView {
   return {
     id: account.id,
     name: account.name,
-    provider: account.provider,
+    // The store writes only these values (the contract checker verifies every answer in tests).
+    provider: account.provider as CloudAccountView['provider'],
     credentials: account.credentialsCiphertext ? 'stored (encrypted)' : 'provider default chain',
     // A malformed stored value is shown as none: providers refuse to use it (cloud/accounts.ts).
     endpoints: 'set' in account.endpoints ? (account.endpoints.set ?? {}) : {},
-    createdAt: account.createdAt,
+    createdAt: iso(account.createdAt),
   };
 }
 
@@ -39,7 +32,7 @@ export function cloudAccountRoutes(ctx: ApiContext): Router {
   const endpoints = endpointPolicy(ctx.cloudEndpointAllow);
 
   r.post('/', async (req, res) => {
-    const body = parseBody(CreateAccount, req.body);
+    const body = parseBody(CreateCloudAccount, req.body);
     const endpointKeys = Object.keys(body.endpoints ?? {});
     const allowed: readonly string[] = endpointServicesOf(body.provider);
     const wrong = endpointKeys.filter((key) => !allowed.includes(key));
@@ -72,7 +65,7 @@ export function cloudAccountRoutes(ctx: ApiContext): Router {
 
   r.get('/', async (_req, res) => {
     const accounts = await ctx.store.accounts.list();
-    res.json({ accounts: accounts.map(accountView) });
+    res.json({ accounts: accounts.map(accountView) } satisfies CloudAccountListView);
   });
 
   r.get('/:id', async (req, res) => {

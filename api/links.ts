@@ -10,35 +10,14 @@ import { DuplicateError, type GatewayRecord, type LinkRecord, type LinkWithEnds,
 import type { ApiContext } from './context';
 import { newLinkId } from './ids';
 import { parseBody } from './validate';
-import { linkView } from './views';
-import { allowDefaultRoute, cidrList, refuseDefaultRoute } from './cidr-fields';
+import { linkView, linkWithEventsView } from './views';
+import { refuseDefaultRoute } from './cidr-fields';
+import { ChangeLink, CreateLink, RotateKey, type ChangedLinkView, type ChangePreviewView, type LinkListView } from './schemas/links';
 import { assertChangeable, CIDR_CHANGE } from './link-state';
 import { rotateLinkKey } from './link-keys';
 import { buildPlan } from '../activities/plan';
 import { chooseInitiator, reachabilityOf } from '../activities/reachability';
 import { configFor, describeChange, diffPlans, type LinkPlan, type PlanChange } from '../contracts/link-plan';
-
-const CreateLink = z.object({
-  a: z.string().min(1, { error: 'expected a gateway id' }),
-  b: z.string().min(1, { error: 'expected a gateway id' }),
-  /** Networks the link carries at each end; defaults to each gateway's networks. */
-  cidrs: z.object({ a: cidrList.optional(), b: cidrList.optional() }).strict().optional(),
-  allowDefaultRoute,
-}).strict();
-
-/** PATCH /api/links/:id and POST /api/links/:id/plan: the networks the link carries at each end. */
-const ChangeLink = z.object({
-  cidrs: z
-    .object({ a: cidrList.optional(), b: cidrList.optional() })
-    .strict()
-    .refine((c) => c.a !== undefined || c.b !== undefined, { error: 'give cidrs.a, cidrs.b or both' }),
-  /** Allow CIDRs outside the gateway's discovered/registered networks (e.g. networks routed behind it). */
-  allowOutsideNetworks: z.boolean().optional(),
-  allowDefaultRoute,
-}).strict();
-
-/** POST /api/links/:id/rotate-key takes no options (an empty object, or no body). */
-const RotateKey = z.object({}).strict();
 
 /** Given CIDRs that are a default route are refused unless the body says allowDefaultRoute (400 before any lookup). */
 function checkDefaultRoutes(body: Pick<z.infer<typeof ChangeLink>, 'allowDefaultRoute'> & { cidrs?: { a?: string[]; b?: string[] } }): void {
@@ -86,13 +65,13 @@ export function linkRoutes(ctx: ApiContext): Router {
   r.get('/', async (req, res) => {
     const links = await ctx.store.links.list({ includeDeleted: req.query.includeDeleted === 'true' });
     const view = ctx.view();
-    res.json({ links: links.map((link) => linkView(link, view)) });
+    res.json({ links: links.map((link) => linkView(link, view)) } satisfies LinkListView);
   });
 
   r.get('/:id', async (req, res) => {
     const [link, events] = await Promise.all([ctx.store.links.withEnds(req.params.id), ctx.store.links.events(req.params.id)]);
     if (!link) throw notFound('link', req.params.id);
-    res.json(linkView(link, ctx.view(), events));
+    res.json(linkWithEventsView(link, ctx.view(), events));
   });
 
   // The change a PATCH would make, without making it: configs, routes and rules, before and after.
@@ -133,12 +112,12 @@ export function linkRoutes(ctx: ApiContext): Router {
     });
     const { link } = checked;
     if (checked.change.none) {
-      res.status(200).json({ ...linkView(link, ctx.view()), plan: previewChange(checked) });
+      res.status(200).json({ ...linkView(link, ctx.view()), plan: previewChange(checked) } satisfies ChangedLinkView);
       return;
     }
     await signalIntent(link.id, 'change', () => ctx.links.reconfigure(link.workflowId));
     const after = (await ctx.store.links.withEnds(link.id)) ?? link;
-    res.status(202).json({ ...linkView(after, ctx.view()), plan: previewChange(checked) });
+    res.status(202).json({ ...linkView(after, ctx.view()), plan: previewChange(checked) } satisfies ChangedLinkView);
   });
 
   // A new pre-shared key for both ends, pushed by the link's workflow (see link-keys.ts).
@@ -237,7 +216,7 @@ async function checkChange(store: Store, id: string, body: z.infer<typeof Change
 }
 
 /** What a change does, per end: the agent's config before and after, routes and rules added and removed. */
-function previewChange({ from, to, change }: CheckedChange) {
+function previewChange({ from, to, change }: CheckedChange): ChangePreviewView {
   const side = (sideName: 'a' | 'b') => {
     const { version: _before, ...before } = configFor(from, sideName, 0);
     const { version: _after, ...after } = configFor(to, sideName, 0);

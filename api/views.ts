@@ -1,6 +1,12 @@
 // How stored records are shown to API clients: computed presence and reachability, never secrets.
+// Each view returns its wire form (times as ISO text), typed by the response schema the OpenAPI
+// document is generated from (api/schemas/), so the two cannot drift apart.
 import { reachabilityOf } from '../activities/reachability';
 import { isFresh, type GatewayRecord, type LinkEventRecord, type LinkWithEnds } from '../store';
+import { iso, isoOrNull } from './schemas/common';
+import type { GatewayView, GatewayProvider, GatewayState } from './schemas/gateways';
+import type { LinkState, LinkView, LinkWithEventsView } from './schemas/links';
+import type { z } from 'zod';
 
 export interface ViewContext {
   now: Date;
@@ -10,14 +16,15 @@ export interface ViewContext {
   temporalNamespace: string;
 }
 
-export function gatewayView(gateway: GatewayRecord, ctx: ViewContext) {
+export function gatewayView(gateway: GatewayRecord, ctx: ViewContext): GatewayView {
   const reach = reachabilityOf(gateway);
   return {
     id: gateway.id,
     name: gateway.name,
-    provider: gateway.provider,
+    // The store writes only these values (the contract checker verifies every answer in tests).
+    provider: gateway.provider as z.infer<typeof GatewayProvider>,
     /** ready | discovering | failed (cloud gateways are discovered from their public IP). */
-    state: gateway.state,
+    state: gateway.state as z.infer<typeof GatewayState>,
     stateReason: gateway.stateReason,
     cidrs: gateway.cidrs,
     ...(gateway.provider !== 'onprem'
@@ -31,7 +38,7 @@ export function gatewayView(gateway: GatewayRecord, ctx: ViewContext) {
             subnetId: gateway.subnetId,
             routeTableIds: gateway.routeTableIds,
             securityGroupIds: gateway.securityGroupIds,
-            discoveredAt: gateway.discoveredAt,
+            discoveredAt: isoOrNull(gateway.discoveredAt),
           },
         }
       : {}),
@@ -41,11 +48,11 @@ export function gatewayView(gateway: GatewayRecord, ctx: ViewContext) {
     /** Where the site can be reached from: address, where it came from, whether peers can connect in. */
     reachability: reach,
     online: gateway.online && isFresh(gateway.lastSeenAt, ctx.now, ctx.presenceTtlMs),
-    lastSeenAt: gateway.lastSeenAt,
+    lastSeenAt: isoOrNull(gateway.lastSeenAt),
     observedIp: gateway.observedIp,
     facts: gateway.facts,
     controller: gateway.online ? gateway.hubInstance : null,
-    createdAt: gateway.createdAt,
+    createdAt: iso(gateway.createdAt),
   };
 }
 
@@ -54,10 +61,10 @@ export function workflowUrl(workflowId: string, ctx: ViewContext): string | null
   return `${ctx.temporalUiUrl.replace(/\/+$/, '')}/namespaces/${encodeURIComponent(ctx.temporalNamespace)}/workflows/${encodeURIComponent(workflowId)}`;
 }
 
-export function linkView(link: LinkWithEnds, ctx: ViewContext, events?: LinkEventRecord[]) {
+export function linkView(link: LinkWithEnds, ctx: ViewContext): LinkView {
   return {
     id: link.id,
-    state: link.state,
+    state: link.state as z.infer<typeof LinkState>,
     stateReason: link.stateReason,
     a: { id: link.aId, name: link.a.name, cidrs: link.aCidrs, tunnelUp: link.aTunnelUp },
     b: { id: link.bId, name: link.b.name, cidrs: link.bCidrs, tunnelUp: link.bTunnelUp },
@@ -65,12 +72,16 @@ export function linkView(link: LinkWithEnds, ctx: ViewContext, events?: LinkEven
     workflowUrl: workflowUrl(link.workflowId, ctx),
     /** Which pre-shared key the link uses (counts rotations) and when it was made; the key itself never leaves the database. */
     keyVersion: link.keyVersion,
-    keyRotatedAt: link.keyRotatedAt,
-    createdAt: link.createdAt,
-    updatedAt: link.updatedAt,
-    deletedAt: link.deletedAt,
+    keyRotatedAt: iso(link.keyRotatedAt),
+    createdAt: iso(link.createdAt),
+    updatedAt: iso(link.updatedAt),
+    deletedAt: isoOrNull(link.deletedAt),
     /** When the operator's DELETE was accepted (the workflow tears the link down from then on). */
-    deleteRequestedAt: link.deleteRequestedAt,
-    ...(events ? { events: events.map((event) => ({ at: event.at, type: event.type, message: event.message, data: event.data })) } : {}),
+    deleteRequestedAt: isoOrNull(link.deleteRequestedAt),
   };
+}
+
+/** A link with its history, oldest event first (GET /api/links/:id). */
+export function linkWithEventsView(link: LinkWithEnds, ctx: ViewContext, events: LinkEventRecord[]): LinkWithEventsView {
+  return { ...linkView(link, ctx), events: events.map((event) => ({ at: iso(event.at), type: event.type, message: event.message, data: event.data })) };
 }

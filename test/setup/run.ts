@@ -10,6 +10,9 @@ const PREFIX = 'ipsec-test-run-';
 const OWNER_ENV = 'IPSEC_TEST_RUN_OWNER';
 
 export default function setup(): () => Promise<void> {
+  // Every answer of /api in every test (in-process APIs and spawned controllers alike, which
+  // inherit the environment) is checked against the OpenAPI document (api/openapi/contract-check.ts).
+  process.env.API_CONTRACT_CHECK ??= '1';
   // vitest runs a globalSetup once per project too: the run has one directory, made by the first.
   if (process.env[OWNER_ENV] === String(process.pid) && process.env[RUN_DIR_ENV]) return async () => undefined;
   process.env[OWNER_ENV] = String(process.pid);

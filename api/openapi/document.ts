@@ -1,0 +1,65 @@
+// The OpenAPI 3.1 document of /api, generated from the operations' zod schemas: the request bodies
+// the handlers validate with and the answers their views are typed by.
+import { z } from 'zod';
+import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
+import { apiOperations } from './operations';
+import { openApiPath, pathParams, withCommonErrors, type Operation } from './operation';
+
+export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
+
+const BEARER = 'bearerAuth';
+
+function responseOf(answer: Operation['responses'][number] & object): ResponseConfig {
+  if (answer.json) return { description: answer.description, content: { 'application/json': { schema: answer.json } } };
+  if (answer.media) return { description: answer.description, content: Object.fromEntries(Object.entries(answer.media).map(([type, schema]) => [type, { schema }])) };
+  return { description: answer.description };
+}
+
+function routeOf(op: Operation): RouteConfig {
+  const names = pathParams(op.path);
+  const params = names.length ? z.object(Object.fromEntries(names.map((name) => [name, z.string().meta({ description: `The ${name}` })]))) : undefined;
+  const full = withCommonErrors(op);
+  return {
+    method: op.method,
+    path: openApiPath(op.path),
+    tags: [op.tag],
+    summary: op.summary,
+    ...(op.description ? { description: op.description } : {}),
+    ...(op.public ? { security: [] } : {}),
+    request: {
+      ...(params ? { params } : {}),
+      ...(op.query ? { query: op.query } : {}),
+      ...(op.body ? { body: { required: !op.body.optional, content: { 'application/json': { schema: op.body.schema } } } } : {}),
+    },
+    responses: Object.fromEntries(Object.entries(full.responses).map(([status, answer]) => [status, responseOf(answer!)])),
+  };
+}
+
+/** Builds the document (about 20 ms); callers keep the result. */
+export function buildOpenApiDocument(operations: readonly Operation[] = apiOperations): OpenApiDocument {
+  const registry = new OpenAPIRegistry();
+  registry.registerComponent('securitySchemes', BEARER, {
+    type: 'http',
+    scheme: 'bearer',
+    description: 'The controller\'s API_TOKEN. A controller without API_TOKEN (loopback only) asks for none.',
+  });
+  for (const op of operations) registry.registerPath(routeOf(op));
+  return new OpenApiGeneratorV31(registry.definitions, { sortComponents: 'alphabetically' }).generateDocument({
+    openapi: '3.1.0',
+    info: {
+      title: 'ipsec-mesh API',
+      version: '1',
+      description:
+        'Links networks with IPsec: register gateways, connect them, change what a link carries, watch it. Every error answer has the body `{ "error": { "code", "message", "details"? } }`.',
+    },
+    servers: [{ url: '/' }],
+    security: [{ [BEARER]: [] }],
+    tags: [
+      { name: 'gateways', description: 'Sites: an on-prem network or a cloud VPC, each with a VPN container' },
+      { name: 'links', description: 'IPsec links between two gateways, each driven by its own workflow' },
+      { name: 'cloud accounts', description: 'Where the controller\'s cloud credentials come from' },
+      { name: 'events', description: 'Live changes of gateways and links' },
+      { name: 'meta', description: 'Health, this document and its docs page' },
+    ],
+  });
+}

@@ -1,0 +1,10 @@
+// Every operation of /api. The contract test checks this list against the routes Express really
+// has, both ways; the document and the response checker are built from it.
+import { cloudAccountOperations } from './cloud-accounts';
+import { eventOperations } from './events';
+import { gatewayOperations } from './gateways';
+import { linkOperations } from './links';
+import { metaOperations } from './meta';
+import type { Operation } from './operation';
+
+export const apiOperations: readonly Operation[] = [...gatewayOperations, ...linkOperations, ...cloudAccountOperations, ...eventOperations, ...metaOperations];
