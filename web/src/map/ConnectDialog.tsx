@@ -62,7 +62,7 @@ export function ConnectDialog({ gateways, links, a: initialA, b: initialB, onClo
         <legend>{label}</legend>
         <label>
           Gateway
-          <select value={value} onChange={(e) => set(e.target.value)} data-autofocus={key === 'a' && !value ? true : undefined} required>
+          <select aria-label={`${label}: gateway`} value={value} onChange={(e) => set(e.target.value)} data-autofocus={key === 'a' && !value ? true : undefined} required>
             <option value="">Choose a gateway…</option>
             {sorted.map((x) => (
               <option key={x.id} value={x.id}>

@@ -8,6 +8,23 @@ export type GatewayNodeData = { gateway: Gateway; match: boolean; picked: boolea
 export type GatewayFlowNode = Node<GatewayNodeData, 'gateway'>;
 
 const MAX_CIDRS = 3;
+/** A handle on each side: an edge leaves and enters by the sides facing each other (see sideTowards). */
+const SIDES = [
+  ['l', Position.Left],
+  ['r', Position.Right],
+  ['t', Position.Top],
+  ['b', Position.Bottom],
+] as const;
+export type Side = (typeof SIDES)[number][0];
+
+/** Which side of a node at `from` faces a node at `to` (both top-left corners of equal-size nodes). */
+export function sideTowards(from: { x: number; y: number }, to: { x: number; y: number }): Side {
+  const dx = to.x - from.x;
+  const dy = to.y - from.y;
+  // Nodes are wider than tall: prefer left/right unless clearly above or below.
+  if (Math.abs(dx) * 0.6 >= Math.abs(dy)) return dx >= 0 ? 'r' : 'l';
+  return dy >= 0 ? 'b' : 't';
+}
 
 function GatewayNodeView({ data }: NodeProps<GatewayFlowNode>) {
   const g = data.gateway;
@@ -16,7 +33,10 @@ function GatewayNodeView({ data }: NodeProps<GatewayFlowNode>) {
   const classes = ['gw-node', `provider-${g.provider}`, g.online ? 'online' : 'offline', data.match ? 'match' : '', data.picked ? 'picked' : '', g.state !== 'ready' ? `gw-${g.state}` : ''].filter(Boolean).join(' ');
   return (
     <div className={classes} data-gateway-id={g.id}>
-      <Handle type="target" position={Position.Left} aria-label={`Connect to ${g.name}`} />
+      {SIDES.map(([id, position]) => (
+        // Drag targets for the mouse; from the keyboard, Enter on two gateways does the same.
+        <Handle key={id} id={id} type="source" position={position} />
+      ))}
       <div className="gw-head">
         <span className="gw-name" title={g.name}>
           {g.name}
@@ -36,7 +56,6 @@ function GatewayNodeView({ data }: NodeProps<GatewayFlowNode>) {
         {g.cidrs.slice(0, MAX_CIDRS).join(', ') || 'no networks yet'}
         {extra > 0 && ` +${extra} more`}
       </div>
-      <Handle type="source" position={Position.Right} aria-label={`Connect from ${g.name}`} />
     </div>
   );
 }

@@ -6,7 +6,7 @@ import '@xyflow/react/dist/base.css';
 import type { Gateway, Link as ApiLink, LinkState } from '../api/types';
 import { LINK_STATES } from '../api/types';
 import { useLive, useStore } from '../live/context';
-import { GatewayNode, type GatewayFlowNode } from './GatewayNode';
+import { GatewayNode, sideTowards, type GatewayFlowNode } from './GatewayNode';
 import { LinkEdge, type LinkFlowEdge } from './LinkEdge';
 import { layoutMesh, fullLayout, NODE_W, NODE_H, type Pos } from './layout';
 import { gatewayMatcher } from './search';
@@ -50,22 +50,28 @@ function useNodes(gateways: ReadonlyMap<string, Gateway>, positions: ReadonlyMap
   }, [gateways, positions, matches, picked]);
 }
 
-function useEdges(links: ReadonlyMap<string, ApiLink>, gateways: ReadonlyMap<string, Gateway>): LinkFlowEdge[] {
+function useEdges(links: ReadonlyMap<string, ApiLink>, gateways: ReadonlyMap<string, Gateway>, positions: ReadonlyMap<string, Pos>): LinkFlowEdge[] {
   const cache = useRef(new Map<string, { link: ApiLink; edge: LinkFlowEdge }>());
   return useMemo(() => {
     const next = new Map<string, { link: ApiLink; edge: LinkFlowEdge }>();
     const out: LinkFlowEdge[] = [];
     for (const link of links.values()) {
       if (!isLiveLink(link) || !gateways.has(link.a.id) || !gateways.has(link.b.id)) continue;
+      const pa = positions.get(link.a.id) ?? { x: 0, y: 0 };
+      const pb = positions.get(link.b.id) ?? { x: 0, y: 0 };
+      const sourceHandle = sideTowards(pa, pb);
+      const targetHandle = sideTowards(pb, pa);
       const old = cache.current.get(link.id);
       const edge: LinkFlowEdge =
-        old && old.link === link
+        old && old.link === link && old.edge.sourceHandle === sourceHandle && old.edge.targetHandle === targetHandle
           ? old.edge
           : {
               id: link.id,
               type: 'link',
               source: link.a.id,
               target: link.b.id,
+              sourceHandle,
+              targetHandle,
               data: { state: link.state, label: `${link.a.name} ⇄ ${link.b.name}: ${link.state}` },
               ariaLabel: `Link ${link.a.name} to ${link.b.name}, ${link.state}. Enter opens it.`,
             };
@@ -74,7 +80,7 @@ function useEdges(links: ReadonlyMap<string, ApiLink>, gateways: ReadonlyMap<str
     }
     cache.current = next;
     return out;
-  }, [links, gateways]);
+  }, [links, gateways, positions]);
 }
 
 /** Positions by id: laid out once, then only new gateways are placed (see layout.ts). */
@@ -114,14 +120,22 @@ export function TopologyMap({ focus }: { focus?: string } = {}) {
     return new Set([...gateways.values()].filter(matcher).map((g) => g.id));
   }, [gateways, matcher]);
   const nodes = useNodes(gateways, positions, matches, picked);
-  const edges = useEdges(links, gateways);
+  const edges = useEdges(links, gateways, positions);
   const laidOut = positions.size === gateways.size;
 
   // Ready once the first data is laid out, fitted and the flow can take input.
   useEffect(() => {
     if (ready || !flow || !loaded || !laidOut) return;
-    void Promise.resolve(flow.fitView({ padding: 0.15, maxZoom: 1 })).then(() => setReady(true));
-  }, [ready, flow, loaded, laidOut]);
+    if (gateways.size === 0) return setReady(true);
+    // fitView resolves once React Flow measured the nodes; a hidden or zero-size map never
+    // measures them, so readiness does not wait for it longer than a moment.
+    const fallback = setTimeout(() => setReady(true), 3000);
+    void Promise.resolve(flow.fitView({ padding: 0.15, maxZoom: 1 })).then(() => {
+      clearTimeout(fallback);
+      setReady(true);
+    });
+    return () => clearTimeout(fallback);
+  }, [ready, flow, loaded, laidOut, gateways.size]);
 
   const centreOn = useCallback(
     (id: string) => {
@@ -196,6 +210,7 @@ export function TopologyMap({ focus }: { focus?: string } = {}) {
 
   const onConnect = useCallback((c: Connection) => {
     if (c.source && c.target && c.source !== c.target) setConnect({ a: c.source, b: c.target });
+    else if (c.source === c.target) setAnnounce('Drop on another gateway to connect the two.');
   }, []);
 
   const counts = useMemo(() => {
