@@ -99,6 +99,26 @@ export class Credentials {
     this.o.log.info('enrolled; credentials saved', { file: this.file });
   }
 
+  /**
+   * Reads credentials.json again (not GATEWAY_SECRET, which only a restart changes): an operator
+   * who received a rotated secret can write it there without restarting the agent. True when it
+   * now holds another secret, which is used from then on.
+   */
+  async reloadStored(): Promise<boolean> {
+    if (this.current?.source === 'GATEWAY_SECRET') return false;
+    const stored = await this.readStored().catch(() => undefined);
+    if (!stored || stored === this.current?.secret) return false;
+    this.current = { secret: stored, source: 'credentials.json' };
+    return true;
+  }
+
+  /** How to give the agent a rotated secret, depending on where its secret comes from. */
+  rotationHint(): string {
+    const restart = 'restart the agent with GATEWAY_SECRET set to the new secret';
+    if (this.current?.source === 'GATEWAY_SECRET' || !this.file) return restart;
+    return `write the new secret into ${this.file} ({"version":1,"gatewayId":"${this.o.gatewayId}","secret":"<new secret>"}; the agent re-reads it before each attempt), or ${restart}`;
+  }
+
   /** How to fix a 401 on the WebSocket, depending on where the refused secret came from. */
   rejectionHint(): string {
     if (this.current?.source === 'GATEWAY_SECRET') return 'check GATEWAY_ID and GATEWAY_SECRET';

@@ -1,9 +1,12 @@
 // The agent's one connection loop to the controller: enrol if it must, dial out, hello, serve
 // requests, report, and reconnect with backoff and jitter (longer when the controller says when,
-// with 429/503 and Retry-After). A 401 is final: credentials do not get better by retrying.
+// with 429/503 and Retry-After). A 401 is final: credentials do not get better by retrying, unless
+// the controller said why it closed the connection (gateway deleted, secret rotated): then the agent
+// keeps its tunnels and waits for the operator at the longest backoff.
 import WebSocket, { type ClientOptions } from 'ws';
 import {
   AGENT_PATH,
+  CloseCode,
   HubFrame,
   MAX_FRAME_BYTES,
   Methods,
@@ -68,6 +71,12 @@ export class ControllerSession {
   private sleepTimer?: { timer: NodeJS.Timeout; wake: () => void };
   /** Dial again at once (same controller, no backoff): set when the agent's address changed. */
   private redialNow = false;
+  /**
+   * The controller closed the connection because this gateway's credentials were withdrawn
+   * (deleted, secret rotated): 401s that follow are expected, and waited out at the longest
+   * backoff rather than ending the agent, whose tunnels keep passing traffic meanwhile.
+   */
+  private revoked?: { code: number; reason: string };
 
   constructor(private readonly options: SessionOptions) {
     this.backoff = new Backoff(options.backoff.minMs, options.backoff.maxMs);
@@ -100,13 +109,18 @@ export class ControllerSession {
       const base = this.options.controllerUrls[this.urlIndex % this.options.controllerUrls.length]!;
       let failure: unknown;
       try {
+        if (this.revoked && (await this.credentials.reloadStored())) {
+          this.options.log.info('credentials.json holds a new secret; trying it');
+          this.revoked = undefined;
+        }
         if (this.credentials.secret === undefined) await this.credentials.enrol(base, this.transport, this.stopping.signal);
         await this.connectOnce(base, this.credentials.secret!);
       } catch (err) {
-        if (err instanceof AuthRejectedError) throw err;
+        if (err instanceof AuthRejectedError && !this.revoked) throw err;
         failure = err;
         // A dial cut short by stop() or redial() is no failure worth a warning.
-        if (!this.stopped && !this.redialNow) this.logFailure(base, err);
+        if (err instanceof AuthRejectedError) this.options.log.error(this.revokedMessage(), { url: base });
+        else if (!this.stopped && !this.redialNow) this.logFailure(base, err);
       }
       if (this.stopped) break;
       if (this.redialNow) {
@@ -114,7 +128,8 @@ export class ControllerSession {
         continue;
       }
       this.urlIndex++; // try the next controller next time
-      const delay = retryDelay(failure, this.backoff, this.options.backoff.maxMs);
+      // Withdrawn credentials do not come back by retrying: only an operator fixes them.
+      const delay = this.revoked ? this.options.backoff.maxMs : retryDelay(failure, this.backoff, this.options.backoff.maxMs);
       this.options.log.info('reconnecting', { inMs: delay, attempt: this.backoff.attempts });
       await this.sleep(delay);
     }
@@ -153,6 +168,16 @@ export class ControllerSession {
         setTimeout(() => { ws.terminate(); resolve(); }, 2000).unref();
       });
     }
+  }
+
+  /** What the operator has to do about withdrawn credentials (see `revoked`). */
+  private revokedMessage(): string {
+    const id = this.options.gatewayId;
+    const retry = `retrying every ${Math.round(this.options.backoff.maxMs / 1000)} s; the tunnels this agent holds keep running meanwhile`;
+    if (this.revoked?.code === CloseCode.revoked) {
+      return `the controller deleted gateway ${id}: this agent has no gateway to serve any more; stop it (its tunnels stay up until then), or register the site again and start the agent with the new gateway's id and secret; ${retry}`;
+    }
+    return `the controller rotated the agent secret of gateway ${id} (POST /api/gateways/${id}/secret), so the secret this agent has no longer works: ${this.credentials.rotationHint()}; ${retry}`;
   }
 
   /** A certificate problem is an operator's to fix, so it says what to check; all are retried. */
@@ -214,7 +239,10 @@ export class ControllerSession {
         const wasConnected = this.connected;
         this.connected = false;
         clearInterval(this.watchdog);
-        if (wasConnected) this.options.log.warn('disconnected from controller', { code, reason: reason.toString() });
+        if (code === CloseCode.secretRotated || code === CloseCode.revoked) {
+          this.revoked = { code, reason: reason.toString() };
+          this.options.log.error(this.revokedMessage(), { code, reason: reason.toString() });
+        } else if (wasConnected) this.options.log.warn('disconnected from controller', { code, reason: reason.toString() });
         // A dial that never opened (refused, TLS, timeout) is a failure the loop logs and backs off from.
         if (!opened && failure) reject(failure);
         else resolve();

@@ -13,6 +13,7 @@ import { gatewayRoutes } from './gateways';
 import { linkRoutes } from './links';
 import { cloudAccountRoutes } from './cloud-accounts';
 import { consoleRoutes } from './console';
+import { eventRoutes } from './events';
 import { docsRoutes } from './docs';
 import { apiOperations } from './openapi/operations';
 import { contractCheck, contractCheckEnabled } from './openapi/contract-check';
@@ -46,6 +47,7 @@ export function createApi(options: ApiOptions): express.Express {
   api.use('/gateways', gatewayRoutes(ctx));
   api.use('/links', linkRoutes(ctx));
   api.use('/cloud-accounts', cloudAccountRoutes(ctx));
+  api.use('/events', eventRoutes(ctx));
   api.use((req, _res, next) => next(new AppError('not_found', `no route for ${req.method} ${clip(`${req.baseUrl}${req.path}`, 120)}`)));
   app.use('/api', api);
   app.use(consoleRoutes(ctx.consoleDir));

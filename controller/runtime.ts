@@ -5,14 +5,14 @@ import path from 'node:path';
 import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { openDb, type Db } from '../db';
-import { createStore, type PendingIntent, type Store } from '../store';
+import { ChangeFeed, createStore, type PendingIntent, type Store } from '../store';
 import { createApi } from '../api/app';
 import { AGENT_LISTEN_BACKLOG, GatewayHub } from '../gateway-hub/hub';
 import { batchedPresenceStore } from '../gateway-hub/db-presence';
 import { createActivities } from '../activities';
 import type { Logger } from '../lib/log';
 import type { SecretKey } from '../lib/crypto';
-import { asLinkId, connName, linkIdFromConn, type GatewayId } from '../protocol/ids';
+import { asGatewayId, asLinkId, connName, linkIdFromConn, type GatewayId } from '../protocol/ids';
 import { deleteSignal, gatewayOnlineSignal, linkWorkflowId, reconfigureSignal, tunnelSignal } from '../contracts/link-workflow';
 import type { Facts } from '../protocol/messages';
 import type { linkWorkflow } from '../workflows';
@@ -157,6 +157,15 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       }
     };
 
+    // One reader of the change log per process: the console's event streams and the hub's
+    // revocations (a gateway deleted, a secret rotated, by any controller) both follow it.
+    let changes: ChangeFeed | undefined;
+    if (options.roles.includes('api') || options.roles.includes('hub')) {
+      changes = await ChangeFeed.start({ url: options.databaseUrl, db, log: log.child({ component: 'changes' }) });
+      const feed = changes;
+      closers.push(() => feed.close());
+    }
+
     let hub: GatewayHub | undefined;
     if (options.roles.includes('hub')) {
       hub = new GatewayHub({
@@ -171,6 +180,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         onOnline: (gatewayId, info) => void onGatewayOnline(gatewayId, info.facts),
         onFacts: (gatewayId, facts) => void onGatewayFacts(gatewayId, facts),
         onTunnel: (gatewayId, report) => void inOrder(`${gatewayId}|${report.name}`, () => onTunnel(gatewayId, report.name, report.up, report.reason)),
+      });
+      const h = hub;
+      changes?.subscribe({
+        batch: ({ rows }) => {
+          const changed = [...new Set(rows.filter((row) => row.kind === 'gateway').map((row) => asGatewayId(row.entityId)))];
+          if (changed.length > 0) h.recheck(changed).catch((err: unknown) => log.warn('could not recheck agents of changed gateways', { err }));
+        },
       });
     }
 
@@ -299,7 +315,20 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
             // Serve the new budget queues right away when this process runs a worker.
             void cloudWorkers?.refresh().catch(() => undefined);
           },
+          stopDiscovery: async (gatewayId) => {
+            await Promise.all(
+              [discoveryWorkflowId(gatewayId), followInstanceWorkflowId(gatewayId)].map((workflowId) =>
+                client.workflow
+                  .getHandle(workflowId)
+                  .terminate('gateway deleted')
+                  .catch((err: unknown) => {
+                    if (!(err instanceof WorkflowNotFoundError)) throw err;
+                  }),
+              ),
+            );
+          },
         },
+        ...(changes ? { changes } : {}),
         view: () => ({ now: new Date(), presenceTtlMs, temporalUiUrl: options.temporalUiUrl, temporalNamespace: options.temporalNamespace }),
       });
       apiListener = await listen({ host: options.api.host, port: options.api.port, handler: app, ...(options.tls ? { tls: options.tls } : {}) });
@@ -398,6 +427,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         ...options.intentSweep,
       });
       closers.push(() => intents.stop());
+    }
+
+    // Closers run in reverse: the event streams end cleanly before the API listener closes under them.
+    if (changes) {
+      const feed = changes;
+      closers.push(() => feed.close());
     }
 
     return {

@@ -57,10 +57,14 @@ export const AGENT_LISTEN_BACKLOG = 4096;
 const UNKNOWN_GATEWAY_HASH = hashSecret('no such gateway');
 /** How long a stopping hub waits for agents to answer its close frames before cutting them off. */
 const CLOSE_GRACE_MS = 1000;
+/** How long recheck() remembers a change, for authentications whose lookup was in flight then. */
+const RECHECK_MEMORY_MS = 10_000;
 
 interface Conn {
   readonly gatewayId: GatewayId;
   readonly ws: WebSocket;
+  /** The stored hash the agent's secret matched: a different one later means the secret was rotated. */
+  readonly secretHash: string;
   readonly observedIp: string | undefined;
   /** Its entry in the pre-authentication account, released at its hello. */
   readonly peer: string | undefined;
@@ -112,6 +116,8 @@ export class GatewayHub {
   /** Log lines peers can cause without authenticating (and agents by repeating themselves). */
   private readonly sampler: LogSampler;
   private readonly noise: AgentNoise<Conn>;
+  /** When each gateway's row last changed as far as recheck() heard (pruned after RECHECK_MEMORY_MS). */
+  private readonly changedAt = new Map<GatewayId, number>();
 
   constructor(private readonly options: HubOptions) {
     this.limits = hubLimits(options);
@@ -191,6 +197,39 @@ export class GatewayHub {
     return [...this.conns.values()].filter((c) => c.ready).map((c) => c.gatewayId);
   }
 
+  /**
+   * Some gateways' rows changed (the controller's change feed says so, whichever process made the
+   * change): an agent held here whose gateway is gone is closed with CloseCode.revoked, one whose
+   * secret is no longer the one it authenticated with with CloseCode.secretRotated. Its next
+   * upgrade is refused like any wrong secret.
+   */
+  async recheck(gatewayIds: readonly GatewayId[]): Promise<void> {
+    const now = performance.now();
+    for (const [id, at] of this.changedAt) if (now - at > RECHECK_MEMORY_MS) this.changedAt.delete(id);
+    const held = new Map<GatewayId, Conn[]>();
+    for (const id of gatewayIds) {
+      this.changedAt.set(id, now);
+      const conn = this.conns.get(id);
+      if (conn) held.set(id, [conn]);
+    }
+    for (const conn of this.greeting) if (this.changedAt.get(conn.gatewayId) === now) held.set(conn.gatewayId, [...(held.get(conn.gatewayId) ?? []), conn]);
+    await Promise.all([...held].map(async ([id, conns]) => {
+      const hash = await this.options.store.secretHash(id);
+      for (const conn of conns) this.revokeIfStale(conn, hash);
+    }));
+  }
+
+  private revokeIfStale(conn: Conn, hash: string | undefined): void {
+    if (conn.ws.readyState !== conn.ws.OPEN || hash === conn.secretHash) return;
+    if (hash === undefined) {
+      this.options.log.info('gateway deleted; closing its agent', { gatewayId: conn.gatewayId });
+      conn.ws.close(CloseCode.revoked, 'gateway deleted on the controller');
+    } else {
+      this.options.log.info('agent secret rotated; closing the connection that used the old one', { gatewayId: conn.gatewayId });
+      conn.ws.close(CloseCode.secretRotated, 'agent secret rotated: start the agent with the new secret');
+    }
+  }
+
   /** Sends one request to a gateway held by this instance and waits for its result. */
   call<M extends Method>(gatewayId: GatewayId, method: M, params: Params<M>, opts: { timeoutMs?: number } = {}): Promise<Result<M>> {
     if (this.closing) return Promise.reject(new HubError('shutting_down', 'hub is shutting down'));
@@ -242,7 +281,10 @@ export class GatewayHub {
     const auth = parseAuthHeader(req.headers.authorization);
     if (!auth) return this.refuseCredentials(socket, source, 'malformed credentials');
     const gatewayId = asGatewayId(auth.gatewayId);
-    const hash = await this.options.store.secretHash(gatewayId);
+    const lookedUpAt = performance.now();
+    let hash = await this.options.store.secretHash(gatewayId);
+    // The row changed while the lookup was in flight (rotated, deleted): what it read may be stale.
+    if ((this.changedAt.get(gatewayId) ?? -1) >= lookedUpAt) hash = await this.options.store.secretHash(gatewayId);
     // In a storm the agent may have given up on this attempt while the lookup waited; finishing
     // the handshake for it would only cost memory and a write for a socket nobody reads.
     if (socket.destroyed) return;
@@ -253,7 +295,7 @@ export class GatewayHub {
     const peer = peerKey(req.socket);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
       socket.off('error', onError);
-      this.onConnection(ws, gatewayId, observedIp, peer);
+      this.onConnection(ws, gatewayId, hash, observedIp, peer);
     });
   }
 
@@ -264,10 +306,11 @@ export class GatewayHub {
     refuseUpgrade(socket, 401, 'Unauthorized');
   }
 
-  private onConnection(ws: WebSocket, gatewayId: GatewayId, observedIp: string | undefined, peer: string | undefined): void {
+  private onConnection(ws: WebSocket, gatewayId: GatewayId, secretHash: string, observedIp: string | undefined, peer: string | undefined): void {
     const conn: Conn = {
       gatewayId,
       ws,
+      secretHash,
       observedIp,
       peer,
       noise: connNoise(),

@@ -25,8 +25,10 @@ export const CloseCode = {
   helloTimeout: 4002,
   /** Heartbeats stopped. */
   heartbeatTimeout: 4003,
-  /** The gateway was deleted or its secret rotated while connected. */
+  /** The gateway was deleted while connected (or its credentials withdrawn). */
   revoked: 4004,
+  /** The operator rotated the gateway's agent secret: this connection's secret no longer works. */
+  secretRotated: 4005,
 } as const;
 
 const cidr = z.string().min(1);
