@@ -8,10 +8,13 @@ const root = fileURLToPath(new URL('.', import.meta.url));
 /** The controller's API listener: PORT defaults to 8080 (controller/config.ts). */
 const controller = process.env.CONTROLLER_URL ?? 'http://127.0.0.1:8080';
 
-export default defineConfig({
+export default defineConfig(({ command }) => ({
   root,
   base: '/',
   plugins: [react()],
+  // A build is the production console whatever NODE_ENV the shell has (React's development
+  // build is larger and slower, and would be served to operators).
+  ...(command === 'build' ? { define: { 'process.env.NODE_ENV': JSON.stringify('production') } } : {}),
   build: {
     outDir: 'dist',
     emptyOutDir: true,
@@ -25,4 +28,4 @@ export default defineConfig({
       '/api': { target: controller, changeOrigin: false },
     },
   },
-});
+}));

@@ -146,4 +146,18 @@ describe('LiveStore', () => {
     expect(store.getState().mode).toBe('polling');
     store.stop();
   });
+
+  it('polls while the stream answers 503, and goes live when it opens', async () => {
+    const { api, calls, release } = slowApi(() => ({ gateways: [g1], links: [] }));
+    const answers = [new Response('{}', { status: 503 }), streamResponse(['event: hello\ndata: {}\n\n'], { hold: true })];
+    const store = new LiveStore(api, { fetch: async () => answers.shift()!, unavailableMs: 30 });
+    store.start();
+    await until(() => store.getState().mode === 'polling');
+    await until(() => calls.lists >= 1);
+    release();
+    await until(() => store.getState().mode === 'live');
+    release();
+    await until(() => store.getState().loaded);
+    store.stop();
+  });
 });

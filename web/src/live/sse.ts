@@ -56,7 +56,7 @@ export class SseParser {
   }
 }
 
-export type StreamStatus = 'connecting' | 'open' | 'reconnecting' | 'unsupported';
+export type StreamStatus = 'connecting' | 'open' | 'reconnecting' | 'unavailable' | 'unsupported';
 
 export interface StreamOptions {
   url: string;
@@ -67,13 +67,16 @@ export interface StreamOptions {
   onUnauthorized?: () => void;
   /** Delay before reconnecting after an error (1 s). */
   backoffMs?: number;
+  /** Delay before asking again after a 503 (live updates off on that controller): 15 s. */
+  unavailableMs?: number;
   fetch?: typeof fetch;
 }
 
 /**
  * Reads the stream until stopped; after an error or the server closing it, reconnects with the
- * last event id in Last-Event-ID. A 404 means the controller has no event stream: the caller
- * polls instead. Returns a function that stops it.
+ * last event id in Last-Event-ID. A 404 means the controller has no event stream (the caller
+ * polls instead); a 503 that it has none right now (the caller polls until it opens). Returns a
+ * function that stops it.
  */
 export function openEventStream(options: StreamOptions): () => void {
   const controller = new AbortController();
@@ -93,6 +96,12 @@ export function openEventStream(options: StreamOptions): () => void {
         if (response.status === 404) {
           options.onStatus('unsupported', 'the controller has no event stream (GET /api/events answered 404)');
           return;
+        }
+        if (response.status === 503) {
+          // This controller cannot stream now: the caller polls meanwhile; ask again later.
+          options.onStatus('unavailable', `GET ${options.url} answered 503`);
+          await new Promise((resolve) => setTimeout(resolve, options.unavailableMs ?? 15_000));
+          continue;
         }
         if (response.status === 401) options.onUnauthorized?.();
         if (!response.ok || !response.body) throw new Error(`GET ${options.url} answered ${response.status}`);

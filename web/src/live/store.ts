@@ -32,7 +32,7 @@ export class LiveStore {
 
   constructor(
     private readonly api: ApiClient = apiClient,
-    private readonly options: { eventsUrl?: string; fetch?: typeof fetch; backoffMs?: number } = {},
+    private readonly options: { eventsUrl?: string; fetch?: typeof fetch; backoffMs?: number; unavailableMs?: number } = {},
   ) {}
 
   getState = (): LiveState => this.state;
@@ -65,6 +65,7 @@ export class LiveStore {
       headers: authHeaders,
       fetch: this.options.fetch,
       backoffMs: this.options.backoffMs,
+      unavailableMs: this.options.unavailableMs,
       onUnauthorized: tokenRejected,
       onMessage: (message) => {
         const event = parseStreamEvent(message.event, message.data);
@@ -75,13 +76,18 @@ export class LiveStore {
         else this.setMesh(applyEvents(this.state.mesh, [event]));
       },
       onStatus: (status: StreamStatus) => {
-        if (status === 'unsupported') {
-          this.stopStream = undefined;
+        if (status === 'unsupported' || status === 'unavailable') {
+          if (status === 'unsupported') this.stopStream = undefined;
           this.startPolling();
           fetchOnce();
           return;
         }
         if (status === 'open') {
+          // A stream that opens after polling: it carries the changes from now on (after one refetch).
+          if (this.pollTimer) {
+            this.stopPolling();
+            if (fetched) void this.refresh();
+          }
           this.set({ mode: 'live' });
           fetchOnce();
         } else if (status === 'reconnecting') {
@@ -96,12 +102,17 @@ export class LiveStore {
   stop(): void {
     this.stopStream?.();
     this.stopStream = undefined;
+    this.stopPolling();
+  }
+
+  private stopPolling(): void {
     if (this.pollTimer) clearInterval(this.pollTimer);
     this.pollTimer = undefined;
   }
 
   private startPolling(): void {
     this.set({ mode: 'polling' });
+    if (this.pollTimer) return;
     this.pollTimer = setInterval(() => {
       void this.refresh();
       for (const id of this.openLinks.keys()) void this.loadLink(id).catch(() => undefined);
