@@ -3,7 +3,7 @@
 // cannot work here. A page at 1280×800, screenshots of each step kept as artifacts, and an axe-core
 // check that fails on serious or critical accessibility violations.
 import { execFile } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -38,6 +38,8 @@ export async function buildConsole(): Promise<void> {
 export interface TestBrowser {
   context: BrowserContext;
   page: Page;
+  /** Uncaught page errors and console errors so far, for a failing test to print. */
+  errors: string[];
   close(): Promise<void>;
 }
 
@@ -55,9 +57,15 @@ export async function launchBrowser(): Promise<TestBrowser> {
     throw err;
   }
   const page = context.pages()[0] ?? (await context.newPage());
+  const errors: string[] = [];
+  page.on('pageerror', (err) => errors.push(`page error: ${err.message}`));
+  page.on('console', (m) => {
+    if (m.type() === 'error') errors.push(`console: ${m.text()}`);
+  });
   return {
     context,
     page,
+    errors,
     async close() {
       await context.close().catch(() => undefined);
       rmSync(profile, { recursive: true, force: true });
@@ -92,7 +100,7 @@ interface AxeViolation {
   id: string;
   impact: string | null;
   help: string;
-  nodes: Array<{ target: unknown[] }>;
+  nodes: Array<{ target: unknown[]; failureSummary?: string }>;
 }
 
 const AXE_PATH = createRequire(path.join(ROOT, 'package.json')).resolve('axe-core');
@@ -102,14 +110,16 @@ const AXE_PATH = createRequire(path.join(ROOT, 'package.json')).resolve('axe-cor
  * critical violations, listing each with the elements it concerns.
  */
 export async function expectAccessible(page: Page, what: string, include?: string): Promise<void> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE_PATH });
+  // Evaluated rather than added as a <script>: the console's Content-Security-Policy (script-src
+  // 'self') rightly refuses inline scripts, and the test must not switch that policy off.
+  if (!(await page.evaluate(() => 'axe' in window))) await page.evaluate(readFileSync(AXE_PATH, 'utf8'));
   const violations = await page.evaluate(async (selector) => {
     const axe = (window as unknown as { axe: { run(context: unknown, options: unknown): Promise<{ violations: AxeViolation[] }> } }).axe;
     const result = await axe.run(selector ? { include: [selector] } : document, { resultTypes: ['violations'] });
-    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target })) }));
+    return result.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => ({ target: n.target, failureSummary: n.failureSummary })) }));
   }, include ?? null);
   const bad = violations.filter((v) => v.impact === 'serious' || v.impact === 'critical');
   if (bad.length === 0) return;
-  const lines = bad.map((v) => `  ${v.impact} ${v.id}: ${v.help}\n${v.nodes.slice(0, 5).map((n) => `      ${n.target.join(' ')}`).join('\n')}${v.nodes.length > 5 ? `\n      … ${v.nodes.length - 5} more` : ''}`);
+  const lines = bad.map((v) => `  ${v.impact} ${v.id}: ${v.help}\n${v.nodes.slice(0, 5).map((n) => `      ${n.target.join(' ')}: ${(n.failureSummary ?? '').replace(/\s+/g, ' ').trim()}`).join('\n')}${v.nodes.length > 5 ? `\n      … ${v.nodes.length - 5} more` : ''}`);
   throw new Error(`axe: ${bad.length} serious or critical accessibility violation(s) on ${what}:\n${lines.join('\n')}`);
 }
