@@ -32,7 +32,9 @@ export function browserSupport(): BrowserSupport {
  * does, so a browser test or the benchmark run on its own sees the console of this checkout.
  */
 export async function buildConsole(): Promise<void> {
-  await promisify(execFile)('bash', [path.join(ROOT, 'scripts', 'build-web.sh')], { cwd: ROOT, timeout: 180_000 });
+  // vitest sets NODE_ENV=test, which would make Vite emit React's development JSX calls
+  // (jsxDEV) against the production runtime: a console that throws on load.
+  await promisify(execFile)('bash', [path.join(ROOT, 'scripts', 'build-web.sh')], { cwd: ROOT, timeout: 180_000, env: { ...process.env, NODE_ENV: 'production' } });
 }
 
 export interface TestBrowser {
