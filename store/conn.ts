@@ -4,6 +4,7 @@
 import { Prisma } from '../generated/prisma/client';
 import type { Db } from '../db';
 import { DuplicateError } from './errors';
+import { unavailable } from '../lib/errors';
 
 export type Sql = Prisma.Sql;
 export const sql = Prisma.sql;
@@ -41,7 +42,27 @@ function kindOf(db: Db): Conn['kind'] {
  */
 export function connect(db: Db): Conn {
   const kind = kindOf(db);
-  return bind(db, kind, (work) => db.$transaction((tx) => work(bind(tx, kind, undefined))));
+  return bind(db, kind, (work) => busy(db.$transaction((tx) => work(bind(tx, kind, undefined)), TRANSACTION_LIMITS)));
+}
+
+/**
+ * An interactive transaction holds a pool connection from BEGIN to COMMIT. Prisma's defaults (2 s
+ * to get one, 5 s to finish) turned a burst of link requests on a loaded 2-core machine into
+ * 500s; a transaction here is a few statements, so waiting longer is the better answer, and one
+ * that still cannot run is a busy service (503), not a bug.
+ */
+const TRANSACTION_LIMITS = { maxWait: 10_000, timeout: 30_000 };
+
+async function busy<T>(work: Promise<T>): Promise<T> {
+  try {
+    return await work;
+  } catch (err) {
+    // P2028: the transaction could not start in time, or ran past its time and was closed.
+    if (typeof err === 'object' && err !== null && (err as { code?: unknown }).code === 'P2028') {
+      throw Object.assign(unavailable('the database is busy; try again in a moment'), { cause: err });
+    }
+    throw err;
+  }
 }
 
 function bind(handle: PrismaHandle, kind: Conn['kind'], begin: (<T>(work: (inner: Conn) => Promise<T>) => Promise<T>) | undefined): Conn {

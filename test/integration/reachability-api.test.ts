@@ -79,7 +79,7 @@ describe('gateway reachability in the API', () => {
     expect((await api.db.gateway.findUniqueOrThrow({ where: { id: a } })).inbound).toBeNull();
     // null clears a statement; unknown fields, bad addresses and an empty change are 400s.
     expect((await call('PATCH', `/api/gateways/${a}`, { publicIp: null })).json).toMatchObject({ reachability: { source: 'unknown' } });
-    for (const body of [{}, { publicIp: 'not-an-ip' }, { inbound: 'no' }, { name: 'x' }, { publicIp: 'fe80::1%eth0' }]) expect((await call('PATCH', `/api/gateways/${a}`, body)).status).toBe(400);
+    for (const body of [{}, { publicIp: 'not-an-ip' }, { inbound: 'no' }, { colour: 'x' }, { publicIp: 'fe80::1%eth0' }]) expect((await call('PATCH', `/api/gateways/${a}`, body)).status).toBe(400);
     expect((await call('PATCH', '/api/gateways/gwnope', { inbound: true })).status).toBe(404);
   });
 
