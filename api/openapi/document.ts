@@ -3,13 +3,17 @@
 import { z } from 'zod';
 import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { apiOperations } from './operations';
-import { openApiPath, pathParams, withCommonErrors, type Operation } from './operation';
+import { ApiError } from '../schemas/common';
+import { GENERIC_ERRORS, openApiPath, pathParams, withCommonErrors, type Answer, type Operation } from './operation';
 
 export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
 
 const BEARER = 'bearerAuth';
 
-function responseOf(answer: Operation['responses'][number] & object): ResponseConfig {
+const sharedRef = (name: string) => ({ $ref: `#/components/responses/${name}` });
+
+function responseOf(answer: Answer): ResponseConfig | { $ref: string } {
+  if (answer.shared) return sharedRef(answer.shared);
   if (answer.json) return { description: answer.description, content: { 'application/json': { schema: answer.json } } };
   if (answer.media) return { description: answer.description, content: Object.fromEntries(Object.entries(answer.media).map(([type, schema]) => [type, { schema }])) };
   return { description: answer.description };
@@ -43,8 +47,12 @@ export function buildOpenApiDocument(operations: readonly Operation[] = apiOpera
     scheme: 'bearer',
     description: 'The controller\'s API_TOKEN. A controller without API_TOKEN (loopback only) asks for none.',
   });
+  for (const { name, description } of Object.values(GENERIC_ERRORS)) {
+    registry.registerComponent('responses', name, { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
+  }
   for (const op of operations) registry.registerPath(routeOf(op));
-  return new OpenApiGeneratorV31(registry.definitions, { sortComponents: 'alphabetically' }).generateDocument({
+  // The error schema is given too: the shared responses refer to it by name.
+  return new OpenApiGeneratorV31([...registry.definitions, ApiError], { sortComponents: 'alphabetically' }).generateDocument({
     openapi: '3.1.0',
     info: {
       title: 'ipsec-mesh API',

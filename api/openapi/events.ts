@@ -14,7 +14,7 @@ export const eventOperations: Operation[] = [
     query: z.object({ lastEventId: z.string().optional().meta({ description: 'Resume after this message id (instead of the Last-Event-ID header)' }) }),
     responses: {
       200: { description: 'The stream; messages as EventMessage describes', media: { 'text/event-stream': EventMessage } },
-      ...errors([503, 'Live updates are not available on this controller']),
+      ...errors([503, 'Live updates are not available on this controller, or the database is busy']),
     },
   },
 ];

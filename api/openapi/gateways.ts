@@ -16,7 +16,7 @@ export const gatewayOperations: Operation[] = [
     body: { schema: CreateGateway },
     responses: {
       201: { description: 'Registered: the gateway and its agent secret', json: RegisteredGateway },
-      ...errors([404, 'No such cloud account'], [409, 'A gateway of that name exists, or the account is for another provider'], 503),
+      ...errors([404, 'No such cloud account'], [409, 'A gateway of that name exists, or the account is for another provider']),
     },
   },
   { method: 'get', path: '/api/gateways', tag, summary: 'List gateways', responses: { 200: { description: 'The gateways, with online state', json: GatewayList } } },

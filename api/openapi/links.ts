@@ -15,7 +15,7 @@ export const linkOperations: Operation[] = [
     body: { schema: CreateLink },
     responses: {
       202: { description: 'Accepted: the link, provisioning', json: Link },
-      ...errors([404, 'No such gateway'], [409, 'The ends\' networks overlap, the pair is already linked, a network is already reached through another link, or a gateway is not ready'], 503),
+      ...errors([404, 'No such gateway'], [409, 'The ends\' networks overlap, the pair is already linked, a network is already reached through another link, or a gateway is not ready']),
     },
   },
   {
@@ -62,7 +62,7 @@ export const linkOperations: Operation[] = [
     summary: 'Rotate the link\'s pre-shared key',
     description: 'A new key for both ends, pushed make-before-break by the link\'s workflow. The key itself is never shown.',
     body: { schema: RotateKey, optional: true },
-    responses: { 202: { description: 'Accepted: the link, updating, with its new key version', json: Link }, ...errors(404, [409, 'The link is not settled'], 503) },
+    responses: { 202: { description: 'Accepted: the link, updating, with its new key version', json: Link }, ...errors(404, [409, 'The link is not settled']) },
   },
   {
     method: 'delete',

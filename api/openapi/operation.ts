@@ -12,6 +12,8 @@ export interface Answer {
   json?: z.ZodType;
   /** A non-JSON answer: its media types (without parameters such as charset), each with its schema. */
   media?: Record<string, z.ZodType>;
+  /** A generic error answer: documented once, under components/responses/<name>. */
+  shared?: string;
 }
 
 export interface Operation {
@@ -28,33 +30,36 @@ export interface Operation {
   responses: Partial<Record<number, Answer>>;
 }
 
-const WHY: Record<number, string> = {
-  400: 'Invalid request: the message and details.fields name every bad field',
-  401: 'Missing or wrong API token (when the controller has API_TOKEN set)',
-  403: 'The Host header is not one of API_ALLOWED_HOSTS',
-  404: 'No such resource (details.id)',
-  409: 'Conflict with the current state: the message names what it clashes with',
-  413: 'Request body larger than 256 kB',
-  415: 'Request body not JSON (send content-type application/json)',
-  429: 'Too many failed authentications from this address: see Retry-After',
-  500: 'Internal error (logged by the controller; no details)',
-  503: 'The workflow service is unreachable; nothing was changed, try again',
+/** The generic error answers: a name (its components/responses entry) and what it means. */
+export const GENERIC_ERRORS: Readonly<Record<number, { name: string; description: string }>> = {
+  400: { name: 'BadRequest', description: 'Invalid request: the message and details.fields name every bad field' },
+  401: { name: 'Unauthorized', description: 'Missing or wrong API token (when the controller has API_TOKEN set)' },
+  403: { name: 'Forbidden', description: 'The Host header is not one of API_ALLOWED_HOSTS' },
+  404: { name: 'NotFound', description: 'No such resource (details.id)' },
+  409: { name: 'Conflict', description: 'Conflict with the current state: the message names what it clashes with' },
+  413: { name: 'TooLarge', description: 'Request body larger than 256 kB' },
+  415: { name: 'UnsupportedMediaType', description: 'Request body not JSON (send content-type application/json)' },
+  429: { name: 'RateLimited', description: 'Too many failed authentications from this address: see Retry-After' },
+  500: { name: 'Internal', description: 'Internal error (logged by the controller; no details)' },
+  503: { name: 'Unavailable', description: 'A service the controller needs (the workflow service, the database) is unreachable or busy; nothing was changed, try again' },
 };
 
-/** Error answers, each with the one error body; a description overrides the generic one. */
+/** Error answers, each with the one error body; one given with a description says what it means here. */
 export function errors(...statuses: Array<number | [number, string]>): Partial<Record<number, Answer>> {
   return Object.fromEntries(
     statuses.map((entry) => {
-      const [status, description] = Array.isArray(entry) ? entry : [entry, WHY[entry] ?? 'Error'];
-      return [status, { description, json: ApiError }];
+      if (Array.isArray(entry)) return [entry[0], { description: entry[1], json: ApiError }];
+      const generic = GENERIC_ERRORS[entry];
+      if (!generic) throw new Error(`no generic error answer for status ${entry}: give it a description`);
+      return [entry, { description: generic.description, json: ApiError, shared: generic.name }];
     }),
   );
 }
 
 /** What can go wrong with any request: a malformed path, the Host check, the server itself. */
 const ANY = [400, 403, 500] as const;
-/** Behind the bearer token. */
-const AUTHENTICATED = [401, 429] as const;
+/** Behind the bearer token; these all use the database, which can be too busy to answer (503). */
+const AUTHENTICATED = [401, 429, 503] as const;
 /** With a request body (read, decompressed and parsed before the handler). */
 const WITH_BODY = [413, 415] as const;
 

@@ -7,6 +7,11 @@ import type { ApiContext, LinkOrchestrator } from '../../api/context';
 import { newSecretKey, parseSecretKey, type SecretKey } from '../../lib/crypto';
 import type { Logger } from '../../lib/log';
 import { createSqliteTestDb, type TestDb } from './db';
+import type { z } from 'zod';
+import type { ApiError } from '../../api/schemas/common';
+import type { CloudAccount } from '../../api/schemas/cloud-accounts';
+import type { EnrolmentToken, Gateway, RegisteredGateway } from '../../api/schemas/gateways';
+import type { ChangedLink, ChangePreview, Link, LinkWithEvents } from '../../api/schemas/links';
 
 export interface LogLine {
   level: string;
@@ -87,21 +92,25 @@ export async function startTestApi(opts: Partial<Omit<ApiContext, 'db' | 'log' |
   };
 }
 
-/** The API's error shape. */
-export interface ErrorBody {
-  code: string;
-  message: string;
-  /** Typed as present: a test reading it expects it (and fails on its absence anyway). */
-  details: { fields: Array<{ field: string; message: string }>; retryAfterSeconds: number } & Record<string, unknown>;
-}
+/**
+ * The API's answers, typed from the response schemas the OpenAPI document is generated from (the
+ * same file types the console: web/src/api/schema.d.ts). Test files read answers through these.
+ */
+export type GatewayBody = z.infer<typeof Gateway>;
+export type RegisteredGatewayBody = z.infer<typeof RegisteredGateway>;
+export type EnrolmentTokenBody = z.infer<typeof EnrolmentToken>;
+export type LinkBody = z.infer<typeof Link>;
+export type LinkWithEventsBody = z.infer<typeof LinkWithEvents>;
+export type ChangedLinkBody = z.infer<typeof ChangedLink>;
+export type ChangePreviewBody = z.infer<typeof ChangePreview>;
+export type CloudAccountBody = z.infer<typeof CloudAccount>;
 
-/** What tests read from an answer: an error, or a created row's id and networks, or anything else. */
-export interface ResponseBody {
-  error: ErrorBody;
-  id: string;
-  cidrs: string[];
-  [key: string]: unknown;
-}
+type ErrorDetails = NonNullable<ApiError['error']['details']>;
+/** The API's error shape; details typed as present: a test reading them expects them (and fails on their absence anyway). */
+export type ErrorBody = Omit<ApiError['error'], 'details'> & { details: Required<Pick<ErrorDetails, 'fields' | 'retryAfterSeconds'>> & Record<string, unknown> };
+
+/** What tests read from an answer they have not narrowed: an error, or a created row's id and networks, or anything else. */
+export type ResponseBody = { error: ErrorBody } & Pick<GatewayBody, 'id' | 'cidrs'> & Record<string, unknown>;
 
 export interface RawResponse {
   status: number;

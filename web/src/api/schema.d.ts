@@ -33,6 +33,7 @@ export interface paths {
                 403: components["responses"]["Forbidden"];
                 429: components["responses"]["RateLimited"];
                 500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -78,6 +79,7 @@ export interface paths {
                 415: components["responses"]["UnsupportedMediaType"];
                 429: components["responses"]["RateLimited"];
                 500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -121,6 +123,7 @@ export interface paths {
                 404: components["responses"]["NotFound"];
                 429: components["responses"]["RateLimited"];
                 500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -160,6 +163,7 @@ export interface paths {
                 };
                 429: components["responses"]["RateLimited"];
                 500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
             };
         };
         options?: never;
@@ -299,7 +303,7 @@ export interface paths {
                 403: components["responses"]["Forbidden"];
                 429: components["responses"]["RateLimited"];
                 500: components["responses"]["Internal"];
-                /** @description Live updates are not available on this controller */
+                /** @description Live updates are not available on this controller, or the database is busy */
                 503: {
                     headers: {
                         [name: string]: unknown;
@@ -349,6 +353,7 @@ export interface paths {
                 403: components["responses"]["Forbidden"];
                 429: components["responses"]["RateLimited"];
                 500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -463,6 +468,7 @@ export interface paths {
                 404: components["responses"]["NotFound"];
                 429: components["responses"]["RateLimited"];
                 500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -505,6 +511,7 @@ export interface paths {
                 };
                 429: components["responses"]["RateLimited"];
                 500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
             };
         };
         options?: never;
@@ -561,6 +568,7 @@ export interface paths {
                 415: components["responses"]["UnsupportedMediaType"];
                 429: components["responses"]["RateLimited"];
                 500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
             };
         };
         trace?: never;
@@ -613,6 +621,7 @@ export interface paths {
                 415: components["responses"]["UnsupportedMediaType"];
                 429: components["responses"]["RateLimited"];
                 500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -667,6 +676,7 @@ export interface paths {
                 415: components["responses"]["UnsupportedMediaType"];
                 429: components["responses"]["RateLimited"];
                 500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -748,6 +758,7 @@ export interface paths {
                 403: components["responses"]["Forbidden"];
                 429: components["responses"]["RateLimited"];
                 500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -846,6 +857,7 @@ export interface paths {
                 404: components["responses"]["NotFound"];
                 429: components["responses"]["RateLimited"];
                 500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
             };
         };
         put?: never;
@@ -890,6 +902,7 @@ export interface paths {
                 };
                 429: components["responses"]["RateLimited"];
                 500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
             };
         };
         options?: never;
@@ -949,6 +962,7 @@ export interface paths {
                 415: components["responses"]["UnsupportedMediaType"];
                 429: components["responses"]["RateLimited"];
                 500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
             };
         };
         trace?: never;
@@ -1008,6 +1022,7 @@ export interface paths {
                 415: components["responses"]["UnsupportedMediaType"];
                 429: components["responses"]["RateLimited"];
                 500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
             };
         };
         delete?: never;
@@ -1769,7 +1784,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The workflow service is unreachable; nothing was changed, try again */
+        /** @description A service the controller needs (the workflow service, the database) is unreachable or busy; nothing was changed, try again */
         Unavailable: {
             headers: {
                 [name: string]: unknown;

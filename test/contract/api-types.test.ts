@@ -1,0 +1,34 @@
+// The console's API types (web/src/api/schema.d.ts) are generated from the OpenAPI document: the
+// committed file must be what `npm run api:types` writes now, and what it says must be what the
+// zod schemas say (checked by the type checker: a mismatch fails `tsc`).
+import { readFileSync } from 'node:fs';
+import { describe, expect, expectTypeOf, it } from 'vitest';
+import type { z } from 'zod';
+import { API_TYPES_FILE, apiTypes } from '../../scripts/api-types';
+import type { components, paths } from '../../web/src/api/schema';
+import type { CloudAccount } from '../../api/schemas/cloud-accounts';
+import type { ApiError } from '../../api/schemas/common';
+import type { Gateway } from '../../api/schemas/gateways';
+import type { ChangePreview, Link, LinkWithEvents } from '../../api/schemas/links';
+
+type Schemas = components['schemas'];
+type JsonOf<P extends keyof paths, M extends keyof paths[P], S extends number> = paths[P][M] extends { responses: Record<S, { content: { 'application/json': infer B } }> } ? B : never;
+
+describe('the generated API types', () => {
+  it('are up to date with the document (else: npm run api:types, and commit web/src/api/schema.d.ts)', async () => {
+    const committed = readFileSync(API_TYPES_FILE, 'utf8');
+    const current = await apiTypes();
+    expect(committed === current, 'web/src/api/schema.d.ts is stale: run `npm run api:types` and commit it').toBe(true);
+  });
+
+  it('say what the zod schemas say', () => {
+    expectTypeOf<Schemas['Link']>().toEqualTypeOf<z.infer<typeof Link>>();
+    expectTypeOf<Schemas['LinkWithEvents']>().toEqualTypeOf<z.infer<typeof LinkWithEvents>>();
+    expectTypeOf<Schemas['ChangePreview']>().toEqualTypeOf<z.infer<typeof ChangePreview>>();
+    expectTypeOf<Schemas['CloudAccount']>().toEqualTypeOf<z.infer<typeof CloudAccount>>();
+    expectTypeOf<Schemas['Gateway']['reachability']>().toEqualTypeOf<z.infer<typeof Gateway>['reachability']>();
+    expectTypeOf<Schemas['Error']['error']['code']>().toEqualTypeOf<ApiError['error']['code']>();
+    expectTypeOf<JsonOf<'/api/links/{id}', 'get', 200>>().toEqualTypeOf<Schemas['LinkWithEvents']>();
+    expectTypeOf<JsonOf<'/api/links', 'post', 404>>().toEqualTypeOf<Schemas['Error']>();
+  });
+});
