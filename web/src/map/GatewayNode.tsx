@@ -1,42 +1,27 @@
 // One gateway on the map. Memoised: it re-renders only when its gateway object or its flags change.
 import { memo } from 'react';
 import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
-import type { Gateway } from '../api/types';
+import { useLive } from '../live/context';
 import { PROVIDER_LABEL, addressOf, regionOf } from '../ui/labels';
 
-export type GatewayNodeData = { gateway: Gateway; match: boolean; picked: boolean };
+/** What places and marks the node; the gateway itself is read from the live store by id, so a
+ * presence change re-renders this one node and leaves React Flow's node list untouched. */
+export type GatewayNodeData = { match: boolean; picked: boolean };
 export type GatewayFlowNode = Node<GatewayNodeData, 'gateway'>;
 
 const MAX_CIDRS = 3;
-/** A handle on each side: an edge leaves and enters by the sides facing each other (see sideTowards). */
-const SIDES = [
-  ['l', Position.Left],
-  ['r', Position.Right],
-  ['t', Position.Top],
-  ['b', Position.Bottom],
-] as const;
-export type Side = (typeof SIDES)[number][0];
-
-/** Which side of a node at `from` faces a node at `to` (both top-left corners of equal-size nodes). */
-export function sideTowards(from: { x: number; y: number }, to: { x: number; y: number }): Side {
-  const dx = to.x - from.x;
-  const dy = to.y - from.y;
-  // Nodes are wider than tall: prefer left/right unless clearly above or below.
-  if (Math.abs(dx) * 0.6 >= Math.abs(dy)) return dx >= 0 ? 'r' : 'l';
-  return dy >= 0 ? 'b' : 't';
-}
-
-function GatewayNodeView({ data }: NodeProps<GatewayFlowNode>) {
-  const g = data.gateway;
+function GatewayNodeView({ id, data }: NodeProps<GatewayFlowNode>) {
+  const g = useLive((s) => s.mesh.gateways.get(id));
+  if (!g) return null;
   const region = regionOf(g);
   const extra = g.cidrs.length - MAX_CIDRS;
   const classes = ['gw-node', `provider-${g.provider}`, g.online ? 'online' : 'offline', data.match ? 'match' : '', data.picked ? 'picked' : '', g.state !== 'ready' ? `gw-${g.state}` : ''].filter(Boolean).join(' ');
   return (
     <div className={classes} data-gateway-id={g.id}>
-      {SIDES.map(([id, position]) => (
-        // Drag targets for the mouse; from the keyboard, Enter on two gateways does the same.
-        <Handle key={id} id={id} type="source" position={position} />
-      ))}
+      {/* One handle (React Flow measures each): drag from it to another gateway to connect them.
+          From the keyboard, Enter on two gateways does the same. Edges are drawn from the node's
+          centre (LinkEdge), not from this handle. */}
+      <Handle type="source" position={Position.Right} />
       <div className="gw-head">
         <span className="gw-name" title={g.name}>
           {g.name}

@@ -6,7 +6,7 @@ import '@xyflow/react/dist/base.css';
 import type { Gateway, Link as ApiLink, LinkState } from '../api/types';
 import { LINK_STATES } from '../api/types';
 import { useLive, useStore } from '../live/context';
-import { GatewayNode, sideTowards, type GatewayFlowNode } from './GatewayNode';
+import { GatewayNode, type GatewayFlowNode } from './GatewayNode';
 import { LinkEdge, type LinkFlowEdge } from './LinkEdge';
 import { layoutMesh, fullLayout, NODE_W, NODE_H, type Pos } from './layout';
 import { gatewayMatcher } from './search';
@@ -16,87 +16,99 @@ import { Loading, ErrorNote } from '../ui/Status';
 import { PROVIDER_LABEL, STATE_HELP, addressOf, regionOf } from '../ui/labels';
 
 const nodeTypes: NodeTypes = { gateway: GatewayNode };
+// Props React Flow hands to every node and edge wrapper are kept constant (module-level or stable
+// callbacks): a new function or object there would re-render all 3,000 of them on any change.
+const PRO_OPTIONS = { hideAttribution: true };
+const ARIA_LABELS = { 'node.a11yDescription.default': 'Press Enter or Space to pick a gateway; pick two to connect them. Arrow keys move the map.' };
+const openLink = (_: unknown, edge: { id: string }) => navigate(`/links/${encodeURIComponent(edge.id)}`);
 const edgeTypes: EdgeTypes = { link: LinkEdge };
 const isLiveLink = (l: ApiLink) => l.state !== 'deleted';
 
-/** Builds the flow's nodes, reusing each node object whose inputs did not change. */
-function useNodes(gateways: ReadonlyMap<string, Gateway>, positions: ReadonlyMap<string, Pos>, matches: ReadonlySet<string>, picked: string | null): GatewayFlowNode[] {
+/** The same array when every element is the same object (React Flow then does no work). */
+function stable<T>(prev: T[], next: T[]): T[] {
+  return prev.length === next.length && prev.every((x, i) => x === next[i]) ? prev : next;
+}
+
+/** Builds the flow's nodes, reusing each node object whose place or marks did not change. */
+function useNodes(ids: readonly string[], gateways: ReadonlyMap<string, Gateway>, positions: ReadonlyMap<string, Pos>, matches: ReadonlySet<string>, picked: string | null): GatewayFlowNode[] {
   const cache = useRef(new Map<string, GatewayFlowNode>());
+  const last = useRef<GatewayFlowNode[]>([]);
+  const gatewaysRef = useRef(gateways);
+  gatewaysRef.current = gateways;
   return useMemo(() => {
     const next = new Map<string, GatewayFlowNode>();
     const out: GatewayFlowNode[] = [];
-    for (const g of gateways.values()) {
-      const position = positions.get(g.id) ?? { x: 0, y: 0 };
-      const match = matches.has(g.id);
-      const isPicked = picked === g.id;
-      const old = cache.current.get(g.id);
+    for (const id of ids) {
+      const position = positions.get(id) ?? { x: 0, y: 0 };
+      const match = matches.has(id);
+      const isPicked = picked === id;
+      const old = cache.current.get(id);
+      const g = gatewaysRef.current.get(id);
+      const ariaLabel = g ? `Gateway ${g.name}, ${PROVIDER_LABEL[g.provider]}. Enter picks it to connect.` : undefined;
       const node: GatewayFlowNode =
-        old && old.data.gateway === g && old.position === position && old.data.match === match && old.data.picked === isPicked
+        old && old.position === position && old.data.match === match && old.data.picked === isPicked && old.ariaLabel === ariaLabel
           ? old
           : {
-              id: g.id,
+              id,
               type: 'gateway',
               position,
-              data: { gateway: g, match, picked: isPicked },
-              ariaLabel: `Gateway ${g.name}, ${PROVIDER_LABEL[g.provider]}, ${g.online ? 'online' : 'offline'}, networks ${g.cidrs.join(', ') || 'none'}. Enter picks it to connect.`,
+              data: { match, picked: isPicked },
+              ariaLabel,
               width: NODE_W,
               height: NODE_H,
             };
-      next.set(g.id, node);
+      next.set(id, node);
       out.push(node);
     }
     cache.current = next;
-    return out;
-  }, [gateways, positions, matches, picked]);
+    last.current = stable(last.current, out);
+    return last.current;
+  }, [ids, positions, matches, picked, gateways]);
 }
 
-function useEdges(links: ReadonlyMap<string, ApiLink>, gateways: ReadonlyMap<string, Gateway>, positions: ReadonlyMap<string, Pos>): LinkFlowEdge[] {
-  const cache = useRef(new Map<string, { link: ApiLink; edge: LinkFlowEdge }>());
+/** The links that are drawn, as "id a b" lines: changes only when a link comes or goes. */
+function linkTopology(links: ReadonlyMap<string, ApiLink>, gateways: ReadonlyMap<string, Gateway>): string {
+  let key = '';
+  for (const l of links.values()) if (isLiveLink(l) && gateways.has(l.a.id) && gateways.has(l.b.id)) key += `${l.id} ${l.a.id} ${l.b.id}\n`;
+  return key;
+}
+
+function useEdges(topology: string, links: ReadonlyMap<string, ApiLink>): LinkFlowEdge[] {
+  const cache = useRef(new Map<string, LinkFlowEdge>());
+  const linksRef = useRef(links);
+  linksRef.current = links;
+  const last = useRef<LinkFlowEdge[]>([]);
   return useMemo(() => {
-    const next = new Map<string, { link: ApiLink; edge: LinkFlowEdge }>();
+    const next = new Map<string, LinkFlowEdge>();
     const out: LinkFlowEdge[] = [];
-    for (const link of links.values()) {
-      if (!isLiveLink(link) || !gateways.has(link.a.id) || !gateways.has(link.b.id)) continue;
-      const pa = positions.get(link.a.id) ?? { x: 0, y: 0 };
-      const pb = positions.get(link.b.id) ?? { x: 0, y: 0 };
-      const sourceHandle = sideTowards(pa, pb);
-      const targetHandle = sideTowards(pb, pa);
-      const old = cache.current.get(link.id);
-      const edge: LinkFlowEdge =
-        old && old.link === link && old.edge.sourceHandle === sourceHandle && old.edge.targetHandle === targetHandle
-          ? old.edge
-          : {
-              id: link.id,
-              type: 'link',
-              source: link.a.id,
-              target: link.b.id,
-              sourceHandle,
-              targetHandle,
-              data: { state: link.state, label: `${link.a.name} ⇄ ${link.b.name}: ${link.state}` },
-              ariaLabel: `Link ${link.a.name} to ${link.b.name}, ${link.state}. Enter opens it.`,
-            };
-      next.set(link.id, { link, edge });
+    for (const line of topology.split('\n')) {
+      if (!line) continue;
+      const [id, a, b] = line.split(' ') as [string, string, string];
+      const l = linksRef.current.get(id);
+      const edge: LinkFlowEdge = cache.current.get(id) ?? { id, type: 'link', source: a, target: b, data: {}, ariaLabel: `Link ${l ? `${l.a.name} to ${l.b.name}` : id}. Enter opens it.` };
+      next.set(id, edge);
       out.push(edge);
     }
     cache.current = next;
-    return out;
-  }, [links, gateways, positions]);
+    last.current = stable(last.current, out);
+    return last.current;
+  }, [topology]);
 }
 
 /** Positions by id: laid out once, then only new gateways are placed (see layout.ts). */
 function usePositions(gateways: ReadonlyMap<string, Gateway>, links: ReadonlyMap<string, ApiLink>) {
   const [positions, setPositions] = useState<ReadonlyMap<string, Pos>>(new Map());
   const idsKey = useMemo(() => [...gateways.keys()].sort().join('\n'), [gateways]);
+  const ids = useMemo(() => (idsKey ? idsKey.split('\n') : []), [idsKey]);
   const linksRef = useRef(links);
   linksRef.current = links;
   const edgesOf = () => [...linksRef.current.values()].filter(isLiveLink).map((l) => [l.a.id, l.b.id] as const);
   useEffect(() => {
-    const ids = idsKey ? idsKey.split('\n') : [];
     setPositions((prev) => layoutMesh(ids, edgesOf(), prev));
-  }, [idsKey]);
-  const rearrange = () => setPositions(fullLayout(idsKey ? idsKey.split('\n') : [], edgesOf()));
-  const move = (id: string, pos: Pos) => setPositions((prev) => new Map(prev).set(id, pos));
-  return { positions, rearrange, move };
+  }, [ids]);
+  const rearrange = () => setPositions(fullLayout(ids, edgesOf()));
+  const move = useCallback((id: string, pos: Pos) => setPositions((prev) => new Map(prev).set(id, pos)), []);
+  return { ids, positions, rearrange, move };
 }
 
 export function TopologyMap({ focus }: { focus?: string } = {}) {
@@ -113,14 +125,15 @@ export function TopologyMap({ focus }: { focus?: string } = {}) {
   const [ready, setReady] = useState(false);
   const matchIndex = useRef(0);
 
-  const { positions, rearrange, move } = usePositions(gateways, links);
+  const { ids, positions, rearrange, move } = usePositions(gateways, links);
   const matcher = useMemo(() => gatewayMatcher(query), [query]);
   const matches = useMemo(() => {
     if (!matcher) return new Set<string>();
     return new Set([...gateways.values()].filter(matcher).map((g) => g.id));
   }, [gateways, matcher]);
-  const nodes = useNodes(gateways, positions, matches, picked);
-  const edges = useEdges(links, gateways, positions);
+  const nodes = useNodes(ids, gateways, positions, matches, picked);
+  const topology = useMemo(() => linkTopology(links, gateways), [links, gateways]);
+  const edges = useEdges(topology, links);
   const laidOut = positions.size === gateways.size;
 
   // Ready once the first data is laid out, fitted and the flow can take input.
@@ -208,6 +221,11 @@ export function TopologyMap({ focus }: { focus?: string } = {}) {
     [move],
   );
 
+  const pickRef = useRef(pick);
+  pickRef.current = pick;
+  const onNodeClick = useCallback((_: unknown, node: { id: string }) => pickRef.current(node.id), []);
+  const onPaneClick = useCallback(() => setPicked(null), []);
+
   const onConnect = useCallback((c: Connection) => {
     if (c.source && c.target && c.source !== c.target) setConnect({ a: c.source, b: c.target });
     else if (c.source === c.target) setAnnounce('Drop on another gateway to connect the two.');
@@ -271,17 +289,17 @@ export function TopologyMap({ focus }: { focus?: string } = {}) {
             edgeTypes={edgeTypes}
             onInit={setFlow}
             onNodesChange={onNodesChange}
-            onNodeClick={(_, node) => pick(node.id)}
-            onEdgeClick={(_, edge) => navigate(`/links/${encodeURIComponent(edge.id)}`)}
-            onPaneClick={() => setPicked(null)}
+            onNodeClick={onNodeClick}
+            onEdgeClick={openLink}
+            onPaneClick={onPaneClick}
             onConnect={onConnect}
             connectionMode={ConnectionMode.Loose}
             minZoom={0.03}
             maxZoom={2}
             elementsSelectable={false}
             deleteKeyCode={null}
-            proOptions={{ hideAttribution: true }}
-            ariaLabelConfig={{ 'node.a11yDescription.default': 'Press Enter or Space to pick a gateway; pick two to connect them. Arrow keys move the map.' }}
+            proOptions={PRO_OPTIONS}
+            ariaLabelConfig={ARIA_LABELS}
           >
             <Background gap={24} />
             <Controls showInteractive={false} />
