@@ -52,6 +52,7 @@ export function gateway(id: string, name: string, cidrs: string[], extra: Partia
     lastSeenAt: null,
     observedIp: null,
     controller: null,
+    facts: null,
     createdAt: '2026-11-30T00:00:00.000Z',
     ...extra,
   };
@@ -68,6 +69,7 @@ export function link(id: string, a: Gateway, b: Gateway, state: Link['state'] = 
     workflowId: `link-${id}`,
     workflowUrl: `http://127.0.0.1:8233/namespaces/default/workflows/link-${id}`,
     keyVersion: 1,
+    keyRotatedAt: '2026-11-30T00:00:00.000Z',
     createdAt: '2026-11-30T00:00:00.000Z',
     updatedAt: '2026-11-30T00:00:00.000Z',
     deletedAt: null,

@@ -36,9 +36,9 @@ describe('the event reducer', () => {
   });
 
   it('appends link events to an open timeline once, and ignores them otherwise', () => {
-    const event = { at: '2026-11-30T00:00:01.000Z', type: 'tunnel.up', message: 'tunnel up on both ends' };
+    const event = { at: '2026-11-30T00:00:01.000Z', type: 'tunnel.up', message: 'tunnel up on both ends', data: null };
     expect(applyEvents(base, [{ type: 'link-event', linkId: 'lnk1', event }])).toBe(base);
-    const open = withLinkDetail(base, { ...l1, events: [{ at: '2026-11-30T00:00:00.000Z', type: 'link.requested', message: 'requested' }] });
+    const open = withLinkDetail(base, { ...l1, events: [{ at: '2026-11-30T00:00:00.000Z', type: 'link.requested', message: 'requested', data: null }] });
     const next = applyEvents(open, [
       { type: 'link-event', linkId: 'lnk1', event },
       { type: 'link-event', linkId: 'lnk1', event },

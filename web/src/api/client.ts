@@ -2,7 +2,7 @@
 // token added to every call, a 401 turned into a request for the token, and every error answer
 // turned into an ApiError carrying the API's own words ({"error": {code, message, details}}).
 import createClient, { type Middleware } from 'openapi-fetch';
-import type { paths } from './provisional-paths';
+import type { paths } from './schema';
 import type * as T from './types';
 import { authHeaders, tokenRejected } from './auth';
 
@@ -71,16 +71,16 @@ const id = (value: string) => ({ params: { path: { id: value } } });
 export const apiClient = {
   listGateways: () => unwrap(api().GET('/api/gateways')).then((d) => d.gateways),
   getGateway: (gatewayId: string) => unwrap(api().GET('/api/gateways/{id}', id(gatewayId))),
-  createGateway: (body: T.NewOnpremGateway | T.NewCloudGateway) => unwrap(api().POST('/api/gateways', { body })),
+  createGateway: (body: T.NewGateway) => unwrap(api().POST('/api/gateways', { body })),
   updateGateway: (gatewayId: string, body: T.GatewayChange) => unwrap(api().PATCH('/api/gateways/{id}', { ...id(gatewayId), body })),
   deleteGateway: (gatewayId: string) => unwrap(api().DELETE('/api/gateways/{id}', id(gatewayId))).then(() => undefined),
   rotateSecret: (gatewayId: string) => unwrap(api().POST('/api/gateways/{id}/secret', { ...id(gatewayId), body: {} })),
 
   listLinks: () => unwrap(api().GET('/api/links')).then((d) => d.links),
   getLink: (linkId: string) => unwrap(api().GET('/api/links/{id}', id(linkId))),
-  createLink: (body: { a: string; b: string; cidrs?: { a?: string[]; b?: string[] } }) => unwrap(api().POST('/api/links', { body })),
-  planLink: (linkId: string, cidrs: { a?: string[]; b?: string[] }) => unwrap(api().POST('/api/links/{id}/plan', { ...id(linkId), body: { cidrs } })),
-  changeLink: (linkId: string, cidrs: { a?: string[]; b?: string[] }) => unwrap(api().PATCH('/api/links/{id}', { ...id(linkId), body: { cidrs } })),
+  createLink: (body: T.NewLink) => unwrap(api().POST('/api/links', { body })),
+  planLink: (linkId: string, cidrs: T.LinkCidrs) => unwrap(api().POST('/api/links/{id}/plan', { ...id(linkId), body: { cidrs } })),
+  changeLink: (linkId: string, cidrs: T.LinkCidrs) => unwrap(api().PATCH('/api/links/{id}', { ...id(linkId), body: { cidrs } })),
   deleteLink: (linkId: string) => unwrap(api().DELETE('/api/links/{id}', id(linkId))),
 
   listAccounts: () => unwrap(api().GET('/api/cloud-accounts')).then((d) => d.accounts),
