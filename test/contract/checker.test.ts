@@ -12,7 +12,7 @@ import type { Operation } from '../../api/openapi/operation';
 import { AppError, toHttp } from '../../lib/errors';
 import { newSecretKey, parseSecretKey } from '../../lib/crypto';
 import { silentLogger } from '../../lib/log';
-import { fakeLinks, rawRequest } from '../helpers/api-harness';
+import { fakeLinks, jsonRequest, rawRequest, startTestApi } from '../helpers/api-harness';
 import { createSqliteTestDb } from '../helpers/db';
 
 const Thing = z.strictObject({ id: z.string(), size: z.int(), at: z.iso.datetime() });
@@ -129,5 +129,25 @@ describe('createApi', () => {
     expect(await layerNames('1')).toContain('contractChecker');
     expect(await layerNames(undefined)).not.toContain('contractChecker');
     expect(await layerNames('0')).not.toContain('contractChecker');
+  });
+});
+
+describe('the checker on the real API', () => {
+  it('passes its answers, and turns one the document does not allow (a state no schema knows) into a 500', async () => {
+    const api = await startTestApi();
+    try {
+      const created = await jsonRequest(api.port, 'POST', '/api/gateways', { name: 'site-a', provider: 'onprem', cidrs: ['10.1.0.0/16'] });
+      expect(created.status).toBe(201);
+      expect((await jsonRequest(api.port, 'GET', `/api/gateways/${created.json.id}`)).status).toBe(200);
+      stderr.length = 0;
+      await api.db.gateway.update({ where: { id: created.json.id }, data: { state: 'half-there' } });
+      const r = await jsonRequest(api.port, 'GET', `/api/gateways/${created.json.id}`);
+      expect(r.status).toBe(500);
+      expect(r.json.error.message).toMatch(/^contract violation: GET \/api\/gateways\/gw\w+ answered 200 with a body the document does not allow: state: Invalid option/);
+      expect(stderr.join('')).toContain('API contract violation');
+      expect(api.logs.some((line) => line.level === 'error' && line.msg === 'API contract violation')).toBe(true);
+    } finally {
+      await api.close();
+    }
   });
 });
