@@ -283,7 +283,10 @@ export interface paths {
                     /** @description Resume after this message id (instead of the Last-Event-ID header) */
                     lastEventId?: string;
                 };
-                header?: never;
+                header?: {
+                    /** @description Resume after this message id (EventSource sends it on a reconnect) */
+                    "last-event-id"?: string;
+                };
                 path?: never;
                 cookie?: never;
             };

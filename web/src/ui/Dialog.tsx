@@ -2,6 +2,9 @@
 // returns to where it was.
 import { useEffect, useRef, type ReactNode } from 'react';
 
+/** Open dialogs, innermost last: Escape closes only the innermost. */
+const open: symbol[] = [];
+
 const FOCUSABLE = 'a[href], button:not([disabled]), input:not([disabled]), select:not([disabled]), textarea:not([disabled]), [tabindex]:not([tabindex="-1"])';
 
 export function Dialog({ label, title, onClose, children, wide = false }: { label: string; title?: ReactNode; onClose: () => void; children: ReactNode; wide?: boolean }) {
@@ -14,15 +17,24 @@ export function Dialog({ label, title, onClose, children, wide = false }: { labe
     const node = ref.current;
     const first = node?.querySelector<HTMLElement>('[data-autofocus]') ?? node?.querySelector<HTMLElement>(FOCUSABLE);
     (first ?? node)?.focus();
-    return () => before?.focus();
+    // Escape is heard on the document: focus may have left the dialog (a button that disabled
+    // itself while its request runs), and Escape must still close it.
+    const me = Symbol('dialog');
+    open.push(me);
+    const onEscape = (event: KeyboardEvent) => {
+      if (event.key !== 'Escape' || open[open.length - 1] !== me) return;
+      event.stopPropagation();
+      closeRef.current();
+    };
+    document.addEventListener('keydown', onEscape);
+    return () => {
+      document.removeEventListener('keydown', onEscape);
+      open.splice(open.indexOf(me), 1);
+      before?.focus();
+    };
   }, []);
 
   const onKeyDown = (event: React.KeyboardEvent) => {
-    if (event.key === 'Escape') {
-      event.stopPropagation();
-      closeRef.current();
-      return;
-    }
     if (event.key !== 'Tab' || !ref.current) return;
     const items = [...ref.current.querySelectorAll<HTMLElement>(FOCUSABLE)];
     if (items.length === 0) {

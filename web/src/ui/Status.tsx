@@ -1,5 +1,5 @@
 // Loading and error states, said the same way everywhere.
-import type { ReactNode } from 'react';
+import { useEffect, useRef, type ReactNode } from 'react';
 import { ApiError } from '../api/client';
 
 export function Loading({ what }: { what: string }) {
@@ -17,9 +17,15 @@ export function messageOf(err: unknown): string {
 }
 
 export function ErrorNote({ error, children }: { error: unknown; children?: ReactNode }) {
+  const ref = useRef<HTMLDivElement>(null);
+  // A button that disabled itself while its request ran has dropped the focus: it lands here, so
+  // the keyboard stays inside the dialog and next to the message.
+  useEffect(() => {
+    if (error && (document.activeElement === document.body || document.activeElement === null)) ref.current?.focus();
+  }, [error]);
   if (!error) return null;
   return (
-    <div className="error" role="alert">
+    <div className="error" role="alert" tabIndex={-1} ref={ref}>
       <strong>{err(error)}</strong> {messageOf(error)}
       {children}
     </div>
