@@ -33,6 +33,7 @@ function routeOf(op: Operation): RouteConfig {
     request: {
       ...(params ? { params } : {}),
       ...(op.query ? { query: op.query } : {}),
+      ...(op.headers ? { headers: op.headers } : {}),
       ...(op.body ? { body: { required: !op.body.optional, content: { 'application/json': { schema: op.body.schema } } } } : {}),
     },
     responses: Object.fromEntries(Object.entries(full.responses).map(([status, answer]) => [status, responseOf(answer!)])),

@@ -25,6 +25,8 @@ export interface Operation {
   /** Answered without the API token (it shows nothing about the network and changes nothing). */
   public?: boolean;
   query?: z.ZodObject;
+  /** Request headers the operation reads (beyond Authorization and Content-Type). */
+  headers?: z.ZodObject;
   /** The schema the handler's parseBody validates with; `optional`: no body at all is fine too. */
   body?: { schema: z.ZodType; optional?: boolean };
   responses: Partial<Record<number, Answer>>;
