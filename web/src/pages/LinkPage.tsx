@@ -179,13 +179,13 @@ function ChangeCidrs({ link }: { link: ApiLink }) {
       ) : (
         <form onSubmit={(e) => void preview(e)} className="change-form">
           {(['a', 'b'] as const).map((side) => (
-            <label key={side}>
-              Networks {link[side].name} carries
-              <input type="text" value={text[side]} onChange={(e) => setText((t) => ({ ...t, [side]: e.target.value }))} aria-describedby={`nets-${side}`} spellCheck={false} />
+            <div key={side} className="field">
+              <label htmlFor={`nets-input-${side}`}>Networks {link[side].name} carries</label>
+              <input id={`nets-input-${side}`} type="text" value={text[side]} onChange={(e) => setText((t) => ({ ...t, [side]: e.target.value }))} aria-describedby={`nets-${side}`} spellCheck={false} />
               <span id={`nets-${side}`} className="hint">
                 Comma-separated CIDRs inside {link[side].name}'s networks: {gateways.get(link[side].id)?.cidrs.join(', ') ?? '…'}
               </span>
-            </label>
+            </div>
           ))}
           <div className="actions">
             <button type="submit" disabled={busy}>
