@@ -166,6 +166,7 @@ describe.runIf(!reason)('the console in Chromium: register, connect by clicking,
     const preview = page.locator('.preview');
     await preview.waitFor();
     await expect.poll(() => preview.locator('.add').allTextContents()).toEqual(expect.arrayContaining([expect.stringContaining(dc.cidrs[1]!)]));
+    await page.locator('.change').evaluate((el) => el.scrollIntoView({ block: 'start' }));
     await shots.take('cidr-preview');
     await expectAccessible(page, 'the link page with the change preview');
     await record(PILL);
