@@ -2,9 +2,11 @@
 // committed file must be what `npm run api:types` writes now, and what it says must be what the
 // zod schemas say (checked by the type checker: a mismatch fails `tsc`).
 import { readFileSync } from 'node:fs';
+import createClient from 'openapi-fetch';
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import type { z } from 'zod';
 import { API_TYPES_FILE, apiTypes } from '../../scripts/api-types';
+import { startTestApi } from '../helpers/api-harness';
 import type { components, paths } from '../../web/src/api/schema';
 import type { CloudAccount } from '../../api/schemas/cloud-accounts';
 import type { ApiError } from '../../api/schemas/common';
@@ -31,4 +33,27 @@ describe('the generated API types', () => {
     expectTypeOf<JsonOf<'/api/links/{id}', 'get', 200>>().toEqualTypeOf<Schemas['LinkWithEvents']>();
     expectTypeOf<JsonOf<'/api/links', 'post', 404>>().toEqualTypeOf<Schemas['Error']>();
   });
+});
+
+it('type an openapi-fetch client that works against the real API', async () => {
+  const api = await startTestApi({ apiToken: 'typed-client-token' });
+  try {
+    const client = createClient<paths>({ baseUrl: api.url, headers: { authorization: 'Bearer typed-client-token' } });
+    const a = await client.POST('/api/gateways', { body: { name: 'site-a', provider: 'onprem', cidrs: ['10.1.0.0/16'] } });
+    const b = await client.POST('/api/gateways', { body: { name: 'site-b', provider: 'onprem', cidrs: ['10.2.0.0/16'] } });
+    expectTypeOf(a.data!).toExtend<Schemas['RegisteredGateway']>();
+    expect(a.data?.agentSecret).toMatch(/\S{20,}/);
+    const link = await client.POST('/api/links', { body: { a: a.data!.id, b: b.data!.id } });
+    expect(link.response.status).toBe(202);
+    expect(link.data?.state).toBe('provisioning');
+    const read = await client.GET('/api/links/{id}', { params: { path: { id: link.data!.id } } });
+    expect(read.data?.events.map((event) => event.type)).toEqual(['link.requested']);
+    const refused = await client.POST('/api/links', { body: { a: a.data!.id, b: b.data!.id } });
+    expect(refused.error?.error.code).toBe('conflict');
+    const missing = await client.GET('/api/links/{id}', { params: { path: { id: 'lnnope' } } });
+    expectTypeOf(missing.error!).toExtend<Schemas['Error']>();
+    expect(missing.error?.error).toMatchObject({ code: 'not_found', details: { id: 'lnnope' } });
+  } finally {
+    await api.close();
+  }
 });
