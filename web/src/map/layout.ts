@@ -12,7 +12,7 @@ export interface Pos {
 export type Edge = readonly [string, string];
 
 export const NODE_W = 240;
-export const NODE_H = 128;
+export const NODE_H = 108;
 const GAP_X = 70;
 const GAP_Y = 40;
 const STEP_X = NODE_W + GAP_X;
