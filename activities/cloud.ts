@@ -4,6 +4,7 @@ import { ApplicationFailure, type ApplicationFailureOptions } from '@temporalio/
 import { Context } from '@temporalio/activity';
 import type { ApiClass } from '../cloud/queues';
 import { heartbeating } from './heartbeat';
+import type { CloudMetrics } from '../lib/metrics';
 import { CloudError, type CloudProvider, type CloudTarget, type DiscoveredGateway, type PeerRule, type ProviderCapabilities, type RouteSpec, type RouteState } from '../cloud/types';
 
 export interface CloudAccountRef {
@@ -82,7 +83,20 @@ type TakeSlot = () => Promise<void>;
  */
 type Slots = number | 'per call' | ((capabilities: ProviderCapabilities) => number);
 
-export function createCloudActivities(providerFor: ProviderFor, pace?: PaceCall) {
+/**
+ * Counts an activity's provider calls by outcome. A slot is taken right before every call (see
+ * Slots), so the calls made are the slots taken; when `fn` failed, the last of them is the call
+ * that failed, and all before it answered.
+ */
+function countCalls(metrics: CloudMetrics | undefined, provider: CloudProvider['name'], api: ApiClass, calls: number, err?: unknown): void {
+  if (!metrics || calls <= 0) return;
+  const counters = metrics.calls[provider][api];
+  const ok = err === undefined ? calls : calls - 1;
+  if (ok > 0) counters.ok.inc(ok);
+  if (err !== undefined) (err instanceof CloudError && err.kind === 'throttled' ? counters.throttled : counters.error).inc();
+}
+
+export function createCloudActivities(providerFor: ProviderFor, pace?: PaceCall, metrics?: CloudMetrics) {
   const call = async <T>(ref: CloudAccountRef, api: ApiClass, what: string, fn: (provider: CloudProvider, takeSlot: TakeSlot) => Promise<T>, slots: Slots = 1): Promise<T> => {
     let provider: CloudProvider;
     try {
@@ -93,13 +107,21 @@ export function createCloudActivities(providerFor: ProviderFor, pace?: PaceCall)
       return toFailure(err, what);
     }
     const budget = { ...ref, provider: provider.name };
-    const takeSlot: TakeSlot = async () => pace?.(budget, api, 1);
+    let calls = 0;
+    const takeSlot: TakeSlot = async () => {
+      calls++;
+      await pace?.(budget, api, 1);
+    };
     const upFront = slots === 'per call' ? 0 : typeof slots === 'number' ? slots : slots(provider.capabilities);
     // Heartbeats while waiting for the slot and the answer: a dead worker is noticed in seconds.
     if (upFront > 0) await heartbeating(pace?.(budget, api, upFront) ?? Promise.resolve());
+    calls += upFront;
     try {
-      return await heartbeating(fn(provider, takeSlot));
+      const result = await heartbeating(fn(provider, takeSlot));
+      countCalls(metrics, provider.name, api, calls);
+      return result;
     } catch (err) {
+      countCalls(metrics, provider.name, api, calls, err);
       return toFailure(err, what);
     }
   };

@@ -17,6 +17,8 @@ import { createDiscoveryActivities } from './discovery';
 import { heartbeating } from './heartbeat';
 import { other, peerRuleFor, routesFor, type LinkPlan, type PublicLinkConfig, type SideName } from '../contracts/link-plan';
 import { buildPlan } from './plan';
+import { operationAccounting, type OperationTracking } from './operations';
+import type { CloudMetrics } from '../lib/metrics';
 
 export type { LinkPlan, LinkSide, PublicLinkConfig } from '../contracts/link-plan';
 
@@ -37,6 +39,8 @@ export interface ActivityDeps {
   temporal?: () => Client;
   /** Strict per-budget pacing of cloud calls across processes (cloud/pacer.ts). */
   paceCloudCall?: PaceCall;
+  /** Prometheus families: cloud calls by outcome, and link operations at their state changes. */
+  metrics?: { cloud?: CloudMetrics; operations?: OperationTracking };
 }
 
 export interface LinkEventInput {
@@ -66,6 +70,8 @@ export function createActivities(deps: ActivityDeps) {
     await store.links.addEvents(linkId, [event], deps.clock());
   };
 
+  const operations = operationAccounting({ store, clock: deps.clock, log: deps.log, ...(deps.metrics?.operations ? { tracking: deps.metrics.operations } : {}) });
+
   const cloudStore = createCloudStoreActivities({ store, clock: deps.clock, ...(deps.temporal ? { temporal: deps.temporal } : {}) });
 
   const planLink = async (linkId: string): Promise<LinkPlan> => {
@@ -75,7 +81,7 @@ export function createActivities(deps: ActivityDeps) {
   };
 
   return {
-    ...createCloudActivities(deps.providerFor, deps.paceCloudCall),
+    ...createCloudActivities(deps.providerFor, deps.paceCloudCall, deps.metrics?.cloud),
     ...cloudStore,
     ...createDiscoveryActivities({ store, clock: deps.clock }),
 
@@ -137,9 +143,11 @@ export function createActivities(deps: ActivityDeps) {
      * the operator asked for a delete, only deleting and deleted are written (the events are).
      */
     async setLinkState(input: { linkId: string; state: string; reason?: string; routes?: RouteUpdate[]; events?: Array<Omit<LinkEventInput, 'linkId'>>; event?: Omit<LinkEventInput, 'linkId'> }): Promise<void> {
-      const written = await store.links.setState(
-        { linkId: input.linkId, state: input.state, ...(input.reason !== undefined ? { reason: input.reason } : {}), ...(input.routes ? { routes: input.routes } : {}), events: [...(input.events ?? []), ...(input.event ? [input.event] : [])] },
-        deps.clock(),
+      const written = await operations.stateWrite({ linkId: input.linkId, state: input.state, ...(input.event ? { eventType: input.event.type } : {}) }, () =>
+        store.links.setState(
+          { linkId: input.linkId, state: input.state, ...(input.reason !== undefined ? { reason: input.reason } : {}), ...(input.routes ? { routes: input.routes } : {}), events: [...(input.events ?? []), ...(input.event ? [input.event] : [])] },
+          deps.clock(),
+        ),
       );
       if (!written) deps.log.debug('link state kept: a delete was requested', { linkId: input.linkId, state: input.state });
     },
@@ -152,7 +160,7 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Marks a link deleted; its row and events stay readable, and the pair may be linked again. */
     async finishDelete(linkId: string): Promise<void> {
-      await store.links.finishDelete(linkId, { type: 'link.deleted', message: 'link deleted; both ends torn down' }, deps.clock());
+      await operations.deleteWrite(linkId, () => store.links.finishDelete(linkId, { type: 'link.deleted', message: 'link deleted; both ends torn down' }, deps.clock()));
     },
 
     // ---- agent calls: these run on the task queue of the hub instance holding the socket ----

@@ -17,6 +17,7 @@ import { eventRoutes } from './events';
 import { docsRoutes } from './docs';
 import { apiOperations } from './openapi/operations';
 import { contractCheck, contractCheckEnabled } from './openapi/contract-check';
+import { metricsRoute } from '../controller/metrics';
 
 
 export function createApi(options: ApiOptions): express.Express {
@@ -50,6 +51,8 @@ export function createApi(options: ApiOptions): express.Express {
   api.use('/events', eventRoutes(ctx));
   api.use((req, _res, next) => next(new AppError('not_found', `no route for ${req.method} ${clip(`${req.baseUrl}${req.path}`, 120)}`)));
   app.use('/api', api);
+  // Prometheus: GET /metrics, behind the API token when one is set (controller/metrics.ts).
+  app.use(metricsRoute(ctx));
   app.use(consoleRoutes(ctx.consoleDir));
 
   app.use(errorHandler(ctx.log));

@@ -25,6 +25,12 @@ const schema = z.object({
   /** The agents' WebSocket endpoint, on a listener of its own. */
   AGENT_HOST: z.string().default('127.0.0.1'),
   AGENT_PORT: envInt(0, 65535).default(8081),
+  /**
+   * Prometheus metrics on a listener of their own, without a token (GET /metrics); unset: only on
+   * the API listener (behind API_TOKEN when set). Loopback unless the operator opens it.
+   */
+  METRICS_PORT: envInt(0, 65535).optional(),
+  METRICS_HOST: z.string().default('127.0.0.1'),
   /** Host header values the API answers (DNS-rebinding guard); comma-separated, "*" turns the check off. */
   API_ALLOWED_HOSTS: list.optional(),
   /** PEM certificate chain and key: both listeners serve HTTPS/WSS; re-read on SIGHUP. */
@@ -96,6 +102,10 @@ export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env) {
   if (!!c.TEMPORAL_TLS_CERT !== !!c.TEMPORAL_TLS_KEY) problems.push('  TEMPORAL_TLS_CERT, TEMPORAL_TLS_KEY: give both (PEM files) or neither');
   if (c.ROLES.includes('hub') && c.ROLES.includes('api') && c.HOST === c.AGENT_HOST && c.PORT === c.AGENT_PORT && c.PORT !== 0) {
     problems.push(`  AGENT_PORT: the agent listener needs a port of its own (PORT is ${c.PORT} too)`);
+  }
+  if (c.METRICS_PORT !== undefined && c.METRICS_PORT !== 0) {
+    const taken = [c.ROLES.includes('api') && c.HOST === c.METRICS_HOST && c.PORT === c.METRICS_PORT ? 'PORT' : undefined, c.ROLES.includes('hub') && c.AGENT_HOST === c.METRICS_HOST && c.AGENT_PORT === c.METRICS_PORT ? 'AGENT_PORT' : undefined].filter(Boolean);
+    if (taken.length) problems.push(`  METRICS_PORT: the metrics listener needs a port of its own (${taken.join(' and ')} is ${c.METRICS_PORT} too)`);
   }
   if (c.CLOUD_ENDPOINT_ALLOW) {
     try {

@@ -55,6 +55,7 @@ async function main(): Promise<void> {
     roles: config.ROLES,
     api: { host: config.HOST, port: config.PORT, allowedHosts: config.API_ALLOWED_HOSTS ?? defaultAllowedHosts(config.HOST) },
     agent: { host: config.AGENT_HOST, port: config.AGENT_PORT, preauthPerIp: config.AGENT_PREAUTH_PER_IP, preauthMax: config.AGENT_PREAUTH_MAX },
+    ...(config.METRICS_PORT !== undefined ? { metricsListener: { host: config.METRICS_HOST, port: config.METRICS_PORT } } : {}),
     ...(config.TLS_CERT && config.TLS_KEY ? { tls: { certFile: config.TLS_CERT, keyFile: config.TLS_KEY } } : {}),
     databaseUrl: config.DATABASE_URL,
     temporalAddress,
@@ -82,6 +83,11 @@ async function main(): Promise<void> {
   if (runtime.url) lines.push(`  Console:         ${runtime.url}/  ← open this in a browser`);
   if (runtime.url) lines.push(`  REST API:        ${runtime.url}/api${config.API_TOKEN ? ' (Authorization: Bearer $API_TOKEN)' : ''}`);
   if (runtime.agentUrl) lines.push(`  agent endpoint:  ${runtime.agentUrl.replace(/^http/, 'ws')}/agent`);
+  if (runtime.metricsUrl) lines.push(`  Metrics:         ${runtime.metricsUrl}/metrics (no token)`);
+  else if (runtime.url) lines.push(`  Metrics:         ${runtime.url}/metrics${config.API_TOKEN ? ' (Authorization: Bearer $API_TOKEN)' : ''}`);
+  if (runtime.metricsUrl && !isLoopbackHost(config.METRICS_HOST)) {
+    log.warn('the metrics listener answers anyone who can reach it, without a token: keep METRICS_HOST on a network only Prometheus reaches', { metricsHost: config.METRICS_HOST });
+  }
   if (runtime.agentUrl && !config.TLS_CERT && !isLoopbackHost(config.AGENT_HOST)) {
     log.warn('the agent endpoint listens on a non-loopback address without TLS: PSKs would cross the network in cleartext; set TLS_CERT and TLS_KEY, or terminate TLS in a proxy in front of it', { agentHost: config.AGENT_HOST });
   }

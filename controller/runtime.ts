@@ -20,6 +20,8 @@ import type { Role } from './config';
 import { providerResolver } from '../cloud/accounts';
 import { budgetFor, type BudgetOverrides } from '../cloud/budgets';
 import { dbPacer } from '../cloud/pacer';
+import { ControllerMetrics } from '../lib/metrics';
+import { exposeMetrics, linkStateCounts, measuredPacer, metricsListenerHandler, recentLinkEvents } from './metrics';
 import type { CloudProvider, CloudTarget } from '../cloud/types';
 import { CloudWorkers } from './cloud-workers';
 import { listen, type Listener, type TlsFiles } from './listeners';
@@ -38,6 +40,8 @@ export interface RuntimeOptions {
   api: { host: string; port: number; allowedHosts?: string[] };
   /** The agents' listener (role hub). */
   agent: { host: string; port: number; preauthPerIp?: number; preauthMax?: number };
+  /** A listener serving only GET /metrics, without a token (METRICS_PORT); /metrics is on the API listener either way. */
+  metricsListener?: { host: string; port: number };
   /** Certificate and key: both listeners serve HTTPS/WSS. */
   tls?: TlsFiles;
   databaseUrl: string;
@@ -91,6 +95,10 @@ export interface Runtime {
   hub?: GatewayHub;
   client: Client;
   cloudWorkers?: CloudWorkers;
+  /** This runtime's Prometheus families (lib/metrics.ts). */
+  metrics: ControllerMetrics;
+  /** Base URL of the metrics listener, when METRICS_PORT is set. */
+  metricsUrl?: string;
   close(): Promise<void>;
 }
 
@@ -130,6 +138,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const db = await openDb(options.databaseUrl);
     closers.push(() => db.$disconnect());
     const store = createStore(db);
+    const metrics = new ControllerMetrics({ linkStates: linkStateCounts(db, log.child({ component: 'metrics' })) });
     const resealed = await resealLegacySecrets(store, options.secretKey);
     if (resealed) log.info('re-sealed stored secrets to their rows', { count: resealed });
     const tls = options.temporalTls ? await temporalTlsConfig(options.temporalTls) : undefined;
@@ -177,6 +186,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         helloTimeoutMs: options.helloTimeoutMs,
         preauthPerIp: options.agent.preauthPerIp,
         preauthMax: options.agent.preauthMax,
+        metrics: metrics.hub,
         onOnline: (gatewayId, info) => void onGatewayOnline(gatewayId, info.facts),
         onFacts: (gatewayId, facts) => void onGatewayFacts(gatewayId, facts),
         onTunnel: (gatewayId, report) => void inOrder(`${gatewayId}|${report.name}`, () => onTunnel(gatewayId, report.name, report.up, report.reason)),
@@ -265,6 +275,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     /** Tells a link's workflow that what it carries changed in the database (CIDRs, its key, a gateway's address). */
     const reconfigureLink = async (workflowId: string, reason: 'cidrs' | 'key' | 'endpoint' = 'cidrs'): Promise<void> => {
       await client.workflow.getHandle(workflowId).signal(reconfigureSignal, { reason });
+      // A rotation stands once its signal is through (rotateLinkKey undoes it otherwise).
+      if (reason === 'key') metrics.operations.started.key_rotation.inc();
+    };
+
+    /**
+     * A DELETE the API recorded: the operation starts at the first request only (a repeat is
+     * accepted and signalled again). The store keeps the first request's time, and the write of a
+     * repeat moves updatedAt past it.
+     */
+    const countDeleteRequest = async (workflowId: string): Promise<void> => {
+      const link = await store.links.get(workflowId.replace(/^link-/, ''));
+      if (link?.deleteRequestedAt && link.deleteRequestedAt.getTime() === link.updatedAt.getTime()) metrics.operations.started.link_delete.inc();
     };
 
     /**
@@ -303,9 +325,18 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         links: {
           start: async (linkId, workflowId) => {
             await client.workflow.start<typeof linkWorkflow>('linkWorkflow', { taskQueue: options.taskQueue, workflowId, args: [{ linkId }] });
+            metrics.operations.started.link_create.inc();
           },
-          requestDelete: (workflowId) => signalIntent(workflowId, 'delete'),
-          reconfigure: (workflowId, reason) => (reason === undefined || reason === 'cidrs' ? signalIntent(workflowId, 'change') : reconfigureLink(workflowId, reason)),
+          requestDelete: (workflowId) => {
+            void countDeleteRequest(workflowId).catch((err: unknown) => log.debug('metrics: could not read a deleted link', { workflowId, err }));
+            return signalIntent(workflowId, 'delete');
+          },
+          reconfigure: (workflowId, reason) => {
+            if (reason !== undefined && reason !== 'cidrs') return reconfigureLink(workflowId, reason);
+            // The change is recorded before this call: it has started whether or not the signal gets through now.
+            metrics.operations.started.cidr_change.inc();
+            return signalIntent(workflowId, 'change');
+          },
           startDiscovery: async (gatewayId, ref, publicIp) => {
             await client.workflow.start<typeof discoverGatewayWorkflow>('discoverGatewayWorkflow', {
               taskQueue: options.taskQueue,
@@ -331,6 +362,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         ...(changes ? { changes } : {}),
         view: () => ({ now: new Date(), presenceTtlMs, temporalUiUrl: options.temporalUiUrl, temporalNamespace: options.temporalNamespace }),
       });
+      exposeMetrics(app, metrics);
       apiListener = await listen({ host: options.api.host, port: options.api.port, handler: app, ...(options.tls ? { tls: options.tls } : {}) });
       listeners.push(apiListener);
       closers.push(() => apiListener!.close());
@@ -367,12 +399,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         presenceTtlMs,
         providerFor: providerResolver(store, options.secretKey, { endpointAllow: options.cloudEndpointAllow, ...(options.buildProvider ? { build: options.buildProvider } : {}) }),
         paceCloudCall: (() => {
-          const pacer = dbPacer(db, options.databaseUrl);
+          const pacer = measuredPacer(dbPacer(db, options.databaseUrl), metrics.cloud);
           return async (ref, api, slots) => {
             await pacer({ provider: ref.provider, accountId: ref.accountId, region: ref.region, api }, budgetFor(ref.provider, api, options.cloudBudgets ?? {}), slots);
           };
         })(),
         temporal: () => client,
+        metrics: { cloud: metrics.cloud, operations: { metrics: metrics.operations, recentEvents: recentLinkEvents(db) } },
       });
       const workers: Worker[] = [];
       if (options.roles.includes('worker')) {
@@ -435,12 +468,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       closers.push(() => feed.close());
     }
 
+    let metricsListener: Listener | undefined;
+    if (options.metricsListener) {
+      metricsListener = await listen({ host: options.metricsListener.host, port: options.metricsListener.port, handler: metricsListenerHandler(metrics, log) });
+      const l = metricsListener;
+      closers.push(() => l.close());
+    }
+
     return {
       db,
       store,
       hub,
       client,
+      metrics,
       close,
+      ...(metricsListener ? { metricsUrl: metricsListener.url } : {}),
       reloadTls: async () => {
         for (const l of listeners) await l.reloadTls();
       },

@@ -11,6 +11,7 @@ import type { LogSampler } from './log-sampler';
 import type { PresenceStore } from './presence';
 import { errorBody, sendJson } from './replies';
 import { limitKey } from '../lib/net';
+import type { HubMetrics } from '../lib/metrics';
 
 /** The request needs no body; anything bigger than this is not an agent's. */
 export const MAX_ENROL_BODY_BYTES = 1024;
@@ -20,12 +21,14 @@ export interface EnrolDeps {
   limiter: AuthFailureLimiter;
   sampler: LogSampler;
   log: Logger;
+  metrics?: HubMetrics;
 }
 
 export async function serveEnrolment(req: IncomingMessage, res: ServerResponse, deps: EnrolDeps): Promise<void> {
   const source = limitKey(req.socket.remoteAddress);
   const waitMs = await deps.limiter.blockedFor(source);
   if (waitMs > 0) {
+    deps.metrics?.authFailures.enrolment_blocked.inc();
     deps.sampler.warn(source, 'agent refused: too many failed authentications', { from: source, path: 'enrol' });
     return sendJson(res, 429, errorBody('too_many_failures', 'too many failed authentications from this address; retry later'), { 'retry-after': retryAfterSeconds(waitMs) });
   }
@@ -34,6 +37,7 @@ export async function serveEnrolment(req: IncomingMessage, res: ServerResponse, 
   }
   const refuse = (reason: string, gatewayId?: string): void => {
     deps.limiter.failed(source);
+    deps.metrics?.authFailures.enrolment_refused.inc();
     deps.sampler.warn(source, 'enrolment refused', { from: source, reason, ...(gatewayId ? { gatewayId } : {}) });
     sendJson(res, 401, errorBody('unauthorized', 'enrolment token invalid, expired or already used'));
   };

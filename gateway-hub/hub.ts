@@ -35,6 +35,7 @@ import { normaliseIp, limitKey } from '../lib/net';
 import { AuthFailureLimiter, retryAfterSeconds } from '../lib/auth-limiter';
 import { serveEnrolment } from './enrol';
 import { HubError } from './errors';
+import type { RpcOutcome } from '../lib/metrics';
 import { LogSampler } from './log-sampler';
 import { hubLimits, type HubLimits, type HubOptions } from './options';
 import { AgentNoise, connNoise, type ConnNoise } from './noise';
@@ -57,6 +58,8 @@ export const AGENT_LISTEN_BACKLOG = 4096;
 const UNKNOWN_GATEWAY_HASH = hashSecret('no such gateway');
 /** How long a stopping hub waits for agents to answer its close frames before cutting them off. */
 const CLOSE_GRACE_MS = 1000;
+/** What the log says for each refusal the metrics count. */
+const REFUSAL_TEXT = { malformed: 'malformed credentials', wrong_secret: 'wrong secret', unknown_gateway: 'unknown gateway' } as const;
 /** How long recheck() remembers a change, for authentications whose lookup was in flight then. */
 const RECHECK_MEMORY_MS = 10_000;
 
@@ -78,6 +81,8 @@ interface Conn {
   alive: boolean;
   /** When the last heartbeat ping went out (performance.now()); 0 before the first. */
   pingedAt: number;
+  /** The hub cut it for missing heartbeats (its close code is then just 1006). */
+  heartbeatCut?: boolean;
   readonly pending: Set<string>;
   helloTimer?: NodeJS.Timeout;
 }
@@ -85,6 +90,8 @@ interface Conn {
 interface Pending {
   readonly conn: Conn;
   readonly method: Method;
+  /** performance.now() when the request went out, for the latency histogram. */
+  readonly sentAt: number;
   readonly resolve: (v: unknown) => void;
   readonly reject: (e: Error) => void;
   readonly timer: NodeJS.Timeout;
@@ -127,7 +134,10 @@ export class GatewayHub {
       perSource: l.preauthPerIp,
       max: l.preauthMax,
       timeoutMs: l.preauthTimeoutMs,
-      onRefused: (source, limit) => this.sampler.warn(source, 'agent listener: connection refused, too many unauthenticated connections', { from: source, limit }),
+      onRefused: (source, limit) => {
+        options.metrics?.preauthRefused[limit].inc();
+        this.sampler.warn(source, 'agent listener: connection refused, too many unauthenticated connections', { from: source, limit });
+      },
     });
     this.authFailures = new AuthFailureLimiter({ failures: l.authFailures, windowMs: l.authFailureWindowMs });
     this.noise = new AgentNoise<Conn>({
@@ -146,6 +156,7 @@ export class GatewayHub {
     this.roundTick = this.ticksPerRound;
     this.heartbeat = setInterval(() => this.sweep(), tickMs);
     this.heartbeat.unref();
+    options.metrics?.watchConnected(() => this.conns.size);
   }
 
   /**
@@ -178,7 +189,7 @@ export class GatewayHub {
     if (path !== ENROL_PATH) return sendJson(res, 404, errorBody('not_found', `agents connect with a WebSocket upgrade to ${AGENT_PATH} and enrol with POST ${ENROL_PATH}`));
     if (req.method !== 'POST') return sendJson(res, 405, errorBody('method_not_allowed', `${ENROL_PATH} takes POST`), { allow: 'POST' });
     if (this.closing) return sendJson(res, 503, errorBody('shutting_down', 'controller shutting down'));
-    serveEnrolment(req, res, { store: this.options.store, limiter: this.authFailures, sampler: this.sampler, log: this.options.log }).catch((err: unknown) => {
+    serveEnrolment(req, res, { store: this.options.store, limiter: this.authFailures, sampler: this.sampler, log: this.options.log, ...(this.options.metrics ? { metrics: this.options.metrics } : {}) }).catch((err: unknown) => {
       this.options.log.error('enrolment failed', { err });
       sendJson(res, 500, errorBody('internal', 'enrolment failed'));
     });
@@ -241,7 +252,7 @@ export class GatewayHub {
     return new Promise<Result<M>>((resolve, rejectP) => {
       const timeoutMs = opts.timeoutMs ?? this.options.rpcTimeoutMs;
       const timer = setTimeout(() => this.settle(id, new HubError('timeout', `${method} to gateway ${gatewayId} timed out after ${timeoutMs} ms`)), timeoutMs);
-      this.pending.set(id, { conn, method, resolve: resolve as (v: unknown) => void, reject: rejectP, timer });
+      this.pending.set(id, { conn, method, sentAt: performance.now(), resolve: resolve as (v: unknown) => void, reject: rejectP, timer });
       conn.pending.add(id);
       conn.ws.send(JSON.stringify(frame), (err) => {
         if (err) this.settle(id, new HubError('disconnected', `send to gateway ${gatewayId} failed: ${err.message}`));
@@ -275,11 +286,12 @@ export class GatewayHub {
     // A source that failed too often is refused before its credentials cost a database lookup.
     const waitMs = await this.authFailures.blockedFor(source);
     if (waitMs > 0) {
+      this.options.metrics?.authFailures.blocked.inc();
       this.sampler.warn(source, 'agent refused: too many failed authentications', { from: source });
       return refuseUpgrade(socket, 429, 'Too Many Requests', { 'Retry-After': retryAfterSeconds(waitMs) });
     }
     const auth = parseAuthHeader(req.headers.authorization);
-    if (!auth) return this.refuseCredentials(socket, source, 'malformed credentials');
+    if (!auth) return this.refuseCredentials(socket, source, 'malformed');
     const gatewayId = asGatewayId(auth.gatewayId);
     const lookedUpAt = performance.now();
     let hash = await this.options.store.secretHash(gatewayId);
@@ -290,7 +302,7 @@ export class GatewayHub {
     if (socket.destroyed) return;
     // Unknown gateway and wrong secret look the same from outside, in answer and in cost.
     const matches = secretMatches(auth.secret, hash ?? UNKNOWN_GATEWAY_HASH);
-    if (!hash || !matches) return this.refuseCredentials(socket, source, hash ? 'wrong secret' : 'unknown gateway', gatewayId);
+    if (!hash || !matches) return this.refuseCredentials(socket, source, hash ? 'wrong_secret' : 'unknown_gateway', gatewayId);
     const observedIp = normaliseIp(req.socket.remoteAddress);
     const peer = peerKey(req.socket);
     this.wss.handleUpgrade(req, socket, head, (ws) => {
@@ -300,9 +312,10 @@ export class GatewayHub {
   }
 
   /** 401, counted against the source; logged once per source and window (the secret never is). */
-  private refuseCredentials(socket: Duplex, source: string, reason: string, gatewayId?: GatewayId): void {
+  private refuseCredentials(socket: Duplex, source: string, reason: 'malformed' | 'wrong_secret' | 'unknown_gateway', gatewayId?: GatewayId): void {
     this.authFailures.failed(source);
-    this.sampler.warn(source, 'agent rejected', { from: source, reason, ...(gatewayId ? { gatewayId } : {}) });
+    this.options.metrics?.authFailures[reason].inc();
+    this.sampler.warn(source, 'agent rejected', { from: source, reason: REFUSAL_TEXT[reason], ...(gatewayId ? { gatewayId } : {}) });
     refuseUpgrade(socket, 401, 'Unauthorized');
   }
 
@@ -328,7 +341,10 @@ export class GatewayHub {
     ws.on('message', (data: RawData, isBinary: boolean) => this.onMessage(conn, data, isBinary));
     // ws emits 'error' for oversized frames and bad UTF-8 and closes with the right code (1009/1007).
     ws.on('error', (err) => this.sampler.warn(gatewayId, 'agent socket error', { gatewayId, err: err.message }));
-    ws.on('close', () => void this.dropConn(conn, 'socket closed'));
+    ws.on('close', (code: number) => {
+      this.options.metrics?.disconnected(code, conn.heartbeatCut === true);
+      void this.dropConn(conn, 'socket closed');
+    });
   }
 
   private onMessage(conn: Conn, data: RawData, isBinary: boolean): void {
@@ -403,6 +419,7 @@ export class GatewayHub {
     }
     if (conn.ws.readyState !== conn.ws.OPEN) return; // closing: dropConn follows and writes it off
     conn.ready = true;
+    this.options.metrics?.hellos.inc();
     const welcome: HubFrame = { type: 'welcome', protocol: PROTOCOL_VERSION, gatewayId: conn.gatewayId, heartbeatMs: this.options.heartbeatMs };
     conn.ws.send(JSON.stringify(welcome));
     // onOnline reconciles the agent and signals its link workflows: a gateway that reconnects in
@@ -436,6 +453,7 @@ export class GatewayHub {
     this.pending.delete(id);
     p.conn.pending.delete(id);
     clearTimeout(p.timer);
+    this.options.metrics?.rpc[p.method][err ? rpcOutcome(err) : 'ok'].observe((performance.now() - p.sentAt) / 1000);
     if (err) p.reject(err);
     else p.resolve(value);
   }
@@ -477,6 +495,7 @@ export class GatewayHub {
       // A connection can come round early when others ahead of it left; give its pong time to arrive.
       if (now - c.pingedAt < this.options.heartbeatMs / 2) continue;
       if (!c.alive) {
+        c.heartbeatCut = true;
         c.ws.terminate(); // 'close' follows and drops the connection
         continue;
       }
@@ -487,4 +506,9 @@ export class GatewayHub {
     }
     if (this.roundPos >= this.round.length) this.round = []; // do not hold closed sockets until the next round
   }
+}
+
+/** A failed request's outcome label; the hub only settles requests it sent, so never not_connected. */
+function rpcOutcome(err: Error): RpcOutcome {
+  return err instanceof HubError && err.code !== 'not_connected' ? err.code : 'disconnected';
 }

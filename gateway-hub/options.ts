@@ -5,6 +5,7 @@ import type { Facts } from '../protocol/messages';
 import type { GatewayId } from '../protocol/ids';
 import type { Logger } from '../lib/log';
 import type { PresenceStore } from './presence';
+import type { HubMetrics } from '../lib/metrics';
 
 export interface TunnelReport {
   name: string;
@@ -48,6 +49,8 @@ export interface HubOptions {
   onFacts?: (gatewayId: GatewayId, facts: Facts) => void;
   /** Called when a gateway's socket closed and no newer socket replaced it. */
   onOffline?: (gatewayId: GatewayId) => void;
+  /** Prometheus families the hub counts into (lib/metrics.ts); none when absent. */
+  metrics?: HubMetrics;
 }
 
 export const HUB_LIMIT_DEFAULTS = {
