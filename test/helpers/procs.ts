@@ -153,6 +153,8 @@ export async function startControllerProc(o: ControllerProcOptions): Promise<Con
   const env: NodeJS.ProcessEnv = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/root',
+    // The run's response checker (test/setup/run.ts) reaches controllers in their own processes too.
+    ...(process.env.API_CONTRACT_CHECK ? { API_CONTRACT_CHECK: process.env.API_CONTRACT_CHECK } : {}),
     ROLES: roles.join(','),
     HOST: '127.0.0.1',
     PORT: String(port ?? 0),
