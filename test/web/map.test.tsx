@@ -127,4 +127,22 @@ describe('TopologyMap', () => {
     expect(await axeViolations(container)).toEqual([]);
     store.stop();
   });
+
+  it('shows gateways where they were after a reload, including ones placed during the session', async () => {
+    localStorage.clear();
+    const where = () => new Map([...document.querySelectorAll('.react-flow__node')].map((n) => [n.getAttribute('data-id'), (n as HTMLElement).style.transform]));
+    const first = liveStore([dc, sh, vpc], []);
+    const view = await renderMap(first.store);
+    const added = gateway('gw4', 'dc-shenzhen', ['10.4.0.0/24']);
+    await first.send('gateway', { id: 'gw4', gateway: added });
+    await first.send('link', { id: 'lnk4', link: link('lnk4', added, vpc, 'up') });
+    const before = where();
+    first.store.stop();
+    view.unmount();
+    // The same mesh, loaded fresh: a full layout would place gw4 elsewhere.
+    const second = liveStore([dc, sh, vpc, added], [link('lnk4', added, vpc, 'up')]);
+    await renderMap(second.store);
+    expect(where()).toEqual(before);
+    second.store.stop();
+  });
 });

@@ -95,6 +95,28 @@ function useEdges(topology: string, links: ReadonlyMap<string, ApiLink>): LinkFl
   }, [topology]);
 }
 
+const POSITIONS_KEY = 'ipsec-mesh.map-positions';
+
+/** Where gateways were last seen on this browser, so a reload shows the same picture. */
+function savedPositions(): ReadonlyMap<string, Pos> {
+  try {
+    const raw = JSON.parse(localStorage.getItem(POSITIONS_KEY) ?? '{}') as Record<string, [number, number]>;
+    return new Map(Object.entries(raw).filter(([, p]) => Array.isArray(p) && p.every(Number.isFinite)).map(([id, [x, y]]) => [id, { x, y }]));
+  } catch {
+    return new Map();
+  }
+}
+
+function savePositions(positions: ReadonlyMap<string, Pos>): void {
+  const out: Record<string, [number, number]> = {};
+  for (const [id, p] of positions) out[id] = [Math.round(p.x), Math.round(p.y)];
+  try {
+    localStorage.setItem(POSITIONS_KEY, JSON.stringify(out));
+  } catch {
+    // Storage full or denied: the map still works, it just lays out afresh next time.
+  }
+}
+
 /** Positions by id: laid out once, then only new gateways are placed (see layout.ts). */
 function usePositions(gateways: ReadonlyMap<string, Gateway>, links: ReadonlyMap<string, ApiLink>) {
   const [positions, setPositions] = useState<ReadonlyMap<string, Pos>>(new Map());
@@ -104,8 +126,25 @@ function usePositions(gateways: ReadonlyMap<string, Gateway>, links: ReadonlyMap
   linksRef.current = links;
   const edgesOf = () => [...linksRef.current.values()].filter(isLiveLink).map((l) => [l.a.id, l.b.id] as const);
   useEffect(() => {
-    setPositions((prev) => layoutMesh(ids, edgesOf(), prev));
+    setPositions((prev) => layoutMesh(ids, edgesOf(), prev.size ? prev : savedPositions()));
   }, [ids]);
+  // Saved a moment after the last change (a drag moves a node many times a second), and when
+  // the page goes away.
+  const latest = useRef(positions);
+  latest.current = positions;
+  useEffect(() => {
+    if (positions.size === 0) return;
+    const timer = setTimeout(() => savePositions(positions), 500);
+    return () => clearTimeout(timer);
+  }, [positions]);
+  useEffect(() => {
+    const save = () => latest.current.size > 0 && savePositions(latest.current);
+    window.addEventListener('pagehide', save);
+    return () => {
+      window.removeEventListener('pagehide', save);
+      save();
+    };
+  }, []);
   const rearrange = () => setPositions(fullLayout(ids, edgesOf()));
   const move = useCallback((id: string, pos: Pos) => setPositions((prev) => new Map(prev).set(id, pos)), []);
   return { ids, positions, rearrange, move };
