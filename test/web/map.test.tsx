@@ -145,4 +145,17 @@ describe('TopologyMap', () => {
     expect(where()).toEqual(before);
     second.store.stop();
   });
+
+  it('opens a link from the keyboard: Enter on its edge', async () => {
+    const user = userEvent.setup();
+    window.history.replaceState(null, '', '/');
+    const { store } = liveStore([dc, sh], [link('lnk7', dc, sh, 'up')]);
+    await renderMap(store);
+    const edge = await vi.waitFor(() => document.querySelector<SVGGElement>('.react-flow__edge[data-id="lnk7"]')!);
+    expect(edge.getAttribute('tabindex')).toBe('0');
+    edge.focus();
+    await user.keyboard('{Enter}');
+    expect(window.location.pathname).toBe('/links/lnk7');
+    store.stop();
+  });
 });
