@@ -9,6 +9,7 @@ import type { StateStore } from './state';
 import { ControllerSession, type SessionOptions } from './session';
 import type { CloudIdentity, MetadataSource } from './metadata';
 import { boundedFacts, boundedText } from './facts';
+import type { AgentMetrics } from './metrics';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -21,7 +22,9 @@ export interface AgentOptions {
   metadata?: MetadataSource;
   /** How often the agent checks its addresses (interfaces, cloud metadata) for a change. */
   addressCheckMs?: number;
-  session: Omit<SessionOptions, 'facts' | 'handle' | 'onConnected' | 'log'>;
+  session: Omit<SessionOptions, 'facts' | 'handle' | 'onConnected' | 'log' | 'metrics'>;
+  /** Prometheus families for AGENT_METRICS_ADDR; none when absent. */
+  metrics?: AgentMetrics;
 }
 
 export class Agent {
@@ -37,16 +40,24 @@ export class Agent {
   private addressTimer?: NodeJS.Timeout;
   private lastAddresses?: string;
   private stopped = false;
+  /** Links whose CHILD_SA strongSwan last reported installed (for the tunnels_up gauge). */
+  private readonly up = new Set<string>();
 
   constructor(private readonly options: AgentOptions) {
     this.session = new ControllerSession({
       ...options.session,
+      ...(options.metrics ? { metrics: options.metrics } : {}),
       log: options.log,
       facts: () => this.facts(),
       handle: (m, p) => this.handle(m, p),
       onConnected: () => this.flushTunnelEvents(),
     });
     options.driver.onTunnel((e) => this.report(e));
+    options.metrics?.watch({
+      connected: () => this.session.isConnected,
+      tunnelsConfigured: () => options.state.links().length,
+      tunnelsUp: () => [...this.up].filter((name) => options.state.get(name)).length,
+    });
     options.driver.onRestart(() => void this.ops.run(() => this.restore('charon restarted')));
   }
 
@@ -182,6 +193,8 @@ export class Agent {
   private report(event: TunnelEvent): void {
     const held = this.options.state.get(event.name);
     if (!held) return; // not ours
+    if (event.up) this.up.add(event.name);
+    else this.up.delete(event.name);
     if (!event.up && held.initiator) this.redialLater(event.name);
     this.options.log.info(event.up ? 'tunnel up' : 'tunnel down', { link: event.name, reason: event.reason });
     const sent = this.session.send({ type: 'tunnel', name: event.name, up: event.up, ...(event.reason ? { reason: boundedText(event.reason, 256) } : {}), at: new Date().toISOString() });

@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { ConfigError, envBool, envInt, envUrl, parseEnv } from '../lib/env';
 import { isLoopbackHost } from '../lib/net';
 import { isPin, readCaBundle } from './tls';
+import { parseMetricsAddr } from './metrics';
 
 const schema = z
   .object({
@@ -40,6 +41,11 @@ const schema = z
     BACKOFF_MIN_MS: envInt(10, 60_000).default(500),
     BACKOFF_MAX_MS: envInt(100, 600_000).default(30_000),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+    /** host:port for the agent's own Prometheus endpoint (GET /metrics), e.g. 127.0.0.1:9469; unset: none. */
+    AGENT_METRICS_ADDR: z
+      .string()
+      .transform((value, ctx) => parseMetricsAddr(value) ?? (ctx.addIssue({ code: 'custom', message: 'expected host:port or [ipv6]:port, e.g. 127.0.0.1:9469' }), z.NEVER))
+      .optional(),
     HTTPS_PROXY: z.string().optional(),
     https_proxy: z.string().optional(),
     HTTP_PROXY: z.string().optional(),
@@ -83,6 +89,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env) {
     addressCheckMs: c.ADDRESS_CHECK_MS,
     backoff: { minMs: c.BACKOFF_MIN_MS, maxMs: Math.max(c.BACKOFF_MAX_MS, c.BACKOFF_MIN_MS) },
     logLevel: c.LOG_LEVEL,
+    metricsAddr: c.AGENT_METRICS_ADDR,
     proxy: {
       https: c.HTTPS_PROXY ?? c.https_proxy,
       http: c.HTTP_PROXY ?? c.http_proxy,

@@ -6,6 +6,7 @@ import { AuthRejectedError } from './session';
 import { StateStore } from './state';
 import { ViciDriver } from './vici-driver';
 import { createMetadataSource } from './metadata';
+import { AgentMetrics, serveAgentMetrics } from './metrics';
 import { ConfigError } from '../lib/env';
 import { createLogger } from '../lib/log';
 
@@ -21,7 +22,13 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger({ level: config.logLevel, base: { gatewayId: config.gatewayId } });
+  const metrics = config.metricsAddr ? new AgentMetrics() : undefined;
+  if (metrics && config.metricsAddr) {
+    const served = await serveAgentMetrics(config.metricsAddr, metrics, log);
+    log.info('metrics served', { url: `${served.url}/metrics` });
+  }
   const agent = new Agent({
+    ...(metrics ? { metrics } : {}),
     driver: new ViciDriver({ socketPath: config.viciSocket, log: log.child({ component: 'vici' }) }),
     state: new StateStore(config.stateDir),
     log,

@@ -30,6 +30,7 @@ import { RetryLaterError, retryDelay, retryLaterFor } from './retry';
 import { isCertificateError, type ControllerTrust } from './tls';
 import { ControllerTransport, isCleartextOffLoopback } from './transport';
 import { boundedCode, boundedText } from './facts';
+import type { AgentMetrics } from './metrics';
 
 export { AuthRejectedError, EnrolmentRejectedError } from './errors';
 
@@ -53,6 +54,8 @@ export interface SessionOptions {
   handle: RequestHandler;
   /** Called after each welcome (e.g. to flush tunnel state the controller missed). */
   onConnected?: () => void;
+  /** Prometheus families (AGENT_METRICS_ADDR); none when absent. */
+  metrics?: AgentMetrics;
 }
 
 export class ControllerSession {
@@ -104,7 +107,9 @@ export class ControllerSession {
   /** Runs until stop(); rejects only with AuthRejectedError (401: final) or ConfigError. */
   async run(): Promise<void> {
     await this.credentials.load();
+    let dials = 0;
     while (!this.stopped) {
+      if (dials++ > 0) this.options.metrics?.reconnects.inc();
       this.redialNow = false; // a redial asked for while sleeping is this dial
       const base = this.options.controllerUrls[this.urlIndex % this.options.controllerUrls.length]!;
       let failure: unknown;
@@ -273,6 +278,8 @@ export class ControllerSession {
   /** Every request gets a response, failures included. */
   private async serve(ws: WebSocket, id: string, method: Method, params: unknown): Promise<void> {
     let reply: AgentFrame;
+    const started = performance.now();
+    const served = this.options.metrics?.served[method];
     try {
       const parsed = Methods[method].params.safeParse(params);
       if (!parsed.success) throw Object.assign(new Error(`invalid params for ${method}`), { code: 'invalid_params' });
@@ -281,6 +288,10 @@ export class ControllerSession {
       const e = err as Error & { code?: unknown };
       // Within the protocol's bounds: a frame outside them would close the connection.
       reply = { type: 'response', id, ok: false, error: { code: boundedCode(typeof e.code === 'string' ? e.code : 'failed'), message: boundedText(String(e.message), 1024) } };
+    }
+    if (served) {
+      (reply.ok ? served.ok : served.failed).inc();
+      served.seconds.observe((performance.now() - started) / 1000);
     }
     if (ws.readyState === WebSocket.OPEN) ws.send(JSON.stringify(reply));
   }

@@ -62,7 +62,7 @@ const RPC_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20
 type Inc = { inc(value?: number): void };
 
 /** A record with one entry per key: label children bound once, looked up by property. */
-function keyed<K extends string, T>(keys: readonly K[], make: (key: K) => T): Record<K, T> {
+export function keyed<K extends string, T>(keys: readonly K[], make: (key: K) => T): Record<K, T> {
   return Object.fromEntries(keys.map((key) => [key, make(key)])) as Record<K, T>;
 }
 type Observe = { observe(value: number): void };
