@@ -81,19 +81,24 @@ export function link(id: string, a: Gateway, b: Gateway, state: Link['state'] = 
 /**
  * happy-dom has no layout: React Flow would never see its nodes' sizes, so it would draw no
  * edges. This gives elements the size their style says and reports every observed element as
- * resized once (what React Flow's own testing guide does for jsdom).
+ * resized once, soon after it is observed (what React Flow's own testing guide does for jsdom).
  */
 export function withLayoutShim(): void {
   class ImmediateResizeObserver {
     constructor(private readonly callback: ResizeObserverCallback) {}
     observe(target: Element) {
-      this.callback([{ target } as unknown as ResizeObserverEntry], this);
+      // Like a browser: reported after the current task, once the element is laid out.
+      setTimeout(() => this.callback([{ target } as unknown as ResizeObserverEntry], this), 0);
     }
     unobserve() {}
     disconnect() {}
   }
   globalThis.ResizeObserver = ImmediateResizeObserver;
-  const size = (el: HTMLElement, dim: 'width' | 'height') => parseFloat(el.style[dim]) || (el.classList.contains('react-flow__handle') ? 10 : 800);
+  const size = (el: HTMLElement, dim: 'width' | 'height') => {
+    const styled = el.style[dim];
+    if (styled.endsWith('px')) return parseFloat(styled);
+    return el.classList.contains('react-flow__handle') ? 10 : 800;
+  };
   Object.defineProperty(HTMLElement.prototype, 'offsetWidth', { configurable: true, get(this: HTMLElement) { return size(this, 'width'); } });
   Object.defineProperty(HTMLElement.prototype, 'offsetHeight', { configurable: true, get(this: HTMLElement) { return size(this, 'height'); } });
 }

@@ -1,6 +1,6 @@
 // One gateway on the map. Memoised: it re-renders only when its gateway object or its flags change.
 import { memo } from 'react';
-import { Handle, Position, type Node, type NodeProps } from '@xyflow/react';
+import { Handle, Position, useStore, type Node, type NodeProps } from '@xyflow/react';
 import { useLive } from '../live/context';
 import { PROVIDER_LABEL, addressOf, regionOf } from '../ui/labels';
 
@@ -10,12 +10,26 @@ export type GatewayNodeData = { match: boolean; picked: boolean };
 export type GatewayFlowNode = Node<GatewayNodeData, 'gateway'>;
 
 const MAX_CIDRS = 3;
+/** Below this zoom the details are unreadable anyway: a node shows its name and presence only. */
+export const DETAIL_ZOOM = 0.45;
+const zoomedOut = (s: { transform: [number, number, number] }) => s.transform[2] < DETAIL_ZOOM;
 function GatewayNodeView({ id, data }: NodeProps<GatewayFlowNode>) {
   const g = useLive((s) => s.mesh.gateways.get(id));
+  // A boolean: the node re-renders when the zoom crosses the threshold, not on every zoom step.
+  const compact = useStore(zoomedOut);
   if (!g) return null;
   const region = regionOf(g);
   const extra = g.cidrs.length - MAX_CIDRS;
   const classes = ['gw-node', `provider-${g.provider}`, g.online ? 'online' : 'offline', data.match ? 'match' : '', data.picked ? 'picked' : '', g.state !== 'ready' ? `gw-${g.state}` : ''].filter(Boolean).join(' ');
+  if (compact) {
+    return (
+      <div className={`${classes} compact`} data-gateway-id={g.id} title={`${g.name} (${PROVIDER_LABEL[g.provider]}) ${g.cidrs.join(', ')}`}>
+        <span className="dot" aria-hidden="true" />
+        <span className="gw-name">{g.name}</span>
+        <Handle type="source" position={Position.Right} />
+      </div>
+    );
+  }
   return (
     <div className={classes} data-gateway-id={g.id}>
       {/* One handle (React Flow measures each): drag from it to another gateway to connect them.

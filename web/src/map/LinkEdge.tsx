@@ -34,18 +34,16 @@ export function arcBetween(a: Point, b: Point): string {
 }
 
 function LinkEdgeView({ id, sourceX, sourceY, targetX, targetY, selected }: EdgeProps<LinkFlowEdge>) {
-  const state = useLive((s) => s.mesh.links.get(id)?.state) ?? 'provisioning';
-  const label = useLive((s) => {
-    const l = s.mesh.links.get(id);
-    return l ? `${l.a.name} ⇄ ${l.b.name}: ${l.state}` : '';
-  });
+  // The link object keeps its identity until that link changes (live/reducer.ts).
+  const link = useLive((s) => s.mesh.links.get(id));
+  const state = link?.state ?? 'provisioning';
   // React Flow gives the handle's place (the middle of the right side): the node's centre is half
   // a node to its left. The link runs between the two boxes' borders, as a gentle arc that bows
   // more the longer it is, so a long link clears the gateways placed between its ends.
   const d = arcBetween({ x: sourceX - NODE_W / 2, y: sourceY }, { x: targetX - NODE_W / 2, y: targetY });
   return (
     <g className={`link-edge state-${state}${selected ? ' selected' : ''}`} data-link-id={id} data-state={state}>
-      <title>{label}</title>
+      <title>{link ? `${link.a.name} ⇄ ${link.b.name}: ${state}` : id}</title>
       <path className="link-hit" d={d} />
       <path className="link-line" d={d} />
     </g>

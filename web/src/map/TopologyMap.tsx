@@ -276,6 +276,10 @@ export function TopologyMap({ focus }: { focus?: string } = {}) {
     return n;
   }, [links]);
 
+  // A large map opens zoomed out (compact nodes), so its first paint does not draw full details
+  // that fitView then shrinks away. Read once, when the flow mounts after the first load.
+  const initialViewport = useMemo(() => ({ x: 0, y: 0, zoom: gateways.size > 150 ? 0.2 : 1 }), [loaded]);
+
   const pickedGateway = picked ? gateways.get(picked) : undefined;
   const empty = loaded && gateways.size === 0;
 
@@ -321,6 +325,7 @@ export function TopologyMap({ focus }: { focus?: string } = {}) {
       <div className="map-body">
         <div className="topology" data-testid="topology" data-ready={ready ? 'true' : 'false'} onKeyDown={onKeyDown} aria-busy={!ready}>
           {!loaded && !loadError && <Loading what="the topology" />}
+          {loaded && (
           <ReactFlow<GatewayFlowNode, LinkFlowEdge>
             nodes={nodes}
             edges={edges}
@@ -333,6 +338,7 @@ export function TopologyMap({ focus }: { focus?: string } = {}) {
             onPaneClick={onPaneClick}
             onConnect={onConnect}
             connectionMode={ConnectionMode.Loose}
+            defaultViewport={initialViewport}
             minZoom={0.03}
             maxZoom={2}
             elementsSelectable={false}
@@ -344,6 +350,7 @@ export function TopologyMap({ focus }: { focus?: string } = {}) {
             <Controls showInteractive={false} />
             {gateways.size <= 400 && <MiniMap pannable zoomable ariaLabel="Overview of the map" />}
           </ReactFlow>
+          )}
           {empty && <FirstRun />}
         </div>
         <aside className="map-side" aria-label="Legend and details">
