@@ -74,4 +74,15 @@ describe('map layout', () => {
     expect(positions.size).toBe(1000);
     expect(overlapping(positions)).toEqual([]);
   });
+
+  it('lays out many newcomers as a block below the gateways already placed, moving none of those', () => {
+    const before = layoutMesh(nodes, edges);
+    const many = ids(300).map((id) => `new-${id}`);
+    const links = many.slice(1).map((id, i) => [many[i]!, id] as const);
+    const after = layoutMesh([...nodes, ...many], [...edges, ...links], before);
+    for (const id of nodes) expect(after.get(id)).toEqual(before.get(id));
+    const lowest = Math.max(...nodes.map((id) => before.get(id)!.y));
+    for (const id of many) expect(after.get(id)!.y).toBeGreaterThan(lowest);
+    expect(overlapping(after)).toEqual([]);
+  });
 });

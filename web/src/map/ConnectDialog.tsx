@@ -38,7 +38,9 @@ export function ConnectDialog({ gateways, links, a: initialA, b: initialB, onClo
     if (!ga || !gb) return setError(new Error('one of the gateways no longer exists'));
     const ca = carried(a);
     const cb = carried(b);
-    if (ca.length === 0 || cb.length === 0) return setError(new Error(`choose at least one network for ${ca.length === 0 ? ga.name : gb.name}`));
+    // A gateway without networks yet (still being discovered) is the API's to explain.
+    const unchosen = [ga, gb].find((g, i) => g.cidrs.length > 0 && (i === 0 ? ca : cb).length === 0);
+    if (unchosen) return setError(new Error(`choose at least one network for ${unchosen.name}`));
     // Only a narrowed choice is sent: otherwise the link follows each gateway's networks.
     const cidrs = { ...(ca.length < ga.cidrs.length ? { a: ca } : {}), ...(cb.length < gb.cidrs.length ? { b: cb } : {}) };
     setBusy(true);

@@ -19,6 +19,8 @@ const STEP_X = NODE_W + GAP_X;
 const STEP_Y = NODE_H + GAP_Y;
 /** dagre's cost grows fast with crossings: groups above this many links get the grid. */
 const DAGRE_MAX_EDGES = 80;
+/** More new gateways than this (and than those placed already) are laid out as a block. */
+const BULK_MIN = 20;
 /** And all dagre groups together stay under this many links, so the first paint stays quick. */
 const DAGRE_BUDGET = 600;
 
@@ -33,6 +35,15 @@ export function layoutMesh(ids: readonly string[], edges: readonly Edge[], previ
   for (const id of known) out.set(id, previous.get(id)!);
   const fresh = ids.filter((id) => !previous.has(id)).sort();
   if (fresh.length === 0) return out;
+  // Many newcomers at once (a bulk import, or a map last seen much smaller): they are laid out
+  // together, below what is already placed, instead of one by one around their neighbours.
+  if (fresh.length > Math.max(BULK_MIN, known.length)) {
+    const box = bounds(out.values());
+    const freshSet = new Set(fresh);
+    const block = fullLayout(fresh, edges.filter(([a, b]) => freshSet.has(a) && freshSet.has(b)));
+    for (const [id, p] of block) out.set(id, { x: box.minX + p.x, y: box.maxY + STEP_Y * 2 + p.y });
+    return out;
+  }
   const occupied = new Occupancy(out.values());
   const neighbours = adjacency(edges);
   let box = bounds(out.values());
