@@ -1,7 +1,7 @@
 // Gateways: the list with presence and discovery, registering one (on-prem or cloud), the agent
 // secret shown once with the command to start the agent, rename / edit networks, rotate the
 // secret, delete.
-import { useEffect, useMemo, useState, type FormEvent } from 'react';
+import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { apiClient, type CloudAccount, type Gateway } from '../api/client';
 import { useLive, useStore } from '../live/context';
 import { Dialog } from '../ui/Dialog';
@@ -271,11 +271,21 @@ export function agentCommand(controllerUrl: string, gatewayId: string, secret: s
 
 function SecretDialog({ gateway, secret, rotated, onClose }: { gateway: Gateway; secret: string; rotated: boolean; onClose: () => void }) {
   const [url, setUrl] = useState(defaultAgentUrl);
-  const [copied, setCopied] = useState(false);
+  const [copied, setCopied] = useState<'' | 'copied' | 'selected'>('');
+  const pre = useRef<HTMLPreElement>(null);
   const command = agentCommand(url, gateway.id, secret);
   const copy = async () => {
-    await navigator.clipboard.writeText(command);
-    setCopied(true);
+    try {
+      await navigator.clipboard.writeText(command);
+      setCopied('copied');
+    } catch {
+      // No clipboard outside a secure context (plain HTTP off loopback): select it for Ctrl+C.
+      const range = document.createRange();
+      if (pre.current) range.selectNodeContents(pre.current);
+      window.getSelection()?.removeAllRanges();
+      window.getSelection()?.addRange(range);
+      setCopied('selected');
+    }
   };
   return (
     <Dialog label="Agent secret" title={rotated ? `New agent secret for ${gateway.name}` : `${gateway.name} is registered`} onClose={onClose} wide>
@@ -286,17 +296,20 @@ function SecretDialog({ gateway, secret, rotated, onClose }: { gateway: Gateway;
         The controller's agent address, as the site reaches it
         <input value={url} onChange={(e) => setUrl(e.target.value)} spellCheck={false} />
       </label>
-      <pre className="command" aria-label="Command to start the agent">
+      <pre className="command" aria-label="Command to start the agent" ref={pre}>
         {command}
       </pre>
       <div className="actions">
         <button type="button" className="primary" onClick={() => void copy()}>
-          {copied ? 'Copied' : 'Copy command'}
+          {copied === 'copied' ? 'Copied' : 'Copy command'}
         </button>
         <button type="button" onClick={onClose} data-autofocus>
           Done
         </button>
       </div>
+      {copied === 'selected' && (
+        <p role="status">The browser allows no clipboard access here: the command is selected, press Ctrl+C (⌘C) to copy it.</p>
+      )}
       <p className="hint">
         Use <code>https://</code> when the controller's agent listener is reachable from other machines (see the README's Security section).
       </p>
