@@ -61,6 +61,11 @@ describe.skipIf(missing(needs, 'metrics tests'))('controller metrics (real contr
       expect(f.name.startsWith('ipsecmesh_')).toBe(true);
       for (const sample of f.samples) expect(Object.keys(sample.labels)).not.toContain('gateway');
     }
+    // The Grafana dashboard asks only for series the controller serves.
+    const dashboard = await readFile(path.join(ROOT, 'deploy/grafana/ipsec-mesh.json'), 'utf8');
+    const used = new Set([...dashboard.matchAll(/ipsecmesh_[a-z0-9_]+/g)].map(([name]) => name.replace(/_(bucket|count|sum)$/, '')));
+    expect(used.size).toBeGreaterThan(10);
+    for (const name of used) expect(families.has(name), `dashboard uses ${name}`).toBe(true);
     expect(families.get('ipsecmesh_links')!.samples.map((x) => x.labels.state).sort()).toEqual(['degraded', 'deleted', 'deleting', 'failed', 'provisioning', 'up', 'updating']);
   });
 
