@@ -9,6 +9,7 @@ import { Dialog } from './ui/Dialog';
 import { Loading } from './ui/Status';
 
 const LinkPage = lazy(() => import('./pages/LinkPage'));
+const LinksPage = lazy(() => import('./pages/LinksPage'));
 const GatewaysPage = lazy(() => import('./pages/GatewaysPage'));
 const AccountsPage = lazy(() => import('./pages/AccountsPage'));
 
@@ -39,7 +40,8 @@ export function App() {
       <header className="topbar">
         <span className="brand">ipsec-mesh</span>
         <nav aria-label="Main">
-          {nav('/', 'Map', route.page === 'map' || route.page === 'link')}
+          {nav('/', 'Map', route.page === 'map')}
+          {nav('/links', 'Links', route.page === 'links' || route.page === 'link')}
           {nav('/gateways', 'Gateways', route.page === 'gateways')}
           {nav('/cloud-accounts', 'Cloud accounts', route.page === 'accounts')}
         </nav>
@@ -50,6 +52,7 @@ export function App() {
       <main id="main" tabIndex={-1}>
         <Suspense fallback={<Loading what="the page" />}>
           {route.page === 'map' && <TopologyMap focus={route.focus} />}
+          {route.page === 'links' && <LinksPage />}
           {route.page === 'link' && <LinkPage id={route.id} />}
           {route.page === 'gateways' && <GatewaysPage register={route.register} />}
           {route.page === 'accounts' && <AccountsPage />}

@@ -27,12 +27,13 @@ export function navigate(to: string, { replace = false } = {}): void {
   onPop();
 }
 
-export type Route = { page: 'map'; focus?: string } | { page: 'link'; id: string } | { page: 'gateways'; register: boolean } | { page: 'accounts' } | { page: 'not-found' };
+export type Route = { page: 'map'; focus?: string } | { page: 'links' } | { page: 'link'; id: string } | { page: 'gateways'; register: boolean } | { page: 'accounts' } | { page: 'not-found' };
 
 export function matchRoute(path: string): Route {
   const url = new URL(path, 'http://console');
   const parts = url.pathname.split('/').filter(Boolean).map(decodeURIComponent);
   if (parts.length === 0) return { page: 'map', ...(url.searchParams.get('gateway') ? { focus: url.searchParams.get('gateway')! } : {}) };
+  if (parts[0] === 'links' && parts.length === 1) return { page: 'links' };
   if (parts[0] === 'links' && parts.length === 2) return { page: 'link', id: parts[1]! };
   if (parts[0] === 'gateways' && parts.length === 1) return { page: 'gateways', register: url.searchParams.has('register') };
   if (parts[0] === 'cloud-accounts' && parts.length === 1) return { page: 'accounts' };

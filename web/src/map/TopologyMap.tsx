@@ -321,7 +321,11 @@ export function TopologyMap({ focus }: { focus?: string } = {}) {
           </button>
         </div>
       )}
-      <ErrorNote error={loadError && !loaded ? new Error(loadError) : undefined} />
+      <ErrorNote error={loadError && !loaded ? new Error(loadError) : undefined}>
+        <button type="button" onClick={() => void store.refresh()}>
+          Try again
+        </button>
+      </ErrorNote>
       <div className="map-body">
         <div className="topology" data-testid="topology" data-ready={ready ? 'true' : 'false'} onKeyDown={onKeyDown} aria-busy={!ready}>
           {!loaded && !loadError && <Loading what="the topology" />}
@@ -367,6 +371,7 @@ export function TopologyMap({ focus }: { focus?: string } = {}) {
           <p className="hint">
             {gateways.size} gateway{gateways.size === 1 ? '' : 's'}, {edges.length} link{edges.length === 1 ? '' : 's'}
           </p>
+          {!pickedGateway && gateways.size >= 2 && edges.length === 0 && <p className="hint">No links yet: click one gateway, then another, to connect their networks.</p>}
           {pickedGateway && <GatewayDetail gateway={pickedGateway} links={links} onConnect={() => setConnect({ a: pickedGateway.id })} />}
         </aside>
       </div>

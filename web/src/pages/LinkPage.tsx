@@ -44,7 +44,7 @@ export default function LinkPage({ id }: { id: string }) {
   return (
     <section className="page link-page" aria-labelledby="link-title">
       <p>
-        <Link href="/">← Map</Link>
+        <Link href="/">← Map</Link> · <Link href="/links">All links</Link>
       </p>
       <h1 id="link-title">
         {link.a.name} ⇄ {link.b.name}
