@@ -186,7 +186,7 @@ export function gatewayStore(conn: Conn): GatewayStore {
     getMany: (ids) => gatewaysById(conn, [...new Set(ids)]),
 
     async list() {
-      return (await prisma.gateway.findMany({ orderBy: { createdAt: 'asc' } })).map(decodeGateway);
+      return (await conn.rows<Record<string, unknown>>(sql`SELECT ${COLUMNS} FROM "Gateway" ORDER BY "createdAt", "id"`)).map(decodeGateway);
     },
 
     async create(gateway) {

@@ -3,7 +3,7 @@
 import { bool, date, empty, int, join, optionalDate, optionalText, raw, sql, text, type Conn, type Sql } from './conn';
 import { routeOutcomeWrites, type RouteOutcome } from './claims';
 import { decodeEvent, eventInserts, type LinkEventInput, type LinkEventRecord } from './events';
-import { decodeGateway, gatewaysById, gatewaysWhere, type GatewayRecord } from './gateways';
+import { gatewaysById, gatewaysWhere, type GatewayRecord } from './gateways';
 import { StringList, parseColumn } from './json';
 
 export interface LinkRecord {
@@ -149,10 +149,6 @@ export function decodeLink(row: Record<string, unknown>): LinkRecord {
   };
 }
 
-/** A model row with its gateways included. */
-function decodeWithEnds(row: Record<string, unknown> & { a: Record<string, unknown>; b: Record<string, unknown> }): LinkWithEnds {
-  return { ...decodeLink(row), a: decodeGateway(row.a), b: decodeGateway(row.b) };
-}
 
 export function linkStore(conn: Conn): LinkStore {
   const { prisma } = conn;
@@ -194,8 +190,20 @@ export function linkStore(conn: Conn): LinkStore {
     },
 
     async list(options) {
-      const rows = await prisma.link.findMany({ where: options.includeDeleted ? {} : { deletedAt: null }, include: { a: true, b: true }, orderBy: { createdAt: 'asc' } });
-      return rows.map(decodeWithEnds);
+      // Raw reads (the console loads every link at once): the links, then their gateways in one
+      // read by subquery, not by a list of ids that could outgrow SQLite's parameter limit.
+      const live = options.includeDeleted ? empty : sql`WHERE "deletedAt" IS NULL`;
+      const [links, ends] = await Promise.all([
+        rowsOf(sql`SELECT ${COLUMNS} FROM "Link" ${live} ORDER BY "createdAt", "id"`),
+        gatewaysWhere(conn, sql`"id" IN (SELECT "aId" FROM "Link" ${live} UNION SELECT "bId" FROM "Link" ${live})`),
+      ]);
+      const byId = new Map(ends.map((gateway) => [gateway.id, gateway]));
+      // A link created between the two reads has ends the second read did not see: it waits for the next list.
+      return links.flatMap((link) => {
+        const a = byId.get(link.aId);
+        const b = byId.get(link.bId);
+        return a && b ? [{ ...link, a, b }] : [];
+      });
     },
 
     liveOf,
