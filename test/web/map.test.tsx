@@ -99,6 +99,8 @@ describe('TopologyMap', () => {
     const dialog = screen.getByRole('dialog', { name: 'Connect networks' });
     expect(within(dialog).getByRole<HTMLSelectElement>('combobox', { name: 'First end: gateway' }).value).toBe('gw1');
     expect(within(dialog).getByRole<HTMLSelectElement>('combobox', { name: 'Second end: gateway' }).value).toBe('gw2');
+    // Both ends are chosen: the focus waits on Connect.
+    expect(document.activeElement).toBe(within(dialog).getByRole('button', { name: 'Connect' }));
     expect(await axeViolations(container)).toEqual([]);
     await user.keyboard('{Escape}');
     expect(screen.queryByRole('dialog')).toBeNull();

@@ -64,7 +64,7 @@ export function ConnectDialog({ gateways, links, a: initialA, b: initialB, onClo
         <legend>{label}</legend>
         <label>
           Gateway
-          <select aria-label={`${label}: gateway`} value={value} onChange={(e) => set(e.target.value)} data-autofocus={key === 'a' && !value ? true : undefined} required>
+          <select aria-label={`${label}: gateway`} value={value} onChange={(e) => set(e.target.value)} data-autofocus={!value && (key === 'a' || a) ? true : undefined} required>
             <option value="">Choose a gateway…</option>
             {sorted.map((x) => (
               <option key={x.id} value={x.id}>
@@ -108,7 +108,8 @@ export function ConnectDialog({ gateways, links, a: initialA, b: initialB, onClo
           )}
         </ErrorNote>
         <div className="actions">
-          <button type="submit" className="primary" disabled={busy}>
+          {/* Both ends picked on the map: focus waits on Connect (Tab goes back to the choices). */}
+          <button type="submit" className="primary" disabled={busy} data-autofocus={initialA && initialB ? true : undefined}>
             {busy ? 'Connecting…' : 'Connect'}
           </button>
           <button type="button" onClick={onClose}>
