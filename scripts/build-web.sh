@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 stamp=web/dist/index.html
-if [ "${1:-}" != --force ] && [ -f "$stamp" ] && [ -z "$(find web package-lock.json -path web/dist -prune -o -path web/node_modules -prune -o -type f -newer "$stamp" -print -quit)" ]; then
+if [ "${1:-}" != --force ] && [ -f "$stamp" ] && [ -z "$(find web package-lock.json -path web/dist -prune -o -path web/node_modules -prune -o -path web/docs -prune -o -type f -newer "$stamp" -print -quit)" ]; then
   exit 0
 fi
 printf '[setup] building the console (web/ → web/dist)…\n'
