@@ -44,6 +44,11 @@ export interface ApiContext {
   clock?: () => Date;
   /** The process's change feed (GET /api/events); without it the event stream answers 503. */
   changes?: ChangeFeed;
+  /**
+   * The URL agents dial, for the answers that hand out an agent secret; given the hostname the API
+   * was reached by. Undefined when this controller does not know (no hub role, no AGENT_PUBLIC_URL).
+   */
+  agentUrl?: (requestHostname: string) => string | undefined;
   /** Where the built console is (default web/dist beside the code). */
   consoleDir?: string;
 }

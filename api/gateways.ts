@@ -58,7 +58,7 @@ export function gatewayRoutes(ctx: ApiContext): Router {
     }
     ctx.log.info('gateway registered', { gatewayId: created.id, name: created.name, provider: created.provider });
     // The secret is shown exactly once; only its hash is stored.
-    res.status(201).json({ ...gatewayView(created, ctx.view()), agentSecret: secret });
+    res.status(201).json({ ...gatewayView(created, ctx.view()), agentSecret: secret, agentUrl: ctx.agentUrl?.(req.hostname) ?? null });
   });
 
   r.get('/', async (_req, res) => {
@@ -161,7 +161,7 @@ export function gatewayRoutes(ctx: ApiContext): Router {
     const gateway = await ctx.store.gateways.get(req.params.id);
     if (!gateway) throw notFound('gateway', req.params.id);
     ctx.log.info('agent secret rotated', { gatewayId: gateway.id });
-    res.json({ ...gatewayView(gateway, ctx.view()), agentSecret: secret });
+    res.json({ ...gatewayView(gateway, ctx.view()), agentSecret: secret, agentUrl: ctx.agentUrl?.(req.hostname) ?? null });
   });
 
   r.post('/:id/enrolment-token', issueEnrolmentToken(ctx));

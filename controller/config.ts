@@ -26,6 +26,14 @@ const schema = z.object({
   AGENT_HOST: z.string().default('127.0.0.1'),
   AGENT_PORT: envInt(0, 65535).default(8081),
   /**
+   * The URL agents dial (their CONTROLLER_URL), shown with a new agent secret; default: the agent
+   * listener's own address, or, when it listens on all addresses, the host the API was reached by.
+   */
+  AGENT_PUBLIC_URL: z
+    .string()
+    .refine((s) => { try { return ['ws:', 'wss:', 'http:', 'https:'].includes(new URL(s).protocol); } catch { return false; } }, { error: 'expected a ws://, wss://, http:// or https:// URL' })
+    .optional(),
+  /**
    * Prometheus metrics on a listener of their own, without a token (GET /metrics); unset: only on
    * the API listener (behind API_TOKEN when set). Loopback unless the operator opens it.
    */

@@ -54,7 +54,7 @@ async function main(): Promise<void> {
   const runtime = await startRuntime({
     roles: config.ROLES,
     api: { host: config.HOST, port: config.PORT, allowedHosts: config.API_ALLOWED_HOSTS ?? defaultAllowedHosts(config.HOST) },
-    agent: { host: config.AGENT_HOST, port: config.AGENT_PORT, preauthPerIp: config.AGENT_PREAUTH_PER_IP, preauthMax: config.AGENT_PREAUTH_MAX },
+    agent: { host: config.AGENT_HOST, port: config.AGENT_PORT, preauthPerIp: config.AGENT_PREAUTH_PER_IP, preauthMax: config.AGENT_PREAUTH_MAX, ...(config.AGENT_PUBLIC_URL ? { publicUrl: config.AGENT_PUBLIC_URL } : {}) },
     ...(config.METRICS_PORT !== undefined ? { metricsListener: { host: config.METRICS_HOST, port: config.METRICS_PORT } } : {}),
     ...(config.TLS_CERT && config.TLS_KEY ? { tls: { certFile: config.TLS_CERT, keyFile: config.TLS_KEY } } : {}),
     databaseUrl: config.DATABASE_URL,

@@ -39,7 +39,7 @@ export interface RuntimeOptions {
   /** The REST API's listener (role api): loopback unless the operator opened it with a token. */
   api: { host: string; port: number; allowedHosts?: string[] };
   /** The agents' listener (role hub). */
-  agent: { host: string; port: number; preauthPerIp?: number; preauthMax?: number };
+  agent: { host: string; port: number; preauthPerIp?: number; preauthMax?: number; publicUrl?: string };
   /** A listener serving only GET /metrics, without a token (METRICS_PORT); /metrics is on the API listener either way. */
   metricsListener?: { host: string; port: number };
   /** Certificate and key: both listeners serve HTTPS/WSS. */
@@ -315,8 +315,17 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     let apiListener: Listener | undefined;
     let agentListener: Listener | undefined;
     if (options.roles.includes('api')) {
+      /** The URL agents dial, for the answers that hand out an agent secret. */
+      const agentUrlFor = (requestHostname: string): string | undefined => {
+        if (options.agent.publicUrl) return options.agent.publicUrl;
+        if (!agentListener) return undefined;
+        // Listening on every address: the address this API was reached by is the best guess.
+        const host = options.agent.host === '0.0.0.0' || options.agent.host === '::' ? requestHostname.replace(/^\[(.*)\]$/, '$1') : options.agent.host;
+        return `${options.tls ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${agentListener.port}`;
+      };
       const app = createApi({
         db,
+        agentUrl: agentUrlFor,
         log: log.child({ component: 'api' }),
         secretKey: options.secretKey,
         apiToken: options.apiToken,

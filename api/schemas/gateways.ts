@@ -67,6 +67,7 @@ export const GatewayList = z.strictObject({ gateways: z.array(Gateway) }).meta({
 
 export const RegisteredGateway = Gateway.extend({
   agentSecret: z.string().meta({ description: 'The agent\'s secret: shown this once, only its hash is stored' }),
+  agentUrl: z.string().nullable().meta({ description: 'The URL the agent dials (its CONTROLLER_URL): AGENT_PUBLIC_URL, else the agent listener as reached from here; null when this controller does not serve agents and AGENT_PUBLIC_URL is unset' }),
 }).meta({ id: 'RegisteredGateway' });
 
 export const UpdatedGateway = Gateway.extend({

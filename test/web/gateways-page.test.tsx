@@ -33,7 +33,7 @@ async function renderPage(register = false) {
     const path = new URL(req.url).pathname;
     const body: unknown = req.method === 'POST' ? await req.json() : undefined;
     sent.push({ method: req.method, path, body });
-    if (path === '/api/gateways' && req.method === 'POST') return json(201, { ...gateway('gw9', 'dc-hk', ['10.9.0.0/24']), agentSecret: 'S3cret-shown-once-0123456789' });
+    if (path === '/api/gateways' && req.method === 'POST') return json(201, { ...gateway('gw9', 'dc-hk', ['10.9.0.0/24']), agentSecret: 'S3cret-shown-once-0123456789', agentUrl: 'https://ctl.example.net:8443' });
     return json(404, { error: { code: 'not_found', message: 'no' } });
   });
   const store = new LiveStore({ ...apiClient, listGateways: async () => listed, listLinks: async () => [] }, { fetch: async () => new Response('{}', { status: 404 }) });
@@ -71,7 +71,7 @@ describe('GatewaysPage', () => {
     const command = within(secret).getByLabelText('Command to start the agent').textContent;
     expect(command).toContain('GATEWAY_ID=gw9');
     expect(command).toContain('GATEWAY_SECRET=S3cret-shown-once-0123456789');
-    expect(command).toContain('CONTROLLER_URL=http://127.0.0.1:8081');
+    expect(command).toContain('CONTROLLER_URL=https://ctl.example.net:8443');
     expect(await axeViolations(secret)).toEqual([]);
     await user.click(within(secret).getByRole('button', { name: 'Done' }));
     // Once closed, the secret is nowhere on the page.

@@ -1594,6 +1594,8 @@ export interface components {
         RegisteredGateway: {
             /** @description The agent's secret: shown this once, only its hash is stored */
             agentSecret: string;
+            /** @description The URL the agent dials (its CONTROLLER_URL): AGENT_PUBLIC_URL, else the agent listener as reached from here; null when this controller does not serve agents and AGENT_PUBLIC_URL is unset */
+            agentUrl: string | null;
             /** @description The networks behind the gateway */
             cidrs: string[];
             /** @description Present for gateways in a cloud */

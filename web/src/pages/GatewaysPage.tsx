@@ -15,7 +15,7 @@ const splitList = (text: string) =>
     .map((s) => s.trim())
     .filter(Boolean);
 
-/** The agents' listener is separate from the API's (AGENT_PORT, 8081 by default). */
+/** When the controller does not know: the agents' listener is separate from the API's (AGENT_PORT, 8081 by default). */
 const defaultAgentUrl = () => `${window.location.protocol}//${window.location.hostname}:8081`;
 
 export default function GatewaysPage({ register }: { register: boolean }) {
@@ -23,7 +23,7 @@ export default function GatewaysPage({ register }: { register: boolean }) {
   const loaded = useLive((s) => s.loaded);
   const error = useLive((s) => s.error);
   const [registering, setRegistering] = useState(register);
-  const [secret, setSecret] = useState<{ gateway: Gateway; secret: string; rotated: boolean }>();
+  const [secret, setSecret] = useState<{ gateway: Gateway; secret: string; agentUrl: string | null; rotated: boolean }>();
   const [editing, setEditing] = useState<Gateway>();
   const [deleting, setDeleting] = useState<Gateway>();
   const [rotating, setRotating] = useState<Gateway>();
@@ -101,10 +101,10 @@ export default function GatewaysPage({ register }: { register: boolean }) {
             setRegistering(false);
             if (register) navigate('/gateways', { replace: true });
           }}
-          onRegistered={(gateway, agentSecret) => {
+          onRegistered={(gateway, agentSecret, agentUrl) => {
             setRegistering(false);
             if (register) navigate('/gateways', { replace: true });
-            setSecret({ gateway, secret: agentSecret, rotated: false });
+            setSecret({ gateway, secret: agentSecret, agentUrl, rotated: false });
           }}
         />
       )}
@@ -115,8 +115,8 @@ export default function GatewaysPage({ register }: { register: boolean }) {
         <RotateDialog
           gateway={rotating}
           onClose={() => setRotating(undefined)}
-          onRotated={(s) => {
-            setSecret({ gateway: rotating, secret: s, rotated: true });
+          onRotated={(rotated, agentUrl) => {
+            setSecret({ gateway: rotating, secret: rotated, agentUrl, rotated: true });
             setRotating(undefined);
           }}
         />
@@ -153,7 +153,7 @@ function Discovery({ gateway: g }: { gateway: Gateway }) {
   );
 }
 
-function RegisterDialog({ onClose, onRegistered }: { onClose: () => void; onRegistered: (gateway: Gateway, secret: string) => void }) {
+function RegisterDialog({ onClose, onRegistered }: { onClose: () => void; onRegistered: (gateway: Gateway, secret: string, agentUrl: string | null) => void }) {
   const store = useStore();
   const [kind, setKind] = useState<'onprem' | 'aliyun' | 'aws'>('onprem');
   const [name, setName] = useState('');
@@ -182,9 +182,9 @@ function RegisterDialog({ onClose, onRegistered }: { onClose: () => void; onRegi
         kind === 'onprem'
           ? await apiClient.createGateway({ name: name.trim(), provider: 'onprem', cidrs: splitList(cidrs), ...(publicIp.trim() ? { publicIp: publicIp.trim() } : {}), ...(noInbound ? { inbound: false } : {}) })
           : await apiClient.createGateway({ name: name.trim(), provider: kind, region: region.trim(), publicIp: publicIp.trim(), account });
-      const { agentSecret, ...gateway } = created;
+      const { agentSecret, agentUrl, ...gateway } = created;
       store.gatewayChanged(gateway);
-      onRegistered(gateway, agentSecret);
+      onRegistered(gateway, agentSecret, agentUrl);
     } catch (err) {
       setError(err);
     } finally {
@@ -269,8 +269,9 @@ export function agentCommand(controllerUrl: string, gatewayId: string, secret: s
   return [`CONTROLLER_URL=${controllerUrl} \\`, `GATEWAY_ID=${gatewayId} \\`, `GATEWAY_SECRET=${secret} \\`, `VICI_SOCKET=/var/run/charon.vici \\`, `npm run agent`].join('\n');
 }
 
-function SecretDialog({ gateway, secret, rotated, onClose }: { gateway: Gateway; secret: string; rotated: boolean; onClose: () => void }) {
-  const [url, setUrl] = useState(defaultAgentUrl);
+function SecretDialog({ gateway, secret, agentUrl, rotated, onClose }: { gateway: Gateway; secret: string; agentUrl: string | null; rotated: boolean; onClose: () => void }) {
+  // The controller says where its agents dial (AGENT_PUBLIC_URL or its agent listener); a guess otherwise.
+  const [url, setUrl] = useState(() => agentUrl ?? defaultAgentUrl());
   const [copied, setCopied] = useState<'' | 'copied' | 'selected'>('');
   const pre = useRef<HTMLPreElement>(null);
   const command = agentCommand(url, gateway.id, secret);
@@ -411,14 +412,15 @@ function DeleteDialog({ gateway, onClose }: { gateway: Gateway; onClose: () => v
   );
 }
 
-function RotateDialog({ gateway, onClose, onRotated }: { gateway: Gateway; onClose: () => void; onRotated: (secret: string) => void }) {
+function RotateDialog({ gateway, onClose, onRotated }: { gateway: Gateway; onClose: () => void; onRotated: (secret: string, agentUrl: string | null) => void }) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
   const rotate = async () => {
     setBusy(true);
     setError(undefined);
     try {
-      onRotated((await apiClient.rotateSecret(gateway.id)).agentSecret);
+      const rotated = await apiClient.rotateSecret(gateway.id);
+      onRotated(rotated.agentSecret, rotated.agentUrl);
     } catch (err) {
       setError(err);
       setBusy(false);
