@@ -9,13 +9,12 @@ import type { Page } from 'playwright-core';
 import { browserSupport, buildConsole, expectAccessible, launchBrowser, screenshots, type Screenshots, type TestBrowser } from '../helpers/browser';
 import { temporalCliAvailable } from '../helpers/temporal';
 import { SITES, startConsoleSites, type ConsoleSites } from './sites';
+import type { LinkWithEventsBody } from '../helpers/api-harness';
 
 const browser = browserSupport();
 const cli = temporalCliAvailable();
 const reason = !browser.ok ? browser.reason : !cli.ok ? cli.reason : undefined;
 if (reason) console.warn(`console browser test skipped: ${reason}`);
-
-interface LinkOut { id: string; state: string; a: { cidrs: string[] }; b: { cidrs: string[] } }
 
 /** Long enough for a link workflow on a busy 2-core machine; the map must follow without a reload. */
 const LINK_TIMEOUT = 45_000;
@@ -146,7 +145,7 @@ describe.runIf(!reason)('the console in Chromium: register, connect by clicking,
     const linkId = (await edge.first().getAttribute('data-link-id'))!;
     // It appears at once as provisioning and turns up by itself.
     await expect.poll(() => seen(EDGE), { timeout: LINK_TIMEOUT, interval: 100 }).toEqual(['provisioning', 'up']);
-    const created = (await api<LinkOut>('GET', `/api/links/${linkId}`)).body;
+    const created = (await api<LinkWithEventsBody>('GET', `/api/links/${linkId}`)).body;
     expect(created).toMatchObject({ state: 'up', a: { cidrs: [dc.cidrs[0]] }, b: { cidrs: [branch.cidrs[0]] } });
     if (sites.reaches) {
       expect(await sites.reaches(branch.name, dc.name, 0, 5_000)).toBe(true);
@@ -174,7 +173,7 @@ describe.runIf(!reason)('the console in Chromium: register, connect by clicking,
     // The page shows the change go through updating and back to up, by itself.
     await expect.poll(() => seen(PILL), { timeout: LINK_TIMEOUT, interval: 100 }).toEqual(['up', 'updating', 'up']);
     await expect.poll(() => page.getByRole('status').filter({ hasText: 'Finished: the link is up.' }).count()).toBe(1);
-    const changed = (await api<LinkOut & { events: Array<{ type: string }> }>('GET', `/api/links/${linkId}`)).body;
+    const changed = (await api<LinkWithEventsBody>('GET', `/api/links/${linkId}`)).body;
     expect(changed).toMatchObject({ state: 'up', a: { cidrs: [...dc.cidrs] } });
     expect(changed.events.map((e) => e.type)).toContain('link.changed');
     if (sites.reaches) expect(await sites.reaches(branch.name, dc.name, 1, 5_000)).toBe(true);
@@ -186,7 +185,7 @@ describe.runIf(!reason)('the console in Chromium: register, connect by clicking,
     await confirm.waitFor();
     await shots.take('delete-confirm');
     await confirm.getByRole('button', { name: 'Delete link' }).click();
-    await expect.poll(async () => (await api<LinkOut>('GET', `/api/links/${linkId}`)).body.state, { timeout: LINK_TIMEOUT, interval: 200 }).toBe('deleted');
+    await expect.poll(async () => (await api<LinkWithEventsBody>('GET', `/api/links/${linkId}`)).body.state, { timeout: LINK_TIMEOUT, interval: 200 }).toBe('deleted');
     await expect.poll(() => state.textContent(), { timeout: 5_000 }).toBe('deleted');
     if (sites.reaches) expect(await sites.reaches(branch.name, dc.name, 0, 1_500)).toBe(false);
     await page.getByRole('navigation', { name: 'Main' }).getByRole('link', { name: 'Map' }).click();

@@ -7,6 +7,7 @@ import { DescribeRouteTablesCommand, DescribeSecurityGroupsCommand } from '@aws-
 import { netnsSupport } from '../helpers/netns';
 import { temporalCliAvailable } from '../helpers/temporal';
 import { startStack, type Stack } from '../helpers/stack';
+import type { LinkBody, LinkWithEventsBody } from '../helpers/api-harness';
 import { motoAvailable, registerAccounts, startClouds, type Clouds } from '../helpers/clouds';
 import { addGatewaySite, type GatewaySite } from '../fakes/aliyun';
 import { MOTO_REGION, motoEc2Client, seedAwsSite, type SeededSite } from '../helpers/moto';
@@ -61,7 +62,7 @@ describe.runIf(!reason)('Alibaba Cloud ↔ AWS link from public IPs alone, real 
     // The link carries each VPC's primary block: charon's userspace ESP (kernel-libipsec, the only
     // kind this test kernel offers) needs a local address inside every local traffic selector,
     // and a gateway has none in a secondary block (see README, "Gateways and secondary CIDRs").
-    const r = await stack.controller.api<{ id: string }>('POST', '/api/links', {
+    const r = await stack.controller.api<LinkBody>('POST', '/api/links', {
       a: stack.gateways.get('ali')!.id,
       b: stack.gateways.get('aws')!.id,
       cidrs: { a: ['10.81.0.0/16'], b: ['10.82.0.0/16'] },
@@ -71,7 +72,7 @@ describe.runIf(!reason)('Alibaba Cloud ↔ AWS link from public IPs alone, real 
       const link = await stack.controller.api('GET', `/api/links/${r.body.id}`);
       throw new Error(`${(err as Error).message}\nlink: ${JSON.stringify(link.body, null, 1)}\nali charon:\n${stack.fixture.charonLog('ali')}\naws charon:\n${stack.fixture.charonLog('aws')}`);
     });
-    await expect.poll(async () => (await stack.controller.api<{ state: string }>('GET', `/api/links/${r.body.id}`)).body.state, { timeout: 30_000 }).toBe('up');
+    await expect.poll(async () => (await stack.controller.api<LinkWithEventsBody>('GET', `/api/links/${r.body.id}`)).body.state, { timeout: 30_000 }).toBe('up');
 
     const aliRoutes = clouds.aliyun.routeEntries(ali.systemTableId).filter((e) => e.nextHopId === ali.instanceId);
     expect(aliRoutes.map((e) => `${e.destinationCidrBlock}:${e.status}`)).toEqual(['10.82.0.0/16:Available']);
@@ -82,7 +83,7 @@ describe.runIf(!reason)('Alibaba Cloud ↔ AWS link from public IPs alone, real 
     }
 
     expect((await stack.controller.api('DELETE', `/api/links/${r.body.id}`)).status).toBe(202);
-    await expect.poll(async () => (await stack.controller.api<{ state: string }>('GET', `/api/links/${r.body.id}`)).body.state, { timeout: 30_000 }).toBe('deleted');
+    await expect.poll(async () => (await stack.controller.api<LinkWithEventsBody>('GET', `/api/links/${r.body.id}`)).body.state, { timeout: 30_000 }).toBe('deleted');
     expect(clouds.aliyun.routeEntries(ali.systemTableId).filter((e) => e.nextHopId === ali.instanceId)).toEqual([]);
     const after = (await ec2.send(new DescribeRouteTablesCommand({ RouteTableIds: [aws.mainRouteTableId, aws.routeTableId] }))).RouteTables!;
     expect(after.flatMap((t) => t.Routes!.filter((x) => x.InstanceId === aws.instanceId))).toEqual([]);

@@ -7,13 +7,12 @@ import path from 'node:path';
 import { netnsSupport } from '../helpers/netns';
 import { temporalCliAvailable } from '../helpers/temporal';
 import { startStack, type Stack } from '../helpers/stack';
+import type { LinkBody, LinkWithEventsBody } from '../helpers/api-harness';
 
 const net = await netnsSupport();
 const cli = temporalCliAvailable();
 const reason = !net.ok ? net.reason : !cli.ok ? cli.reason : undefined;
 if (reason) console.warn(`key rotation e2e test skipped: ${reason}`);
-
-interface LinkOut { id: string; state: string; keyVersion: number; events: Array<{ type: string; message: string }> }
 
 describe.runIf(!reason)('PSK rotation on a live tunnel (real charon)', () => {
   let stack: Stack;
@@ -42,10 +41,10 @@ describe.runIf(!reason)('PSK rotation on a live tunnel (real charon)', () => {
 
   it('a TCP stream through the tunnel survives a key rotation; both ends hold the new key', async () => {
     const api = stack.controller.api.bind(stack.controller);
-    const r = await api<LinkOut>('POST', '/api/links', { a: stack.gateways.get('dc')!.id, b: stack.gateways.get('vpc')!.id });
+    const r = await api<LinkBody>('POST', '/api/links', { a: stack.gateways.get('dc')!.id, b: stack.gateways.get('vpc')!.id });
     expect(r.status).toBe(202);
     const id = r.body.id;
-    await expect.poll(async () => (await api<LinkOut>('GET', `/api/links/${id}`)).body.state, { timeout: 30_000 }).toBe('up');
+    await expect.poll(async () => (await api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body.state, { timeout: 30_000 }).toBe('up');
     const vpcHost = stack.fixture.site('vpc').hostIp;
     await stack.fixture.waitForTcp('dc', vpcHost, 7000, { timeoutMs: 20_000, intervalMs: 50 });
     const oldKey = await pskAt('dc', id);
@@ -54,11 +53,11 @@ describe.runIf(!reason)('PSK rotation on a live tunnel (real charon)', () => {
     // One connection, busy for 8 s; the key is rotated 2 s in.
     const streaming = stack.fixture.tcpStream('dc', vpcHost, 7100, 8000);
     await new Promise((res) => setTimeout(res, 2000));
-    const rotate = await api<LinkOut>('POST', `/api/links/${id}/rotate-key`);
+    const rotate = await api<LinkBody>('POST', `/api/links/${id}/rotate-key`);
     expect(rotate.status).toBe(202);
     await expect
       .poll(async () => {
-        const l = (await api<LinkOut>('GET', `/api/links/${id}`)).body;
+        const l = (await api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body;
         return l.state === 'up' && l.events.some((e) => e.type === 'link.changed' && /pre-shared key/.test(e.message));
       }, { timeout: 30_000 })
       .toBe(true);
@@ -69,7 +68,7 @@ describe.runIf(!reason)('PSK rotation on a live tunnel (real charon)', () => {
     const newKey = await pskAt('dc', id);
     expect(newKey).not.toBe(oldKey);
     expect(await pskAt('vpc', id)).toBe(newKey);
-    expect((await api<LinkOut>('GET', `/api/links/${id}`)).body.keyVersion).toBe(2);
+    expect((await api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body.keyVersion).toBe(2);
     // A new connection after the rotation passes too.
     expect(await stack.fixture.tcpStream('dc', vpcHost, 7100, 500)).toMatchObject({ ok: true });
   }, 90_000);

@@ -8,6 +8,7 @@ import { proxySupport } from '../helpers/netns';
 import { temporalCliAvailable } from '../helpers/temporal';
 import { startStack, type Stack } from '../helpers/stack';
 import { ALIYUN_AK, ALIYUN_SECRET } from '../helpers/clouds';
+import type { CloudAccountBody, ErrorResponseBody, GatewayBody, LinkBody, LinkListBody, LinkWithEventsBody } from '../helpers/api-harness';
 import { AliyunFake, addGatewaySite, type GatewaySite } from '../fakes/aliyun';
 
 const net = await proxySupport();
@@ -16,9 +17,6 @@ const reason = !net.ok ? net.reason : !cli.ok ? cli.reason : undefined;
 if (reason) console.warn(`reachability e2e test skipped: ${reason}`);
 
 const CLOUD_IP = '203.0.113.71';
-
-interface Reach { address: string | null; source: string; inbound: string; via?: string; proxy?: string }
-interface LinkOut { id: string; state: string; stateReason: string | null; events: Array<{ type: string; message: string }> }
 
 describe.runIf(!reason)('sites behind an HTTP proxy or a masquerading NAT (real charon, tinyproxy, nftables)', () => {
   let stack: Stack;
@@ -40,7 +38,7 @@ describe.runIf(!reason)('sites behind an HTTP proxy or a masquerading NAT (real 
         { name: 'cloud', publicIp: CLOUD_IP, lanCidr: '10.74.1.0/24', behindNat: true },
       ],
       beforeRegister: async (ctl) => {
-        const r = await ctl.api<{ id: string }>('POST', '/api/cloud-accounts', {
+        const r = await ctl.api<CloudAccountBody>('POST', '/api/cloud-accounts', {
           name: 'rch',
           provider: 'aliyun',
           credentials: { accessKeyId: ALIYUN_AK, accessKeySecret: ALIYUN_SECRET },
@@ -67,10 +65,10 @@ describe.runIf(!reason)('sites behind an HTTP proxy or a masquerading NAT (real 
   const api = <T>(method: string, path: string, body?: unknown) => stack.controller.api<T>(method, path, body);
   const id = (site: string) => stack.gateways.get(site)!.id;
   const host = (site: string) => stack.fixture.site(site).hostIp;
-  const linkOf = async (linkId: string) => (await api<LinkOut>('GET', `/api/links/${linkId}`)).body;
+  const linkOf = async (linkId: string) => (await api<LinkWithEventsBody>('GET', `/api/links/${linkId}`)).body;
 
-  async function linkUp(a: string, b: string, body: Record<string, unknown> = {}): Promise<LinkOut> {
-    const r = await api<LinkOut>('POST', '/api/links', { a: id(a), b: id(b), ...body });
+  async function linkUp(a: string, b: string, body: Record<string, unknown> = {}): Promise<LinkWithEventsBody> {
+    const r = await api<LinkBody>('POST', '/api/links', { a: id(a), b: id(b), ...body });
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     await expect
       .poll(async () => (await linkOf(r.body.id)).state, { timeout: 40_000 })
@@ -82,13 +80,13 @@ describe.runIf(!reason)('sites behind an HTTP proxy or a masquerading NAT (real 
   }
 
   it('a site behind the proxy is never taken for the proxy: no address, source unknown', async () => {
-    const prox = (await api<{ reachability: Reach; observedIp: string }>('GET', `/api/gateways/${id('prox')}`)).body;
+    const prox = (await api<GatewayBody>('GET', `/api/gateways/${id('prox')}`)).body;
     // The hub saw the proxy, and knows it was the proxy.
     expect(prox.observedIp).toBe('198.51.100.79');
     expect(prox.reachability).toMatchObject({ address: null, source: 'unknown', via: 'proxy', proxy: '198.51.100.79:3128' });
-    const pub = (await api<{ reachability: Reach }>('GET', `/api/gateways/${id('pub')}`)).body;
+    const pub = (await api<GatewayBody>('GET', `/api/gateways/${id('pub')}`)).body;
     expect(pub.reachability).toMatchObject({ address: '198.51.100.71', source: 'observed', inbound: 'yes', via: 'direct' });
-    const nat = (await api<{ reachability: Reach }>('GET', `/api/gateways/${id('nat1')}`)).body;
+    const nat = (await api<GatewayBody>('GET', `/api/gateways/${id('nat1')}`)).body;
     expect(nat.reachability).toMatchObject({ address: '198.51.100.73', source: 'observed', inbound: 'no', behindNat: true });
   });
 
@@ -118,17 +116,17 @@ describe.runIf(!reason)('sites behind an HTTP proxy or a masquerading NAT (real 
     await stack.fixture.changePublicIp('nat1', '198.51.100.74');
     await stack.fixture.waitForTcp('pub', host('nat1'), 7000, { timeoutMs: 30_000, intervalMs: 50 });
     console.log(`[reachability] masquerading NAT moved to a new address: traffic back after ${Date.now() - t0} ms`);
-    await expect.poll(async () => (await api<{ reachability: Reach }>('GET', `/api/gateways/${id('nat1')}`)).body.reachability.address, { timeout: 10_000 }).toBe('198.51.100.74');
+    await expect.poll(async () => (await api<GatewayBody>('GET', `/api/gateways/${id('nat1')}`)).body.reachability.address, { timeout: 10_000 }).toBe('198.51.100.74');
     await expect.poll(async () => (await linkOf(link.id)).state, { timeout: 20_000 }).toBe('up');
   });
 
   it('two sites nobody can reach are refused with what to set, and nothing is stored', async () => {
-    const before = (await api<{ links: unknown[] }>('GET', '/api/links?includeDeleted=true')).body.links.length;
+    const before = (await api<LinkListBody>('GET', '/api/links?includeDeleted=true')).body.links.length;
     for (const [a, b] of [['nat1', 'nat2'], ['prox', 'nat2']] as const) {
-      const r = await api<{ error: { message: string } }>('POST', '/api/links', { a: id(a), b: id(b) });
+      const r = await api<ErrorResponseBody>('POST', '/api/links', { a: id(a), b: id(b) });
       expect(r.status).toBe(409);
       expect(r.body.error.message).toMatch(/neither end can be reached.*publicIp/);
     }
-    expect((await api<{ links: unknown[] }>('GET', '/api/links?includeDeleted=true')).body.links.length).toBe(before);
+    expect((await api<LinkListBody>('GET', '/api/links?includeDeleted=true')).body.links.length).toBe(before);
   });
 });

@@ -5,14 +5,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { netnsSupport } from '../helpers/netns';
 import { temporalCliAvailable } from '../helpers/temporal';
 import { startStack, type Stack } from '../helpers/stack';
+import type { GatewayBody, LinkBody, LinkWithEventsBody } from '../helpers/api-harness';
 import { listSas } from '../../agent/vici';
 
 const net = await netnsSupport();
 const cli = temporalCliAvailable();
 const reason = !net.ok ? net.reason : !cli.ok ? cli.reason : undefined;
 if (reason) console.warn(`real-tunnel e2e test skipped: ${reason}`);
-
-interface LinkOut { id: string; state: string; workflowUrl: string | null; events: Array<{ type: string }>; a: { tunnelUp: boolean }; b: { tunnelUp: boolean } }
 
 describe.runIf(!reason)('real IPsec link between two sites from one API call', () => {
   let stack: Stack;
@@ -49,8 +48,8 @@ describe.runIf(!reason)('real IPsec link between two sites from one API call', (
   }
 
   it('agents report where they are: the hub saw each site by its public address', async () => {
-    const dc = await stack.controller.api<{ observedIp: string; online: boolean }>('GET', `/api/gateways/${stack.gateways.get('dc')!.id}`);
-    const vpc = await stack.controller.api<{ observedIp: string; online: boolean }>('GET', `/api/gateways/${stack.gateways.get('vpc')!.id}`);
+    const dc = await stack.controller.api<GatewayBody>('GET', `/api/gateways/${stack.gateways.get('dc')!.id}`);
+    const vpc = await stack.controller.api<GatewayBody>('GET', `/api/gateways/${stack.gateways.get('vpc')!.id}`);
     expect(dc.body).toMatchObject({ online: true, observedIp: dcHost().publicIp });
     // Behind 1:1 NAT the agent's own address is private; the hub sees the public one.
     expect(vpc.body).toMatchObject({ online: true, observedIp: vpcHost().publicIp });
@@ -60,13 +59,13 @@ describe.runIf(!reason)('real IPsec link between two sites from one API call', (
     expect(await stack.fixture.tcpProbe('dc', vpcHost().hostIp, 7000, 1500)).toBe(false);
 
     const t0 = Date.now();
-    const r = await stack.controller.api<LinkOut>('POST', '/api/links', { a: stack.gateways.get('dc')!.id, b: stack.gateways.get('vpc')!.id });
+    const r = await stack.controller.api<LinkBody>('POST', '/api/links', { a: stack.gateways.get('dc')!.id, b: stack.gateways.get('vpc')!.id });
     expect(r.status).toBe(202);
     const ms = await stack.fixture.waitForTcp('dc', vpcHost().hostIp, 7000, { timeoutMs: 20_000, intervalMs: 20 });
     console.log(`first byte through the tunnel ${Date.now() - t0} ms after POST (probe ${ms} ms)`);
 
-    await expect.poll(async () => (await stack.controller.api<LinkOut>('GET', `/api/links/${r.body.id}`)).body.state, { timeout: 15_000 }).toBe('up');
-    const link = (await stack.controller.api<LinkOut>('GET', `/api/links/${r.body.id}`)).body;
+    await expect.poll(async () => (await stack.controller.api<LinkWithEventsBody>('GET', `/api/links/${r.body.id}`)).body.state, { timeout: 15_000 }).toBe('up');
+    const link = (await stack.controller.api<LinkWithEventsBody>('GET', `/api/links/${r.body.id}`)).body;
     expect(link.a.tunnelUp && link.b.tunnelUp).toBe(true);
     expect(link.events.map((e) => e.type)).toEqual(expect.arrayContaining(['link.requested', 'config.pushed', 'link.up']));
 
@@ -82,19 +81,19 @@ describe.runIf(!reason)('real IPsec link between two sites from one API call', (
 
     // Deleting the link tears the tunnel down again.
     expect((await stack.controller.api('DELETE', `/api/links/${r.body.id}`)).status).toBe(202);
-    await expect.poll(async () => (await stack.controller.api<LinkOut>('GET', `/api/links/${r.body.id}`)).body.state, { timeout: 15_000 }).toBe('deleted');
+    await expect.poll(async () => (await stack.controller.api<LinkWithEventsBody>('GET', `/api/links/${r.body.id}`)).body.state, { timeout: 15_000 }).toBe('deleted');
     expect(await childBytes('dc', name)).toBeUndefined();
     expect(await stack.fixture.tcpProbe('dc', vpcHost().hostIp, 7000, 1500)).toBe(false);
   });
 
   it('links the same pair again right after a delete, several times (nothing of the old tunnel lingers)', async () => {
     for (let i = 0; i < 3; i++) {
-      const r = await stack.controller.api<LinkOut>('POST', '/api/links', { a: stack.gateways.get('dc')!.id, b: stack.gateways.get('vpc')!.id });
+      const r = await stack.controller.api<LinkBody>('POST', '/api/links', { a: stack.gateways.get('dc')!.id, b: stack.gateways.get('vpc')!.id });
       expect(r.status).toBe(202);
       await stack.fixture.waitForTcp('dc', vpcHost().hostIp, 7000, { timeoutMs: 20_000, intervalMs: 20 });
-      await expect.poll(async () => (await stack.controller.api<LinkOut>('GET', `/api/links/${r.body.id}`)).body.state, { timeout: 15_000 }).toBe('up');
+      await expect.poll(async () => (await stack.controller.api<LinkWithEventsBody>('GET', `/api/links/${r.body.id}`)).body.state, { timeout: 15_000 }).toBe('up');
       expect((await stack.controller.api('DELETE', `/api/links/${r.body.id}`)).status).toBe(202);
-      await expect.poll(async () => (await stack.controller.api<LinkOut>('GET', `/api/links/${r.body.id}`)).body.state, { timeout: 15_000 }).toBe('deleted');
+      await expect.poll(async () => (await stack.controller.api<LinkWithEventsBody>('GET', `/api/links/${r.body.id}`)).body.state, { timeout: 15_000 }).toBe('deleted');
       // Neither end keeps (or keeps re-dialling) an SA of the deleted link.
       for (const site of ['dc', 'vpc']) {
         const v = await stack.fixture.vici(site);

@@ -12,17 +12,11 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { startTestAgent } from '../helpers/agents';
 import { missing, withStack } from '../helpers/with-stack';
+import type { GatewayBody, LinkBody, LinkWithEventsBody, RegisteredGatewayBody } from '../helpers/api-harness';
 import { FakeIpsecDriver, FakeIpsecNetwork } from '../helpers/fake-ipsec';
 import type { LinkConfig } from '../../protocol/messages';
 
 const needs = { controller: true, name: 'fail-ad' } as const;
-
-interface LinkOut {
-  id: string;
-  state: string;
-  stateReason: string | null;
-  events: Array<{ type: string; message: string; data: Record<string, unknown> | null }>;
-}
 
 /** A fake charon whose next apply is held until the test drops it. */
 class HoldingDriver extends FakeIpsecDriver {
@@ -61,22 +55,22 @@ class HoldingDriver extends FakeIpsecDriver {
 describe.skipIf(missing(needs, 'agent-disconnect failure test'))('agent disconnects in the middle of a config push', () => {
   const s = withStack(needs);
 
-  const linkOf = async (id: string) => (await s.api<LinkOut>('GET', `/api/links/${id}`)).body;
-  const online = async (id: string) => (await s.api<{ online: boolean }>('GET', `/api/gateways/${id}`)).body.online;
+  const linkOf = async (id: string) => (await s.api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body;
+  const online = async (id: string) => (await s.api<GatewayBody>('GET', `/api/gateways/${id}`)).body.online;
 
   it('waits for the gateway while it is away and completes the push once it is back', async () => {
     const net = new FakeIpsecNetwork();
     const ipA = '198.51.100.71';
     const ipB = '198.51.100.72';
-    const a = (await s.api<{ id: string; agentSecret: string }>('POST', '/api/gateways', { name: 'ad-a', provider: 'onprem', cidrs: ['10.71.0.0/24'], publicIp: ipA })).body;
-    const b = (await s.api<{ id: string; agentSecret: string }>('POST', '/api/gateways', { name: 'ad-b', provider: 'onprem', cidrs: ['10.72.0.0/24'], publicIp: ipB })).body;
+    const a = (await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'ad-a', provider: 'onprem', cidrs: ['10.71.0.0/24'], publicIp: ipA })).body;
+    const b = (await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'ad-b', provider: 'onprem', cidrs: ['10.72.0.0/24'], publicIp: ipB })).body;
     const driverB = new HoldingDriver(net, ipB);
     s.track(await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: a.id, secret: a.agentSecret, driver: net.driver(ipA), publicIp: ipA }));
     const agentB1 = await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: b.id, secret: b.agentSecret, driver: driverB, publicIp: ipB });
     await expect.poll(async () => (await online(a.id)) && (await online(b.id)), { timeout: 10_000 }).toBe(true);
 
     const held = driverB.holdNextApply();
-    const r = await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
+    const r = await s.api<LinkBody>('POST', '/api/links', { a: a.id, b: b.id });
     expect(r.status).toBe(202);
     const linkId = r.body.id;
     const config = await held; // the push reached gateway B and is being applied

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { netnsSupport } from '../helpers/netns';
 import { temporalCliAvailable } from '../helpers/temporal';
 import { startStack, type Stack } from '../helpers/stack';
+import type { GatewayBody, LinkBody, LinkWithEventsBody } from '../helpers/api-harness';
 import { listSas } from '../../agent/vici';
 import { linkWorkflowId } from '../../contracts/link-workflow';
 
@@ -25,14 +26,6 @@ const PORT = 7310;
 const READ_ONLY_ACTIVITIES = new Set(['planLink', 'locateGateway']);
 /** How long every controller stays down while the tunnel is probed. */
 const DOWN_MS = 6_000;
-
-interface LinkOut {
-  id: string;
-  state: string;
-  a: { tunnelUp: boolean };
-  b: { tunnelUp: boolean };
-  events: Array<{ type: string; data: { changed?: boolean; gatewayId?: string } | null }>;
-}
 
 /** What identifies a site's SAs for the link: unique ids, and install/establish time (s, epoch). */
 interface SaPrint {
@@ -88,14 +81,14 @@ describe.runIf(!reason)('every controller down: tunnels keep working, and a rest
     const dc = stack.gateways.get('dc')!;
     const vpc = stack.gateways.get('vpc')!;
     const target = stack.fixture.site('vpc').hostIp;
-    const r = await stack.controller.api<LinkOut>('POST', '/api/links', { a: dc.id, b: vpc.id });
+    const r = await stack.controller.api<LinkBody>('POST', '/api/links', { a: dc.id, b: vpc.id });
     expect(r.status).toBe(202);
     const linkId = r.body.id;
     const name = `link-${linkId}`;
     await stack.fixture.waitForTcp('dc', target, PORT, { timeoutMs: 20_000, intervalMs: 50 });
-    await expect.poll(async () => (await stack.controller.api<LinkOut>('GET', `/api/links/${linkId}`)).body.state, { timeout: 20_000 }).toBe('up');
+    await expect.poll(async () => (await stack.controller.api<LinkWithEventsBody>('GET', `/api/links/${linkId}`)).body.state, { timeout: 20_000 }).toBe('up');
     const before = { dc: await saPrint('dc', name), vpc: await saPrint('vpc', name) };
-    const eventsAtStart = (await stack.controller.api<LinkOut>('GET', `/api/links/${linkId}`)).body.events;
+    const eventsAtStart = (await stack.controller.api<LinkWithEventsBody>('GET', `/api/links/${linkId}`)).body.events;
     const eventsBefore = eventsAtStart.length;
     const pushedBefore = eventsAtStart.filter((e) => e.type === 'config.pushed').length;
     expect(pushedBefore).toBe(2);
@@ -123,7 +116,7 @@ describe.runIf(!reason)('every controller down: tunnels keep working, and a rest
     await stack.startTemporal();
     const ctl = await stack.restartController();
     await expect
-      .poll(async () => (await Promise.all([dc.id, vpc.id].map(async (id) => (await ctl.api<{ online: boolean }>('GET', `/api/gateways/${id}`)).body.online))).every(Boolean), {
+      .poll(async () => (await Promise.all([dc.id, vpc.id].map(async (id) => (await ctl.api<GatewayBody>('GET', `/api/gateways/${id}`)).body.online))).every(Boolean), {
         timeout: 20_000,
       })
       .toBe(true);
@@ -150,7 +143,7 @@ describe.runIf(!reason)('every controller down: tunnels keep working, and a rest
     console.log(`[controllers-down] activities the link workflow ran after the restart: ${activities.join(', ') || 'none'}`);
     expect(activities.filter((a) => !READ_ONLY_ACTIVITIES.has(a))).toEqual([]);
 
-    const link = (await ctl.api<LinkOut>('GET', `/api/links/${linkId}`)).body;
+    const link = (await ctl.api<LinkWithEventsBody>('GET', `/api/links/${linkId}`)).body;
     expect(link.state).toBe('up');
     expect(link.a.tunnelUp && link.b.tunnelUp).toBe(true);
     const pushed = link.events.filter((e) => e.type === 'config.pushed');

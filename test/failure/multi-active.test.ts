@@ -18,6 +18,7 @@ import { startTestAgent, removeDir, type TestAgent } from '../helpers/agents';
 import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
 import { pgAvailable } from '../helpers/db';
 import { missing, withStack } from '../helpers/with-stack';
+import type { GatewayListBody, LinkBody, LinkWithEventsBody, RegisteredGatewayBody } from '../helpers/api-harness';
 import { LogDir, dumpLogsOnFailure, startControllerProc, waitFor, type ControllerProc } from '../helpers/procs';
 import { newSecretKey } from '../../lib/crypto';
 
@@ -31,11 +32,8 @@ const FAILOVER_BOUND_MS = 10_000;
 /** How long a clean stop may take before the test gives up on it (main.ts forces an exit at 20 s). */
 const STOP_WAIT_MS = 25_000;
 
-interface GatewayOut { id: string; name: string; agentSecret: string; online: boolean; controller: string | null }
-interface LinkOut { id: string; state: string; stateReason: string | null; events: Array<{ at: string; type: string; message: string }> }
-
 /** "type@+ms" for each event since `t0`, to show where a link's time went. */
-const timeline = (l: LinkOut, t0: number) => l.events.filter((e) => Date.parse(e.at) >= t0 - 5_000).map((e) => `${e.type}@${Date.parse(e.at) - t0 >= 0 ? '+' : ''}${Date.parse(e.at) - t0}`).join(' ');
+const timeline = (l: LinkWithEventsBody, t0: number) => l.events.filter((e) => Date.parse(e.at) >= t0 - 5_000).map((e) => `${e.type}@${Date.parse(e.at) - t0 >= 0 ? '+' : ''}${Date.parse(e.at) - t0}`).join(' ');
 
 describe.skipIf(reason)('two active controllers, one killed', () => {
   const s = withStack(needs);
@@ -48,7 +46,7 @@ describe.skipIf(reason)('two active controllers, one killed', () => {
   /** Gateway id → its agent (replaced when an agent is restarted). */
   const agents = new Map<string, TestAgent>();
   const stopped: TestAgent[] = [];
-  const gws: GatewayOut[] = [];
+  const gws: RegisteredGatewayBody[] = [];
   const ipOf = (i: number) => `198.51.100.${181 + i}`;
   let l1 = '';
 
@@ -66,8 +64,8 @@ describe.skipIf(reason)('two active controllers, one killed', () => {
   });
 
   const live = () => (ctlA.running() ? ctlA : ctlB);
-  const gateways = async () => (await live().api<{ gateways: GatewayOut[] }>('GET', '/api/gateways')).body.gateways;
-  const linkOf = async (id: string) => (await live().api<LinkOut>('GET', `/api/links/${id}`)).body;
+  const gateways = async () => (await live().api<GatewayListBody>('GET', '/api/gateways')).body.gateways;
+  const linkOf = async (id: string) => (await live().api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body;
   const holders = async () => new Map((await gateways()).map((g) => [g.id, g.online ? g.controller : null]));
 
   async function startAgent(i: number, stateDir?: string): Promise<void> {
@@ -79,7 +77,7 @@ describe.skipIf(reason)('two active controllers, one killed', () => {
   it('spreads agents over both controllers and links gateways held by different ones', async ({ onTestFailed }) => {
     onTestFailed(dumpLogsOnFailure(logs));
     for (let i = 0; i < AGENTS; i++) {
-      const r = await ctlA.api<GatewayOut>('POST', '/api/gateways', { name: `ma-${i}`, provider: 'onprem', cidrs: [`10.${181 + i}.0.0/24`], publicIp: ipOf(i) });
+      const r = await ctlA.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: `ma-${i}`, provider: 'onprem', cidrs: [`10.${181 + i}.0.0/24`], publicIp: ipOf(i) });
       expect(r.status).toBe(201);
       gws.push(r.body);
     }
@@ -108,7 +106,7 @@ describe.skipIf(reason)('two active controllers, one killed', () => {
 
     const onA = gws.find((g) => h.get(g.id) === ctlA.instanceId)!;
     const onB = gws.find((g) => h.get(g.id) === ctlB.instanceId)!;
-    const r = await ctlB.api<LinkOut>('POST', '/api/links', { a: onA.id, b: onB.id });
+    const r = await ctlB.api<LinkBody>('POST', '/api/links', { a: onA.id, b: onB.id });
     expect(r.status).toBe(202);
     l1 = r.body.id;
     await expect.poll(async () => (await linkOf(l1)).state, { timeout: 30_000 }).toBe('up');
@@ -128,7 +126,7 @@ describe.skipIf(reason)('two active controllers, one killed', () => {
     // victim's API right before it dies. The victim holds at least half the agents, so x is not
     // the first link's end there (moved[0]).
     const [x, y] = [moved[moved.length - 1]!, stayed[stayed.length - 1]!];
-    const create = await victim.api<LinkOut>('POST', '/api/links', { a: x.id, b: y.id });
+    const create = await victim.api<LinkBody>('POST', '/api/links', { a: x.id, b: y.id });
     expect(create.status).toBe(202);
     const l2 = create.body.id;
     expect((await victim.api('DELETE', `/api/links/${l1}`)).status).toBe(202);
@@ -167,7 +165,7 @@ describe.skipIf(reason)('two active controllers, one killed', () => {
     // And the survivor alone keeps serving: a new link between two gateways that moved comes up.
     if (moved.length >= 2) {
       const z = moved.find((g) => g.id !== x.id)!;
-      const r = await survivor.api<LinkOut>('POST', '/api/links', { a: z.id, b: x.id });
+      const r = await survivor.api<LinkBody>('POST', '/api/links', { a: z.id, b: x.id });
       expect(r.status).toBe(202);
       await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');
     }
@@ -193,7 +191,7 @@ describe.skipIf(reason)('two active controllers, one killed', () => {
     const moveMs = await waitFor(
       'every agent to be online on the replacement',
       async () => {
-        const h = new Map(((await replacement.api<{ gateways: GatewayOut[] }>('GET', '/api/gateways')).body.gateways).map((g) => [g.id, g.online ? g.controller : null]));
+        const h = new Map(((await replacement.api<GatewayListBody>('GET', '/api/gateways')).body.gateways).map((g) => [g.id, g.online ? g.controller : null]));
         return gws.every((g) => h.get(g.id) === replacement.instanceId) ? Date.now() - t0 : undefined;
       },
       40_000,

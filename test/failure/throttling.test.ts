@@ -15,6 +15,7 @@ import { ALIYUN_AK, ALIYUN_SECRET } from '../helpers/clouds';
 import { missing, withStack } from '../helpers/with-stack';
 import { addGatewaySite, type GatewaySite } from '../fakes/aliyun';
 import { MOTO_REGION, motoEc2Client, seedAwsSite, type SeededSite } from '../helpers/moto';
+import type { CloudAccountBody, GatewayBody, LinkBody, LinkWithEventsBody, RegisteredGatewayBody } from '../helpers/api-harness';
 import { startThrottleProxy, type ThrottleProxy } from './throttle-proxy';
 
 // The cloud accounts point at the throttling proxies, not at the emulators: registered below.
@@ -23,9 +24,6 @@ const needs = { controller: true, clouds: true, accounts: false, agents: true, n
 const RATIO = 0.3;
 const PAIRS_ALI_ALI = 4;
 const PAIRS_ALI_AWS = 4;
-
-interface Gw { id: string; agentSecret: string; state: string; stateReason: string | null; cidrs: string[] }
-interface LinkOut { id: string; state: string; stateReason: string | null; events: Array<{ type: string; message: string }> }
 
 /** One end of a link as the test sees it in its emulator. */
 type Site = { kind: 'aliyun'; ip: string; site: GatewaySite; cidrs: string[] } | { kind: 'aws'; ip: string; site: SeededSite; cidrs: string[] };
@@ -43,13 +41,13 @@ describe.skipIf(missing(needs, 'throttling failure test'))('clouds throttling 30
         startThrottleProxy({ target: stack.clouds.moto.endpoint, dialect: 'ec2', ratio: 0, seed: 0x5eed02 }),
       ])
     ).map((proxy) => stack.track(proxy)) as [ThrottleProxy, ThrottleProxy];
-    const a = await stack.api<{ id: string }>('POST', '/api/cloud-accounts', {
+    const a = await stack.api<CloudAccountBody>('POST', '/api/cloud-accounts', {
       name: 'aliyun-throttled',
       provider: 'aliyun',
       credentials: { accessKeyId: ALIYUN_AK, accessKeySecret: ALIYUN_SECRET },
       endpoints: { vpc: aliProxy.url, ecs: aliProxy.url },
     });
-    const w = await stack.api<{ id: string }>('POST', '/api/cloud-accounts', {
+    const w = await stack.api<CloudAccountBody>('POST', '/api/cloud-accounts', {
       name: 'aws-throttled',
       provider: 'aws',
       credentials: { accessKeyId: 'AKIAMOTOTEST', accessKeySecret: 'moto-secret' },
@@ -59,8 +57,8 @@ describe.skipIf(missing(needs, 'throttling failure test'))('clouds throttling 30
     accounts = { aliyun: a.body.id, aws: w.body.id };
   });
 
-  const gatewayOf = async (id: string) => (await stack.api<Gw>('GET', `/api/gateways/${id}`)).body;
-  const linkOf = async (id: string) => (await stack.api<LinkOut>('GET', `/api/links/${id}`)).body;
+  const gatewayOf = async (id: string) => (await stack.api<GatewayBody>('GET', `/api/gateways/${id}`)).body;
+  const linkOf = async (id: string) => (await stack.api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body;
 
   /** Polls until every id satisfies `done`, remembering every state seen on the way. */
   async function waitAll<T extends { state: string }>(ids: string[], get: (id: string) => Promise<T>, done: (x: T) => boolean, seen: Set<string>, timeoutMs: number): Promise<T[]> {
@@ -92,9 +90,9 @@ describe.skipIf(missing(needs, 'throttling failure test'))('clouds throttling 30
       p.resetCounts();
       p.setRatio(RATIO);
     }
-    const gws = new Map<Site, Gw>();
+    const gws = new Map<Site, RegisteredGatewayBody>();
     for (const s of sites) {
-      const r = await stack.api<Gw>('POST', '/api/gateways', {
+      const r = await stack.api<RegisteredGatewayBody>('POST', '/api/gateways', {
         name: `thr-${s.ip}`,
         provider: s.kind,
         region: s.kind === 'aws' ? MOTO_REGION : 'cn-hangzhou',
@@ -111,7 +109,7 @@ describe.skipIf(missing(needs, 'throttling failure test'))('clouds throttling 30
     expect((aliProxy.throttled.get('DescribeInstances') ?? 0) + (aliProxy.throttled.get('DescribeVpcs') ?? 0) + (aliProxy.throttled.get('DescribeRouteTableList') ?? 0)).toBeGreaterThan(0);
     expect((awsProxy.throttled.get('DescribeInstances') ?? 0) + (awsProxy.throttled.get('DescribeVpcs') ?? 0) + (awsProxy.throttled.get('DescribeRouteTables') ?? 0)).toBeGreaterThan(0);
     for (const site of sites) await stack.agent(gws.get(site)!, site.ip, {}, { waitOnline: false });
-    await expect.poll(async () => (await Promise.all(sites.map(async (s) => (await gatewayOf(gws.get(s)!.id)) as Gw & { online: boolean }))).every((g) => g.online), { timeout: 15_000 }).toBe(true);
+    await expect.poll(async () => (await Promise.all(sites.map(async (s) => await gatewayOf(gws.get(s)!.id)))).every((g) => g.online), { timeout: 15_000 }).toBe(true);
 
     // Count the link phase on its own.
     for (const p of [aliProxy, awsProxy]) p.resetCounts();
@@ -122,7 +120,7 @@ describe.skipIf(missing(needs, 'throttling failure test'))('clouds throttling 30
     // Create every link at once.
     const linkIds: string[] = [];
     for (const [x, y] of pairs) {
-      const r = await stack.api<LinkOut>('POST', '/api/links', { a: gws.get(x)!.id, b: gws.get(y)!.id });
+      const r = await stack.api<LinkBody>('POST', '/api/links', { a: gws.get(x)!.id, b: gws.get(y)!.id });
       expect(r.status).toBe(202);
       linkIds.push(r.body.id);
     }

@@ -27,6 +27,7 @@ import { missing, withStack, type StackNeeds } from '../helpers/with-stack';
 import { addGatewaySite, type GatewaySite } from '../fakes/aliyun';
 import { MOTO_REGION, motoEc2Client, seedAwsSite, type SeededSite } from '../helpers/moto';
 import { LogDir, dumpLogsOnFailure, startControllerProc, waitFor, type ControllerProc } from '../helpers/procs';
+import type { GatewayBody, LinkBody, LinkWithEventsBody, RegisteredGatewayBody } from '../helpers/api-harness';
 import { newSecretKey, parseSecretKey } from '../../lib/crypto';
 import type { BudgetOverrides } from '../../cloud/budgets';
 
@@ -40,8 +41,8 @@ const AWS_IP = '198.51.100.131';
 /** Slow enough that 4 routes per side take seconds, fast enough for the test budget. */
 const BUDGETS: BudgetOverrides = { aliyun: { routeWrite: 2 }, aws: { routeWrite: 1 } };
 
-interface Gw { id: string; agentSecret: string; state: string; stateReason: string | null; cidrs: string[]; online?: boolean }
-interface LinkOut { id: string; state: string; stateReason: string | null; events: Array<{ type: string; message: string; data: unknown }> }
+/** A gateway as GET /api/gateways/:id shows it, with the agent secret its registration answered. */
+type Gw = GatewayBody & Pick<RegisteredGatewayBody, 'agentSecret'>;
 
 describe.skipIf(missing(needs, 'worker-kill failure test'))('worker process SIGKILLed in the middle of link creation', () => {
   const s = withStack(needs);
@@ -63,7 +64,7 @@ describe.skipIf(missing(needs, 'worker-kill failure test'))('worker process SIGK
     await startWorker('worker-1');
   });
 
-  const linkOf = async (id: string) => (await s.ctl.api<LinkOut>('GET', `/api/links/${id}`)).body;
+  const linkOf = async (id: string) => (await s.ctl.api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body;
 
   /** Our routes as the emulators hold them: "<table>|<cidr>|<next hop>|<state>". */
   async function cloudRoutes(): Promise<{ aliyun: string[]; aws: string[] }> {
@@ -88,16 +89,16 @@ describe.skipIf(missing(needs, 'worker-kill failure test'))('worker process SIGK
     aws = await seedAwsSite(s.clouds.moto.endpoint, { cidr: '10.132.0.0/16', secondaryCidr: '10.133.0.0/16', publicIp: AWS_IP, name: 'wk' });
     const gws: Gw[] = [];
     for (const [name, provider, ip] of [['wk-ali', 'aliyun', ALI_IP], ['wk-aws', 'aws', AWS_IP]] as const) {
-      const r = await s.ctl.api<Gw>('POST', '/api/gateways', { name, provider, region: provider === 'aws' ? MOTO_REGION : 'cn-hangzhou', publicIp: ip, account: accounts[provider] });
+      const r = await s.ctl.api<RegisteredGatewayBody>('POST', '/api/gateways', { name, provider, region: provider === 'aws' ? MOTO_REGION : 'cn-hangzhou', publicIp: ip, account: accounts[provider] });
       expect(r.status).toBe(201);
-      await expect.poll(async () => (await s.ctl.api<Gw>('GET', `/api/gateways/${r.body.id}`)).body.state, { timeout: 30_000 }).toBe('ready');
-      gws.push({ ...(await s.ctl.api<Gw>('GET', `/api/gateways/${r.body.id}`)).body, agentSecret: r.body.agentSecret });
+      await expect.poll(async () => (await s.ctl.api<GatewayBody>('GET', `/api/gateways/${r.body.id}`)).body.state, { timeout: 30_000 }).toBe('ready');
+      gws.push({ ...(await s.ctl.api<GatewayBody>('GET', `/api/gateways/${r.body.id}`)).body, agentSecret: r.body.agentSecret });
     }
     const [ga, gw] = gws as [Gw, Gw];
     const net = new FakeIpsecNetwork();
     s.track(await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: ga.id, secret: ga.agentSecret, driver: net.driver(ALI_IP), publicIp: ALI_IP }));
     s.track(await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: gw.id, secret: gw.agentSecret, driver: net.driver(AWS_IP), publicIp: AWS_IP }));
-    await expect.poll(async () => (await Promise.all(gws.map(async (g) => (await s.ctl.api<Gw>('GET', `/api/gateways/${g.id}`)).body.online))).every(Boolean), { timeout: 10_000 }).toBe(true);
+    await expect.poll(async () => (await Promise.all(gws.map(async (g) => (await s.ctl.api<GatewayBody>('GET', `/api/gateways/${g.id}`)).body.online))).every(Boolean), { timeout: 10_000 }).toBe(true);
     // Expected routes: AWS's CIDRs in both Alibaba tables, Alibaba's CIDRs in both AWS tables.
     const wantAli = [ali.systemTableId, extraAliTable].flatMap((t) => gw.cidrs.map((c) => `${t}|${c}|${ali.instanceId}|Available`)).sort();
     const wantAws = [aws.mainRouteTableId, aws.routeTableId].flatMap((t) => ga.cidrs.map((c) => `${t}|${c}|${aws.instanceId}|active`)).sort();
@@ -106,7 +107,7 @@ describe.skipIf(missing(needs, 'worker-kill failure test'))('worker process SIGK
 
     // One by one, or batched when writes queue behind a busy table.
     const createRouteCalls = () => s.clouds.aliyun.calls.filter((c) => c.api === 'CreateRouteEntry' || c.api === 'CreateRouteEntries').length;
-    const r = await s.ctl.api<LinkOut>('POST', '/api/links', { a: ga.id, b: gw.id });
+    const r = await s.ctl.api<LinkBody>('POST', '/api/links', { a: ga.id, b: gw.id });
     expect(r.status).toBe(202);
     const linkId = r.body.id;
 

@@ -19,14 +19,13 @@ import { createSqliteTestDb, type TestDb } from '../helpers/db';
 import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
 import { LogDir, dumpLogsOnFailure, startControllerProc, type ControllerProc } from '../helpers/procs';
 import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
+import type { ChangedLinkBody, LinkWithEventsBody } from '../helpers/api-harness';
 
 const cli = temporalCliAvailable();
 if (!cli.ok) console.warn(`worker-resume failure test skipped: ${cli.reason}`);
 
 /** The controller's sticky timeout (2 s) plus the workflow task itself; the rest is margin for a loaded machine. */
 const RESUME_LIMIT_MS = 3000 + 1500;
-
-interface LinkOut { id: string; state: string; workflowId: string; a: { cidrs: string[] }; events: Array<{ type: string }> }
 
 const millis = (time: proto.api.history.v1.IHistoryEvent['eventTime']): number => Number(time!.seconds) * 1000 + Math.floor((time!.nanos ?? 0) / 1e6);
 
@@ -72,9 +71,9 @@ describe.runIf(cli.ok)('the worker holding a link is SIGKILLed beside another wo
     await startWorker('worker-b');
     await workerA.kill('SIGKILL');
     const killedAt = Date.now();
-    const change = await front.api<LinkOut>('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.93.0.0/25'] } });
+    const change = await front.api<ChangedLinkBody>('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.93.0.0/25'] } });
     expect(change.status).toBe(202);
-    await expect.poll(async () => (await front.api<LinkOut>('GET', `/api/links/${id}`)).body, { timeout: 30_000, interval: 100 }).toMatchObject({ state: 'up', a: { cidrs: ['10.93.0.0/25'] } });
+    await expect.poll(async () => (await front.api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body, { timeout: 30_000, interval: 100 }).toMatchObject({ state: 'up', a: { cidrs: ['10.93.0.0/25'] } });
     const appliedMs = Date.now() - killedAt;
 
     // From the history: the first workflow task completed after the change's signal.

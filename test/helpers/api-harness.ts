@@ -10,8 +10,8 @@ import { createSqliteTestDb, type TestDb } from './db';
 import type { z } from 'zod';
 import type { ApiError } from '../../api/schemas/common';
 import type { CloudAccount } from '../../api/schemas/cloud-accounts';
-import type { EnrolmentToken, Gateway, RegisteredGateway } from '../../api/schemas/gateways';
-import type { ChangedLink, ChangePreview, Link, LinkWithEvents } from '../../api/schemas/links';
+import type { EnrolmentToken, Gateway, GatewayList, RegisteredGateway, UpdatedGateway } from '../../api/schemas/gateways';
+import type { ChangedLink, ChangePreview, Link, LinkList, LinkWithEvents } from '../../api/schemas/links';
 
 export interface LogLine {
   level: string;
@@ -97,9 +97,12 @@ export async function startTestApi(opts: Partial<Omit<ApiContext, 'db' | 'log' |
  * same file types the console: web/src/api/schema.d.ts). Test files read answers through these.
  */
 export type GatewayBody = z.infer<typeof Gateway>;
+export type GatewayListBody = z.infer<typeof GatewayList>;
+export type UpdatedGatewayBody = z.infer<typeof UpdatedGateway>;
 export type RegisteredGatewayBody = z.infer<typeof RegisteredGateway>;
 export type EnrolmentTokenBody = z.infer<typeof EnrolmentToken>;
 export type LinkBody = z.infer<typeof Link>;
+export type LinkListBody = z.infer<typeof LinkList>;
 export type LinkWithEventsBody = z.infer<typeof LinkWithEvents>;
 export type ChangedLinkBody = z.infer<typeof ChangedLink>;
 export type ChangePreviewBody = z.infer<typeof ChangePreview>;
@@ -108,6 +111,8 @@ export type CloudAccountBody = z.infer<typeof CloudAccount>;
 type ErrorDetails = NonNullable<ApiError['error']['details']>;
 /** The API's error shape; details typed as present: a test reading them expects them (and fails on their absence anyway). */
 export type ErrorBody = Omit<ApiError['error'], 'details'> & { details: Required<Pick<ErrorDetails, 'fields' | 'retryAfterSeconds'>> & Record<string, unknown> };
+/** A 4xx or 5xx answer of /api. */
+export type ErrorResponseBody = { error: ErrorBody };
 
 /** What tests read from an answer they have not narrowed: an error, or a created row's id and networks, or anything else. */
 export type ResponseBody = { error: ErrorBody } & Pick<GatewayBody, 'id' | 'cidrs'> & Record<string, unknown>;

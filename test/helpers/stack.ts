@@ -13,17 +13,12 @@ import { createSqliteTestDb } from './db';
 import { startDevServer, type DevServer } from '../../controller/temporal-dev';
 import { portOutsideEphemeralRange } from './procs';
 import { newSecretKey, parseSecretKey } from '../../lib/crypto';
+import type { GatewayBody, RegisteredGatewayBody } from './api-harness';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 
-export interface GatewayOut {
-  id: string;
-  name: string;
-  agentSecret: string;
-  online: boolean;
-  observedIp: string | null;
-  endpoint: string | null;
-}
+/** What POST /api/gateways answers. */
+export type GatewayOut = RegisteredGatewayBody;
 
 export interface Stack {
   fixture: NetFixture;
@@ -110,7 +105,7 @@ export async function startStack(opts: {
     for (const [name, g] of gateways) {
       const deadline = Date.now() + 30_000;
       for (;;) {
-        const r = await controller.api<{ state: string; stateReason: string | null }>('GET', `/api/gateways/${g.id}`);
+        const r = await controller.api<GatewayBody>('GET', `/api/gateways/${g.id}`);
         if (r.body.state === 'ready') break;
         if (r.body.state === 'failed') throw new Error(`discovery of ${name} failed: ${r.body.stateReason}`);
         if (Date.now() > deadline) throw new Error(`discovery of ${name} did not finish`);
@@ -162,7 +157,7 @@ export async function startStack(opts: {
         }
         const deadline = Date.now() + 20_000;
         for (;;) {
-          const r = await stack.controller.api<GatewayOut>('GET', `/api/gateways/${g.id}`);
+          const r = await stack.controller.api<GatewayBody>('GET', `/api/gateways/${g.id}`);
           if (r.body.online) return;
           if (child.exitCode !== null) throw new Error(`agent of ${site} exited with ${child.exitCode}; see ${info.dir}/agent.log`);
           if (Date.now() > deadline) throw new Error(`agent of ${site} did not come online; see ${info.dir}/agent.log`);

@@ -17,6 +17,7 @@ import { startTestController, type TestController } from './controller';
 import { createPgTestDb, createSqliteTestDb, type TestDb } from './db';
 import { FakeIpsecNetwork } from './fake-ipsec';
 import { startTestTemporal, temporalCliAvailable, type TestTemporal } from './temporal';
+import type { GatewayBody, RegisteredGatewayBody } from './api-harness';
 
 /** A controller's options beyond what the stack gives it (its Temporal, database and task queue). */
 export type ControllerExtras = Partial<Omit<Parameters<typeof startTestController>[0], 'temporal' | 'databaseUrl' | 'taskQueue'>>;
@@ -37,12 +38,8 @@ export interface StackNeeds {
   name?: string;
 }
 
-/** What POST /api/gateways answers (the fields every test reads). */
-export interface GatewayOut {
-  id: string;
-  agentSecret: string;
-  online: boolean;
-}
+/** What POST /api/gateways answers. */
+export type GatewayOut = RegisteredGatewayBody;
 
 export interface TestStack {
   readonly temporal: TestTemporal;
@@ -167,7 +164,7 @@ export function withStack(needs: StackNeeds): TestStack {
         ...extra,
       });
       agents.push(a);
-      if (o.waitOnline !== false) await expect.poll(async () => (await stack.api<GatewayOut>('GET', `/api/gateways/${g.id}`)).body.online, { timeout: 10_000 }).toBe(true);
+      if (o.waitOnline !== false) await expect.poll(async () => (await stack.api<GatewayBody>('GET', `/api/gateways/${g.id}`)).body.online, { timeout: 10_000 }).toBe(true);
       return a;
     },
     controller: (more = {}) => startController(more),

@@ -14,12 +14,11 @@ import { startTestController, type TestController } from '../helpers/controller'
 import { createSqliteTestDb, type TestDb } from '../helpers/db';
 import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
 import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
+import type { ErrorResponseBody, LinkBody, LinkWithEventsBody, RegisteredGatewayBody } from '../helpers/api-harness';
 
 const cli = temporalCliAvailable();
 if (!cli.ok) console.warn(`API intent tests skipped: ${cli.reason}`);
 
-interface Gw { id: string; agentSecret: string }
-interface LinkOut { id: string; state: string; workflowId: string; deleteRequestedAt: string | null; events?: Array<{ type: string }> }
 interface Timed<T> { status: number; body: T; ms: number }
 
 /** The 95th percentile of some durations. */
@@ -81,10 +80,10 @@ describe.runIf(cli.ok)('the API records DELETE and PATCH as intent', () => {
     beforeAll(async () => {
       // An API-only controller on a task queue nobody polls: every workflow it starts waits forever.
       api = await startTestController({ temporal, databaseUrl: testDb.url, taskQueue: `intent-idle-${randomBytes(4).toString('hex')}`, roles: ['api'], secretKey });
-      const hub = (await api.api<Gw>('POST', '/api/gateways', { name: 'idle-hub', provider: 'onprem', cidrs: ['10.0.0.0/24'] })).body;
+      const hub = (await api.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'idle-hub', provider: 'onprem', cidrs: ['10.0.0.0/24'] })).body;
       for (let index = 0; index < 50; index++) {
-        const spoke = (await api.api<Gw>('POST', '/api/gateways', { name: `idle-${index}`, provider: 'onprem', cidrs: [`10.1.${index}.0/24`] })).body;
-        const link = await api.api<LinkOut>('POST', '/api/links', { a: hub.id, b: spoke.id });
+        const spoke = (await api.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: `idle-${index}`, provider: 'onprem', cidrs: [`10.1.${index}.0/24`] })).body;
+        const link = await api.api<LinkBody>('POST', '/api/links', { a: hub.id, b: spoke.id });
         expect(link.status).toBe(202);
         links.push(link.body.id);
       }
@@ -96,20 +95,20 @@ describe.runIf(cli.ok)('the API records DELETE and PATCH as intent', () => {
     it('answers 50 DELETEs with 202 within 100 ms p95, shows deleting at once, refuses a PATCH, accepts a repeat', async () => {
       const deletes: number[] = [];
       for (const id of links) {
-        const answer = await timed<LinkOut>(api, 'DELETE', `/api/links/${id}`);
+        const answer = await timed<LinkBody>(api, 'DELETE', `/api/links/${id}`);
         expect(answer.status).toBe(202);
         expect(answer.body).toMatchObject({ id, state: 'deleting', deleteRequestedAt: expect.any(String) as string });
         deletes.push(answer.ms);
       }
       const repeats: number[] = [];
       for (const id of links.slice(0, 10)) {
-        const shown = await api.api<LinkOut>('GET', `/api/links/${id}`);
+        const shown = await api.api<LinkWithEventsBody>('GET', `/api/links/${id}`);
         expect(shown.body.state).toBe('deleting');
-        expect(shown.body.events!.map((event) => event.type)).toContain('link.delete_requested');
-        const patch = await api.api<{ error: { message: string } }>('PATCH', `/api/links/${id}`, { cidrs: { b: [`10.1.${links.indexOf(id)}.0/25`] } });
+        expect(shown.body.events.map((event) => event.type)).toContain('link.delete_requested');
+        const patch = await api.api<ErrorResponseBody>('PATCH', `/api/links/${id}`, { cidrs: { b: [`10.1.${links.indexOf(id)}.0/25`] } });
         expect(patch.status).toBe(409);
         expect(patch.body.error.message).toMatch(/being deleted/);
-        const again = await timed<LinkOut>(api, 'DELETE', `/api/links/${id}`);
+        const again = await timed<LinkBody>(api, 'DELETE', `/api/links/${id}`);
         expect(again.status).toBe(202);
         repeats.push(again.ms);
       }
@@ -131,15 +130,15 @@ describe.runIf(cli.ok)('the API records DELETE and PATCH as intent', () => {
       const id = links[0]!;
       // "up" finishing just after the DELETE: recorded as an event, not as the state.
       await activities.setLinkState({ linkId: id, state: 'up', event: { type: 'link.up', message: 'tunnel up' } });
-      const shown = (await api.api<LinkOut>('GET', `/api/links/${id}`)).body;
+      const shown = (await api.api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body;
       expect(shown.state).toBe('deleting');
-      expect(shown.events!.map((event) => event.type).slice(-1)).toEqual(['link.up']);
+      expect(shown.events.map((event) => event.type).slice(-1)).toEqual(['link.up']);
       await activities.setLinkState({ linkId: id, state: 'failed', reason: 'late' });
-      expect((await api.api<LinkOut>('GET', `/api/links/${id}`)).body.state).toBe('deleting');
+      expect((await api.api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body.state).toBe('deleting');
       // The workflow's own teardown still writes deleting, then deleted.
       await activities.setLinkState({ linkId: id, state: 'deleting', event: { type: 'link.deleting', message: 'tearing down' } });
       await activities.finishDelete(id);
-      expect((await api.api<LinkOut>('GET', `/api/links/${id}`)).body.state).toBe('deleted');
+      expect((await api.api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body.state).toBe('deleted');
       expect((await api.api('DELETE', `/api/links/${id}`)).status).toBe(409);
       expect((await api.api('DELETE', '/api/links/lnmissing')).status).toBe(404);
     });
@@ -167,23 +166,23 @@ describe.runIf(cli.ok)('the API records DELETE and PATCH as intent', () => {
 
       await relay.cut();
       const cutAt = Date.now();
-      const answers: Array<Timed<LinkOut>> = [];
-      for (let attempt = 0; attempt < 20; attempt++) answers.push(await timed<LinkOut>(ctl, 'DELETE', `/api/links/${id}`));
+      const answers: Array<Timed<LinkBody>> = [];
+      for (let attempt = 0; attempt < 20; attempt++) answers.push(await timed<LinkBody>(ctl, 'DELETE', `/api/links/${id}`));
       expect(answers.map((answer) => answer.status)).toEqual(answers.map(() => 202));
       const latencies = answers.map((answer) => answer.ms);
       console.log(`[api-intent] DELETE with Temporal unreachable: p95 ${p95(latencies).toFixed(1)} ms, max ${Math.max(...latencies).toFixed(1)} ms (${latencies.length})`);
       expect(p95(latencies)).toBeLessThan(100);
-      expect((await ctl.api<LinkOut>('GET', `/api/links/${id}`)).body.state).toBe('deleting');
+      expect((await ctl.api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body.state).toBe('deleting');
       expect((await ctl.api('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.91.0.0/25'] } })).status).toBe(409);
 
       // Longer than a request's own signal may take (5 s): only the sweep can deliver it now.
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, 6000 - (Date.now() - cutAt))));
-      expect((await ctl.api<LinkOut>('GET', `/api/links/${id}`)).body.state).toBe('deleting');
+      expect((await ctl.api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body.state).toBe('deleting');
       await relay.restore();
       const restoredAt = Date.now();
-      await expect.poll(async () => (await ctl.api<LinkOut>('GET', `/api/links/${id}`)).body.state, { timeout: 60_000, interval: 250 }).toBe('deleted');
+      await expect.poll(async () => (await ctl.api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body.state, { timeout: 60_000, interval: 250 }).toBe('deleted');
       console.log(`[api-intent] deleted ${Date.now() - restoredAt} ms after Temporal came back`);
-      const events = (await ctl.api<LinkOut>('GET', `/api/links/${id}`)).body.events!.map((event) => event.type);
+      const events = (await ctl.api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body.events.map((event) => event.type);
       expect(events.filter((type) => type === 'link.delete_requested')).toHaveLength(1);
       expect(events.filter((type) => type === 'config.removed')).toHaveLength(2);
       expect(events.filter((type) => type === 'link.deleted')).toHaveLength(1);

@@ -8,6 +8,7 @@ import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
 import { missing, withStack } from '../helpers/with-stack';
 import { addGatewaySite } from '../fakes/aliyun';
 import { MOTO_REGION, motoEc2Client, seedAwsSite } from '../helpers/moto';
+import type { ChangePreviewBody, CloudAccountBody, ErrorResponseBody, GatewayBody, LinkBody, LinkWithEventsBody, RegisteredGatewayBody } from '../helpers/api-harness';
 import { FakeMetadataServer } from '../fakes/metadata';
 import { createMetadataSource } from '../../agent/metadata';
 import { silentLogger } from '../../lib/log';
@@ -20,8 +21,8 @@ import { followInstanceWorkflowId, type followInstanceWorkflow } from '../../wor
 
 const needs = { controller: true, clouds: true, name: 'cloud' } as const;
 
-interface Gw { id: string; agentSecret: string; state: string; stateReason: string | null; cidrs: string[]; cloud?: { instanceId: string; vpcId: string; routeTableIds: string[]; securityGroupIds: string[] } }
-interface LinkOut { id: string; state: string; stateReason: string | null; workflowId: string; events: Array<{ type: string; message: string }> }
+/** A gateway as GET /api/gateways/:id shows it, with the agent secret its registration answered. */
+type Gw = GatewayBody & Pick<RegisteredGatewayBody, 'agentSecret'>;
 
 describe.skipIf(missing(needs, 'cloud link tests'))('cloud gateways: discovery, routes and rules (real Temporal, moto, Alibaba fake)', () => {
   const s = withStack(needs);
@@ -32,11 +33,11 @@ describe.skipIf(missing(needs, 'cloud link tests'))('cloud gateways: discovery, 
     await Promise.all(agents.map((a) => a.stop()));
   });
 
-  const get = async (id: string) => (await s.api<Gw>('GET', `/api/gateways/${id}`)).body;
-  const linkOf = async (id: string) => (await s.api<LinkOut>('GET', `/api/links/${id}`)).body;
+  const get = async (id: string) => (await s.api<GatewayBody>('GET', `/api/gateways/${id}`)).body;
+  const linkOf = async (id: string) => (await s.api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body;
 
   async function cloudGateway(name: string, provider: 'aliyun' | 'aws', publicIp: string, extra: Record<string, unknown> = {}): Promise<Gw> {
-    const r = await s.api<Gw>('POST', '/api/gateways', { name, provider, region: provider === 'aws' ? MOTO_REGION : 'cn-hangzhou', publicIp, account: s.accounts[provider], ...extra });
+    const r = await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name, provider, region: provider === 'aws' ? MOTO_REGION : 'cn-hangzhou', publicIp, account: s.accounts[provider], ...extra });
     expect(r.status).toBe(201);
     expect(r.body.state).toBe('discovering');
     await expect.poll(async () => (await get(r.body.id)).state, { timeout: 20_000 }).not.toBe('discovering');
@@ -46,7 +47,7 @@ describe.skipIf(missing(needs, 'cloud link tests'))('cloud gateways: discovery, 
   async function runAgent(g: Gw, publicIp: string) {
     const a = await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: g.id, secret: g.agentSecret, driver: ipsec.driver(publicIp), publicIp });
     agents.push(a);
-    await expect.poll(async () => (await s.api<{ online: boolean }>('GET', `/api/gateways/${g.id}`)).body.online, { timeout: 10_000 }).toBe(true);
+    await expect.poll(async () => (await s.api<GatewayBody>('GET', `/api/gateways/${g.id}`)).body.online, { timeout: 10_000 }).toBe(true);
     return a;
   }
 
@@ -54,7 +55,7 @@ describe.skipIf(missing(needs, 'cloud link tests'))('cloud gateways: discovery, 
     expect((await s.api('POST', '/api/cloud-accounts', { name: 'x', provider: 'gcp' })).status).toBe(400);
     expect((await s.api('POST', '/api/cloud-accounts', { name: 'x', provider: 'aws', endpoints: { vpc: 'http://x' } })).status).toBe(400);
     expect((await s.api('POST', '/api/cloud-accounts', { name: 'x', provider: 'aws', credentials: { accessKeyId: 'a' } })).status).toBe(400);
-    const acct = await s.api<{ credentials: string }>('GET', `/api/cloud-accounts/${s.accounts.aliyun}`);
+    const acct = await s.api<CloudAccountBody>('GET', `/api/cloud-accounts/${s.accounts.aliyun}`);
     expect(acct.body.credentials).toBe('stored (encrypted)');
     expect(JSON.stringify(acct.body)).not.toContain('aliyun-test-secret');
     const row = await s.ctl.db.cloudAccount.findUniqueOrThrow({ where: { id: s.accounts.aliyun } });
@@ -69,8 +70,8 @@ describe.skipIf(missing(needs, 'cloud link tests'))('cloud gateways: discovery, 
     expect(g.state).toBe('failed');
     expect(g.stateReason).toMatch(/no instance|not found/i);
     expect(g.cidrs).toEqual([]);
-    const other = (await s.api<Gw>('POST', '/api/gateways', { name: 'dc-x', provider: 'onprem', cidrs: ['192.168.77.0/24'] })).body;
-    const link = await s.api<{ error: { message: string } }>('POST', '/api/links', { a: other.id, b: g.id });
+    const other = (await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'dc-x', provider: 'onprem', cidrs: ['192.168.77.0/24'] })).body;
+    const link = await s.api<ErrorResponseBody>('POST', '/api/links', { a: other.id, b: g.id });
     expect(link.status).toBe(409);
     expect(link.body.error.message).toContain('discovery failed');
   });
@@ -81,9 +82,9 @@ describe.skipIf(missing(needs, 'cloud link tests'))('cloud gateways: discovery, 
     const g = await cloudGateway('ali-chosen', 'aliyun', '203.0.113.128', { routeTables: [chosen.routeTableId] });
     expect(g).toMatchObject({ state: 'ready', cloud: { routeTableIds: [chosen.routeTableId] } });
     await runAgent(g, '203.0.113.128');
-    const dc = (await s.api<Gw>('POST', '/api/gateways', { name: 'dc-chosen', provider: 'onprem', cidrs: ['192.168.140.0/24'] })).body;
+    const dc = (await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'dc-chosen', provider: 'onprem', cidrs: ['192.168.140.0/24'] })).body;
     await runAgent(dc, '198.51.100.128');
-    const r = await s.api<LinkOut>('POST', '/api/links', { a: g.id, b: dc.id });
+    const r = await s.api<LinkBody>('POST', '/api/links', { a: g.id, b: dc.id });
     await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');
     const to = (table: string) => s.clouds.aliyun.routeEntries(table).filter((e) => e.destinationCidrBlock === '192.168.140.0/24').map((e) => e.nextHopId);
     expect(to(chosen.routeTableId)).toEqual([ali.instanceId]);
@@ -104,13 +105,13 @@ describe.skipIf(missing(needs, 'cloud link tests'))('cloud gateways: discovery, 
     addGatewaySite(s.clouds.aliyun, 31, { eip: '203.0.113.131' });
     const g = await cloudGateway('ali-quota', 'aliyun', '203.0.113.131');
     await runAgent(g, '203.0.113.131');
-    const dc = (await s.api<Gw>('POST', '/api/gateways', { name: 'dc-quota', provider: 'onprem', cidrs: ['192.168.160.0/24'] })).body;
+    const dc = (await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'dc-quota', provider: 'onprem', cidrs: ['192.168.160.0/24'] })).body;
     await runAgent(dc, '198.51.100.131');
     const writesBefore = s.clouds.aliyun.calls.filter((c) => c.api.startsWith('CreateRouteEntr')).length;
     s.clouds.aliyun.injectFault({ api: 'CreateRouteEntry', code: 'QuotaExceeded', times: Infinity });
     s.clouds.aliyun.injectFault({ api: 'CreateRouteEntries', code: 'QuotaExceeded', times: Infinity });
     try {
-      const r = await s.api<LinkOut>('POST', '/api/links', { a: g.id, b: dc.id });
+      const r = await s.api<LinkBody>('POST', '/api/links', { a: g.id, b: dc.id });
       await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('failed');
       const link = await linkOf(r.body.id);
       expect(link.stateReason).toContain('QuotaExceeded');
@@ -131,13 +132,13 @@ describe.skipIf(missing(needs, 'cloud link tests'))('cloud gateways: discovery, 
     // Two data-center gateways leave through the same NAT address: one rule serves both links.
     const dcs: Gw[] = [];
     for (const [i, cidr] of ['192.168.150.0/24', '192.168.151.0/24'].entries()) {
-      const dc = (await s.api<Gw>('POST', '/api/gateways', { name: `dc-nat-${i}`, provider: 'onprem', cidrs: [cidr], publicIp: '198.51.100.130' })).body;
+      const dc = (await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: `dc-nat-${i}`, provider: 'onprem', cidrs: [cidr], publicIp: '198.51.100.130' })).body;
       await runAgent(dc, '198.51.100.130');
       dcs.push(dc);
     }
     const links: string[] = [];
     for (const dc of dcs) {
-      const r = await s.api<LinkOut>('POST', '/api/links', { a: g.id, b: dc.id });
+      const r = await s.api<LinkBody>('POST', '/api/links', { a: g.id, b: dc.id });
       await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');
       links.push(r.body.id);
     }
@@ -172,7 +173,7 @@ describe.skipIf(missing(needs, 'cloud link tests'))('cloud gateways: discovery, 
     // which must only slow the link down, never fail it.
     s.clouds.aliyun.setLimits({ default: { perSecond: 1 } });
     const throttledBefore = s.clouds.aliyun.calls.filter((c) => c.code === 'Throttling.User').length;
-    const r = await s.api<LinkOut>('POST', '/api/links', { a: ga.id, b: gw.id });
+    const r = await s.api<LinkBody>('POST', '/api/links', { a: ga.id, b: gw.id });
     expect(r.status).toBe(202);
     await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 60_000 }).toBe('up');
     expect(s.clouds.aliyun.calls.filter((c) => c.code === 'Throttling.User').length).toBeGreaterThan(throttledBefore);
@@ -242,7 +243,7 @@ describe.skipIf(missing(needs, 'cloud link tests'))('cloud gateways: discovery, 
     const gw = await cloudGateway('aws-2', 'aws', '198.51.100.170');
     await runAgent(ga, '203.0.113.122');
     await runAgent(gw, '198.51.100.170');
-    const r = await s.api<LinkOut>('POST', '/api/links', { a: ga.id, b: gw.id });
+    const r = await s.api<LinkBody>('POST', '/api/links', { a: ga.id, b: gw.id });
     await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 40_000 }).toBe('failed');
     const link = await linkOf(r.body.id);
     expect(link.stateReason).toContain('10.70.0.0/16');
@@ -259,16 +260,16 @@ describe.skipIf(missing(needs, 'cloud link tests'))('cloud gateways: discovery, 
   it('changes a cloud link: new routes before old ones go, a conflicting route rolls the change back, rules follow a moved peer', async () => {
     const ali = addGatewaySite(s.clouds.aliyun, 23, { eip: '203.0.113.123' });
     const ga = await cloudGateway('ali-chg', 'aliyun', '203.0.113.123');
-    const dc = (await s.api<Gw>('POST', '/api/gateways', { name: 'dc-chg', provider: 'onprem', cidrs: ['192.168.80.0/22'] })).body;
+    const dc = (await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'dc-chg', provider: 'onprem', cidrs: ['192.168.80.0/22'] })).body;
     await runAgent(ga, '203.0.113.123');
     await runAgent(dc, '198.51.100.180');
-    const r = await s.api<LinkOut>('POST', '/api/links', { a: ga.id, b: dc.id, cidrs: { b: ['192.168.80.0/24'] } });
+    const r = await s.api<LinkBody>('POST', '/api/links', { a: ga.id, b: dc.id, cidrs: { b: ['192.168.80.0/24'] } });
     await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');
     const ours = () => s.clouds.aliyun.routeEntries(ali.systemTableId).filter((e) => e.nextHopId === ali.instanceId).map((e) => e.destinationCidrBlock).sort();
     expect(ours()).toEqual(['192.168.80.0/24']);
 
     // Replace the remote network: the new route is written before the old one is deleted.
-    const plan = await s.api<{ a: { routes: { add: Array<{ destinationCidr: string }>; remove: Array<{ destinationCidr: string }> } } }>('POST', `/api/links/${r.body.id}/plan`, { cidrs: { b: ['192.168.81.0/24'] } });
+    const plan = await s.api<ChangePreviewBody>('POST', `/api/links/${r.body.id}/plan`, { cidrs: { b: ['192.168.81.0/24'] } });
     expect(plan.body.a.routes.add.map((x) => x.destinationCidr)).toEqual(['192.168.81.0/24']);
     expect(plan.body.a.routes.remove.map((x) => x.destinationCidr)).toEqual(['192.168.80.0/24']);
     const callsBefore = s.clouds.aliyun.calls.length;
@@ -286,7 +287,7 @@ describe.skipIf(missing(needs, 'cloud link tests'))('cloud gateways: discovery, 
     const rolled = await linkOf(r.body.id);
     expect(rolled.state).toBe('up');
     expect(rolled.stateReason).toMatch(/rolled back.*192\.168\.82\.0\/24/);
-    expect((await s.api<{ b: { cidrs: string[] } }>('GET', `/api/links/${r.body.id}`)).body.b.cidrs).toEqual(['192.168.81.0/24']);
+    expect((await s.api<LinkWithEventsBody>('GET', `/api/links/${r.body.id}`)).body.b.cidrs).toEqual(['192.168.81.0/24']);
     expect(ours()).toEqual(['192.168.81.0/24']);
     expect(s.clouds.aliyun.routeEntries(ali.systemTableId).find((e) => e.destinationCidrBlock === '192.168.82.0/24')?.nextHopId).toBe('havip-other');
     expect(await s.ctl.db.routeClaim.count({ where: { linkId: r.body.id, destinationCidr: '192.168.82.0/24', NOT: { state: 'deleted' } } })).toBe(0);
@@ -312,10 +313,10 @@ describe.skipIf(missing(needs, 'cloud link tests'))('cloud gateways: discovery, 
   it('moves routes to the new instance when the gateway now runs on another one (standby took over the EIP)', async () => {
     const ali = addGatewaySite(s.clouds.aliyun, 24, { eip: '203.0.113.124' });
     const ga = await cloudGateway('ali-ha', 'aliyun', '203.0.113.124');
-    const dc = (await s.api<Gw>('POST', '/api/gateways', { name: 'dc-ha', provider: 'onprem', cidrs: ['192.168.90.0/24'] })).body;
+    const dc = (await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'dc-ha', provider: 'onprem', cidrs: ['192.168.90.0/24'] })).body;
     const first = await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: ga.id, secret: ga.agentSecret, driver: ipsec.driver('203.0.113.124'), publicIp: '203.0.113.124' });
     await runAgent(dc, '198.51.100.190');
-    const r = await s.api<LinkOut>('POST', '/api/links', { a: ga.id, b: dc.id });
+    const r = await s.api<LinkBody>('POST', '/api/links', { a: ga.id, b: dc.id });
     await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');
     const routeTo = () => s.clouds.aliyun.routeEntries(ali.systemTableId).find((e) => e.destinationCidrBlock === '192.168.90.0/24')?.nextHopId;
     expect(routeTo()).toBe(ali.instanceId);
@@ -359,10 +360,10 @@ describe.skipIf(missing(needs, 'cloud link tests'))('cloud gateways: discovery, 
   it('an AWS gateway whose EIP moved to a standby: routes follow and the standby forwards (source/destination check off)', async () => {
     const aws = await seedAwsSite(s.clouds.moto.endpoint, { cidr: '10.90.0.0/16', secondaryCidr: '10.91.0.0/16', publicIp: '198.51.100.191', name: 'aws-ha' });
     const gw = await cloudGateway('aws-ha', 'aws', '198.51.100.191');
-    const dc = (await s.api<Gw>('POST', '/api/gateways', { name: 'dc-aws-ha', provider: 'onprem', cidrs: ['192.168.130.0/24'] })).body;
+    const dc = (await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'dc-aws-ha', provider: 'onprem', cidrs: ['192.168.130.0/24'] })).body;
     const first = await runAgent(gw, '198.51.100.191');
     await runAgent(dc, '198.51.100.192');
-    const r = await s.api<LinkOut>('POST', '/api/links', { a: gw.id, b: dc.id });
+    const r = await s.api<LinkBody>('POST', '/api/links', { a: gw.id, b: dc.id });
     await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('up');
     const ec2 = motoEc2Client(s.clouds.moto.endpoint, MOTO_REGION);
     const routeTo = async () =>
@@ -401,10 +402,10 @@ describe.skipIf(missing(needs, 'cloud link tests'))('cloud gateways: discovery, 
     const ali = addGatewaySite(s.clouds.aliyun, 27, { eip: '203.0.113.127' });
     const ga = await cloudGateway('ali-retry', 'aliyun', '203.0.113.127');
     const agent = await runAgent(ga, '203.0.113.127');
-    const dc = (await s.api<Gw>('POST', '/api/gateways', { name: 'dc-retry', provider: 'onprem', cidrs: ['192.168.120.0/24'] })).body;
+    const dc = (await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'dc-retry', provider: 'onprem', cidrs: ['192.168.120.0/24'] })).body;
     await runAgent(dc, '198.51.100.127');
     const foreign = s.clouds.aliyun.addRouteEntry({ routeTableId: ali.systemTableId, destinationCidrBlock: '192.168.120.0/24', nextHopType: 'HaVip', nextHopId: 'havip-retry' });
-    const r = await s.api<LinkOut>('POST', '/api/links', { a: ga.id, b: dc.id });
+    const r = await s.api<LinkBody>('POST', '/api/links', { a: ga.id, b: dc.id });
     await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('failed');
     // The operator removes the foreign route; the next reconnect of the cloud end re-plans the link,
     // which provisions again: the peer rule (already added) and the route must both go through.
@@ -422,7 +423,7 @@ describe.skipIf(missing(needs, 'cloud link tests'))('cloud gateways: discovery, 
     const ali = addGatewaySite(s.clouds.aliyun, 26, { eip: '203.0.113.126' });
     const ga = await cloudGateway('ali-quick', 'aliyun', '203.0.113.126');
     await runAgent(ga, '203.0.113.126');
-    const dc = (await s.api<Gw>('POST', '/api/gateways', { name: 'dc-quick', provider: 'onprem', cidrs: ['192.168.110.0/24', '192.168.111.0/24'] })).body;
+    const dc = (await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'dc-quick', provider: 'onprem', cidrs: ['192.168.110.0/24', '192.168.111.0/24'] })).body;
     await runAgent(dc, '198.51.100.126');
     // Someone already routes one of the peer's networks to this very instance: the link adopts it
     // and, being deleted, must leave it where it was.
@@ -431,7 +432,7 @@ describe.skipIf(missing(needs, 'cloud link tests'))('cloud gateways: discovery, 
     // The DELETE lands while the link is planning and claiming (its writes may already be queued),
     // or just after: either way only what the link created goes.
     for (let round = 0; round < 3; round++) {
-      const r = await s.api<LinkOut>('POST', '/api/links', { a: ga.id, b: dc.id });
+      const r = await s.api<LinkBody>('POST', '/api/links', { a: ga.id, b: dc.id });
       expect(r.status).toBe(202);
       expect((await s.api('DELETE', `/api/links/${r.body.id}`)).status).toBe(202);
       await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 30_000 }).toBe('deleted');
@@ -446,12 +447,12 @@ describe.skipIf(missing(needs, 'cloud link tests'))('cloud gateways: discovery, 
     await runAgent(ga, '203.0.113.125');
     const peers: Gw[] = [];
     for (let i = 0; i < 5; i++) {
-      const p = (await s.api<Gw>('POST', '/api/gateways', { name: `dc-batch-${i}`, provider: 'onprem', cidrs: [`192.168.${100 + i}.0/24`] })).body;
+      const p = (await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: `dc-batch-${i}`, provider: 'onprem', cidrs: [`192.168.${100 + i}.0/24`] })).body;
       await runAgent(p, `198.51.100.${200 + i}`);
       peers.push(p);
     }
     const callsBefore = s.clouds.aliyun.calls.length;
-    const links = await Promise.all(peers.map(async (p) => (await s.api<LinkOut>('POST', '/api/links', { a: ga.id, b: p.id })).body.id));
+    const links = await Promise.all(peers.map(async (p) => (await s.api<LinkBody>('POST', '/api/links', { a: ga.id, b: p.id })).body.id));
     for (const id of links) await expect.poll(async () => (await linkOf(id)).state, { timeout: 30_000 }).toBe('up');
     const ours = () => s.clouds.aliyun.routeEntries(ali.systemTableId).filter((e) => e.nextHopId === ali.instanceId);
     expect(ours().map((e) => e.destinationCidrBlock).sort()).toEqual(peers.map((_, i) => `192.168.${100 + i}.0/24`));

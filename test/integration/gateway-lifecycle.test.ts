@@ -6,19 +6,12 @@ import WebSocket from 'ws';
 import { AGENT_PATH, CloseCode, ENROL_PATH, authHeader, enrolHeader } from '../../protocol/messages';
 import { recordingLogger, type TestAgent } from '../helpers/agents';
 import { openSse, type SseMessage } from '../helpers/sse';
-import { missing, withStack, type GatewayOut } from '../helpers/with-stack';
+import { missing, withStack } from '../helpers/with-stack';
+import type { EnrolmentTokenBody, ErrorResponseBody, GatewayBody, LinkBody, LinkWithEventsBody, RegisteredGatewayBody, UpdatedGatewayBody } from '../helpers/api-harness';
 
 const TOKEN = 'lifecycle-test-token-0123456789abcdef';
 const needs = { controller: { apiToken: TOKEN }, agents: true, name: 'gw-life' } as const;
 const auth = { authorization: `Bearer ${TOKEN}` };
-
-interface Gw extends GatewayOut {
-  name: string;
-  cidrs: string[];
-}
-interface ErrorOut {
-  error: { code: string; message: string; details?: Record<string, unknown> };
-}
 
 /** The status of a WebSocket upgrade to the agents' listener with these credentials. */
 function upgradeStatus(agentUrl: string, gatewayId: string, secret: string): Promise<number> {
@@ -38,14 +31,14 @@ function upgradeStatus(agentUrl: string, gatewayId: string, secret: string): Pro
 
 describe.skipIf(missing(needs, 'gateway lifecycle tests'))('gateway calls and the event stream', () => {
   const s = withStack(needs);
-  const gw = (name: string, cidrs: string[]) => s.gateway<Gw>(name, cidrs);
+  const gw = (name: string, cidrs: string[]) => s.gateway<RegisteredGatewayBody>(name, cidrs);
   const linked = async (a: string, b: string) => {
-    const r = await s.api<{ id: string }>('POST', '/api/links', { a, b });
+    const r = await s.api<LinkBody>('POST', '/api/links', { a, b });
     expect(r.status, JSON.stringify(r.body)).toBe(202);
     return r.body.id;
   };
   /** A real agent whose log the test reads; a long backoff, so refused retries are few. */
-  const agentOf = async (g: Gw, ip: string) => {
+  const agentOf = async (g: RegisteredGatewayBody, ip: string) => {
     const rec = recordingLogger();
     const agent = await s.agent(g, ip, { log: rec.log, backoff: { minMs: 50, maxMs: 3000 } });
     return { agent, rec };
@@ -58,32 +51,32 @@ describe.skipIf(missing(needs, 'gateway lifecycle tests'))('gateway calls and th
     await gw('patch-c', ['10.9.0.0/16']);
     const link = await linked(a.id, b.id);
 
-    const renamed = await s.api<Gw>('PATCH', `/api/gateways/${a.id}`, { name: 'patch-a2' });
+    const renamed = await s.api<UpdatedGatewayBody>('PATCH', `/api/gateways/${a.id}`, { name: 'patch-a2' });
     expect(renamed.status).toBe(200);
     expect(renamed.body.name).toBe('patch-a2');
-    expect((await s.api<{ a: { name: string } }>('GET', `/api/links/${link}`)).body.a.name).toBe('patch-a2');
+    expect((await s.api<LinkWithEventsBody>('GET', `/api/links/${link}`)).body.a.name).toBe('patch-a2');
 
-    const dup = await s.api<ErrorOut>('PATCH', `/api/gateways/${a.id}`, { name: 'patch-c' });
+    const dup = await s.api<ErrorResponseBody>('PATCH', `/api/gateways/${a.id}`, { name: 'patch-c' });
     expect(dup.status).toBe(409);
     expect(dup.body.error.message).toContain('patch-c');
 
     // Removing the network the link carries names the link.
-    const lost = await s.api<ErrorOut>('PATCH', `/api/gateways/${a.id}`, { cidrs: ['10.3.0.0/16'] });
+    const lost = await s.api<ErrorResponseBody>('PATCH', `/api/gateways/${a.id}`, { cidrs: ['10.3.0.0/16'] });
     expect(lost.status).toBe(409);
     expect(lost.body.error.details?.link).toBe(link);
     expect(lost.body.error.message).toContain('10.1.0.0/16');
 
     // A new network overlapping the other end's: refused, and the rename in the same body is not applied.
-    const overlap = await s.api<ErrorOut>('PATCH', `/api/gateways/${a.id}`, { name: 'patch-a3', cidrs: ['10.1.0.0/16', '10.2.128.0/17'] });
+    const overlap = await s.api<ErrorResponseBody>('PATCH', `/api/gateways/${a.id}`, { name: 'patch-a3', cidrs: ['10.1.0.0/16', '10.2.128.0/17'] });
     expect(overlap.status).toBe(409);
     expect(overlap.body.error.details?.link).toBe(link);
-    const after = (await s.api<Gw>('GET', `/api/gateways/${a.id}`)).body;
+    const after = (await s.api<GatewayBody>('GET', `/api/gateways/${a.id}`)).body;
     expect(after.name).toBe('patch-a2');
     expect(after.cidrs).toEqual(['10.1.0.0/16']);
 
     // Same validation as registration: canonical, no overlaps inside, no default route unless asked.
     for (const cidrs of [['10.1.0.300/16'], ['10.1.0.0/16', '10.1.1.0/24'], [], 'x']) {
-      const bad = await s.api<ErrorOut>('PATCH', `/api/gateways/${a.id}`, { cidrs });
+      const bad = await s.api<ErrorResponseBody>('PATCH', `/api/gateways/${a.id}`, { cidrs });
       expect(bad.status, JSON.stringify(cidrs)).toBe(400);
     }
     expect((await s.api('PATCH', `/api/gateways/${a.id}`, { cidrs: ['0.0.0.0/0'] })).status).toBe(400);
@@ -92,11 +85,11 @@ describe.skipIf(missing(needs, 'gateway lifecycle tests'))('gateway calls and th
     expect((await s.api('PATCH', `/api/gateways/${a.id}`, { colour: 'red' })).status).toBe(400);
     expect((await s.api('PATCH', '/api/gateways/gw_nope', { name: 'x' })).status).toBe(404);
 
-    const grown = await s.api<Gw>('PATCH', `/api/gateways/${a.id}`, { cidrs: ['10.1.0.0/16', '10.3.0.0/16'] });
+    const grown = await s.api<UpdatedGatewayBody>('PATCH', `/api/gateways/${a.id}`, { cidrs: ['10.1.0.0/16', '10.3.0.0/16'] });
     expect(grown.status, JSON.stringify(grown.body)).toBe(200);
     expect(grown.body.cidrs).toEqual(['10.1.0.0/16', '10.3.0.0/16']);
     // Reachability keeps its meaning beside the new fields.
-    const reach = await s.api<Gw & { publicIp: string }>('PATCH', `/api/gateways/${a.id}`, { publicIp: '198.51.100.77' });
+    const reach = await s.api<UpdatedGatewayBody>('PATCH', `/api/gateways/${a.id}`, { publicIp: '198.51.100.77' });
     expect(reach.status).toBe(200);
     expect(reach.body.publicIp).toBe('198.51.100.77');
   });
@@ -105,14 +98,14 @@ describe.skipIf(missing(needs, 'gateway lifecycle tests'))('gateway calls and th
     const a = await gw('del-a', ['10.21.0.0/16']);
     const b = await gw('del-b', ['10.22.0.0/16']);
     const link = await linked(a.id, b.id);
-    const busy = await s.api<ErrorOut>('DELETE', `/api/gateways/${a.id}`);
+    const busy = await s.api<ErrorResponseBody>('DELETE', `/api/gateways/${a.id}`);
     expect(busy.status).toBe(409);
     expect(busy.body.error.details?.links).toEqual([link]);
     expect(busy.body.error.message).toContain(link);
     expect((await s.api('DELETE', '/api/gateways/gw_nope')).status).toBe(404);
 
     const c = await gw('del-c', ['10.23.0.0/16']);
-    const token = await s.api<{ token: string }>('POST', `/api/gateways/${c.id}/enrolment-token`, {});
+    const token = await s.api<EnrolmentTokenBody>('POST', `/api/gateways/${c.id}/enrolment-token`, {});
     expect(token.status).toBe(201);
     const gone = await s.api('DELETE', `/api/gateways/${c.id}`);
     expect(gone.status).toBe(204);
@@ -138,7 +131,7 @@ describe.skipIf(missing(needs, 'gateway lifecycle tests'))('gateway calls and th
   it('POST /secret rotates the agent secret: the old one stops at once, the agent is told and backs off, the new one works', async () => {
     const g = await gw('rotate', ['10.41.0.0/16']);
     const { agent, rec } = await agentOf(g, '198.51.100.41');
-    const rotated = await s.api<Gw>('POST', `/api/gateways/${g.id}/secret`);
+    const rotated = await s.api<RegisteredGatewayBody>('POST', `/api/gateways/${g.id}/secret`);
     expect(rotated.status).toBe(200);
     expect(rotated.body.id).toBe(g.id);
     expect(rotated.body.agentSecret).toMatch(/^[A-Za-z0-9_-]{16,}$/);

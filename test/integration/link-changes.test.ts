@@ -3,38 +3,22 @@
 // end refuses the new configuration, and a gateway whose public address changes under it.
 import { describe, expect, it } from 'vitest';
 import { missing, withStack } from '../helpers/with-stack';
+import type { ChangedLinkBody, ChangePreviewBody, ErrorResponseBody, GatewayBody, LinkBody, LinkWithEventsBody, RegisteredGatewayBody } from '../helpers/api-harness';
 import { FakeMetadataServer } from '../fakes/metadata';
 import { createMetadataSource } from '../../agent/metadata';
 import { silentLogger } from '../../lib/log';
 
 const needs = { controller: true, agents: true, name: 'chg' } as const;
 
-interface GatewayOut { id: string; agentSecret: string; online: boolean; endpoint: string | null }
-interface LinkOut {
-  id: string;
-  state: string;
-  stateReason: string | null;
-  a: { cidrs: string[]; tunnelUp: boolean };
-  b: { cidrs: string[]; tunnelUp: boolean };
-  events?: Array<{ type: string; message: string }>;
-}
-interface PlanOut {
-  changed: boolean;
-  summary: string;
-  tunnelRestart: boolean;
-  a: { cidrs: { before: string[]; after: string[] }; config: { changed: boolean; before: { localTs: string[]; remoteTs: string[] }; after: { localTs: string[]; remoteTs: string[] } } };
-  b: { config: { changed: boolean; after: { localTs: string[]; remoteTs: string[] } } };
-}
-
 describe.skipIf(missing(needs, 'link change tests'))('changing a running link (real Temporal, fake strongSwan)', () => {
   const s = withStack(needs);
-  const gateway = (name: string, cidrs: string[]) => s.gateway<GatewayOut>(name, cidrs);
-  const runAgent = (g: GatewayOut, address: string, extra: Parameters<typeof s.agent>[2] = {}) => s.agent(g, address, extra);
+  const gateway = (name: string, cidrs: string[]) => s.gateway<RegisteredGatewayBody>(name, cidrs);
+  const runAgent = (g: RegisteredGatewayBody, address: string, extra: Parameters<typeof s.agent>[2] = {}) => s.agent(g, address, extra);
 
-  const linkOf = async (id: string) => (await s.api<LinkOut>('GET', `/api/links/${id}`)).body;
+  const linkOf = async (id: string) => (await s.api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body;
 
-  async function upLink(a: GatewayOut, b: GatewayOut, cidrs?: { a: string[]; b: string[] }): Promise<string> {
-    const r = await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id, ...(cidrs ? { cidrs } : {}) });
+  async function upLink(a: RegisteredGatewayBody, b: RegisteredGatewayBody, cidrs?: { a: string[]; b: string[] }): Promise<string> {
+    const r = await s.api<LinkBody>('POST', '/api/links', { a: a.id, b: b.id, ...(cidrs ? { cidrs } : {}) });
     expect(r.status).toBe(202);
     await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 15_000 }).toBe('up');
     return r.body.id;
@@ -51,7 +35,7 @@ describe.skipIf(missing(needs, 'link change tests'))('changing a running link (r
     const db = s.net.drivers.get('198.51.100.142')!;
     const versionBefore = da.conns.get(name)!.version;
 
-    const plan = await s.api<PlanOut>('POST', `/api/links/${id}/plan`, { cidrs: { a: ['10.41.1.0/24', '10.41.2.0/24'] } });
+    const plan = await s.api<ChangePreviewBody>('POST', `/api/links/${id}/plan`, { cidrs: { a: ['10.41.1.0/24', '10.41.2.0/24'] } });
     expect(plan.status).toBe(200);
     expect(plan.body).toMatchObject({
       changed: true,
@@ -64,14 +48,14 @@ describe.skipIf(missing(needs, 'link change tests'))('changing a running link (r
     expect((await linkOf(id)).a.cidrs).toEqual(['10.41.1.0/24']);
     expect(da.conns.get(name)!.version).toBe(versionBefore);
 
-    const r = await s.api<LinkOut>('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.41.1.0/24', '10.41.2.0/24'] } });
+    const r = await s.api<ChangedLinkBody>('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.41.1.0/24', '10.41.2.0/24'] } });
     expect(r.status).toBe(202);
     expect(r.body).toMatchObject({ state: 'updating', a: { cidrs: ['10.41.1.0/24', '10.41.2.0/24'] } });
     // Asked again while the change runs: refused, not queued behind it.
     expect((await s.api('PATCH', `/api/links/${id}`, { cidrs: { b: ['10.42.2.0/24'] } })).status).toBe(409);
     await expect.poll(async () => (await linkOf(id)).state, { timeout: 20_000 }).toBe('up');
     const link = await linkOf(id);
-    expect(link.events!.map((e) => e.type)).toEqual(expect.arrayContaining(['cidr.change_requested', 'link.changing', 'link.changed']));
+    expect(link.events.map((e) => e.type)).toEqual(expect.arrayContaining(['cidr.change_requested', 'link.changing', 'link.changed']));
     expect(da.conns.get(name)).toMatchObject({ localTs: ['10.41.1.0/24', '10.41.2.0/24'], remoteTs: ['10.42.1.0/24'] });
     expect(db.conns.get(name)).toMatchObject({ localTs: ['10.42.1.0/24'], remoteTs: ['10.41.1.0/24', '10.41.2.0/24'] });
     expect(da.conns.get(name)!.version).toBeGreaterThan(versionBefore);
@@ -80,7 +64,7 @@ describe.skipIf(missing(needs, 'link change tests'))('changing a running link (r
     expect(da.calls.filter((c) => c === `initiate ${name}`).length).toBeGreaterThanOrEqual(2);
 
     // The same CIDRs again: nothing to do, nothing signalled.
-    const same = await s.api<{ state: string; plan: { changed: boolean } }>('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.41.2.0/24', '10.41.1.0/24'] } });
+    const same = await s.api<ChangedLinkBody>('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.41.2.0/24', '10.41.1.0/24'] } });
     expect(same.status).toBe(200);
     expect(same.body).toMatchObject({ state: 'up', plan: { changed: false } });
   });
@@ -108,16 +92,16 @@ describe.skipIf(missing(needs, 'link change tests'))('changing a running link (r
       [{ cidrs: { b: ['10.53.1.0/24'] }, allowOutsideNetworks: true }, 409, new RegExp(`through link ${ac}`)],
     ];
     for (const [body, status, message] of tries) {
-      const r = await s.api<{ error: { message: string } }>('PATCH', `/api/links/${ab}`, body);
+      const r = await s.api<ErrorResponseBody>('PATCH', `/api/links/${ab}`, body);
       expect(r.status, JSON.stringify(body)).toBe(status);
       if (message) expect(r.body.error.message).toMatch(message);
     }
     expect((await s.api('PATCH', '/api/links/nope', { cidrs: { a: ['10.51.1.0/24'] } })).status).toBe(404);
-    const allowed = await s.api<PlanOut>('POST', `/api/links/${ab}/plan`, { cidrs: { b: ['10.52.1.0/24', '172.20.0.0/24'] }, allowOutsideNetworks: true });
+    const allowed = await s.api<ChangePreviewBody>('POST', `/api/links/${ab}/plan`, { cidrs: { b: ['10.52.1.0/24', '172.20.0.0/24'] }, allowOutsideNetworks: true });
     expect(allowed.status).toBe(200);
     expect(allowed.body.changed).toBe(true);
     const after = await linkOf(ab);
-    expect({ state: after.state, a: after.a.cidrs, b: after.b.cidrs, events: after.events!.length }).toEqual({ state: before.state, a: before.a.cidrs, b: before.b.cidrs, events: before.events!.length });
+    expect({ state: after.state, a: after.a.cidrs, b: after.b.cidrs, events: after.events.length }).toEqual({ state: before.state, a: before.a.cidrs, b: before.b.cidrs, events: before.events.length });
   });
 
   it('rolls back to the last working configuration when an end refuses the change', async () => {
@@ -132,12 +116,12 @@ describe.skipIf(missing(needs, 'link change tests'))('changing a running link (r
     db.refuse = (l) => (l.remoteTs.includes('10.61.9.0/24') ? 'traffic selector 10.61.9.0/24 conflicts with a bypass policy' : undefined);
 
     expect((await s.api('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.61.9.0/24'] } })).status).toBe(202);
-    await expect.poll(async () => (await linkOf(id)).events!.some((e) => e.type === 'link.rolled_back'), { timeout: 30_000 }).toBe(true);
+    await expect.poll(async () => (await linkOf(id)).events.some((e) => e.type === 'link.rolled_back'), { timeout: 30_000 }).toBe(true);
     const link = await linkOf(id);
     expect(link.state).toBe('up');
     expect(link.stateReason).toMatch(/rolled back.*bypass policy/);
     expect(link.a.cidrs).toEqual(['10.61.1.0/24']);
-    expect(link.events!.map((e) => e.type)).toEqual(expect.arrayContaining(['cidr.reverted', 'link.rolled_back']));
+    expect(link.events.map((e) => e.type)).toEqual(expect.arrayContaining(['cidr.reverted', 'link.rolled_back']));
     const da = s.net.drivers.get('198.51.100.161')!;
     expect(da.conns.get(name)).toMatchObject({ localTs: ['10.61.1.0/24'] });
     expect(db.conns.get(name)).toMatchObject({ remoteTs: ['10.61.1.0/24'] });
@@ -154,7 +138,7 @@ describe.skipIf(missing(needs, 'link change tests'))('changing a running link (r
     const fixed = await gateway('mv-b', ['10.72.0.0/24']);
     await runAgent(mover, '198.51.100.171', { metadata: createMetadataSource({ provider: 'aws', endpoint: meta.url, log: silentLogger }), addressCheckMs: 200 });
     await runAgent(fixed, '198.51.100.172');
-    expect((await s.api<GatewayOut>('GET', `/api/gateways/${mover.id}`)).body.endpoint).toBe('198.51.100.171');
+    expect((await s.api<GatewayBody>('GET', `/api/gateways/${mover.id}`)).body.endpoint).toBe('198.51.100.171');
     // mv-a initiates: after the move its own config is unchanged, so only a restart replaces its stale SA.
     const id = await upLink(mover, fixed);
     const name = `link-${id}`;
@@ -169,7 +153,7 @@ describe.skipIf(missing(needs, 'link change tests'))('changing a running link (r
     const t0 = Date.now();
     meta.publicIp = '198.51.100.181';
     dm.moveTo('198.51.100.181');
-    await expect.poll(async () => (await linkOf(id)).events!.some((e) => e.type === 'link.changed'), { timeout: 15_000, interval: 50 }).toBe(true);
+    await expect.poll(async () => (await linkOf(id)).events.some((e) => e.type === 'link.changed'), { timeout: 15_000, interval: 50 }).toBe(true);
     // The initiator dialled again from its new address; the responder's config did not change.
     expect(initiations()).toBeGreaterThan(initiatedBefore);
     expect(df.conns.get(name)!.remoteAddrs).toEqual(['%any']);
@@ -177,8 +161,8 @@ describe.skipIf(missing(needs, 'link change tests'))('changing a running link (r
     expect(dm.installed.has(name) && df.installed.has(name)).toBe(true);
     const link = await linkOf(id);
     expect(link.state).toBe('up');
-    expect(link.events!.find((e) => e.type === 'link.changed')!.message).toMatch(/mv-a is now at 198\.51\.100\.181 \(was 198\.51\.100\.171\)/);
-    expect((await s.api<GatewayOut>('GET', `/api/gateways/${mover.id}`)).body.endpoint).toBe('198.51.100.181');
+    expect(link.events.find((e) => e.type === 'link.changed')!.message).toMatch(/mv-a is now at 198\.51\.100\.181 \(was 198\.51\.100\.171\)/);
+    expect((await s.api<GatewayBody>('GET', `/api/gateways/${mover.id}`)).body.endpoint).toBe('198.51.100.181');
   });
 
   it('two DELETEs racing tear the link down once; a change after a delete is refused', async () => {
@@ -192,7 +176,7 @@ describe.skipIf(missing(needs, 'link change tests'))('changing a running link (r
     expect([x.status, y.status].every((s) => s === 202 || s === 409)).toBe(true);
     expect((await s.api('PATCH', `/api/links/${id}`, { cidrs: { a: ['10.75.0.0/24'] } })).status).toBe(409);
     await expect.poll(async () => (await linkOf(id)).state, { timeout: 15_000 }).toBe('deleted');
-    const events = (await linkOf(id)).events!;
+    const events = (await linkOf(id)).events;
     expect(events.filter((e) => e.type === 'link.deleted')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'config.removed')).toHaveLength(2);
     expect((await s.api('DELETE', `/api/links/${id}`)).status).toBe(409);

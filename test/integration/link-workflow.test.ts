@@ -7,32 +7,31 @@ import path from 'node:path';
 import { replayDataConverter } from '../helpers/controller';
 import { startTestAgent } from '../helpers/agents';
 import { missing, withStack } from '../helpers/with-stack';
+import type { LinkBody, LinkWithEventsBody } from '../helpers/api-harness';
 import { historyFromJSON, historyToJSON } from '@temporalio/common/lib/proto-utils';
 
 const needs = { controller: { temporalUiUrl: 'http://127.0.0.1:8233' }, agents: true, name: 'links' } as const;
-
-interface LinkOut { id: string; state: string; workflowId: string; workflowUrl: string | null; events?: Array<{ type: string; message: string }>; a: { tunnelUp: boolean }; b: { tunnelUp: boolean } }
 
 describe.skipIf(missing(needs, 'link workflow tests'))('link workflow (real Temporal, fake strongSwan)', () => {
   const s = withStack(needs);
   const gateway = (name: string, cidr: string) => s.gateway(name, [cidr]);
   const runAgent = (g: { id: string; agentSecret: string }, address: string) => s.agent(g, address);
 
-  const linkState = async (id: string) => (await s.api<LinkOut>('GET', `/api/links/${id}`)).body;
+  const linkState = async (id: string) => (await s.api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body;
 
   it('creates a link: config on both ends, tunnel up, every step recorded', async () => {
     const a = await gateway('site-a', '10.1.0.0/24');
     const b = await gateway('site-b', '10.2.0.0/24');
     await runAgent(a, '198.51.100.11');
     await runAgent(b, '198.51.100.12');
-    const r = await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
+    const r = await s.api<LinkBody>('POST', '/api/links', { a: a.id, b: b.id });
     expect(r.status).toBe(202);
     expect(r.body).toMatchObject({ state: 'provisioning', workflowId: `link-${r.body.id}` });
     expect(r.body.workflowUrl).toBe(`http://127.0.0.1:8233/namespaces/${s.temporal.namespace}/workflows/link-${r.body.id}`);
     await expect.poll(async () => (await linkState(r.body.id)).state, { timeout: 15_000 }).toBe('up');
     const link = await linkState(r.body.id);
-    expect(link.events!.map((e) => e.type)).toEqual(expect.arrayContaining(['link.requested', 'config.pushed', 'link.up']));
-    expect(link.events!.filter((e) => e.type === 'config.pushed')).toHaveLength(2);
+    expect(link.events.map((e) => e.type)).toEqual(expect.arrayContaining(['link.requested', 'config.pushed', 'link.up']));
+    expect(link.events.filter((e) => e.type === 'config.pushed')).toHaveLength(2);
     await expect.poll(async () => (await linkState(r.body.id)).a.tunnelUp && (await linkState(r.body.id)).b.tunnelUp).toBe(true);
     const da = s.net.drivers.get('198.51.100.11')!;
     const db = s.net.drivers.get('198.51.100.12')!;
@@ -52,9 +51,9 @@ describe.skipIf(missing(needs, 'link workflow tests'))('link workflow (real Temp
     const a = await gateway('site-c', '10.3.0.0/24');
     const b = await gateway('site-d', '10.4.0.0/24');
     await runAgent(a, '198.51.100.13');
-    const r = await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
+    const r = await s.api<LinkBody>('POST', '/api/links', { a: a.id, b: b.id });
     expect(r.status).toBe(202);
-    await expect.poll(async () => (await linkState(r.body.id)).events!.some((e) => e.type === 'gateway.waiting'), { timeout: 10_000 }).toBe(true);
+    await expect.poll(async () => (await linkState(r.body.id)).events.some((e) => e.type === 'gateway.waiting'), { timeout: 10_000 }).toBe(true);
     await new Promise((res) => setTimeout(res, 1500));
     expect((await linkState(r.body.id)).state).toBe('provisioning');
     await runAgent(b, '198.51.100.14');
@@ -66,18 +65,18 @@ describe.skipIf(missing(needs, 'link workflow tests'))('link workflow (real Temp
     const b = await gateway('site-f', '10.6.0.0/24');
     await runAgent(a, '198.51.100.15');
     await runAgent(b, '198.51.100.16');
-    const r = await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
+    const r = await s.api<LinkBody>('POST', '/api/links', { a: a.id, b: b.id });
     await expect.poll(async () => (await linkState(r.body.id)).state, { timeout: 15_000 }).toBe('up');
-    const del = await s.api<LinkOut>('DELETE', `/api/links/${r.body.id}`);
+    const del = await s.api<LinkBody>('DELETE', `/api/links/${r.body.id}`);
     expect(del.status).toBe(202);
     await expect.poll(async () => (await linkState(r.body.id)).state, { timeout: 15_000 }).toBe('deleted');
     const name = `link-${r.body.id}`;
     expect(s.net.drivers.get('198.51.100.15')!.conns.has(name)).toBe(false);
     expect(s.net.drivers.get('198.51.100.16')!.conns.has(name)).toBe(false);
     const after = await linkState(r.body.id);
-    expect(after.events!.map((e) => e.type)).toEqual(expect.arrayContaining(['link.up', 'link.deleting', 'config.removed', 'link.deleted']));
+    expect(after.events.map((e) => e.type)).toEqual(expect.arrayContaining(['link.up', 'link.deleting', 'config.removed', 'link.deleted']));
     expect((await s.api('DELETE', `/api/links/${r.body.id}`)).status).toBe(409);
-    const again = await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
+    const again = await s.api<LinkBody>('POST', '/api/links', { a: a.id, b: b.id });
     expect(again.status).toBe(202);
     await expect.poll(async () => (await linkState(again.body.id)).state, { timeout: 15_000 }).toBe('up');
     await s.ctl.client.workflow.getHandle(r.body.workflowId).result();
@@ -103,7 +102,7 @@ describe.skipIf(missing(needs, 'link workflow tests'))('link workflow (real Temp
     const b = await gateway('site-h', '10.8.0.0/24');
     const agentA = await runAgent(a, '198.51.100.17');
     await runAgent(b, '198.51.100.18');
-    const r = await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
+    const r = await s.api<LinkBody>('POST', '/api/links', { a: a.id, b: b.id });
     await expect.poll(async () => (await linkState(r.body.id)).state, { timeout: 15_000 }).toBe('up');
     const name = `link-${r.body.id}`;
     const da = s.net.drivers.get('198.51.100.17')!;

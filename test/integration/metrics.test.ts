@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import WebSocket from 'ws';
 import { missing, withStack, type GatewayOut } from '../helpers/with-stack';
+import type { GatewayBody, LinkBody, LinkWithEventsBody } from '../helpers/api-harness';
 import { parsePrometheusText, sampleValue, type Family } from '../helpers/prom-text';
 import { startRuntime } from '../../controller/runtime';
 import { testPayloadKey, TEST_CLOUD_ENDPOINT_ALLOW } from '../helpers/controller';
@@ -19,8 +20,6 @@ import { AGENT_PATH } from '../../protocol/messages';
 const TOKEN = 'metrics-test-token-0123456789';
 const ROOT = path.resolve(__dirname, '..', '..');
 const needs = { controller: { apiToken: TOKEN }, agents: true, db: 'postgresql', name: 'metrics' } as const;
-
-interface LinkOut { id: string; state: string }
 
 async function scrape(url: string, token?: string): Promise<Map<string, Family>> {
   const res = await fetch(`${url}/metrics`, { headers: token ? { authorization: `Bearer ${token}` } : {} });
@@ -103,9 +102,9 @@ describe.skipIf(missing(needs, 'metrics tests'))('controller metrics (real contr
     await s.agent(b, '198.51.100.182');
     const base = await metrics();
     const delta = async (name: string, labels: Record<string, string>) => (await value(name, labels)) - (sampleValue(base, name, labels) ?? 0);
-    const linkOf = async (id: string) => (await s.api<LinkOut>('GET', `/api/links/${id}`)).body;
+    const linkOf = async (id: string) => (await s.api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body;
 
-    const r = await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id, cidrs: { a: ['10.81.1.0/24'], b: ['10.82.1.0/24'] } });
+    const r = await s.api<LinkBody>('POST', '/api/links', { a: a.id, b: b.id, cidrs: { a: ['10.81.1.0/24'], b: ['10.82.1.0/24'] } });
     expect(r.status).toBe(202);
     await expect.poll(async () => (await linkOf(r.body.id)).state, { timeout: 20_000 }).toBe('up');
     expect(await delta('ipsecmesh_operations_started_total', { kind: 'link_create' })).toBe(1);
@@ -199,7 +198,7 @@ describe.skipIf(missing(needs, 'metrics tests'))('controller metrics (real contr
       });
       return { child, stateDir, lines: () => out.split('\n') };
     };
-    const online = (g: GatewayOut) => expect.poll(async () => (await s.api<GatewayOut>('GET', `/api/gateways/${g.id}`)).body.online, { timeout: 20_000 }).toBe(true);
+    const online = (g: GatewayOut) => expect.poll(async () => (await s.api<GatewayBody>('GET', `/api/gateways/${g.id}`)).body.online, { timeout: 20_000 }).toBe(true);
 
     it('serves nothing by default', async () => {
       const g = await s.gateway<GatewayOut>('m-agent-off', ['10.91.0.0/16']);

@@ -7,6 +7,7 @@ import { startTestAgent } from '../helpers/agents';
 import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
 import { missing, withStack } from '../helpers/with-stack';
 import { ALIYUN_AK, ALIYUN_SECRET } from '../helpers/clouds';
+import type { CloudAccountBody, GatewayBody, LinkBody, LinkWithEventsBody, RegisteredGatewayBody } from '../helpers/api-harness';
 import { AliyunFake, addGatewaySite } from '../fakes/aliyun';
 import { FakeMetadataServer } from '../fakes/metadata';
 import { createMetadataSource } from '../../agent/metadata';
@@ -14,9 +15,6 @@ import { silentLogger } from '../../lib/log';
 import { followInstanceWorkflowId, type followInstanceWorkflow } from '../../workflows/discovery';
 
 const needs = { controller: true, name: 'trust' } as const;
-
-interface Gw { id: string; agentSecret: string; state: string; endpoint: string | null; cloud?: { instanceId: string } }
-interface LinkOut { id: string; state: string }
 
 describe.skipIf(missing(needs, 'agent trust tests'))('what an agent reports cannot move routes or addresses', () => {
   const s = withStack(needs);
@@ -26,7 +24,7 @@ describe.skipIf(missing(needs, 'agent trust tests'))('what an agent reports cann
 
   beforeAll(async () => {
     aliyun = s.track(await AliyunFake.start({ accessKeys: { [ALIYUN_AK]: ALIYUN_SECRET }, asyncDelayMs: 50 }));
-    const r = await s.api<{ id: string }>('POST', '/api/cloud-accounts', {
+    const r = await s.api<CloudAccountBody>('POST', '/api/cloud-accounts', {
       name: 'trust',
       provider: 'aliyun',
       credentials: { accessKeyId: ALIYUN_AK, accessKeySecret: ALIYUN_SECRET },
@@ -36,19 +34,19 @@ describe.skipIf(missing(needs, 'agent trust tests'))('what an agent reports cann
     account = r.body.id;
   });
 
-  const get = async (id: string) => (await s.api<Gw>('GET', `/api/gateways/${id}`)).body;
-  const linkState = async (id: string) => (await s.api<LinkOut>('GET', `/api/links/${id}`)).body.state;
+  const get = async (id: string) => (await s.api<GatewayBody>('GET', `/api/gateways/${id}`)).body;
+  const linkState = async (id: string) => (await s.api<LinkWithEventsBody>('GET', `/api/links/${id}`)).body.state;
 
   it('an agent naming another instance of its VPC, with that instance\'s own EIP, changes nothing', async () => {
     const site = addGatewaySite(aliyun, 41, { eip: '203.0.113.141' });
-    const created = await s.api<Gw>('POST', '/api/gateways', { name: 'vpc-trust', provider: 'aliyun', region: 'cn-hangzhou', publicIp: '203.0.113.141', account });
+    const created = await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'vpc-trust', provider: 'aliyun', region: 'cn-hangzhou', publicIp: '203.0.113.141', account });
     expect(created.status).toBe(201);
     const gw = created.body;
     await expect.poll(async () => (await get(gw.id)).state, { timeout: 20_000 }).toBe('ready');
-    const dc = (await s.api<Gw>('POST', '/api/gateways', { name: 'dc-trust', provider: 'onprem', cidrs: ['192.168.41.0/24'], publicIp: '198.51.100.141' })).body;
+    const dc = (await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'dc-trust', provider: 'onprem', cidrs: ['192.168.41.0/24'], publicIp: '198.51.100.141' })).body;
     s.track(await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: gw.id, secret: gw.agentSecret, driver: ipsec.driver('203.0.113.141'), publicIp: '203.0.113.141' }));
     s.track(await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: dc.id, secret: dc.agentSecret, driver: ipsec.driver('198.51.100.141'), publicIp: '198.51.100.141' }));
-    const link = await s.api<LinkOut>('POST', '/api/links', { a: gw.id, b: dc.id });
+    const link = await s.api<LinkBody>('POST', '/api/links', { a: gw.id, b: dc.id });
     expect(link.status).toBe(202);
     await expect.poll(() => linkState(link.body.id), { timeout: 30_000 }).toBe('up');
     const routeTo = () => aliyun.routeEntries(site.systemTableId).find((e) => e.destinationCidrBlock === '192.168.41.0/24')?.nextHopId;
@@ -86,13 +84,13 @@ describe.skipIf(missing(needs, 'agent trust tests'))('what an agent reports cann
   });
 
   it("the operator's address wins over the one an on-prem agent reports", async () => {
-    const a = (await s.api<Gw>('POST', '/api/gateways', { name: 'dc-op-a', provider: 'onprem', cidrs: ['192.168.42.0/24'], publicIp: '198.51.100.142' })).body;
-    const b = (await s.api<Gw>('POST', '/api/gateways', { name: 'dc-op-b', provider: 'onprem', cidrs: ['192.168.43.0/24'], publicIp: '198.51.100.143' })).body;
+    const a = (await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'dc-op-a', provider: 'onprem', cidrs: ['192.168.42.0/24'], publicIp: '198.51.100.142' })).body;
+    const b = (await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'dc-op-b', provider: 'onprem', cidrs: ['192.168.43.0/24'], publicIp: '198.51.100.143' })).body;
     // Agent a says it is somewhere else; its peer must still dial the registered address.
     s.track(await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: a.id, secret: a.agentSecret, driver: ipsec.driver('198.51.100.142'), publicIp: '198.51.100.242' }));
     s.track(await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: b.id, secret: b.agentSecret, driver: ipsec.driver('198.51.100.143'), publicIp: '198.51.100.143' }));
     await expect.poll(async () => (await get(a.id)).endpoint, { timeout: 10_000 }).toBe('198.51.100.142');
-    const link = await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id });
+    const link = await s.api<LinkBody>('POST', '/api/links', { a: a.id, b: b.id });
     await expect.poll(() => linkState(link.body.id), { timeout: 30_000 }).toBe('up');
     expect(ipsec.drivers.get('198.51.100.143')!.conns.get(`link-${link.body.id}`)!.remoteAddrs).toEqual(['198.51.100.142']);
   });

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { ApplicationFailure } from '@temporalio/common';
 import { missing, withStack } from '../helpers/with-stack';
+import type { CloudAccountBody, ErrorResponseBody, GatewayBody, RegisteredGatewayBody } from '../helpers/api-harness';
 import { createSqliteTestDb, type TestDb } from '../helpers/db';
 import { AliyunFake } from '../fakes/aliyun';
 import { ALIYUN_AK, ALIYUN_SECRET } from '../helpers/clouds';
@@ -148,9 +149,6 @@ describe('providerResolver checks the stored endpoints at use', () => {
 const secretKey = parseSecretKey(newSecretKey());
 const needs = { controller: { secretKey }, name: 'endpoints' } as const;
 
-interface Gw { id: string; state: string; stateReason: string | null }
-interface ApiError { error: { code: string; message: string; details?: { fields?: Array<{ field: string; message: string }> } } }
-
 describe.skipIf(missing(needs, 'cloud endpoint tests'))('through the controller (real Temporal, test allow-list http://127.0.0.1:*)', () => {
   const s = withStack(needs);
   let aliyun: AliyunFake;
@@ -174,7 +172,7 @@ describe.skipIf(missing(needs, 'cloud endpoint tests'))('through the controller 
       ['endpoints.vpc', { vpc: `https://${ALIYUN_AK}:${ALIYUN_SECRET}@vpc.cn-hangzhou.aliyuncs.com`, ecs: aliyun.url }],
       ['endpoints.vpc', { vpc: 'http://vpc.cn-hangzhou.aliyuncs.com', ecs: aliyun.url }],
     ] as const) {
-      const r = await s.api<ApiError>('POST', '/api/cloud-accounts', {
+      const r = await s.api<ErrorResponseBody>('POST', '/api/cloud-accounts', {
         name: `refused-${randomBytes(3).toString('hex')}`,
         provider: 'aliyun',
         credentials: { accessKeyId: ALIYUN_AK, accessKeySecret: ALIYUN_SECRET },
@@ -186,29 +184,29 @@ describe.skipIf(missing(needs, 'cloud endpoint tests'))('through the controller 
       expect(r.body.error.details?.fields?.map((f) => f.field)).toEqual([field]);
       expect(JSON.stringify(r.body)).not.toContain(ALIYUN_SECRET);
     }
-    const aws = await s.api<ApiError>('POST', '/api/cloud-accounts', { name: 'refused-aws', provider: 'aws', credentials: { accessKeyId: 'AKIDX', accessKeySecret: 'x-secret' }, endpoints: { ec2: 'http://[fd00:ec2::254]' } });
+    const aws = await s.api<ErrorResponseBody>('POST', '/api/cloud-accounts', { name: 'refused-aws', provider: 'aws', credentials: { accessKeyId: 'AKIDX', accessKeySecret: 'x-secret' }, endpoints: { ec2: 'http://[fd00:ec2::254]' } });
     expect(aws.status).toBe(400);
     expect(aws.body.error.details?.fields?.map((f) => f.field)).toEqual(['endpoints.ec2']);
     expect(await accountCount()).toBe(before);
   });
 
   it('accepts the providers\' own domains and the emulators the setting allows, stored normalised', async () => {
-    const own = await s.api<{ endpoints: Record<string, string> }>('POST', '/api/cloud-accounts', {
+    const own = await s.api<CloudAccountBody>('POST', '/api/cloud-accounts', {
       name: 'own-domains',
       provider: 'aliyun',
       endpoints: { vpc: 'https://VPC-vpc.cn-hangzhou.aliyuncs.com/', ecs: 'https://ecs.cn-hangzhou.aliyuncs.com' },
     });
     expect(own.status).toBe(201);
     expect(own.body.endpoints).toEqual({ vpc: 'https://vpc-vpc.cn-hangzhou.aliyuncs.com', ecs: 'https://ecs.cn-hangzhou.aliyuncs.com' });
-    const emu = await s.api<{ endpoints: Record<string, string> }>('POST', '/api/cloud-accounts', { name: 'emulator', provider: 'aws', endpoints: { ec2: 'http://127.0.0.1:5000' } });
+    const emu = await s.api<CloudAccountBody>('POST', '/api/cloud-accounts', { name: 'emulator', provider: 'aws', endpoints: { ec2: 'http://127.0.0.1:5000' } });
     expect(emu.status).toBe(201);
   });
 
-  async function discoveryOf(account: string, provider: 'aliyun' | 'aws', publicIp: string): Promise<Gw> {
-    const r = await s.api<Gw>('POST', '/api/gateways', { name: `gw-${randomBytes(3).toString('hex')}`, provider, region: provider === 'aws' ? 'eu-west-1' : 'cn-hangzhou', publicIp, account });
+  async function discoveryOf(account: string, provider: 'aliyun' | 'aws', publicIp: string): Promise<GatewayBody> {
+    const r = await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: `gw-${randomBytes(3).toString('hex')}`, provider, region: provider === 'aws' ? 'eu-west-1' : 'cn-hangzhou', publicIp, account });
     expect(r.status).toBe(201);
-    await expect.poll(async () => (await s.api<Gw>('GET', `/api/gateways/${r.body.id}`)).body.state, { timeout: 20_000 }).toBe('failed');
-    return (await s.api<Gw>('GET', `/api/gateways/${r.body.id}`)).body;
+    await expect.poll(async () => (await s.api<GatewayBody>('GET', `/api/gateways/${r.body.id}`)).body.state, { timeout: 20_000 }).toBe('failed');
+    return (await s.api<GatewayBody>('GET', `/api/gateways/${r.body.id}`)).body;
   }
 
   it('an account row pointing at loopback listeners off the allow-list fails discovery with the reason; no request reaches them', async () => {

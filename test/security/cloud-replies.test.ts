@@ -14,6 +14,7 @@ import { missing, withStack } from '../helpers/with-stack';
 import { startTestAgent } from '../helpers/agents';
 import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
 import { ALIYUN_AK, ALIYUN_SECRET } from '../helpers/clouds';
+import type { CloudAccountBody, GatewayBody, LinkBody, LinkWithEventsBody, RegisteredGatewayBody } from '../helpers/api-harness';
 import { AliyunFake, addGatewaySite } from '../fakes/aliyun';
 
 const MARKER = 'LEAKED7F3A';
@@ -150,9 +151,6 @@ describe('provider errors keep only the code and message fields', () => {
 
 const needs = { controller: true, name: 'replies' } as const;
 
-interface Gw { id: string; agentSecret: string; state: string; stateReason: string | null }
-interface LinkOut { id: string; state: string; stateReason: string | null; events: Array<{ type: string; message: string }> }
-
 describe.skipIf(missing(needs, 'cloud reply tests'))('through the controller: stateReason, API responses and link events', () => {
   const s = withStack(needs);
   let aliyun: AliyunFake;
@@ -163,7 +161,7 @@ describe.skipIf(missing(needs, 'cloud reply tests'))('through the controller: st
   beforeAll(async () => {
     [aliyun, hostile] = (await Promise.all([AliyunFake.start({ accessKeys: { [ALIYUN_AK]: ALIYUN_SECRET }, asyncDelayMs: 50 }), HostileEndpoint.start()])).map((x) => s.track(x)) as [AliyunFake, HostileEndpoint];
     const add = async (name: string, provider: 'aliyun' | 'aws', endpoints: Record<string, string>) => {
-      const r = await s.api<{ id: string }>('POST', '/api/cloud-accounts', { name, provider, credentials: { accessKeyId: ALIYUN_AK, accessKeySecret: ALIYUN_SECRET }, endpoints });
+      const r = await s.api<CloudAccountBody>('POST', '/api/cloud-accounts', { name, provider, credentials: { accessKeyId: ALIYUN_AK, accessKeySecret: ALIYUN_SECRET }, endpoints });
       expect(r.status).toBe(201);
       return r.body.id;
     };
@@ -172,7 +170,7 @@ describe.skipIf(missing(needs, 'cloud reply tests'))('through the controller: st
     accounts.aliyun = await add('fake-aliyun', 'aliyun', { vpc: aliyun.url, ecs: aliyun.url });
   });
 
-  const get = async (id: string) => (await s.api<Gw>('GET', `/api/gateways/${id}`)).body;
+  const get = async (id: string) => (await s.api<GatewayBody>('GET', `/api/gateways/${id}`)).body;
 
   /** Everything the API shows about gateways and links, as one string. */
   async function everythingShown(): Promise<string> {
@@ -193,7 +191,7 @@ describe.skipIf(missing(needs, 'cloud reply tests'))('through the controller: st
   it.each(permanent)('discovery against %s (%s): the reason keeps the code, never the body', async (_what, provider, reply, expected) => {
     hostile.reply = reply;
     const account = provider === 'aliyun' ? accounts.hostileAliyun : accounts.hostileAws;
-    const r = await s.api<Gw>('POST', '/api/gateways', { name: `h-${randomBytes(3).toString('hex')}`, provider, region: provider === 'aws' ? 'eu-west-1' : 'cn-hangzhou', publicIp: '198.51.100.70', account });
+    const r = await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: `h-${randomBytes(3).toString('hex')}`, provider, region: provider === 'aws' ? 'eu-west-1' : 'cn-hangzhou', publicIp: '198.51.100.70', account });
     expect(r.status).toBe(201);
     await expect.poll(async () => (await get(r.body.id)).state, { timeout: 20_000 }).toBe('failed');
     const g = await get(r.body.id);
@@ -205,22 +203,22 @@ describe.skipIf(missing(needs, 'cloud reply tests'))('through the controller: st
 
   it('a refused route write: the link fails with the provider code, and its events and state never carry the body', async () => {
     addGatewaySite(aliyun, 71, { eip: '203.0.113.171' });
-    const created = await s.api<Gw>('POST', '/api/gateways', { name: 'ali-replies', provider: 'aliyun', region: 'cn-hangzhou', publicIp: '203.0.113.171', account: accounts.aliyun });
+    const created = await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'ali-replies', provider: 'aliyun', region: 'cn-hangzhou', publicIp: '203.0.113.171', account: accounts.aliyun });
     expect(created.status).toBe(201);
     await expect.poll(async () => (await get(created.body.id)).state, { timeout: 20_000 }).toBe('ready');
-    const dc = (await s.api<Gw>('POST', '/api/gateways', { name: 'dc-replies', provider: 'onprem', cidrs: ['192.168.171.0/24'] })).body;
+    const dc = (await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'dc-replies', provider: 'onprem', cidrs: ['192.168.171.0/24'] })).body;
     for (const [g, ip] of [[created.body, '203.0.113.171'], [dc, '198.51.100.171']] as const) {
       s.track(await startTestAgent({ controllerUrl: s.ctl.agentUrl, gatewayId: g.id, secret: g.agentSecret, driver: ipsec.driver(ip), publicIp: ip }));
-      await expect.poll(async () => (await s.api<{ online: boolean }>('GET', `/api/gateways/${g.id}`)).body.online, { timeout: 10_000 }).toBe(true);
+      await expect.poll(async () => (await s.api<GatewayBody>('GET', `/api/gateways/${g.id}`)).body.online, { timeout: 10_000 }).toBe(true);
     }
     const message = long('You have reached the route entry quota. ');
     aliyun.injectFault({ api: 'CreateRouteEntry', code: 'QuotaExceeded', message, times: Infinity });
     aliyun.injectFault({ api: 'CreateRouteEntries', code: 'QuotaExceeded', message, times: Infinity });
     try {
-      const r = await s.api<LinkOut>('POST', '/api/links', { a: created.body.id, b: dc.id });
+      const r = await s.api<LinkBody>('POST', '/api/links', { a: created.body.id, b: dc.id });
       expect(r.status).toBe(202);
-      await expect.poll(async () => (await s.api<LinkOut>('GET', `/api/links/${r.body.id}`)).body.state, { timeout: 30_000 }).toBe('failed');
-      const link = (await s.api<LinkOut>('GET', `/api/links/${r.body.id}`)).body;
+      await expect.poll(async () => (await s.api<LinkWithEventsBody>('GET', `/api/links/${r.body.id}`)).body.state, { timeout: 30_000 }).toBe('failed');
+      const link = (await s.api<LinkWithEventsBody>('GET', `/api/links/${r.body.id}`)).body;
       expect(link.stateReason).toContain('QuotaExceeded');
       expect(link.events.find((e) => e.type === 'link.failed')?.message).toContain('QuotaExceeded');
       expect(JSON.stringify(link)).not.toContain(MARKER);

@@ -2,25 +2,23 @@
 // is older than that get a new one by themselves, pushed to both ends like an operator's rotation.
 import { describe, expect, it } from 'vitest';
 import { missing, withStack } from '../helpers/with-stack';
+import type { LinkBody, LinkWithEventsBody, RegisteredGatewayBody } from '../helpers/api-harness';
 
 // "Days" shrunk to 3 s so the test sees a few rotations.
 const needs = { controller: { pskRotation: { maxAgeMs: 3000, checkEveryMs: 250 } }, agents: true, name: 'rot' } as const;
-
-interface GatewayOut { id: string; agentSecret: string }
-interface LinkOut { id: string; state: string; keyVersion: number; events: Array<{ type: string; message: string }> }
 
 describe.skipIf(missing(needs, 'key rotation schedule tests'))('periodic PSK rotation', () => {
   const s = withStack(needs);
 
   it('re-keys a link whose key is older than the period, on both ends, and it stays up', async () => {
-    const gw = async (name: string, n: number): Promise<GatewayOut> => {
-      const g = await s.gateway<GatewayOut>(name, { provider: 'onprem', cidrs: [`10.${n}.0.0/24`], publicIp: `198.51.100.${n}` });
+    const gw = async (name: string, n: number): Promise<RegisteredGatewayBody> => {
+      const g = await s.gateway<RegisteredGatewayBody>(name, { provider: 'onprem', cidrs: [`10.${n}.0.0/24`], publicIp: `198.51.100.${n}` });
       await s.agent(g, `198.51.100.${n}`, {}, { waitOnline: false });
       return g;
     };
     const [a, b] = [await gw('rot-a', 91), await gw('rot-b', 92)];
-    const link = (await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id })).body;
-    const get = async () => (await s.api<LinkOut>('GET', `/api/links/${link.id}`)).body;
+    const link = (await s.api<LinkBody>('POST', '/api/links', { a: a.id, b: b.id })).body;
+    const get = async () => (await s.api<LinkWithEventsBody>('GET', `/api/links/${link.id}`)).body;
     await expect.poll(async () => (await get()).state, { timeout: 20_000 }).toBe('up');
     const name = `link-${link.id}`;
     const pskOf = (ip: string) => s.net.drivers.get(ip)!.conns.get(name)!.psk;

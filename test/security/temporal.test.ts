@@ -16,24 +16,22 @@ import { startTestController, type TestController } from '../helpers/controller'
 import { createSqliteTestDb } from '../helpers/db';
 import { expectSdkLogs } from '../helpers/temporal';
 import { missing, withStack } from '../helpers/with-stack';
+import type { LinkBody, LinkWithEventsBody, RegisteredGatewayBody } from '../helpers/api-harness';
 import { linkWorkflowId } from '../../contracts/link-workflow';
 
 const run = promisify(execFile);
 const needs = { controller: true, agents: true, name: 'tsec' } as const;
 
-interface GatewayOut { id: string; agentSecret: string }
-interface LinkOut { id: string; state: string; workflowId: string }
-
 describe.skipIf(missing(needs, 'Temporal security tests'))('Temporal sees only ciphertext, and only the controller can feed its workers', () => {
   const s = withStack(needs);
 
-  async function linkedPair(tag: string, n: number): Promise<{ link: LinkOut; a: GatewayOut; b: GatewayOut }> {
-    const a = (await s.api<GatewayOut>('POST', '/api/gateways', { name: `${tag}-west`, provider: 'onprem', cidrs: [`10.${n}.0.0/24`], publicIp: `198.51.100.${n}` })).body;
-    const b = (await s.api<GatewayOut>('POST', '/api/gateways', { name: `${tag}-east`, provider: 'onprem', cidrs: [`10.${n + 1}.0.0/24`], publicIp: `198.51.100.${n + 1}` })).body;
+  async function linkedPair(tag: string, n: number): Promise<{ link: LinkBody; a: RegisteredGatewayBody; b: RegisteredGatewayBody }> {
+    const a = (await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: `${tag}-west`, provider: 'onprem', cidrs: [`10.${n}.0.0/24`], publicIp: `198.51.100.${n}` })).body;
+    const b = (await s.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: `${tag}-east`, provider: 'onprem', cidrs: [`10.${n + 1}.0.0/24`], publicIp: `198.51.100.${n + 1}` })).body;
     await s.agent(a, `198.51.100.${n}`);
     await s.agent(b, `198.51.100.${n + 1}`);
-    const link = (await s.api<LinkOut>('POST', '/api/links', { a: a.id, b: b.id })).body;
-    await expect.poll(async () => (await s.api<LinkOut>('GET', `/api/links/${link.id}`)).body.state, { timeout: 20_000 }).toBe('up');
+    const link = (await s.api<LinkBody>('POST', '/api/links', { a: a.id, b: b.id })).body;
+    await expect.poll(async () => (await s.api<LinkWithEventsBody>('GET', `/api/links/${link.id}`)).body.state, { timeout: 20_000 }).toBe('up');
     return { link, a, b };
   }
 
@@ -81,7 +79,7 @@ describe.skipIf(missing(needs, 'Temporal security tests'))('Temporal sees only c
       await connection.close();
     }
     // The real link workflow is unaffected.
-    expect((await s.api<LinkOut>('GET', `/api/links/${link.id}`)).body.state).toBe('up');
+    expect((await s.api<LinkWithEventsBody>('GET', `/api/links/${link.id}`)).body.state).toBe('up');
     expect(a.id).toBeTruthy();
     expect(linkWorkflowId(link.id)).toBe(link.workflowId);
   });
@@ -123,9 +121,9 @@ describe.skipIf(missing(needs, 'Temporal security tests'))('Temporal sees only c
       viaTls = await startTestController({ temporal: s.temporal, databaseUrl: db.url, taskQueue: tq, temporalAddress: address, temporalTls: { certFile: f('client.pem'), keyFile: f('client.key'), caFile: f('ca.pem'), serverName: 'temporal.test' } });
       expect(handshakes).toBeGreaterThan(0);
       // A workflow runs through it: discovery-free on-prem gateways, a link waiting for agents.
-      const g1 = (await viaTls.api<GatewayOut>('POST', '/api/gateways', { name: 'm1', provider: 'onprem', cidrs: ['10.71.0.0/24'] })).body;
-      const g2 = (await viaTls.api<GatewayOut>('POST', '/api/gateways', { name: 'm2', provider: 'onprem', cidrs: ['10.72.0.0/24'] })).body;
-      const l = await viaTls.api<LinkOut>('POST', '/api/links', { a: g1.id, b: g2.id });
+      const g1 = (await viaTls.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'm1', provider: 'onprem', cidrs: ['10.71.0.0/24'] })).body;
+      const g2 = (await viaTls.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'm2', provider: 'onprem', cidrs: ['10.72.0.0/24'] })).body;
+      const l = await viaTls.api<LinkBody>('POST', '/api/links', { a: g1.id, b: g2.id });
       expect(l.status).toBe(202);
       await expect.poll(async () => (await viaTls!.client.workflow.getHandle(l.body.workflowId).describe()).status.name).toBe('RUNNING');
       // Without a client certificate the handshake is refused and the controller does not start.
