@@ -37,8 +37,9 @@ export default defineConfig({
     projects: [
       { extends: true, test: { name: 'parallel', include: ['test/**/*.test.ts'], exclude: SERIAL, maxWorkers: WORKERS, sequence: { groupOrder: 0 } } },
       { extends: true, test: { name: 'serial', include: SERIAL, maxWorkers: 1, sequence: { groupOrder: 1 } } },
-      // The console's component tests (React in happy-dom): `vitest run test/web`.
-      { extends: true, test: { name: 'web', include: ['test/web/**/*.test.tsx'], environment: 'happy-dom', environmentOptions: { happyDOM: { url: 'http://127.0.0.1:8080/' } }, maxWorkers: 2, sequence: { groupOrder: 0 } } },
+      // The console's component tests (React in happy-dom): `vitest run test/web`. Same group and width as
+      // the parallel project (vitest refuses two projects of one group with different widths).
+      { extends: true, test: { name: 'web', include: ['test/web/**/*.test.tsx'], environment: 'happy-dom', environmentOptions: { happyDOM: { url: 'http://127.0.0.1:8080/' } }, maxWorkers: WORKERS, sequence: { groupOrder: 0 } } },
     ],
   },
 });

@@ -6,13 +6,13 @@ import { conflict, notFound, unavailable } from '../lib/errors';
 import { firstOverlap, parseCidr, contains } from '../lib/cidr';
 import { encrypt, randomToken } from '../lib/crypto';
 import { linkWorkflowId } from '../contracts/link-workflow';
-import { DuplicateError, type GatewayRecord, type LinkRecord, type LinkWithEnds, type Store } from '../store';
+import { DuplicateError, type GatewayRecord, type HeldClaims, type LinkRecord, type LinkWithEnds, type Store } from '../store';
 import type { ApiContext } from './context';
 import { newLinkId } from './ids';
 import { parseBody } from './validate';
 import { linkView, linkWithEventsView } from './views';
 import { refuseDefaultRoute } from './cidr-fields';
-import { ChangeLink, CreateLink, RotateKey, type ChangedLinkView, type ChangePreviewView, type LinkListView } from './schemas/links';
+import { ChangeLink, CreateLink, RotateKey, type ChangedLinkView, type ChangePreviewView, type LinkListView, type TeardownView } from './schemas/links';
 import { assertChangeable, CIDR_CHANGE } from './link-state';
 import { rotateLinkKey } from './link-keys';
 import { buildPlan } from '../activities/plan';
@@ -72,6 +72,13 @@ export function linkRoutes(ctx: ApiContext): Router {
     const [link, events] = await Promise.all([ctx.store.links.withEnds(req.params.id), ctx.store.links.events(req.params.id)]);
     if (!link) throw notFound('link', req.params.id);
     res.json(linkWithEventsView(link, ctx.view(), events));
+  });
+
+  // What a DELETE would remove in the clouds, from the claims the link holds (for its confirmation).
+  r.get('/:id/teardown', async (req, res) => {
+    const [link, held] = await Promise.all([ctx.store.links.withEnds(req.params.id), ctx.store.claims.heldBy(req.params.id)]);
+    if (!link) throw notFound('link', req.params.id);
+    res.json(teardownView(link, held));
   });
 
   // The change a PATCH would make, without making it: configs, routes and rules, before and after.
@@ -265,4 +272,25 @@ function assertNoRouteClash(live: LinkRecord[], gatewayId: string, gatewayName: 
     const clash = firstOverlap(newRemote, remote);
     if (clash) throw conflict(`${clash[0]} overlaps ${clash[1]}, which gateway ${gatewayName} already reaches through link ${other.id}`, { link: other.id, cidr: clash[0] });
   }
+}
+
+/** The routes and rules a link holds, and which of them its deletion removes (and why the others stay). */
+function teardownView(link: LinkWithEnds, held: HeldClaims): TeardownView {
+  const nameOf = (gatewayId: string) => (gatewayId === link.aId ? link.a.name : gatewayId === link.bId ? link.b.name : gatewayId);
+  return {
+    linkId: link.id,
+    routes: held.routes.map(({ gatewayId, route, preexisting }) => ({
+      gateway: { id: gatewayId, name: nameOf(gatewayId) },
+      ...route,
+      removed: !preexisting,
+      ...(preexisting ? { keptBecause: 'the same route existed before the link; it stays' } : {}),
+    })),
+    rules: held.rules.map(({ gatewayId, rule, sharedWith }) => ({
+      gateway: { id: gatewayId, name: nameOf(gatewayId) },
+      securityGroupId: rule.securityGroupId,
+      peerIp: rule.peerIp,
+      removed: sharedWith.length === 0,
+      ...(sharedWith.length ? { keptBecause: `link${sharedWith.length > 1 ? 's' : ''} ${sharedWith.join(', ')} still need${sharedWith.length > 1 ? '' : 's'} it` } : {}),
+    })),
+  };
 }

@@ -1,7 +1,7 @@
 // The cloud-claims aggregate: ownership records of the routes and security-group rules links need,
 // written before any cloud call so that deletion removes exactly what the controller made.
 import type { CloudRef, PeerRule, RouteSpec } from '../cloud/types';
-import { bool, int, join, sql, text, type Conn, type Sql } from './conn';
+import { bool, int, join, optionalText, sql, text, type Conn, type Sql } from './conn';
 import { eventInserts, type LinkEventInput } from './events';
 
 /** A route a link claimed: what it points at, and whether the cloud call happened. */
@@ -39,6 +39,16 @@ export interface ClaimStore {
   releaseRules(linkId: string, gatewayId: string, keepPeerIp?: string): Promise<{ unneeded: PeerRule[]; kept: number }>;
   /** Those of `rules` that no link claims right now. */
   unclaimedRules(rules: PeerRule[]): Promise<PeerRule[]>;
+  /**
+   * What the link holds in the clouds now, for a delete's confirmation: its routes (preexisting
+   * ones stay when it goes) and its rules, each with the other links that hold the same rule.
+   */
+  heldBy(linkId: string): Promise<HeldClaims>;
+}
+
+export interface HeldClaims {
+  routes: Array<{ gatewayId: string; route: RouteSpec; preexisting: boolean }>;
+  rules: Array<{ gatewayId: string; rule: PeerRule; sharedWith: string[] }>;
 }
 
 /** "<provider>|<account>|<table>|<cidr>" while a claim is live: one owner per route. */
@@ -81,6 +91,43 @@ const CLAIM_COLUMNS = sql`"id", "linkId", "routeTableId", "destinationCidr", "in
 
 export function claimStore(conn: Conn): ClaimStore {
   return {
+    async heldBy(linkId) {
+      const [routes, rules] = await Promise.all([
+        conn.rows<Record<string, unknown>>(
+          sql`SELECT "gatewayId", "routeTableId", "destinationCidr", "instanceId", "preexisting" FROM "RouteClaim" WHERE "linkId" = ${linkId} AND "state" <> 'deleted' ORDER BY "id"`,
+        ),
+        conn.rows<Record<string, unknown>>(
+          sql`SELECT c."gatewayId", c."securityGroupId", c."peerIp", c."description", o."linkId" AS "other"
+              FROM "PeerRuleClaim" c
+              LEFT JOIN "PeerRuleClaim" o ON o."securityGroupId" = c."securityGroupId" AND o."peerIp" = c."peerIp" AND o."released" = ${false} AND o."linkId" <> c."linkId"
+              WHERE c."linkId" = ${linkId} AND c."released" = ${false}
+              ORDER BY c."id"`,
+        ),
+      ]);
+      const held: HeldClaims = {
+        routes: routes.map((row) => ({
+          gatewayId: text(row.gatewayId),
+          route: { routeTableId: text(row.routeTableId), destinationCidr: text(row.destinationCidr), instanceId: text(row.instanceId) },
+          preexisting: bool(row.preexisting),
+        })),
+        rules: [],
+      };
+      // One row per (claim, other holder): fold them into one rule each.
+      const byRule = new Map<string, HeldClaims['rules'][number]>();
+      for (const row of rules) {
+        const key = `${text(row.gatewayId)}|${text(row.securityGroupId)}|${text(row.peerIp)}`;
+        let rule = byRule.get(key);
+        if (!rule) {
+          rule = { gatewayId: text(row.gatewayId), rule: { securityGroupId: text(row.securityGroupId), peerIp: text(row.peerIp), description: text(row.description) }, sharedWith: [] };
+          byRule.set(key, rule);
+          held.rules.push(rule);
+        }
+        const other = optionalText(row.other);
+        if (other && !rule.sharedWith.includes(other)) rule.sharedWith.push(other);
+      }
+      return held;
+    },
+
     async claimRoutes(claim, at) {
       if (claim.routes.length === 0) return { claims: [] };
       const keys = claim.routes.map((route) => activeKey(claim.ref, route));

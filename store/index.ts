@@ -54,7 +54,7 @@ export { decodeLink } from './links';
 export { DuplicateError, CorruptRowError } from './errors';
 export { isForeignKeyViolation } from './conn';
 export type { AccountRecord, NewAccount } from './accounts';
-export type { RouteOutcome, StoredRouteClaim } from './claims';
+export type { HeldClaims, RouteOutcome, StoredRouteClaim } from './claims';
 export type { LinkEventInput, LinkEventRecord } from './events';
 export type { DiscoveryResult, GatewayPresence, GatewayRecord, NewGateway } from './gateways';
 export type { StoredFacts } from './json';

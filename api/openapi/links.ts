@@ -1,6 +1,6 @@
 // The contract of /api/links.
 import { z } from 'zod';
-import { ChangedLink, ChangeLink, ChangePreview, CreateLink, Link, LinkList, LinkWithEvents, RotateKey } from '../schemas/links';
+import { ChangedLink, ChangeLink, ChangePreview, CreateLink, Link, LinkList, LinkWithEvents, RotateKey, Teardown } from '../schemas/links';
 import { errors, type Operation } from './operation';
 
 const tag = 'links';
@@ -32,6 +32,14 @@ export const linkOperations: Operation[] = [
     tag,
     summary: 'A link with its event history',
     responses: { 200: { description: 'The link and its events, oldest first', json: LinkWithEvents }, ...errors(404) },
+  },
+  {
+    method: 'get',
+    path: '/api/links/:id/teardown',
+    tag,
+    summary: 'What deleting the link removes',
+    description: 'The routes and security-group rules the link holds in its clouds, from the controller\'s records, each marked removed or kept (a route that existed before the link, a rule another link still needs). On-prem ends hold none.',
+    responses: { 200: { description: 'The link\'s routes and rules', json: Teardown }, ...errors(404) },
   },
   {
     method: 'post',

@@ -74,6 +74,21 @@ export const LinkWithEvents = Link.extend({ events: z.array(LinkEvent).meta({ de
 export type LinkWithEventsView = z.infer<typeof LinkWithEvents>;
 
 export const LinkList = z.strictObject({ links: z.array(Link) }).meta({ id: 'LinkList' });
+
+const GatewayRef = z.strictObject({ id: z.string(), name: z.string() });
+const Kept = z.string().optional().meta({ description: 'Why it stays when the link goes' });
+export const Teardown = z
+  .strictObject({
+    linkId: z.string(),
+    routes: z.array(
+      z.strictObject({ gateway: GatewayRef, routeTableId: z.string(), destinationCidr: z.string(), instanceId: z.string(), removed: z.boolean(), keptBecause: Kept }),
+    ).meta({ description: 'Routes the link holds, in the route tables of its cloud ends' }),
+    rules: z.array(
+      z.strictObject({ gateway: GatewayRef, securityGroupId: z.string(), peerIp: z.string(), removed: z.boolean(), keptBecause: Kept }),
+    ).meta({ description: 'Security-group rules letting the peer in (IKE/NAT-T)' }),
+  })
+  .meta({ id: 'Teardown' });
+export type TeardownView = z.infer<typeof Teardown>;
 export type LinkListView = z.infer<typeof LinkList>;
 
 /** An end's IPsec config as its agent gets it, without the key and the version. */

@@ -11,7 +11,7 @@ import type { z } from 'zod';
 import type { ApiError } from '../../api/schemas/common';
 import type { CloudAccount } from '../../api/schemas/cloud-accounts';
 import type { EnrolmentToken, Gateway, GatewayList, RegisteredGateway, UpdatedGateway } from '../../api/schemas/gateways';
-import type { ChangedLink, ChangePreview, Link, LinkList, LinkWithEvents } from '../../api/schemas/links';
+import type { ChangedLink, ChangePreview, Link, LinkList, LinkWithEvents, Teardown } from '../../api/schemas/links';
 
 export interface LogLine {
   level: string;
@@ -106,6 +106,7 @@ export type LinkListBody = z.infer<typeof LinkList>;
 export type LinkWithEventsBody = z.infer<typeof LinkWithEvents>;
 export type ChangedLinkBody = z.infer<typeof ChangedLink>;
 export type ChangePreviewBody = z.infer<typeof ChangePreview>;
+export type TeardownBody = z.infer<typeof Teardown>;
 export type CloudAccountBody = z.infer<typeof CloudAccount>;
 
 type ErrorDetails = NonNullable<ApiError['error']['details']>;

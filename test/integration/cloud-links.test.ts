@@ -8,7 +8,7 @@ import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
 import { missing, withStack } from '../helpers/with-stack';
 import { addGatewaySite } from '../fakes/aliyun';
 import { MOTO_REGION, motoEc2Client, seedAwsSite } from '../helpers/moto';
-import type { ChangePreviewBody, CloudAccountBody, ErrorResponseBody, GatewayBody, LinkBody, LinkWithEventsBody, RegisteredGatewayBody } from '../helpers/api-harness';
+import type { ChangePreviewBody, CloudAccountBody, ErrorResponseBody, GatewayBody, LinkBody, LinkWithEventsBody, RegisteredGatewayBody, TeardownBody } from '../helpers/api-harness';
 import { FakeMetadataServer } from '../fakes/metadata';
 import { createMetadataSource } from '../../agent/metadata';
 import { silentLogger } from '../../lib/log';
@@ -144,9 +144,18 @@ describe.skipIf(missing(needs, 'cloud link tests'))('cloud gateways: discovery, 
     }
     const rules = () => s.clouds.aliyun.securityGroupRules(ali.securityGroupId).filter((x) => x.sourceCidrIp === '198.51.100.130/32').length;
     expect(rules()).toBe(2); // UDP 500 and 4500
+    // The delete's confirmation: the first link's routes go, its rule stays for the second link.
+    const first = (await s.api<TeardownBody>('GET', `/api/links/${links[0]}/teardown`)).body;
+    expect(first.routes).toEqual([
+      { gateway: { id: g.id, name: 'ali-shared' }, routeTableId: ali.systemTableId, destinationCidr: '192.168.150.0/24', instanceId: ali.instanceId, removed: true },
+    ]);
+    expect(first.rules).toEqual([{ gateway: { id: g.id, name: 'ali-shared' }, securityGroupId: ali.securityGroupId, peerIp: '198.51.100.130', removed: false, keptBecause: `link ${links[1]} still needs it` }]);
+    expect((await s.api('GET', '/api/links/lnk-nope/teardown')).status).toBe(404);
     expect((await s.api('DELETE', `/api/links/${links[0]}`)).status).toBe(202);
     await expect.poll(async () => (await linkOf(links[0]!)).state, { timeout: 30_000 }).toBe('deleted');
     expect(rules()).toBe(2);
+    // Now the second link is the rule's last holder: its delete removes it.
+    expect((await s.api<TeardownBody>('GET', `/api/links/${links[1]}/teardown`)).body.rules).toMatchObject([{ peerIp: '198.51.100.130', removed: true }]);
     expect((await s.api('DELETE', `/api/links/${links[1]}`)).status).toBe(202);
     await expect.poll(async () => (await linkOf(links[1]!)).state, { timeout: 30_000 }).toBe('deleted');
     expect(rules()).toBe(0);

@@ -47,6 +47,17 @@ function previewOf(to: string[]) {
   return { changed: !change.none, summary: describeChange(from, next, change), tunnelRestart: change.a.config || change.b.config, a: side('a'), b: side('b') };
 }
 
+/** GET /api/links/lnk1/teardown as api/links.ts answers it: one route made, one adopted, one rule shared. */
+const vpcRef = { id: vpc.id, name: vpc.name };
+const teardown = {
+  linkId: 'lnk1',
+  routes: [
+    { gateway: vpcRef, routeTableId: 'vtb-main', destinationCidr: '10.1.0.0/24', instanceId: 'i-gw', removed: true },
+    { gateway: vpcRef, routeTableId: 'vtb-spare', destinationCidr: '10.1.0.0/24', instanceId: 'i-gw', removed: false, keptBecause: 'the same route existed before the link; it stays' },
+  ],
+  rules: [{ gateway: vpcRef, securityGroupId: 'sg-1', peerIp: '198.51.100.10', removed: false, keptBecause: 'link lnk2 still needs it' }],
+};
+
 function setup() {
   const sent: { method: string; path: string; body?: unknown }[] = [];
   let push: (text: string) => void = () => undefined;
@@ -64,6 +75,7 @@ function setup() {
     if (path === '/api/links/lnk1/plan') return json(200, previewOf((body as { cidrs: { a: string[] } }).cidrs.a));
     if (path === '/api/links/lnk1' && req.method === 'PATCH') return json(202, { ...up, state: 'updating', plan: previewOf(['10.1.8.0/24']) });
     if (path === '/api/links/lnk1' && req.method === 'DELETE') return json(202, { ...up, state: 'deleting' });
+    if (path === '/api/links/lnk1/teardown') return json(200, teardown);
     return json(404, { error: { code: 'not_found', message: 'no' } });
   });
   // The lists come straight from the fixtures; the link itself goes through the real client.
@@ -125,8 +137,14 @@ describe('LinkPage', () => {
     await vi.waitFor(() => expect(store.getState().loaded).toBe(true));
     await user.click(screen.getByRole('button', { name: 'Delete link' }));
     const dialog = screen.getByRole('dialog', { name: 'Delete link' });
-    expect(dialog.textContent).toContain('vpc-hangzhou: vtb-main 10.1.0.0/24 → i-gw');
-    expect(dialog.textContent).toContain('vpc-hangzhou: sg-1 IKE/NAT-T from 198.51.100.10');
+    // What the controller's records say the link holds: removed, kept (and why), shared.
+    await within(dialog).findByText('Routes removed:');
+    const [removed, kept, rules] = within(dialog).getAllByRole('list');
+    expect(removed!.textContent).toBe('vpc-hangzhou: vtb-main 10.1.0.0/24 → i-gw');
+    expect(kept!.textContent).toContain('vpc-hangzhou: vtb-spare 10.1.0.0/24 → i-gw (the same route existed before the link; it stays)');
+    expect(rules!.textContent).toContain('kept — vpc-hangzhou: sg-1 IKE/NAT-T from 198.51.100.10 (link lnk2 still needs it)');
+    expect(sent.some((r) => r.path === '/api/links/lnk1/teardown')).toBe(true);
+    expect(await axeViolations(dialog)).toEqual([]);
     expect(document.activeElement).toBe(within(dialog).getByRole('button', { name: 'Cancel' }));
     await user.click(within(dialog).getByRole('button', { name: 'Delete link' }));
     await vi.waitFor(() => expect(sent.some((r) => r.method === 'DELETE')).toBe(true));

@@ -6,7 +6,7 @@ import type { paths } from './schema';
 import type * as T from './types';
 import { authHeaders, tokenRejected } from './auth';
 
-export type { Gateway, Link, LinkEvent, LinkState, LinkPlanPreview, CloudAccount, CreatedGateway, Provider, PlanSide, RouteSpec, PeerRule } from './types';
+export type { Gateway, Link, LinkEvent, LinkState, LinkPlanPreview, Teardown, CloudAccount, CreatedGateway, Provider, PlanSide, RouteSpec, PeerRule } from './types';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -82,6 +82,7 @@ export const apiClient = {
   planLink: (linkId: string, cidrs: T.LinkCidrs) => unwrap(api().POST('/api/links/{id}/plan', { ...id(linkId), body: { cidrs } })),
   changeLink: (linkId: string, cidrs: T.LinkCidrs) => unwrap(api().PATCH('/api/links/{id}', { ...id(linkId), body: { cidrs } })),
   deleteLink: (linkId: string) => unwrap(api().DELETE('/api/links/{id}', id(linkId))),
+  teardown: (linkId: string) => unwrap(api().GET('/api/links/{id}/teardown', id(linkId))),
 
   listAccounts: () => unwrap(api().GET('/api/cloud-accounts')).then((d) => d.accounts),
   createAccount: (body: T.NewCloudAccount) => unwrap(api().POST('/api/cloud-accounts', { body })),

@@ -1098,6 +1098,55 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/links/{id}/teardown": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * What deleting the link removes
+         * @description The routes and security-group rules the link holds in its clouds, from the controller's records, each marked removed or kept (a route that existed before the link, a rule another link still needs). On-prem ends hold none.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The link's routes and rules */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["Teardown"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                429: components["responses"]["RateLimited"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/openapi.json": {
         parameters: {
             query?: never;
@@ -1653,6 +1702,34 @@ export interface components {
             description: string;
             peerIp: string;
             securityGroupId: string;
+        };
+        Teardown: {
+            linkId: string;
+            /** @description Routes the link holds, in the route tables of its cloud ends */
+            routes: {
+                destinationCidr: string;
+                gateway: {
+                    id: string;
+                    name: string;
+                };
+                instanceId: string;
+                /** @description Why it stays when the link goes */
+                keptBecause?: string;
+                removed: boolean;
+                routeTableId: string;
+            }[];
+            /** @description Security-group rules letting the peer in (IKE/NAT-T) */
+            rules: {
+                gateway: {
+                    id: string;
+                    name: string;
+                };
+                /** @description Why it stays when the link goes */
+                keptBecause?: string;
+                peerIp: string;
+                removed: boolean;
+                securityGroupId: string;
+            }[];
         };
         TunnelConfig: {
             initiator: boolean;

@@ -25,6 +25,7 @@ export type TunnelConfig = S['TunnelConfig'];
 export type PlanSide = S['ChangePreviewEnd'];
 /** POST /api/links/:id/plan. */
 export type LinkPlanPreview = S['ChangePreview'];
+export type Teardown = S['Teardown'];
 export type CloudAccount = S['CloudAccount'];
 export type ErrorBody = S['Error'];
 

@@ -1,14 +1,13 @@
 // One link: its state and why, each end's tunnel, the event timeline, its workflow in the Temporal
 // UI; change its CIDRs with a preview first; delete it, knowing what goes.
 import { useEffect, useState, type FormEvent } from 'react';
-import { apiClient, type Link as ApiLink, type LinkPlanPreview } from '../api/client';
+import { apiClient, type Link as ApiLink, type LinkPlanPreview, type Teardown } from '../api/client';
 import { useLive, useStore } from '../live/context';
 import { Link, navigate } from '../router';
 import { Dialog } from '../ui/Dialog';
 import { ErrorNote, Loading } from '../ui/Status';
 import { STATE_HELP, tunnelLabel } from '../ui/labels';
 import { PlanDiff } from './PlanDiff';
-import { removalsOf } from './removals';
 
 const parseCidrs = (text: string): string[] =>
   text
@@ -214,11 +213,24 @@ function ChangeCidrs({ link }: { link: ApiLink }) {
 
 function DeleteLink({ link }: { link: ApiLink }) {
   const store = useStore();
-  const gateways = useLive((s) => s.mesh.gateways);
   const [confirming, setConfirming] = useState(false);
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<unknown>();
-  const removals = removalsOf(link, gateways);
+  // What the link holds in its clouds, from the controller's records (routes that were there before
+  // the link, and rules other links still need, are named as kept).
+  const [teardown, setTeardown] = useState<Teardown | 'loading' | { failed: unknown }>('loading');
+  useEffect(() => {
+    if (!confirming) return;
+    let current = true;
+    setTeardown('loading');
+    apiClient.teardown(link.id).then(
+      (answer) => current && setTeardown(answer),
+      (err: unknown) => current && setTeardown({ failed: err }),
+    );
+    return () => {
+      current = false;
+    };
+  }, [confirming, link.id]);
 
   const remove = async () => {
     setBusy(true);
@@ -243,36 +255,15 @@ function DeleteLink({ link }: { link: ApiLink }) {
       {confirming && (
         <Dialog label="Delete link" title={`Delete the link ${link.a.name} ⇄ ${link.b.name}?`} onClose={() => setConfirming(false)}>
           <p>Both ends stop the tunnel; traffic between {link.a.cidrs.join(', ')} and {link.b.cidrs.join(', ')} stops.</p>
-          {removals.routes.length === 0 && removals.rules.length === 0 ? (
-            <p>Both ends are on-prem: no cloud routes or security-group rules to remove.</p>
-          ) : (
+          {teardown === 'loading' ? (
+            <Loading what="the routes and rules this link holds" />
+          ) : 'failed' in teardown ? (
             <>
-              {removals.routes.length > 0 && (
-                <>
-                  <p>Routes the controller created that are removed:</p>
-                  <ul className="mono">
-                    {removals.routes.map((r) => (
-                      <li key={`${r.routeTableId}${r.destinationCidr}`}>
-                        {r.gateway}: {r.routeTableId} {r.destinationCidr} → {r.instanceId}
-                      </li>
-                    ))}
-                  </ul>
-                </>
-              )}
-              {removals.rules.length > 0 && (
-                <>
-                  <p>Security-group rules removed (unless another link still needs them):</p>
-                  <ul className="mono">
-                    {removals.rules.map((r) => (
-                      <li key={`${r.securityGroupId}${r.peerIp}`}>
-                        {r.gateway}: {r.securityGroupId} IKE/NAT-T from {r.peerIp}
-                      </li>
-                    ))}
-                  </ul>
-                </>
-              )}
-              <p className="hint">A route that existed before the link is left in place.</p>
+              <p>Could not read the routes and rules this link holds; the delete removes those the controller created.</p>
+              <ErrorNote error={teardown.failed} />
             </>
+          ) : (
+            <TeardownList teardown={teardown} />
           )}
           <ErrorNote error={error} />
           <div className="actions">
@@ -291,5 +282,52 @@ function DeleteLink({ link }: { link: ApiLink }) {
         </p>
       )}
     </section>
+  );
+}
+
+function TeardownList({ teardown }: { teardown: Teardown }) {
+  if (teardown.routes.length === 0 && teardown.rules.length === 0) return <p>The link holds no cloud routes or security-group rules: nothing else to remove.</p>;
+  const removed = teardown.routes.filter((route) => route.removed);
+  const kept = teardown.routes.filter((route) => !route.removed);
+  return (
+    <>
+      {removed.length > 0 && (
+        <>
+          <p>Routes removed:</p>
+          <ul className="mono">
+            {removed.map((r) => (
+              <li key={`${r.gateway.id}${r.routeTableId}${r.destinationCidr}`}>
+                {r.gateway.name}: {r.routeTableId} {r.destinationCidr} → {r.instanceId}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {kept.length > 0 && (
+        <>
+          <p>Routes kept:</p>
+          <ul className="mono">
+            {kept.map((r) => (
+              <li key={`${r.gateway.id}${r.routeTableId}${r.destinationCidr}`}>
+                {r.gateway.name}: {r.routeTableId} {r.destinationCidr} → {r.instanceId} <span className="hint">({r.keptBecause})</span>
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+      {teardown.rules.length > 0 && (
+        <>
+          <p>Security-group rules:</p>
+          <ul className="mono">
+            {teardown.rules.map((r) => (
+              <li key={`${r.gateway.id}${r.securityGroupId}${r.peerIp}`}>
+                {r.removed ? 'removed' : 'kept'} — {r.gateway.name}: {r.securityGroupId} IKE/NAT-T from {r.peerIp}
+                {r.keptBecause && <span className="hint"> ({r.keptBecause})</span>}
+              </li>
+            ))}
+          </ul>
+        </>
+      )}
+    </>
   );
 }
