@@ -266,7 +266,11 @@ describe('API unknown errors', () => {
       wrapDb: (db) =>
         new Proxy(db, {
           get(target, prop, receiver) {
-            if (prop === 'gateway') return { ...target.gateway, findMany: () => Promise.reject(new Error('SQLITE_CORRUPT: row 7 of secret_table')) };
+            // The gateway list's raw read fails as a corrupt database would; every other statement runs.
+            if (prop === '$queryRaw') {
+              return (query: { sql: string }, ...values: unknown[]) =>
+                /FROM "Gateway" ORDER BY/.test(query.sql) ? Promise.reject(new Error('SQLITE_CORRUPT: row 7 of secret_table')) : target.$queryRaw(query as never, ...values);
+            }
             return Reflect.get(target, prop, receiver) as unknown;
           },
         }),
