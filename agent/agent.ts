@@ -10,6 +10,8 @@ import { ControllerSession, type SessionOptions } from './session';
 import type { CloudIdentity, MetadataSource } from './metadata';
 import { boundedFacts, boundedText } from './facts';
 import type { AgentMetrics } from './metrics';
+import { HealthMonitor } from './health/monitor';
+import { DEFAULT_PROBE_PORT } from './health/probe';
 
 export const AGENT_VERSION = '0.1.0';
 
@@ -25,6 +27,8 @@ export interface AgentOptions {
   session: Omit<SessionOptions, 'facts' | 'handle' | 'onConnected' | 'log' | 'metrics'>;
   /** Prometheus families for AGENT_METRICS_ADDR; none when absent. */
   metrics?: AgentMetrics;
+  /** Data-plane health reports (HEALTH_INTERVAL_MS, HEALTH_PROBE_PORT); default every 10 s on UDP 4510. */
+  health?: { intervalMs?: number; probePort?: number; addrs?: () => string[] };
 }
 
 export class Agent {
@@ -42,6 +46,7 @@ export class Agent {
   private stopped = false;
   /** Links whose CHILD_SA strongSwan last reported installed (for the tunnels_up gauge). */
   private readonly up = new Set<string>();
+  private readonly health: HealthMonitor;
 
   constructor(private readonly options: AgentOptions) {
     this.session = new ControllerSession({
@@ -51,6 +56,16 @@ export class Agent {
       facts: () => this.facts(),
       handle: (m, p) => this.handle(m, p),
       onConnected: () => this.flushTunnelEvents(),
+      onProbeTargets: (targets) => this.health.setTargets(targets),
+    });
+    this.health = new HealthMonitor({
+      intervalMs: options.health?.intervalMs ?? 10_000,
+      probePort: options.health?.probePort ?? DEFAULT_PROBE_PORT,
+      ...(options.health?.addrs ? { addrs: options.health.addrs } : {}),
+      links: () => options.state.links(),
+      status: () => options.driver.status(),
+      send: (frame) => this.session.send(frame),
+      log: options.log.child({ component: 'health' }),
     });
     options.driver.onTunnel((e) => this.report(e));
     options.metrics?.watch({
@@ -79,12 +94,14 @@ export class Agent {
     await this.readMetadata();
     this.lastAddresses = this.addressKey();
     this.watchAddresses();
+    this.health.start();
     await this.session.run();
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.addressTimer);
+    this.health.stop();
     for (const t of this.redials.values()) clearTimeout(t);
     this.redials.clear();
     await this.session.stop();

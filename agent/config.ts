@@ -38,6 +38,10 @@ const schema = z
     METADATA_ENDPOINT: envUrl(['http:']).optional(),
     /** How often the agent checks its addresses for a change (then it tells the controller at once). */
     ADDRESS_CHECK_MS: envInt(200, 600_000).default(2000),
+    /** How often the agent reports each link's data-plane health (counters, probes through the tunnel). */
+    HEALTH_INTERVAL_MS: envInt(100, 3_600_000).default(10_000),
+    /** UDP port of the probe responder on the gateway's inner address (the same on every gateway). */
+    HEALTH_PROBE_PORT: envInt(1, 65_535).default(4510),
     BACKOFF_MIN_MS: envInt(10, 60_000).default(500),
     BACKOFF_MAX_MS: envInt(100, 600_000).default(30_000),
     LOG_LEVEL: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
@@ -87,6 +91,7 @@ export function loadAgentConfig(env: NodeJS.ProcessEnv = process.env) {
     publicIp: c.PUBLIC_IP,
     metadata: { provider: c.CLOUD_METADATA, ...(c.METADATA_ENDPOINT ? { endpoint: c.METADATA_ENDPOINT } : {}) },
     addressCheckMs: c.ADDRESS_CHECK_MS,
+    health: { intervalMs: c.HEALTH_INTERVAL_MS, probePort: c.HEALTH_PROBE_PORT },
     backoff: { minMs: c.BACKOFF_MIN_MS, maxMs: Math.max(c.BACKOFF_MAX_MS, c.BACKOFF_MIN_MS) },
     logLevel: c.LOG_LEVEL,
     metricsAddr: c.AGENT_METRICS_ADDR,

@@ -35,6 +35,7 @@ async function main(): Promise<void> {
     ...(config.publicIp ? { publicIp: config.publicIp } : {}),
     metadata: createMetadataSource({ ...config.metadata, log: log.child({ component: 'metadata' }) }),
     addressCheckMs: config.addressCheckMs,
+    health: config.health,
     session: {
       controllerUrls: config.controllerUrls,
       gatewayId: config.gatewayId,

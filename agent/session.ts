@@ -19,6 +19,7 @@ import {
   type AgentFrame,
   type Facts,
   type Method,
+  type ProbeTarget,
 } from '../protocol/messages';
 import type { Logger } from '../lib/log';
 import { Backoff } from './backoff';
@@ -56,6 +57,8 @@ export interface SessionOptions {
   onConnected?: () => void;
   /** Prometheus families (AGENT_METRICS_ADDR); none when absent. */
   metrics?: AgentMetrics;
+  /** The controller's answer to a health frame: where each link's probes go. */
+  onProbeTargets?: (targets: ProbeTarget[]) => void;
 }
 
 export class ControllerSession {
@@ -270,6 +273,10 @@ export class ControllerSession {
       this.backoff.reset();
       this.options.log.info('connected to controller', { url: ws.url });
       this.options.onConnected?.();
+      return;
+    }
+    if (frame.type === 'probeTargets') {
+      this.options.onProbeTargets?.(frame.targets);
       return;
     }
     void this.serve(ws, frame.id, frame.method, frame.params);

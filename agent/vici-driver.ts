@@ -111,6 +111,7 @@ export class ViciDriver implements IpsecDriver {
         packetsOut: ch.packetsOut,
         localTs: ch.localTs,
         remoteTs: ch.remoteTs,
+        ...definedOnly({ useIn: ch.useIn, useOut: ch.useOut, installTime: ch.installTime, rekeyTime: ch.rekeyTime }),
       })),
     }));
   }
@@ -187,4 +188,9 @@ async function ignoreFailed(pending: Promise<void>): Promise<void> {
   } catch (err) {
     if (!(err instanceof ViciError && err.code === 'COMMAND_FAILED')) throw err;
   }
+}
+
+/** The fields that have a value (the protocol's optional fields take no undefined). */
+function definedOnly<T extends Record<string, number | undefined>>(fields: T): { [K in keyof T]?: number } {
+  return Object.fromEntries(Object.entries(fields).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: number };
 }

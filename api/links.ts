@@ -64,14 +64,15 @@ export function linkRoutes(ctx: ApiContext): Router {
 
   r.get('/', async (req, res) => {
     const links = await ctx.store.links.list({ includeDeleted: req.query.includeDeleted === 'true' });
+    const health = await ctx.store.health.forLinks(links.filter((link) => link.deletedAt === null).map((link) => link.id));
     const view = ctx.view();
-    res.json({ links: links.map((link) => linkView(link, view)) } satisfies LinkListView);
+    res.json({ links: links.map((link) => linkView(link, view, health)) } satisfies LinkListView);
   });
 
   r.get('/:id', async (req, res) => {
-    const [link, events] = await Promise.all([ctx.store.links.withEnds(req.params.id), ctx.store.links.events(req.params.id)]);
+    const [link, events, health] = await Promise.all([ctx.store.links.withEnds(req.params.id), ctx.store.links.events(req.params.id), ctx.store.health.forLinks([req.params.id])]);
     if (!link) throw notFound('link', req.params.id);
-    res.json(linkWithEventsView(link, ctx.view(), events));
+    res.json(linkWithEventsView(link, ctx.view(), events, health));
   });
 
   // What a DELETE would remove in the clouds, from the claims the link holds (for its confirmation).

@@ -17,12 +17,19 @@ export interface CarriedState {
   tunnelUp: Record<string, boolean>;
   /** The plan last applied successfully: what a change is diffed against and rolled back to. */
   applied?: LinkPlan;
+  /** Ends whose probes through the tunnel fail, with why (see probeSignal). */
+  probeFailing?: Record<string, string>;
 }
 
 export type LinkPhase = 'provisioning' | 'up' | 'degraded' | 'updating' | 'failed' | 'deleting' | 'deleted';
 
 /** An agent reported one end of the link going up or down. */
 export const tunnelSignal = defineSignal<[{ gatewayId: string; up: boolean; reason?: string }]>('tunnel');
+/**
+ * An end's probes through the tunnel stopped being answered for several report intervals while
+ * its CHILD_SA is installed (failing, with the reason to show), or are answered again.
+ */
+export const probeSignal = defineSignal<[{ gatewayId: string; failing: boolean; reason?: string }]>('probe');
 /** A gateway of this link (re)connected to a controller: a waiting step can retry now. */
 export const gatewayOnlineSignal = defineSignal<[{ gatewayId: string }]>('gatewayOnline');
 /**

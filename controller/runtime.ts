@@ -13,7 +13,8 @@ import { createActivities } from '../activities';
 import type { Logger } from '../lib/log';
 import type { SecretKey } from '../lib/crypto';
 import { asGatewayId, asLinkId, connName, linkIdFromConn, type GatewayId } from '../protocol/ids';
-import { deleteSignal, gatewayOnlineSignal, linkWorkflowId, reconfigureSignal, tunnelSignal } from '../contracts/link-workflow';
+import { deleteSignal, gatewayOnlineSignal, linkWorkflowId, probeSignal, reconfigureSignal, tunnelSignal } from '../contracts/link-workflow';
+import { HealthCollector } from '../gateway-hub/health';
 import type { Facts } from '../protocol/messages';
 import type { linkWorkflow } from '../workflows';
 import type { Role } from './config';
@@ -93,6 +94,8 @@ export interface Runtime {
   db: Db;
   store: Store;
   hub?: GatewayHub;
+  /** The hub's data-plane health collector (role hub). */
+  health?: HealthCollector;
   client: Client;
   cloudWorkers?: CloudWorkers;
   /** This runtime's Prometheus families (lib/metrics.ts). */
@@ -176,7 +179,21 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     }
 
     let hub: GatewayHub | undefined;
+    let health: HealthCollector | undefined;
     if (options.roles.includes('hub')) {
+      // Data-plane health frames: checked against the gateway's links, written once per interval,
+      // fed to /metrics, and an end's probe verdict signalled to the link's workflow.
+      const collector = new HealthCollector({
+        linksOf: (gatewayId) => store.links.liveWithEndsOf(gatewayId),
+        store: store.health,
+        log: log.child({ component: 'health' }),
+        metrics: metrics.linkHealth,
+        sendTargets: (gatewayId, targets) => void hub?.sendProbeTargets(gatewayId, targets),
+        onVerdict: ({ linkId, gatewayId, failing, reason }) =>
+          inOrder(`${gatewayId}|probe|${linkId}`, () => signal(linkId, (handle) => handle.signal(probeSignal, { gatewayId, failing, ...(reason ? { reason } : {}) }))),
+      });
+      health = collector;
+      closers.push(() => collector.close());
       hub = new GatewayHub({
         instanceId: options.instanceId,
         store: batchedPresenceStore(store.presence),
@@ -189,6 +206,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         metrics: metrics.hub,
         onOnline: (gatewayId, info) => void onGatewayOnline(gatewayId, info.facts),
         onFacts: (gatewayId, facts) => void onGatewayFacts(gatewayId, facts),
+        onHealth: (gatewayId, frame) => void collector.accept(gatewayId, frame).catch((err: unknown) => log.warn('health report not taken', { gatewayId, err })),
         onTunnel: (gatewayId, report) => void inOrder(`${gatewayId}|${report.name}`, () => onTunnel(gatewayId, report.name, report.up, report.reason)),
       });
       const h = hub;
@@ -488,6 +506,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       db,
       store,
       hub,
+      ...(health ? { health } : {}),
       client,
       metrics,
       close,

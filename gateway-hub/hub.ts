@@ -26,6 +26,7 @@ import {
   type Facts,
   type HubFrame,
   type Method,
+  type ProbeTarget,
   type Params,
   type Result,
 } from '../protocol/messages';
@@ -260,6 +261,15 @@ export class GatewayHub {
     });
   }
 
+  /** Sends probe targets to a gateway held by this instance (no answer expected); false when it is not connected here. */
+  sendProbeTargets(gatewayId: GatewayId, targets: ProbeTarget[]): boolean {
+    const conn = this.conns.get(gatewayId);
+    if (!conn?.ready || this.closing) return false;
+    const frame: HubFrame = { type: 'probeTargets', targets };
+    conn.ws.send(JSON.stringify(frame), () => undefined);
+    return true;
+  }
+
   /**
    * Closes every agent socket (agents reconnect elsewhere), cuts connections that never got as far
    * as a hello, and fails pending requests. Agents that do not answer the close frame within
@@ -370,6 +380,9 @@ export class GatewayHub {
         return;
       case 'response':
         this.onResponse(conn, frame);
+        return;
+      case 'health':
+        if (conn.ready) this.options.onHealth?.(conn.gatewayId, frame);
         return;
       case 'tunnel':
         if (conn.ready) this.noise.tunnel(conn, { name: frame.name, up: frame.up, ...(frame.reason !== undefined ? { reason: frame.reason } : {}), at: frame.at });

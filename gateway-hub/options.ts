@@ -1,7 +1,9 @@
 // What a GatewayHub is built with, and the defaults of its limits. The limits bound what a peer of
 // the agent listener can cost before it authenticates, and what an authenticated agent can cause
 // downstream (database writes, workflow signals) by repeating itself.
-import type { Facts } from '../protocol/messages';
+import type { AgentFrame, Facts } from '../protocol/messages';
+
+export type HealthFrame = Extract<AgentFrame, { type: 'health' }>;
 import type { GatewayId } from '../protocol/ids';
 import type { Logger } from '../lib/log';
 import type { PresenceStore } from './presence';
@@ -47,6 +49,11 @@ export interface HubOptions {
   onTunnel?: (gatewayId: GatewayId, report: TunnelReport) => void;
   /** Called when the agent's facts change while connected (e.g. a new public address); the latest always arrives. */
   onFacts?: (gatewayId: GatewayId, facts: Facts) => void;
+  /**
+   * Called with each data-plane health frame of a connected agent (at most one per interval; the
+   * callee checks which links the gateway may report on and bounds its writes).
+   */
+  onHealth?: (gatewayId: GatewayId, frame: HealthFrame) => void;
   /** Called when a gateway's socket closed and no newer socket replaced it. */
   onOffline?: (gatewayId: GatewayId) => void;
   /** Prometheus families the hub counts into (lib/metrics.ts); none when absent. */

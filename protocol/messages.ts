@@ -128,6 +128,12 @@ export const ChildSaState = z.object({
   packetsOut: counter,
   localTs: selectors,
   remoteTs: selectors,
+  /** Seconds since the last inbound / outbound packet (charon's use-in / use-out); absent before any. */
+  useIn: counter.optional(),
+  useOut: counter.optional(),
+  /** Seconds since the CHILD_SA was installed, and until its scheduled rekey. */
+  installTime: counter.optional(),
+  rekeyTime: counter.optional(),
 });
 export const IkeSaState = z.object({
   name: saName,
@@ -178,6 +184,51 @@ export type Params<M extends Method> = z.infer<(typeof Methods)[M]['params']>;
 export type Result<M extends Method> = z.infer<(typeof Methods)[M]['result']>;
 export const methodNames = Object.keys(Methods) as [Method, ...Method[]];
 
+// ---- data-plane health ----------------------------------------------------------------------------
+
+/** Most links one health frame may carry (a gateway with more reports the first ones). */
+export const MAX_HEALTH_LINKS = 1000;
+/** Consecutive failed probe intervals after which an end counts as not passing traffic. */
+export const PROBE_FAIL_INTERVALS = 3;
+
+/** One link's tunnel as one end sees it, measured by the agent (VICI list-sas and its own probes). */
+export const LinkHealthReport = z.object({
+  /** Connection name (link-<id>). */
+  name: z.string().regex(CONN_NAME_PATTERN),
+  /** A CHILD_SA of the link is INSTALLED. */
+  installed: z.boolean(),
+  bytesIn: counter,
+  bytesOut: counter,
+  packetsIn: counter,
+  packetsOut: counter,
+  /** Seconds since the last packet in / out; absent when none passed yet. */
+  idleIn: counter.optional(),
+  idleOut: counter.optional(),
+  /** Seconds since the CHILD_SA was installed, and until its rekey. */
+  installedFor: counter.optional(),
+  rekeyIn: counter.optional(),
+  /** This end's own address inside its local networks (where its probe responder listens). */
+  innerAddr: ipAddress.optional(),
+  /** Probes to the peer's inner address; absent while the agent has no address to probe. */
+  probe: z
+    .object({
+      sent: z.number().int().nonnegative().max(1000),
+      answered: z.number().int().nonnegative().max(1000),
+      /** Intervals in a row in which no probe was answered. */
+      failStreak: z.number().int().nonnegative().max(1_000_000),
+      /** Median round-trip time over the last minute, milliseconds. */
+      rttP50Ms: z.number().nonnegative().max(600_000).optional(),
+      /** Address probed (the peer's inner address, as the controller named it). */
+      target: ipAddress,
+    })
+    .optional(),
+});
+export type LinkHealthReport = z.infer<typeof LinkHealthReport>;
+
+/** Where each link's probes go: the peer's inner address, as the peer reported it and the controller checked it. */
+export const ProbeTarget = z.object({ name: z.string().regex(CONN_NAME_PATTERN), addr: ipAddress });
+export type ProbeTarget = z.infer<typeof ProbeTarget>;
+
 // ---- frames ------------------------------------------------------------------------------------
 
 export const RpcError = z.object({ code: plainText(64), message: plainText(1024) });
@@ -187,6 +238,8 @@ export type RpcError = z.infer<typeof RpcError>;
 export const HubFrame = z.discriminatedUnion('type', [
   z.object({ type: z.literal('welcome'), protocol: z.number(), gatewayId: z.string(), heartbeatMs: z.number() }),
   z.object({ type: z.literal('request'), id: z.string(), method: z.enum(methodNames), params: z.unknown() }),
+  /** The answer to a health frame: every link's probe target (links without one are not probed). */
+  z.object({ type: z.literal('probeTargets'), targets: z.array(ProbeTarget).max(MAX_HEALTH_LINKS) }),
 ]);
 export type HubFrame = z.infer<typeof HubFrame>;
 
@@ -210,6 +263,13 @@ export const AgentFrame = z.discriminatedUnion('type', [
     /** Why, in charon's words when known (e.g. "child-updown"). */
     reason: plainText(256).optional(),
     at: z.iso.datetime({ offset: true }),
+  }),
+  z.object({
+    type: z.literal('health'),
+    /** The interval the agent measures over, so the controller can tell "3 intervals" in time. */
+    intervalMs: z.number().int().positive().max(3_600_000),
+    at: z.iso.datetime({ offset: true }),
+    links: z.array(LinkHealthReport).max(MAX_HEALTH_LINKS),
   }),
 ]);
 export type AgentFrame = z.infer<typeof AgentFrame>;

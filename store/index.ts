@@ -7,6 +7,7 @@ import { changeRecords, type ChangeRecords } from './changes';
 import { claimStore, type ClaimStore } from './claims';
 import { connect, type Conn } from './conn';
 import { gatewayStore, type GatewayStore } from './gateways';
+import { healthStore, type HealthStore } from './health';
 import { linkStore, type LinkStore } from './links';
 import { presenceRecords, type PresenceRecords } from './presence';
 
@@ -20,6 +21,8 @@ export interface Store {
   readonly accounts: AccountStore;
   /** The change log the database's triggers write (live updates, revocations). */
   readonly changes: ChangeRecords;
+  /** The latest data-plane figures per link end (what agents measured). */
+  readonly health: HealthStore;
   /**
    * Runs `work` in one transaction with a store bound to it: everything it reads and writes
    * through that store commits together or not at all (a thrown error rolls back). Inside a
@@ -41,6 +44,7 @@ function bindStore(conn: Conn): Store {
     presence: presenceRecords(conn),
     accounts: accountStore(conn),
     changes: changeRecords(conn),
+    health: healthStore(conn),
     transaction: (work) => conn.atomically((inner) => work(inner === conn ? store : bindStore(inner))),
   };
   return store;
@@ -58,4 +62,5 @@ export type { HeldClaims, RouteOutcome, StoredRouteClaim } from './claims';
 export type { LinkEventInput, LinkEventRecord } from './events';
 export type { DiscoveryResult, GatewayPresence, GatewayRecord, NewGateway } from './gateways';
 export type { StoredFacts } from './json';
+export type { HealthStore, LinkEnd, LinkHealthRecord } from './health';
 export type { LinkRecord, LinkWithEnds, NewLink, PendingIntent } from './links';

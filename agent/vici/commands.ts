@@ -66,6 +66,11 @@ export interface ChildSaSummary {
   packetsOut: number;
   /** Seconds since the CHILD_SA was installed. */
   installTime: number | undefined;
+  /** Seconds until charon rekeys the CHILD_SA (absent when no rekeying is scheduled). */
+  rekeyTime: number | undefined;
+  /** Seconds since the last inbound / outbound packet; absent while none has passed. */
+  useIn: number | undefined;
+  useOut: number | undefined;
   localTs: string[];
   remoteTs: string[];
 }
@@ -215,6 +220,9 @@ export function parseChildSa(key: string, child: ViciMessage): ChildSaSummary {
     packetsIn: num(child['packets-in']) ?? 0,
     packetsOut: num(child['packets-out']) ?? 0,
     installTime: num(child['install-time']),
+    rekeyTime: num(child['rekey-time']),
+    useIn: num(child['use-in']),
+    useOut: num(child['use-out']),
     localTs: list(child['local-ts']),
     remoteTs: list(child['remote-ts']),
   };

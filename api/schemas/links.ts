@@ -33,12 +33,35 @@ export const LinkState = z
   .enum(['provisioning', 'up', 'updating', 'degraded', 'failed', 'deleting', 'deleted'])
   .meta({ id: 'LinkState', description: 'provisioning → up; updating while a change applies; degraded or failed with a reason; deleting → deleted' });
 
+export const EndDataPlane = z
+  .strictObject({
+    measuredAt: Timestamp.meta({ description: 'When the agent took these figures' }),
+    installed: z.boolean().meta({ description: 'A CHILD_SA of the link is installed at this end' }),
+    bytesIn: z.number().nonnegative().meta({ description: 'Bytes received through the tunnel (the current CHILD_SAs; a rekey starts them again)' }),
+    bytesOut: z.number().nonnegative(),
+    packetsIn: z.number().nonnegative(),
+    packetsOut: z.number().nonnegative(),
+    lastInAt: Timestamp.nullable().meta({ description: 'When the last packet came in through the tunnel' }),
+    lastOutAt: Timestamp.nullable(),
+    lastTrafficAt: Timestamp.nullable().meta({ description: 'The later of lastInAt and lastOutAt' }),
+    rttP50Ms: z.number().nonnegative().nullable().meta({ description: 'Median round-trip time of the probes through the tunnel over the last minute, milliseconds' }),
+    establishedAt: Timestamp.nullable().meta({ description: 'When the current CHILD_SA was installed' }),
+    rekeyAt: Timestamp.nullable().meta({ description: 'When the CHILD_SA is due to be rekeyed' }),
+    probes: z
+      .strictObject({ sent: z.int(), answered: z.int(), failStreak: z.int().meta({ description: 'Report intervals in a row without an answer' }) })
+      .nullable()
+      .meta({ description: 'Probes of the peer gateway\'s inner address in the latest interval; null when this end does not probe (yet)' }),
+  })
+  .meta({ id: 'EndDataPlane', description: 'Data-plane figures of one end, from its agent (strongSwan counters and probes through the tunnel)' });
+export type EndDataPlaneView = z.infer<typeof EndDataPlane>;
+
 export const LinkEnd = z
   .strictObject({
     id: z.string().meta({ description: 'The gateway\'s id' }),
     name: z.string(),
     cidrs: z.array(z.string()).meta({ description: 'The networks the link carries at this end' }),
     tunnelUp: z.boolean(),
+    dataPlane: EndDataPlane.nullable().optional().meta({ description: 'Latest data-plane figures of this end (GET answers); null before the first report' }),
   })
   .meta({ id: 'LinkEnd' });
 

@@ -4,6 +4,7 @@ import { continueAsNew, setHandler, workflowInfo } from '@temporalio/workflow';
 import {
   deleteSignal,
   gatewayOnlineSignal,
+  probeSignal,
   reconfigureSignal,
   statusQuery,
   tunnelSignal,
@@ -21,6 +22,10 @@ export class LinkEntity {
   deleteRequested = false;
   /** Each end's last reported CHILD_SA state, by gateway id. */
   readonly tunnelUp: Record<string, boolean>;
+  /** Ends whose probes through the tunnel fail, by gateway id, with the reason. */
+  readonly probeFailing: Record<string, string>;
+  /** What made the link degraded in this run (the event of its recovery says so). */
+  degradedBy: 'tunnel' | 'probe' | undefined;
   /** Gateway the link is waiting for (status query), if any. */
   waitingFor: string | undefined;
   /** The plan that last came up: changes are diffed against it and rolled back to it. */
@@ -41,6 +46,7 @@ export class LinkEntity {
     this.phase = input.carried?.phase ?? 'provisioning';
     this.configVersion = input.carried?.configVersion ?? 0;
     this.tunnelUp = { ...input.carried?.tunnelUp };
+    this.probeFailing = { ...input.carried?.probeFailing };
     this.applied = input.carried?.applied;
     this.writers = cloudWriters({ linkId: this.linkId });
     this.handleMessages();
@@ -49,6 +55,10 @@ export class LinkEntity {
   private handleMessages(): void {
     setHandler(tunnelSignal, ({ gatewayId, up }) => {
       this.tunnelUp[gatewayId] = up;
+    });
+    setHandler(probeSignal, ({ gatewayId, failing, reason }) => {
+      if (failing) this.probeFailing[gatewayId] = reason ?? 'probes through the tunnel are not answered; IKE is up';
+      else delete this.probeFailing[gatewayId];
     });
     setHandler(reconfigureSignal, () => {
       this.changesRequested++;
@@ -80,6 +90,16 @@ export class LinkEntity {
 
   allUp(): boolean {
     return Object.values(this.tunnelUp).every(Boolean);
+  }
+
+  /** Both ends report the CHILD_SA installed and no end's probes fail. */
+  healthy(): boolean {
+    return this.allUp() && this.probeProblem() === undefined;
+  }
+
+  /** Why probes fail, when an end says they do. */
+  probeProblem(): string | undefined {
+    return Object.values(this.probeFailing)[0];
   }
 
   /** Changes were asked for (signals) since the last pass. */
@@ -131,7 +151,13 @@ export class LinkEntity {
     if (flushing) await flushing;
     return continueAsNew<(input: LinkWorkflowInput) => Promise<void>>({
       linkId: this.linkId,
-      carried: { phase: this.phase, configVersion: this.configVersion, tunnelUp: this.tunnelUp, ...(this.applied ? { applied: this.applied } : {}) },
+      carried: {
+        phase: this.phase,
+        configVersion: this.configVersion,
+        tunnelUp: this.tunnelUp,
+        ...(this.applied ? { applied: this.applied } : {}),
+        ...(Object.keys(this.probeFailing).length > 0 ? { probeFailing: this.probeFailing } : {}),
+      },
     });
   }
 

@@ -14,17 +14,17 @@ export async function linkWorkflow(input: LinkWorkflowInput): Promise<void> {
   const link = new LinkEntity(input);
   if (link.phase === 'provisioning' || link.phase === 'failed') await provisionOrFail(link);
   // Steady state: follow what the agents report and apply changes until a delete arrives.
-  let seenUp = link.allUp();
+  let seenUp = link.healthy();
   while (!link.deleteRequested) {
-    await condition(() => link.deleteRequested || link.changePending() || link.allUp() !== seenUp || LinkEntity.continueAsNewSuggested());
+    await condition(() => link.deleteRequested || link.changePending() || link.healthy() !== seenUp || LinkEntity.continueAsNewSuggested());
     if (link.deleteRequested) break;
     if (link.changePending()) {
       if ((await applyPendingChanges(link)) === 'delete') break;
-      seenUp = link.allUp();
+      seenUp = link.healthy();
       continue;
     }
-    if (link.allUp() === seenUp) await link.continueAsNew();
-    seenUp = link.allUp();
+    if (link.healthy() === seenUp) await link.continueAsNew();
+    seenUp = link.healthy();
     await followTunnelReports(link, seenUp);
   }
   await teardown(link);
@@ -39,8 +39,20 @@ async function provisionOrFail(link: LinkEntity): Promise<void> {
   }
 }
 
-/** An end's CHILD_SA went down (strongSwan re-establishes it) or came back. */
-async function followTunnelReports(link: LinkEntity, allUp: boolean): Promise<void> {
-  if (allUp && link.phase === 'degraded') await link.setPhase('up', undefined, 'tunnel.up', 'tunnel re-established');
-  if (!allUp && link.phase === 'up') await link.setPhase('degraded', 'an end reported its tunnel down', 'tunnel.down', 'an end reported its CHILD_SA down; strongSwan is re-establishing it');
+/**
+ * An end's CHILD_SA went down (strongSwan re-establishes it) or came back; or, with IKE up, an end's
+ * probes through the tunnel stopped (or resumed) being answered. One transition, one event.
+ */
+async function followTunnelReports(link: LinkEntity, healthy: boolean): Promise<void> {
+  if (healthy && link.phase === 'degraded') {
+    const wasProbes = link.degradedBy === 'probe';
+    link.degradedBy = undefined;
+    await link.setPhase('up', undefined, wasProbes ? 'dataplane.recovered' : 'tunnel.up', wasProbes ? 'probes through the tunnel are answered again' : 'tunnel re-established');
+  }
+  if (!healthy && link.phase === 'up') {
+    const probe = link.allUp() ? link.probeProblem() : undefined;
+    link.degradedBy = probe !== undefined ? 'probe' : 'tunnel';
+    if (probe !== undefined) await link.setPhase('degraded', probe, 'dataplane.degraded', probe);
+    else await link.setPhase('degraded', 'an end reported its tunnel down', 'tunnel.down', 'an end reported its CHILD_SA down; strongSwan is re-establishing it');
+  }
 }

@@ -1542,6 +1542,61 @@ export interface components {
         LinkEnd: {
             /** @description The networks the link carries at this end */
             cidrs: string[];
+            /** @description Latest data-plane figures of this end (GET answers); null before the first report */
+            dataPlane?: {
+                /** @description Bytes received through the tunnel (the current CHILD_SAs; a rekey starts them again) */
+                bytesIn: number;
+                bytesOut: number;
+                /**
+                 * Format: date-time
+                 * @description When the current CHILD_SA was installed
+                 * @example 2025-01-31T12:00:00.000Z
+                 */
+                establishedAt: string | null;
+                /** @description A CHILD_SA of the link is installed at this end */
+                installed: boolean;
+                /**
+                 * Format: date-time
+                 * @description When the last packet came in through the tunnel
+                 * @example 2025-01-31T12:00:00.000Z
+                 */
+                lastInAt: string | null;
+                /**
+                 * Format: date-time
+                 * @description ISO 8601 time in UTC
+                 * @example 2025-01-31T12:00:00.000Z
+                 */
+                lastOutAt: string | null;
+                /**
+                 * Format: date-time
+                 * @description The later of lastInAt and lastOutAt
+                 * @example 2025-01-31T12:00:00.000Z
+                 */
+                lastTrafficAt: string | null;
+                /**
+                 * Format: date-time
+                 * @description When the agent took these figures
+                 * @example 2025-01-31T12:00:00.000Z
+                 */
+                measuredAt: string;
+                packetsIn: number;
+                packetsOut: number;
+                /** @description Probes of the peer gateway's inner address in the latest interval; null when this end does not probe (yet) */
+                probes: {
+                    answered: number;
+                    /** @description Report intervals in a row without an answer */
+                    failStreak: number;
+                    sent: number;
+                } | null;
+                /**
+                 * Format: date-time
+                 * @description When the CHILD_SA is due to be rekeyed
+                 * @example 2025-01-31T12:00:00.000Z
+                 */
+                rekeyAt: string | null;
+                /** @description Median round-trip time of the probes through the tunnel over the last minute, milliseconds */
+                rttP50Ms: number | null;
+            } | null;
             /** @description The gateway's id */
             id: string;
             name: string;
