@@ -193,7 +193,14 @@ async function main(): Promise<void> {
     const servers = [controller.pid, temporal.pid];
     const cpu = { controller: cpuSeconds(controller.pid), browser: browserCpuSeconds(servers) };
     const loads: Load[] = [];
-    for (let i = 0; i < LOADS; i++) loads.push(await load(browser, `${controller.url}/`));
+    // BENCH_CONSOLE_PROFILE=FILE keeps the page's V8 CPU profile of the last load (open in Chrome DevTools).
+    const profiler = process.env.BENCH_CONSOLE_PROFILE ? await browser.page.context().newCDPSession(browser.page) : undefined;
+    for (let i = 0; i < LOADS; i++) {
+      const last = i === LOADS - 1;
+      if (profiler && last) await profiler.send('Profiler.enable').then(() => profiler.send('Profiler.start'));
+      loads.push(await load(browser, `${controller.url}/`));
+      if (profiler && last) fs.writeFileSync(process.env.BENCH_CONSOLE_PROFILE!, JSON.stringify((await profiler.send('Profiler.stop')).profile));
+    }
     const ready = loads.map((l) => l.ready);
     const edges = await browser.page.locator('[data-link-id]').count();
     const candidates = await browser.page.locator('[data-link-id][data-state="up"]').evaluateAll((els) => els.map((el) => el.getAttribute('data-link-id')!));
