@@ -109,6 +109,8 @@ export class HealthCollector {
 
   /** Writes every pending record (one row per link end), then drops metrics of links gone quiet. */
   flush(): Promise<void> {
+    clearTimeout(this.flushTimer);
+    this.flushTimer = undefined;
     const run = async (): Promise<void> => {
       const records = [...this.pending.values()];
       this.pending.clear();

@@ -3,6 +3,7 @@
 // controller in one bounded frame. The controller answers with where to probe (probeTargets).
 import type { AgentFrame, IkeSaState, LinkConfig, LinkHealthReport, ProbeTarget } from '../../protocol/messages';
 import { MAX_HEALTH_LINKS } from '../../protocol/messages';
+import { isConnName } from '../../protocol/ids';
 import type { Logger } from '../../lib/log';
 import { innerAddrFor, interfaceAddrs } from './inner-addr';
 import { probe, ProbeResponders, type ProbeResult } from './probe';
@@ -91,7 +92,7 @@ export class HealthMonitor {
 
   /** One interval: measure, probe, send. Returns the frame (sent or not). */
   async tick(): Promise<HealthFrame> {
-    const links = this.o.links().slice(0, MAX_HEALTH_LINKS);
+    const links = this.o.links().filter((link) => isConnName(link.name)).slice(0, MAX_HEALTH_LINKS);
     const sas = await this.o.status().catch((err: unknown) => {
       this.o.log.debug('list-sas failed', { err });
       return [] as IkeSaState[];

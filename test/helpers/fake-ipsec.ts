@@ -19,9 +19,28 @@ export class FakeIpsecNetwork {
   }
 }
 
+/**
+ * charon's default CHILD_SA rekey_time is 1 h less up to rand_time (10 % of it); list-sas shows the
+ * seconds left as rekey-time. The fake takes the earliest point of that window.
+ */
+const REKEY_AFTER_S = 3240;
+
+/** A CHILD_SA's counters as list-sas reports them (bytes/packets of ESP payload; use-* absent before any packet). */
+interface SaCounters {
+  installedAt: number;
+  bytesIn: number;
+  bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
+  lastIn?: number;
+  lastOut?: number;
+}
+
 export class FakeIpsecDriver implements IpsecDriver {
   readonly conns = new Map<string, LinkConfig>();
   readonly installed = new Set<string>();
+  /** Counters of each installed CHILD_SA; a new SA (re-initiation) starts at zero, as charon's do. */
+  readonly counters = new Map<string, SaCounters>();
   private tunnelCbs: Array<(e: TunnelEvent) => void> = [];
   private restartCbs: Array<() => void> = [];
   /** Set to make every call fail the way an unreachable VICI socket does. */
@@ -81,6 +100,8 @@ export class FakeIpsecDriver implements IpsecDriver {
     if (!acceptsMe || !ids || theirs.psk !== mine.psk || !ts) return false; // AUTHENTICATION_FAILED / TS_UNACCEPTABLE
     this.installed.add(name);
     peer.installed.add(name);
+    this.counters.set(name, freshCounters());
+    peer.counters.set(name, freshCounters());
     peer.emit({ name, up: true, reason: 'child-updown' });
     this.emit({ name, up: true, reason: 'child-updown' });
     return true;
@@ -91,8 +112,44 @@ export class FakeIpsecDriver implements IpsecDriver {
     return [...this.installed].map((name) => ({
       name,
       state: 'ESTABLISHED',
-      children: [{ name, state: 'INSTALLED', bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0, localTs: this.conns.get(name)?.localTs ?? [], remoteTs: this.conns.get(name)?.remoteTs ?? [] }],
+      children: [{ name, state: 'INSTALLED', ...this.figures(name), localTs: this.conns.get(name)?.localTs ?? [], remoteTs: this.conns.get(name)?.remoteTs ?? [] }],
     }));
+  }
+
+  /**
+   * Sends `packets` packets of `bytes` bytes each through the link's tunnel to its peer: this
+   * end's out-counters and the peer's in-counters move (only while both hold the CHILD_SA).
+   */
+  traffic(name: string, bytes: number, packets = 1): boolean {
+    const peer = this.conns.get(name) && this.net.drivers.get(this.conns.get(name)!.remoteAddrs[0]!);
+    const mine = this.counters.get(name);
+    const theirs = peer?.counters.get(name);
+    if (!this.installed.has(name) || !mine || !peer?.installed.has(name) || !theirs) return false;
+    const now = Date.now();
+    mine.bytesOut += bytes * packets;
+    mine.packetsOut += packets;
+    mine.lastOut = now;
+    theirs.bytesIn += bytes * packets;
+    theirs.packetsIn += packets;
+    theirs.lastIn = now;
+    return true;
+  }
+
+  private figures(name: string) {
+    const c = this.counters.get(name) ?? freshCounters();
+    const now = Date.now();
+    const secondsSince = (t: number) => Math.floor((now - t) / 1000);
+    const installTime = secondsSince(c.installedAt);
+    return {
+      bytesIn: c.bytesIn,
+      bytesOut: c.bytesOut,
+      packetsIn: c.packetsIn,
+      packetsOut: c.packetsOut,
+      installTime,
+      rekeyTime: Math.max(0, REKEY_AFTER_S - installTime),
+      ...(c.lastIn !== undefined ? { useIn: secondsSince(c.lastIn) } : {}),
+      ...(c.lastOut !== undefined ? { useOut: secondsSince(c.lastOut) } : {}),
+    };
   }
 
   onTunnel(cb: (e: TunnelEvent) => void): void {
@@ -127,6 +184,10 @@ export class FakeIpsecDriver implements IpsecDriver {
     this.calls.push(call);
     if (this.down) throw Object.assign(new Error('cannot connect to VICI socket: ECONNREFUSED'), { code: 'ipsec_unavailable' });
   }
+}
+
+function freshCounters(): SaCounters {
+  return { installedAt: Date.now(), bytesIn: 0, bytesOut: 0, packetsIn: 0, packetsOut: 0 };
 }
 
 function intersects(a: string[], b: string[]): boolean {
