@@ -8,6 +8,7 @@ import { Dialog } from '../ui/Dialog';
 import { ErrorNote, Loading } from '../ui/Status';
 import { STATE_HELP, tunnelLabel } from '../ui/labels';
 import { PlanDiff } from './PlanDiff';
+import { DataPlane } from './DataPlane';
 
 const parseCidrs = (text: string): string[] =>
   text
@@ -91,6 +92,7 @@ export default function LinkPage({ id }: { id: string }) {
           </span>
         )}
       </p>
+      {link.state !== 'deleted' && <DataPlane link={link} />}
       {link.state !== 'deleted' && <ChangeCidrs link={link} />}
       {link.state !== 'deleted' && <DeleteLink link={link} />}
       <section aria-labelledby="timeline-title">
