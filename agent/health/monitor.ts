@@ -69,10 +69,17 @@ export class HealthMonitor {
     this.responders = new ProbeResponders(o.probePort, (addr, err) => o.log.debug('probe responder', { addr, err: err.message }));
   }
 
+  /** Ticks at a fixed rate (an interval's probes do not push the next one later), never two at once. */
   start(): void {
+    let next = Date.now() + this.o.intervalMs;
     const loop = (): void => {
       if (this.stopped) return;
-      this.timer = setTimeout(() => void this.tick().catch((err: unknown) => this.o.log.warn('health report failed', { err })).finally(loop), this.o.intervalMs);
+      this.timer = setTimeout(() => {
+        next = Math.max(next + this.o.intervalMs, Date.now());
+        void this.tick()
+          .catch((err: unknown) => this.o.log.warn('health report failed', { err }))
+          .finally(loop);
+      }, Math.max(0, next - Date.now()));
       this.timer.unref();
     };
     loop();
