@@ -17,7 +17,7 @@ import { ControllerMetrics } from '../../lib/metrics';
 import { createStore, type HealthStore, type Store } from '../../store';
 import { Link } from '../../api/schemas/links';
 import { linkView } from '../../api/views';
-import { createSqliteTestDb } from '../helpers/db';
+import { createPgTestDb, createSqliteTestDb, pgAvailable } from '../helpers/db';
 import { removeDir, startAgentHub, type AgentHub } from '../helpers/agents';
 import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
 import type { Db } from '../../db';
@@ -203,5 +203,26 @@ describe('data-plane health through the hub', () => {
     expect(verdicts.filter((v) => v.gatewayId === 'gwa' && v.failing)).toHaveLength(1);
     await startAgent('gwb');
     await expect.poll(() => verdicts.slice(count).find((v) => v.gatewayId === 'gwa' && !v.failing), { timeout: 5000 }).toBeDefined();
+  });
+});
+
+describe.each([
+  ['SQLite', createSqliteTestDb, () => Promise.resolve(true)],
+  ['PostgreSQL', createPgTestDb, pgAvailable],
+] as const)('LinkHealth rows on %s', (_name, create, available) => {
+  it('overwrites a link end\'s row and reads big counters back exactly', async () => {
+    if (!(await available())) return;
+    const t = await create();
+    try {
+      const s = createStore(t.db);
+      const base = { linkId: 'L9', gatewayId: 'g1', end: 'a' as const, installed: true, bytesIn: 2 ** 40 + 1, bytesOut: 5, packetsIn: 1, packetsOut: 1, lastInAt: new Date(1_000), lastOutAt: null, establishedAt: new Date(2_000), rekeyAt: new Date(3_000), innerAddr: '10.1.0.1', rttP50Ms: 1.5, probesSent: 3, probesAnswered: 3, probeFailStreak: 0, measuredAt: new Date(4_000) };
+      await s.health.putMany([base, { ...base, gatewayId: 'g2', end: 'b', innerAddr: null, rttP50Ms: null, probeFailStreak: null }]);
+      await s.health.putMany([{ ...base, bytesOut: 9, measuredAt: new Date(5_000) }]);
+      const got = (await s.health.forLinks(['L9'])).sort((x, y) => x.gatewayId.localeCompare(y.gatewayId));
+      expect(got).toEqual([{ ...base, bytesOut: 9, measuredAt: new Date(5_000) }, { ...base, gatewayId: 'g2', end: 'b', innerAddr: null, rttP50Ms: null, probeFailStreak: null }]);
+      expect(await s.health.forLinks([])).toEqual([]);
+    } finally {
+      await t.cleanup();
+    }
   });
 });
