@@ -31,7 +31,7 @@ export interface HealthCollectorOptions {
   log: Logger;
   /** Where each of the gateway's links should probe (sent back to the agent). */
   sendTargets: (gatewayId: GatewayId, targets: ProbeTarget[]) => void;
-  /** An end's probe verdict changed (and on the first verdict of a link end this process sees). */
+  /** An end's probe verdict changed (or, first seen by this process, is failing, or passing on a degraded link). */
   onVerdict: (verdict: ProbeVerdict) => void;
   /** The metrics hook (ControllerMetrics.linkHealth). */
   metrics?: { report(linkId: string, sample: { rxBytes: number; txBytes: number; rttSeconds?: number; up: boolean }): void; forget(linkId: string): void };
@@ -90,7 +90,8 @@ export class HealthCollector {
         const peer = end === 'a' ? link.b : link.a;
         const seconds = Math.round((report.probe!.failStreak * frame.intervalMs) / 1000);
         this.o.onVerdict({ linkId: link.id, gatewayId, failing: true, reason: `no probe answer from ${peer.name} through the tunnel for ${seconds} s; IKE is up` });
-      } else if (passing && (previous === undefined || previous.failing)) {
+      } else if (passing && (previous?.failing === true || (previous === undefined && link.state === 'degraded'))) {
+        // First sight (e.g. after a controller restart): only a degraded link may wait for this.
         this.o.onVerdict({ linkId: link.id, gatewayId, failing: false });
       }
       this.reportMetrics(link.id);
