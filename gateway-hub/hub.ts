@@ -225,10 +225,10 @@ export class GatewayHub {
       if (conn) held.set(id, [conn]);
     }
     for (const conn of this.greeting) if (this.changedAt.get(conn.gatewayId) === now) held.set(conn.gatewayId, [...(held.get(conn.gatewayId) ?? []), conn]);
-    await Promise.all([...held].map(async ([id, conns]) => {
-      const hash = await this.options.store.secretHash(id);
-      for (const conn of conns) this.revokeIfStale(conn, hash);
-    }));
+    const ids = [...held.keys()];
+    const { store } = this.options;
+    const hashes = store.secretHashes ? await store.secretHashes(ids) : await Promise.all(ids.map((id) => store.secretHash(id)));
+    for (const [i, id] of ids.entries()) for (const conn of held.get(id)!) this.revokeIfStale(conn, hashes[i]);
   }
 
   private revokeIfStale(conn: Conn, hash: string | undefined): void {

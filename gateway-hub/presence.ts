@@ -5,6 +5,11 @@ import type { GatewayId } from '../protocol/ids';
 export interface PresenceStore {
   /** The stored secret hash of a gateway, or undefined when it does not exist. */
   secretHash(gatewayId: GatewayId): Promise<string | undefined>;
+  /**
+   * The same for many gateways, queued apart from the authentications' lookups: re-checks after
+   * changes (a reconnect storm changes every gateway's row) must not delay agents authenticating.
+   */
+  secretHashes?(gatewayIds: readonly GatewayId[]): Promise<Array<string | undefined>>;
   /** Records that this instance now holds the gateway's socket; resolves once it is durable. Rejects with GatewayGoneError when the gateway does not exist (any more). */
   markOnline(gatewayId: GatewayId, p: { observedIp: string | undefined; facts: Facts; instance: string; at: Date }): Promise<void>;
   /** Records the disconnect, unless another instance took the gateway over meanwhile. */
