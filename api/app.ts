@@ -4,7 +4,8 @@ import express from 'express';
 import { AppError, clip } from '../lib/errors';
 import type { ApiContext, ApiOptions } from './context';
 import { createStore } from '../store';
-import { bearerAuth } from './auth';
+import { authenticate, requireAccess, TokenAuthority } from './auth';
+import { tokenRoutes, whoamiRoute } from './tokens';
 import { jsonBody } from './body';
 import { errorHandler } from './http-errors';
 import { hostGuard } from './host-guard';
@@ -41,18 +42,22 @@ export function createApi(options: ApiOptions): express.Express {
     res.set('Cache-Control', 'no-store');
     next();
   });
-  // The document and its docs page are public (see docs.ts); everything after this needs the token.
+  // The document and its docs page are public (see docs.ts); everything after this needs a token
+  // (auth.ts says when an open loopback controller needs none) and the role roles.ts names.
   api.use(docsRoutes());
-  if (ctx.apiToken) api.use(bearerAuth(ctx.apiToken, ctx.log, ctx.authFailureLimit));
+  const authority = new TokenAuthority(ctx.store.tokens, ctx.log, ctx.clock);
+  api.use(authenticate({ sharedToken: ctx.apiToken, authority, log: ctx.log, limit: ctx.authFailureLimit }), requireAccess());
   api.use(...jsonBody());
   api.use('/gateways', gatewayRoutes(ctx));
   api.use('/links', linkRoutes(ctx));
   api.use('/cloud-accounts', cloudAccountRoutes(ctx));
   api.use('/events', eventRoutes(ctx));
+  api.use('/tokens', tokenRoutes(ctx, authority));
+  api.use(whoamiRoute());
   api.use((req, _res, next) => next(new AppError('not_found', `no route for ${req.method} ${clip(`${req.baseUrl}${req.path}`, 120)}`)));
   app.use('/api', api);
-  // Prometheus: GET /metrics, behind the API token when one is set (controller/metrics.ts).
-  app.use(metricsRoute(ctx));
+  // Prometheus: GET /metrics, behind any valid token when /api asks for one (controller/metrics.ts).
+  app.use(metricsRoute({ ...ctx, authority }));
   app.use(consoleRoutes(ctx.consoleDir));
 
   app.use(errorHandler(ctx.log));

@@ -6,7 +6,7 @@ import { Router, type Express } from 'express';
 import type { Registry } from 'prom-client';
 import type { Db } from '../db';
 import { connect, date, int, join, sql, text } from '../store/conn';
-import { bearerAuth } from '../api/auth';
+import { authenticate, requireAccess, type TokenAuthority } from '../api/auth';
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { CloudMetrics, ControllerMetrics } from '../lib/metrics';
@@ -83,13 +83,13 @@ async function send(registry: Registry, res: http.ServerResponse): Promise<void>
 }
 
 /**
- * GET /metrics on the API listener, mounted after the security headers and the Host check. With
- * API_TOKEN set it takes the same bearer token as /api (Prometheus: `authorization` in the scrape
- * config), with failed attempts limited per source like /api's.
+ * GET /metrics on the API listener, mounted after the security headers and the Host check. It takes
+ * the tokens /api takes, any role (Prometheus: `authorization` in the scrape config), and is open
+ * exactly when /api is; failed attempts are limited per source like /api's.
  */
-export function metricsRoute(ctx: { apiToken?: string; log: Logger; authFailureLimit?: { failures: number; windowSeconds: number } }): Router {
+export function metricsRoute(ctx: { apiToken?: string; authority: TokenAuthority; log: Logger; authFailureLimit?: { failures: number; windowSeconds: number } }): Router {
   const r = Router();
-  const handlers = ctx.apiToken ? [bearerAuth(ctx.apiToken, ctx.log, ctx.authFailureLimit)] : [];
+  const handlers = [authenticate({ sharedToken: ctx.apiToken, authority: ctx.authority, log: ctx.log, limit: ctx.authFailureLimit }), requireAccess('read')];
   r.get(METRICS_PATH, ...handlers, async (req, res) => {
     const registry = req.app.locals[LOCALS_KEY] as Registry | undefined;
     if (!registry) throw new AppError('not_found', 'this process serves no metrics');

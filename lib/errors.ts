@@ -28,7 +28,7 @@ export const notFound = (what: string, id: string) => new AppError('not_found', 
 export const conflict = (message: string, details?: Record<string, unknown>) => new AppError('conflict', message, details);
 export const unavailable = (message: string) => new AppError('unavailable', message);
 export const unauthorized = (message: string) => new AppError('unauthorized', message);
-export const forbidden = (message: string) => new AppError('forbidden', message);
+export const forbidden = (message: string, details?: Record<string, unknown>) => new AppError('forbidden', message, details);
 export const tooLarge = (message: string) => new AppError('too_large', message);
 export const unsupported = (message: string) => new AppError('unsupported', message);
 /** The client may try again after `retryAfterSeconds` (sent as Retry-After too). */

@@ -17,3 +17,4 @@ export type { DiscoveryResult, GatewayPresence, GatewayRecord, NewGateway } from
 export type { StoredFacts } from './json';
 export type { HealthStore, LinkEnd, LinkHealthRecord } from './health';
 export type { LinkRecord, LinkWithEnds, NewLink, PendingIntent } from './links';
+export type { ApiTokenRecord, NewApiToken, TokenStore } from './tokens';

@@ -8,6 +8,7 @@ import { gatewayStore, type GatewayStore } from './gateways';
 import { healthStore, type HealthStore } from './health';
 import { linkStore, type LinkStore } from './links';
 import { presenceRecords, type PresenceRecords } from './presence';
+import { tokenStore, type TokenStore } from './tokens';
 
 export interface Store {
   readonly gateways: GatewayStore;
@@ -21,6 +22,8 @@ export interface Store {
   readonly changes: ChangeRecords;
   /** The latest data-plane figures per link end (what agents measured). */
   readonly health: HealthStore;
+  /** API tokens with roles (hashes only). */
+  readonly tokens: TokenStore;
   /**
    * Runs `work` in one transaction with a store bound to it: everything it reads and writes
    * through that store commits together or not at all (a thrown error rolls back). Inside a
@@ -43,6 +46,7 @@ function bindStore(conn: Conn): Store {
     accounts: accountStore(conn),
     changes: changeRecords(conn),
     health: healthStore(conn),
+    tokens: tokenStore(conn),
     transaction: (work) => conn.atomically((inner) => work(inner === conn ? store : bindStore(inner))),
   };
   return store;

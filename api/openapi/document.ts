@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { OpenAPIRegistry, OpenApiGeneratorV31, type ResponseConfig, type RouteConfig } from '@asteasolutions/zod-to-openapi';
 import { apiOperations } from './operations';
 import { ApiError } from '../schemas/common';
+import { ROUTE_ACCESS, rolesFor } from '../roles';
 import { GENERIC_ERRORS, openApiPath, pathParams, withCommonErrors, type Answer, type Operation } from './operation';
 
 export type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
@@ -23,12 +24,16 @@ function routeOf(op: Operation): RouteConfig {
   const names = pathParams(op.path);
   const params = names.length ? z.object(Object.fromEntries(names.map((name) => [name, z.string().meta({ description: `The ${name}` })]))) : undefined;
   const full = withCommonErrors(op);
+  const access = ROUTE_ACCESS[`${op.method.toUpperCase()} ${op.path}`];
+  const roles = access ? `Roles: ${rolesFor(access).join(', ')}.` : undefined;
+  const description = [op.description, roles].filter(Boolean).join('\n\n');
   return {
     method: op.method,
     path: openApiPath(op.path),
     tags: [op.tag],
     summary: op.summary,
-    ...(op.description ? { description: op.description } : {}),
+    ...(description ? { description } : {}),
+    ...(access ? { 'x-roles': [...rolesFor(access)] } : {}),
     ...(op.public ? { security: [] } : {}),
     request: {
       ...(params ? { params } : {}),
@@ -46,7 +51,7 @@ export function buildOpenApiDocument(operations: readonly Operation[] = apiOpera
   registry.registerComponent('securitySchemes', BEARER, {
     type: 'http',
     scheme: 'bearer',
-    description: 'The controller\'s API_TOKEN. A controller without API_TOKEN (loopback only) asks for none.',
+    description: 'An API token (imt_…, with a role; POST /api/tokens or `npm run token`) or the controller\'s API_TOKEN (an admin). A loopback controller without API_TOKEN and without any unrevoked API token asks for none.',
   });
   for (const { name, description } of Object.values(GENERIC_ERRORS)) {
     registry.registerComponent('responses', name, { description, content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } });
@@ -68,6 +73,7 @@ export function buildOpenApiDocument(operations: readonly Operation[] = apiOpera
       { name: 'links', description: 'IPsec links between two gateways, each driven by its own workflow' },
       { name: 'cloud accounts', description: 'Where the controller\'s cloud credentials come from' },
       { name: 'events', description: 'Live changes of gateways and links' },
+      { name: 'tokens', description: 'API tokens with roles (admin), and the caller\'s own role' },
       { name: 'meta', description: 'Health, this document and its docs page' },
     ],
   });

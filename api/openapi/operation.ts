@@ -35,8 +35,8 @@ export interface Operation {
 /** The generic error answers: a name (its components/responses entry) and what it means. */
 export const GENERIC_ERRORS: Readonly<Record<number, { name: string; description: string }>> = {
   400: { name: 'BadRequest', description: 'Invalid request: the message and details.fields name every bad field' },
-  401: { name: 'Unauthorized', description: 'Missing or wrong API token (when the controller has API_TOKEN set)' },
-  403: { name: 'Forbidden', description: 'The Host header is not one of API_ALLOWED_HOSTS' },
+  401: { name: 'Unauthorized', description: 'Code `unauthorized`: a missing, wrong, expired or revoked token (the message says which); WWW-Authenticate: Bearer' },
+  403: { name: 'Forbidden', description: 'Code `forbidden`: the token\'s role may not do this (the message names the roles that may; details.role, details.allowedRoles), or the Host header is not one of API_ALLOWED_HOSTS' },
   404: { name: 'NotFound', description: 'No such resource (details.id)' },
   409: { name: 'Conflict', description: 'Conflict with the current state: the message names what it clashes with' },
   413: { name: 'TooLarge', description: 'Request body larger than 256 kB' },

@@ -6,5 +6,6 @@ import { gatewayOperations } from './gateways';
 import { linkOperations } from './links';
 import { metaOperations } from './meta';
 import type { Operation } from './operation';
+import { tokenOperations } from './tokens';
 
-export const apiOperations: readonly Operation[] = [...gatewayOperations, ...linkOperations, ...cloudAccountOperations, ...eventOperations, ...metaOperations];
+export const apiOperations: readonly Operation[] = [...gatewayOperations, ...linkOperations, ...cloudAccountOperations, ...eventOperations, ...tokenOperations, ...metaOperations];

@@ -9,7 +9,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List cloud accounts */
+        /**
+         * List cloud accounts
+         * @description Roles: admin, operator, viewer, auditor.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -40,6 +43,8 @@ export interface paths {
         /**
          * Add a cloud account
          * @description Keys are encrypted at rest and never shown back; without keys the provider's default chain (environment, instance role) is used.
+         *
+         *     Roles: admin.
          */
         post: {
             parameters: {
@@ -95,7 +100,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A cloud account */
+        /**
+         * A cloud account
+         * @description Roles: admin, operator, viewer, auditor.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -128,7 +136,10 @@ export interface paths {
         };
         put?: never;
         post?: never;
-        /** Delete a cloud account */
+        /**
+         * Delete a cloud account
+         * @description Roles: admin.
+         */
         delete: {
             parameters: {
                 query?: never;
@@ -276,6 +287,8 @@ export interface paths {
         /**
          * Live changes (Server-Sent Events)
          * @description A text/event-stream of gateway and link state changes and new link events, from every controller. Messages: `hello` (a fresh stream), `gateway`, `link`, `link-event`, and `resync` (refetch everything). Resume after a reconnect with the Last-Event-ID header (EventSource sends it) or ?lastEventId=.
+         *
+         *     Roles: admin, operator, viewer, auditor.
          */
         get: {
             parameters: {
@@ -332,7 +345,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List gateways */
+        /**
+         * List gateways
+         * @description Roles: admin, operator, viewer, auditor.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -363,6 +379,8 @@ export interface paths {
         /**
          * Register a gateway
          * @description An on-prem site with its networks, or a cloud gateway by its public IP (its instance, VPC, route tables and networks are discovered). The answer carries the agent's secret, shown this once.
+         *
+         *     Roles: admin, operator.
          */
         post: {
             parameters: {
@@ -443,7 +461,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A gateway */
+        /**
+         * A gateway
+         * @description Roles: admin, operator, viewer, auditor.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -479,6 +500,8 @@ export interface paths {
         /**
          * Delete a gateway
          * @description Only a gateway no live link uses. Its agent is disconnected and refused from then on.
+         *
+         *     Roles: admin, operator.
          */
         delete: {
             parameters: {
@@ -522,6 +545,8 @@ export interface paths {
         /**
          * Change a gateway
          * @description Its name (any gateway); an on-prem site's networks (cidrs, with the same checks as links) and where it can be reached (publicIp, inbound; null clears). Live links re-plan; a change that would strand one is refused and nothing is stored.
+         *
+         *     Roles: admin, operator.
          */
         patch: {
             parameters: {
@@ -588,6 +613,8 @@ export interface paths {
         /**
          * Issue an enrolment token
          * @description A short-lived, single-use token the agent trades for its secret on first connect; it replaces earlier unused ones.
+         *
+         *     Roles: admin, operator.
          */
         post: {
             parameters: {
@@ -645,6 +672,8 @@ export interface paths {
         /**
          * Rotate the agent secret
          * @description A new secret, shown this once; the old one stops working at once and the connected agent is told why.
+         *
+         *     Roles: admin, operator.
          */
         post: {
             parameters: {
@@ -734,7 +763,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** List links */
+        /**
+         * List links
+         * @description Roles: admin, operator, viewer, auditor.
+         */
         get: {
             parameters: {
                 query?: {
@@ -768,6 +800,8 @@ export interface paths {
         /**
          * Connect two gateways
          * @description Stores the link (state provisioning) and starts its workflow, which brings the tunnel up. A refusal (overlapping networks, a pair already linked, a network already reached through another link) stores nothing.
+         *
+         *     Roles: admin, operator.
          */
         post: {
             parameters: {
@@ -832,7 +866,10 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A link with its event history */
+        /**
+         * A link with its event history
+         * @description Roles: admin, operator, viewer, auditor.
+         */
         get: {
             parameters: {
                 query?: never;
@@ -868,6 +905,8 @@ export interface paths {
         /**
          * Delete a link
          * @description Records the delete (state deleting) and tells the workflow, which removes the tunnel, routes and rules. A repeat is accepted again.
+         *
+         *     Roles: admin, operator.
          */
         delete: {
             parameters: {
@@ -913,6 +952,8 @@ export interface paths {
         /**
          * Change the networks a link carries
          * @description Records the change (state updating) and tells the link's workflow, which applies it and rolls it back when it fails.
+         *
+         *     Roles: admin, operator.
          */
         patch: {
             parameters: {
@@ -982,6 +1023,8 @@ export interface paths {
         /**
          * Preview a CIDR change
          * @description What PATCH with the same body would do, without doing it: each end's traffic selectors before and after, routes added and removed per route table, security-group rules, and whether the tunnel restarts.
+         *
+         *     Roles: admin, operator.
          */
         post: {
             parameters: {
@@ -1046,6 +1089,8 @@ export interface paths {
         /**
          * Rotate the link's pre-shared key
          * @description A new key for both ends, pushed make-before-break by the link's workflow. The key itself is never shown.
+         *
+         *     Roles: admin, operator.
          */
         post: {
             parameters: {
@@ -1108,6 +1153,8 @@ export interface paths {
         /**
          * What deleting the link removes
          * @description The routes and security-group rules the link holds in its clouds, from the controller's records, each marked removed or kept (a route that existed before the link, a rule another link still needs). On-prem ends hold none.
+         *
+         *     Roles: admin, operator, viewer, auditor.
          */
         get: {
             parameters: {
@@ -1202,10 +1249,228 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/tokens": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * List API tokens (admin)
+         * @description Never the tokens themselves: their prefix, role, creator, last use and expiry.
+         *
+         *     Roles: admin.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Every token, newest first */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["ApiTokenList"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                429: components["responses"]["RateLimited"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        /**
+         * Issue an API token (admin)
+         * @description The answer shows the token once; only its SHA-256 is kept. Send it as `Authorization: Bearer imt_…`.
+         *
+         *     Roles: admin.
+         */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": components["schemas"]["CreateApiToken"];
+                };
+            };
+            responses: {
+                /** @description The token, shown this once */
+                201: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["IssuedApiToken"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                413: components["responses"]["TooLarge"];
+                415: components["responses"]["UnsupportedMediaType"];
+                429: components["responses"]["RateLimited"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/tokens/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Revoke an API token (admin)
+         * @description At once on this controller, within 2 seconds on the others. Revoking a revoked token is a no-op.
+         *
+         *     Roles: admin.
+         */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    /** @description The id */
+                    id: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Revoked */
+                204: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content?: never;
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                404: components["responses"]["NotFound"];
+                429: components["responses"]["RateLimited"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/whoami": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The caller's role (any role)
+         * @description What the console reads to show only what the role may do.
+         *
+         *     Roles: admin, operator, viewer, auditor.
+         */
+        get: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description The caller */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["WhoAmI"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                429: components["responses"]["RateLimited"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
 }
 export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
+        ApiToken: {
+            /**
+             * Format: date-time
+             * @description ISO 8601 time in UTC
+             * @example 2025-01-31T12:00:00.000Z
+             */
+            createdAt: string;
+            /** @description Who issued it: "API_TOKEN", a token's name, "cli" or "anonymous" */
+            createdBy: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 time in UTC
+             * @example 2025-01-31T12:00:00.000Z
+             */
+            expiresAt: string | null;
+            id: string;
+            /**
+             * Format: date-time
+             * @description Last use, to within a minute
+             * @example 2025-01-31T12:00:00.000Z
+             */
+            lastUsedAt: string | null;
+            name: string;
+            /** @description The first characters of the token, to tell tokens apart */
+            prefix: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 time in UTC
+             * @example 2025-01-31T12:00:00.000Z
+             */
+            revokedAt: string | null;
+            role: components["schemas"]["Role"];
+            /** @enum {string} */
+            state: "active" | "expired" | "revoked";
+        };
+        ApiTokenList: {
+            tokens: components["schemas"]["ApiToken"][];
+        };
         ChangedLink: {
             a: components["schemas"]["LinkEnd"];
             b: components["schemas"]["LinkEnd"];
@@ -1315,6 +1580,12 @@ export interface components {
         };
         /** @enum {string} */
         CloudProvider: "aliyun" | "aws";
+        CreateApiToken: {
+            /** @description Days until the token stops working; absent: never */
+            expiresInDays?: number;
+            name: string;
+            role: components["schemas"]["Role"];
+        };
         CreateCloudAccount: {
             /** @description Access keys, encrypted at rest and never shown back; without them the provider's default chain (env, instance role) is used */
             credentials?: {
@@ -1492,6 +1763,43 @@ export interface components {
         HelloEvent: {
             /** @description The change log position the stream starts after */
             cursor: string;
+        };
+        IssuedApiToken: {
+            /**
+             * Format: date-time
+             * @description ISO 8601 time in UTC
+             * @example 2025-01-31T12:00:00.000Z
+             */
+            createdAt: string;
+            /** @description Who issued it: "API_TOKEN", a token's name, "cli" or "anonymous" */
+            createdBy: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 time in UTC
+             * @example 2025-01-31T12:00:00.000Z
+             */
+            expiresAt: string | null;
+            id: string;
+            /**
+             * Format: date-time
+             * @description Last use, to within a minute
+             * @example 2025-01-31T12:00:00.000Z
+             */
+            lastUsedAt: string | null;
+            name: string;
+            /** @description The first characters of the token, to tell tokens apart */
+            prefix: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 time in UTC
+             * @example 2025-01-31T12:00:00.000Z
+             */
+            revokedAt: string | null;
+            role: components["schemas"]["Role"];
+            /** @enum {string} */
+            state: "active" | "expired" | "revoked";
+            /** @description The token (imt_…): shown this once, only its hash is stored */
+            token: string;
         };
         Link: {
             a: components["schemas"]["LinkEnd"];
@@ -1747,6 +2055,11 @@ export interface components {
             stateReason: string | null;
         };
         ResyncEvent: Record<string, never>;
+        /**
+         * @description admin: everything; operator: gateways, links and changes; viewer: read only, never a secret; auditor: read only and the audit log
+         * @enum {string}
+         */
+        Role: "admin" | "operator" | "viewer" | "auditor";
         RotateKey: Record<string, never>;
         Route: {
             destinationCidr: string;
@@ -1847,6 +2160,14 @@ export interface components {
             state: components["schemas"]["GatewayState"];
             stateReason: string | null;
         };
+        WhoAmI: {
+            /** @description "API_TOKEN", the token's name, or "anonymous" on an open loopback controller */
+            actor: string;
+            role: components["schemas"]["Role"];
+            tokenId?: string;
+            /** @enum {string} */
+            via: "shared-token" | "api-token" | "open";
+        };
     };
     responses: {
         /** @description Invalid request: the message and details.fields name every bad field */
@@ -1867,7 +2188,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description The Host header is not one of API_ALLOWED_HOSTS */
+        /** @description Code `forbidden`: the token's role may not do this (the message names the roles that may; details.role, details.allowedRoles), or the Host header is not one of API_ALLOWED_HOSTS */
         Forbidden: {
             headers: {
                 [name: string]: unknown;
@@ -1912,7 +2233,7 @@ export interface components {
                 "application/json": components["schemas"]["Error"];
             };
         };
-        /** @description Missing or wrong API token (when the controller has API_TOKEN set) */
+        /** @description Code `unauthorized`: a missing, wrong, expired or revoked token (the message says which); WWW-Authenticate: Bearer */
         Unauthorized: {
             headers: {
                 [name: string]: unknown;
