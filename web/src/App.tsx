@@ -7,11 +7,13 @@ import { useLive, useStore } from './live/context';
 import { onTokenChange, setToken, tokenNeeded } from './api/auth';
 import { Dialog } from './ui/Dialog';
 import { Loading } from './ui/Status';
+import { useRole } from './api/role';
 
 const LinkPage = lazy(() => import('./pages/LinkPage'));
 const LinksPage = lazy(() => import('./pages/LinksPage'));
 const GatewaysPage = lazy(() => import('./pages/GatewaysPage'));
 const AccountsPage = lazy(() => import('./pages/AccountsPage'));
+const TokensPage = lazy(() => import('./pages/TokensPage'));
 
 const MODE_LABEL = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', polling: 'refreshing every 2 s' } as const;
 
@@ -20,6 +22,7 @@ export function App() {
   const path = usePath();
   const route = matchRoute(path);
   const mode = useLive((s) => s.mode);
+  const role = useRole();
 
   useEffect(() => {
     store.start();
@@ -44,6 +47,7 @@ export function App() {
           {nav('/links', 'Links', route.page === 'links' || route.page === 'link')}
           {nav('/gateways', 'Gateways', route.page === 'gateways')}
           {nav('/cloud-accounts', 'Cloud accounts', route.page === 'accounts')}
+          {role === 'admin' && nav('/tokens', 'Tokens', route.page === 'tokens')}
         </nav>
         <span className={`live-mode mode-${mode}`} role="status" title={mode === 'polling' ? 'The controller has no event stream (GET /api/events answered 404): the console polls instead.' : undefined}>
           <span className="dot" aria-hidden="true" /> Updates: {MODE_LABEL[mode]}
@@ -56,6 +60,7 @@ export function App() {
           {route.page === 'link' && <LinkPage id={route.id} />}
           {route.page === 'gateways' && <GatewaysPage register={route.register} />}
           {route.page === 'accounts' && <AccountsPage />}
+          {route.page === 'tokens' && (role === 'admin' ? <TokensPage /> : <section className="page"><h1>API tokens</h1><p>Only an admin manages API tokens{role ? `; this token's role is ${role}` : ''}.</p></section>)}
           {route.page === 'not-found' && (
             <section className="page">
               <h1>Page not found</h1>
@@ -87,7 +92,7 @@ function TokenPrompt() {
   return (
     <Dialog label="API token" onClose={() => undefined}>
       <form onSubmit={submit}>
-        <p>This controller requires an API token (its <code>API_TOKEN</code>). It is kept for this browser tab only, never stored on disk.</p>
+        <p>This controller requires an API token (an <code>imt_…</code> token with a role, or its <code>API_TOKEN</code>). It is kept for this browser tab only, never stored on disk.</p>
         <label>
           API token
           <input type="password" autoComplete="off" value={value} onChange={(e) => setValue(e.target.value)} data-autofocus required />

@@ -6,7 +6,7 @@ import type { paths } from './schema';
 import type * as T from './types';
 import { authHeaders, tokenRejected } from './auth';
 
-export type { Gateway, Link, LinkEvent, LinkState, LinkPlanPreview, Teardown, CloudAccount, CreatedGateway, Provider, PlanSide, RouteSpec, PeerRule } from './types';
+export type { Gateway, Link, LinkEvent, LinkState, LinkPlanPreview, Teardown, CloudAccount, CreatedGateway, Provider, PlanSide, RouteSpec, PeerRule, Role, WhoAmI, ApiToken, IssuedApiToken } from './types';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -87,5 +87,10 @@ export const apiClient = {
   listAccounts: () => unwrap(api().GET('/api/cloud-accounts')).then((d) => d.accounts),
   createAccount: (body: T.NewCloudAccount) => unwrap(api().POST('/api/cloud-accounts', { body })),
   deleteAccount: (accountId: string) => unwrap(api().DELETE('/api/cloud-accounts/{id}', id(accountId))).then(() => undefined),
+
+  whoami: () => unwrap(api().GET('/api/whoami')),
+  listTokens: () => unwrap(api().GET('/api/tokens')).then((d) => d.tokens),
+  createToken: (body: T.NewApiToken) => unwrap(api().POST('/api/tokens', { body })),
+  revokeToken: (tokenId: string) => unwrap(api().DELETE('/api/tokens/{id}', id(tokenId))).then(() => undefined),
 };
 export type ApiClient = typeof apiClient;

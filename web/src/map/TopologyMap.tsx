@@ -12,6 +12,7 @@ import { layoutMesh, fullLayout, NODE_W, NODE_H, type Pos } from './layout';
 import { gatewayMatcher } from './search';
 import { ConnectDialog } from './ConnectDialog';
 import { Link, navigate } from '../router';
+import { useCan } from '../api/role';
 import { Loading, ErrorNote } from '../ui/Status';
 import { PROVIDER_LABEL, STATE_HELP, addressOf, regionOf } from '../ui/labels';
 
@@ -158,6 +159,7 @@ export function TopologyMap({ focus }: { focus?: string } = {}) {
   const loadError = useLive((s) => s.error);
   const [query, setQuery] = useState('');
   const [picked, setPicked] = useState<string | null>(null);
+  const canOperate = useCan('operate');
   const [connect, setConnect] = useState<{ a?: string; b?: string } | null>(null);
   const [announce, setAnnounce] = useState('');
   const [flow, setFlow] = useState<ReactFlowInstance<GatewayFlowNode, LinkFlowEdge>>();
@@ -265,7 +267,10 @@ export function TopologyMap({ focus }: { focus?: string } = {}) {
   const onNodeClick = useCallback((_: unknown, node: { id: string }) => pickRef.current(node.id), []);
   const onPaneClick = useCallback(() => setPicked(null), []);
 
+  const canOperateRef = useRef(canOperate);
+  canOperateRef.current = canOperate;
   const onConnect = useCallback((c: Connection) => {
+    if (!canOperateRef.current) return;
     if (c.source && c.target && c.source !== c.target) setConnect({ a: c.source, b: c.target });
     else if (c.source === c.target) setAnnounce('Drop on another gateway to connect the two.');
   }, []);
@@ -303,9 +308,11 @@ export function TopologyMap({ focus }: { focus?: string } = {}) {
             {query.trim() ? `${matches.size} match${matches.size === 1 ? '' : 'es'}` : ''}
           </span>
         </form>
-        <button type="button" className="primary" onClick={() => setConnect(picked ? { a: picked } : {})} disabled={gateways.size < 2}>
-          Connect networks
-        </button>
+        {canOperate && (
+          <button type="button" className="primary" onClick={() => setConnect(picked ? { a: picked } : {})} disabled={gateways.size < 2}>
+            Connect networks
+          </button>
+        )}
         <button type="button" onClick={rearrange} disabled={gateways.size === 0}>
           Re-arrange
         </button>
@@ -355,7 +362,7 @@ export function TopologyMap({ focus }: { focus?: string } = {}) {
             {gateways.size <= 400 && <MiniMap pannable zoomable ariaLabel="Overview of the map" />}
           </ReactFlow>
           )}
-          {empty && <FirstRun />}
+          {empty && <FirstRun canRegister={canOperate} />}
         </div>
         <aside className="map-side" aria-label="Legend and details">
           <h2>Link states</h2>
@@ -372,7 +379,7 @@ export function TopologyMap({ focus }: { focus?: string } = {}) {
             {gateways.size} gateway{gateways.size === 1 ? '' : 's'}, {edges.length} link{edges.length === 1 ? '' : 's'}
           </p>
           {!pickedGateway && gateways.size >= 2 && edges.length === 0 && <p className="hint">No links yet: click one gateway, then another, to connect their networks.</p>}
-          {pickedGateway && <GatewayDetail gateway={pickedGateway} links={links} onConnect={() => setConnect({ a: pickedGateway.id })} />}
+          {pickedGateway && <GatewayDetail gateway={pickedGateway} links={links} onConnect={canOperate ? () => setConnect({ a: pickedGateway.id }) : undefined} />}
         </aside>
       </div>
       {connect && (
@@ -393,7 +400,7 @@ export function TopologyMap({ focus }: { focus?: string } = {}) {
   );
 }
 
-function GatewayDetail({ gateway: g, links, onConnect }: { gateway: Gateway; links: ReadonlyMap<string, ApiLink>; onConnect: () => void }) {
+function GatewayDetail({ gateway: g, links, onConnect }: { gateway: Gateway; links: ReadonlyMap<string, ApiLink>; onConnect?: () => void }) {
   const own = [...links.values()].filter((l) => isLiveLink(l) && (l.a.id === g.id || l.b.id === g.id));
   return (
     <section className="detail" aria-label={`Gateway ${g.name}`}>
@@ -408,9 +415,11 @@ function GatewayDetail({ gateway: g, links, onConnect }: { gateway: Gateway; lin
         <dt>Networks</dt>
         <dd>{g.cidrs.join(', ') || 'none yet'}</dd>
       </dl>
-      <button type="button" onClick={onConnect}>
-        Connect…
-      </button>
+      {onConnect && (
+        <button type="button" onClick={onConnect}>
+          Connect…
+        </button>
+      )}
       <h3>Links</h3>
       {own.length === 0 ? (
         <p className="hint">None yet.</p>
@@ -430,7 +439,7 @@ function GatewayDetail({ gateway: g, links, onConnect }: { gateway: Gateway; lin
   );
 }
 
-function FirstRun() {
+function FirstRun({ canRegister }: { canRegister: boolean }) {
   return (
     <section className="first-run" aria-labelledby="first-run-title">
       <h2 id="first-run-title">No gateways yet</h2>
@@ -443,11 +452,13 @@ function FirstRun() {
         <li>Start the agent at each site with the command shown after registering; the gateway turns online.</li>
         <li>Back here, click one gateway and then the other, pick the networks, and Connect. The link turns up by itself.</li>
       </ol>
-      <p>
-        <Link className="button primary" href="/gateways?register">
-          Register gateway
-        </Link>
-      </p>
+      {canRegister && (
+        <p>
+          <Link className="button primary" href="/gateways?register">
+            Register gateway
+          </Link>
+        </p>
+      )}
     </section>
   );
 }

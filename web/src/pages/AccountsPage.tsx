@@ -5,12 +5,15 @@ import { apiClient, type CloudAccount } from '../api/client';
 import { Dialog } from '../ui/Dialog';
 import { ErrorNote, Loading } from '../ui/Status';
 import { PROVIDER_LABEL } from '../ui/labels';
+import { useCan } from '../api/role';
 
 export default function AccountsPage() {
   const [accounts, setAccounts] = useState<CloudAccount[]>();
   const [error, setError] = useState<unknown>();
   const [adding, setAdding] = useState(false);
   const [deleting, setDeleting] = useState<CloudAccount>();
+  // Cloud accounts' writes are an admin's (api/roles.ts).
+  const canAdmin = useCan('admin');
 
   const load = useCallback(() => {
     setError(undefined);
@@ -22,9 +25,11 @@ export default function AccountsPage() {
     <section className="page" aria-labelledby="acc-title">
       <div className="page-head">
         <h1 id="acc-title">Cloud accounts</h1>
-        <button type="button" className="primary" onClick={() => setAdding(true)}>
-          Add account
-        </button>
+        {canAdmin && (
+          <button type="button" className="primary" onClick={() => setAdding(true)}>
+            Add account
+          </button>
+        )}
       </div>
       <p className="hint">Cloud gateways are discovered and routed with these credentials. Keys are encrypted at rest and never shown again; without keys the provider's default chain (environment, instance role) is used.</p>
       <ErrorNote error={error}>
@@ -62,9 +67,11 @@ export default function AccountsPage() {
                     .join(', ') || 'provider default'}
                 </td>
                 <td className="row-actions">
-                  <button type="button" className="danger" onClick={() => setDeleting(a)} aria-label={`Delete account ${a.name}`}>
-                    Delete
-                  </button>
+                  {canAdmin && (
+                    <button type="button" className="danger" onClick={() => setDeleting(a)} aria-label={`Delete account ${a.name}`}>
+                      Delete
+                    </button>
+                  )}
                 </td>
               </tr>
             ))}

@@ -8,6 +8,7 @@ import { Dialog } from '../ui/Dialog';
 import { ErrorNote, Loading } from '../ui/Status';
 import { PROVIDER_LABEL, addressOf } from '../ui/labels';
 import { Link, navigate } from '../router';
+import { useCan } from '../api/role';
 
 const splitList = (text: string) =>
   text
@@ -28,6 +29,7 @@ export default function GatewaysPage({ register }: { register: boolean }) {
   const [deleting, setDeleting] = useState<Gateway>();
   const [rotating, setRotating] = useState<Gateway>();
   const sorted = useMemo(() => [...gateways.values()].sort((x, y) => x.name.localeCompare(y.name)), [gateways]);
+  const canOperate = useCan('operate');
 
   useEffect(() => setRegistering(register), [register]);
 
@@ -35,9 +37,11 @@ export default function GatewaysPage({ register }: { register: boolean }) {
     <section className="page" aria-labelledby="gw-title">
       <div className="page-head">
         <h1 id="gw-title">Gateways</h1>
-        <button type="button" className="primary" onClick={() => setRegistering(true)}>
-          Register gateway
-        </button>
+        {canOperate && (
+          <button type="button" className="primary" onClick={() => setRegistering(true)}>
+            Register gateway
+          </button>
+        )}
       </div>
       <p className="hint">A gateway is one VPN container (strongSwan and the agent) in a data centre or a cloud VPC.</p>
       {!loaded && !error && <Loading what="gateways" />}
@@ -80,22 +84,26 @@ export default function GatewaysPage({ register }: { register: boolean }) {
                   <Discovery gateway={g} />
                 </td>
                 <td className="row-actions">
-                  <button type="button" onClick={() => setEditing(g)} aria-label={`Edit ${g.name}`}>
-                    Edit
-                  </button>
-                  <button type="button" onClick={() => setRotating(g)} aria-label={`Rotate the agent secret of ${g.name}`}>
-                    Rotate secret
-                  </button>
-                  <button type="button" className="danger" onClick={() => setDeleting(g)} aria-label={`Delete ${g.name}`}>
-                    Delete
-                  </button>
+                  {canOperate && (
+                    <>
+                      <button type="button" onClick={() => setEditing(g)} aria-label={`Edit ${g.name}`}>
+                        Edit
+                      </button>
+                      <button type="button" onClick={() => setRotating(g)} aria-label={`Rotate the agent secret of ${g.name}`}>
+                        Rotate secret
+                      </button>
+                      <button type="button" className="danger" onClick={() => setDeleting(g)} aria-label={`Delete ${g.name}`}>
+                        Delete
+                      </button>
+                    </>
+                  )}
                 </td>
               </tr>
             ))}
           </tbody>
         </table>
       )}
-      {registering && (
+      {registering && canOperate && (
         <RegisterDialog
           onClose={() => {
             setRegistering(false);

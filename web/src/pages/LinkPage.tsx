@@ -9,6 +9,7 @@ import { ErrorNote, Loading } from '../ui/Status';
 import { STATE_HELP, tunnelLabel } from '../ui/labels';
 import { PlanDiff } from './PlanDiff';
 import { DataPlane } from './DataPlane';
+import { useCan } from '../api/role';
 
 const parseCidrs = (text: string): string[] =>
   text
@@ -20,6 +21,7 @@ const sameSet = (x: string[], y: string[]) => x.length === y.length && x.every((
 export default function LinkPage({ id }: { id: string }) {
   const store = useStore();
   const link = useLive((s) => s.mesh.links.get(id));
+  const canOperate = useCan('operate');
   const events = useLive((s) => s.mesh.events.get(id));
   const [loadError, setLoadError] = useState<unknown>();
 
@@ -93,8 +95,8 @@ export default function LinkPage({ id }: { id: string }) {
         )}
       </p>
       {link.state !== 'deleted' && <DataPlane link={link} />}
-      {link.state !== 'deleted' && <ChangeCidrs link={link} />}
-      {link.state !== 'deleted' && <DeleteLink link={link} />}
+      {link.state !== 'deleted' && <ChangeCidrs link={link} canChange={canOperate} />}
+      {link.state !== 'deleted' && canOperate && <DeleteLink link={link} />}
       <section aria-labelledby="timeline-title">
         <h2 id="timeline-title">Events</h2>
         {!events ? (
@@ -113,7 +115,7 @@ export default function LinkPage({ id }: { id: string }) {
   );
 }
 
-function ChangeCidrs({ link }: { link: ApiLink }) {
+function ChangeCidrs({ link, canChange }: { link: ApiLink; canChange: boolean }) {
   const store = useStore();
   const gateways = useLive((s) => s.mesh.gateways);
   const [open, setOpen] = useState(false);
@@ -174,9 +176,11 @@ function ChangeCidrs({ link }: { link: ApiLink }) {
         </p>
       )}
       {!open ? (
-        <button type="button" onClick={() => setOpen(true)} disabled={busyLink}>
-          Change CIDRs
-        </button>
+        canChange && (
+          <button type="button" onClick={() => setOpen(true)} disabled={busyLink}>
+            Change CIDRs
+          </button>
+        )
       ) : (
         <form onSubmit={(e) => void preview(e)} className="change-form">
           {(['a', 'b'] as const).map((side) => (
