@@ -6,6 +6,7 @@ import type { ApiContext, ApiOptions } from './context';
 import { createStore } from '../store';
 import { authenticate, requireAccess, TokenAuthority } from './auth';
 import { tokenRoutes, whoamiRoute } from './tokens';
+import { auditRoutes, auditTrail } from './audit';
 import { jsonBody } from './body';
 import { errorHandler } from './http-errors';
 import { hostGuard } from './host-guard';
@@ -46,13 +47,15 @@ export function createApi(options: ApiOptions): express.Express {
   // (auth.ts says when an open loopback controller needs none) and the role roles.ts names.
   api.use(docsRoutes());
   const authority = new TokenAuthority(ctx.store.tokens, ctx.log, ctx.clock);
-  api.use(authenticate({ sharedToken: ctx.apiToken, authority, log: ctx.log, limit: ctx.authFailureLimit }), requireAccess());
+  // The audit trail sits between the two: a call refused for its role is recorded too.
+  api.use(authenticate({ sharedToken: ctx.apiToken, authority, log: ctx.log, limit: ctx.authFailureLimit }), auditTrail(ctx.store.audit, ctx.log, ctx.clock), requireAccess());
   api.use(...jsonBody());
   api.use('/gateways', gatewayRoutes(ctx));
   api.use('/links', linkRoutes(ctx));
   api.use('/cloud-accounts', cloudAccountRoutes(ctx));
   api.use('/events', eventRoutes(ctx));
   api.use('/tokens', tokenRoutes(ctx, authority));
+  api.use('/audit', auditRoutes(ctx));
   api.use(whoamiRoute());
   api.use((req, _res, next) => next(new AppError('not_found', `no route for ${req.method} ${clip(`${req.baseUrl}${req.path}`, 120)}`)));
   app.use('/api', api);

@@ -51,6 +51,7 @@ export const ROUTE_ACCESS: Readonly<Record<string, Access>> = {
   'GET /api/tokens': 'admin',
   'POST /api/tokens': 'admin',
   'DELETE /api/tokens/:id': 'admin',
+  'GET /api/audit': 'audit',
 };
 
 interface Pattern {
@@ -73,9 +74,18 @@ const fits = (pattern: string[], given: string[]): boolean =>
  * means open.
  */
 export function accessFor(method: string, path: string): Access {
+  const found = routeOf(method, path);
+  if (found) return ROUTE_ACCESS[found.route]!;
+  const given = path.replace(/\/+$/, '').split('/');
+  return PATTERNS.some((p) => fits(p.segments, given)) ? 'admin' : 'read';
+}
+
+/** The table's route a request is for ("POST /api/gateways/:id/secret") and its :id, if any. */
+export function routeOf(method: string, path: string): { route: string; id?: string } | undefined {
   const verb = method.toUpperCase() === 'HEAD' ? 'GET' : method.toUpperCase();
   const given = path.replace(/\/+$/, '').split('/');
   const found = PATTERNS.find((p) => p.method === verb && fits(p.segments, given));
-  if (found) return found.access;
-  return PATTERNS.some((p) => fits(p.segments, given)) ? 'admin' : 'read';
+  if (!found) return undefined;
+  const at = found.segments.indexOf(':id');
+  return { route: `${found.method} ${found.segments.join('/')}`, ...(at >= 0 ? { id: given[at] } : {}) };
 }

@@ -55,6 +55,8 @@ const schema = z.object({
   CLOUD_ENDPOINT_ALLOW: list.optional(),
   /** Rotate every link's PSK after this many days (0: only when asked, POST /api/links/:id/rotate-key). */
   PSK_ROTATION_DAYS: envInt(0, 3650).default(0),
+  /** Audit records (GET /api/audit) are deleted after this many days. */
+  AUDIT_RETENTION_DAYS: envInt(1, 36500).default(365),
   /** Pre-authentication sockets on the agent listener: per source address and in total. */
   AGENT_PREAUTH_PER_IP: envInt(1, 1_000_000).default(64),
   AGENT_PREAUTH_MAX: envInt(1, 1_000_000).default(4096),

@@ -7,6 +7,7 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSo
 import { openDb, type Db } from '../db';
 import { ChangeFeed, createStore, type PendingIntent, type Store } from '../store';
 import { createApi } from '../api/app';
+import { pruneAudit } from '../api/audit';
 import { AGENT_LISTEN_BACKLOG, GatewayHub } from '../gateway-hub/hub';
 import { batchedPresenceStore } from '../gateway-hub/db-presence';
 import { createActivities } from '../activities';
@@ -73,6 +74,8 @@ export interface RuntimeOptions {
   cloudEndpointAllow: string[];
   /** Rotate each link's PSK after this many days; 0 or unset: only on request. */
   pskRotationDays?: number;
+  /** Audit records older than this many days are deleted, at start and hourly (default 365). */
+  auditRetentionDays?: number;
   /** Tests: rotate keys older than this many milliseconds, checking this often (overrides pskRotationDays). */
   pskRotation?: { maxAgeMs: number; checkEveryMs: number };
   /** Builds providers (tests may wrap the real ones, e.g. to count calls). */
@@ -390,6 +393,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         view: () => ({ now: new Date(), presenceTtlMs, temporalUiUrl: options.temporalUiUrl, temporalNamespace: options.temporalNamespace }),
       });
       exposeMetrics(app, metrics);
+      const prune = () =>
+        void pruneAudit(store.audit, options.auditRetentionDays ?? 365).catch((err: unknown) => log.warn('could not prune the audit trail', { err }));
+      prune();
+      const pruning = setInterval(prune, 3_600_000);
+      pruning.unref();
+      closers.push(async () => clearInterval(pruning));
       apiListener = await listen({ host: options.api.host, port: options.api.port, handler: app, ...(options.tls ? { tls: options.tls } : {}) });
       listeners.push(apiListener);
       closers.push(() => apiListener!.close());

@@ -18,3 +18,4 @@ export type { StoredFacts } from './json';
 export type { HealthStore, LinkEnd, LinkHealthRecord } from './health';
 export type { LinkRecord, LinkWithEnds, NewLink, PendingIntent } from './links';
 export type { ApiTokenRecord, NewApiToken, TokenStore } from './tokens';
+export type { AuditQuery, AuditRecord, AuditStore, NewAuditRecord } from './audit';

@@ -9,6 +9,7 @@ import { healthStore, type HealthStore } from './health';
 import { linkStore, type LinkStore } from './links';
 import { presenceRecords, type PresenceRecords } from './presence';
 import { tokenStore, type TokenStore } from './tokens';
+import { auditStore, type AuditStore } from './audit';
 
 export interface Store {
   readonly gateways: GatewayStore;
@@ -24,6 +25,8 @@ export interface Store {
   readonly health: HealthStore;
   /** API tokens with roles (hashes only). */
   readonly tokens: TokenStore;
+  /** The audit trail of mutating API calls (append-only). */
+  readonly audit: AuditStore;
   /**
    * Runs `work` in one transaction with a store bound to it: everything it reads and writes
    * through that store commits together or not at all (a thrown error rolls back). Inside a
@@ -47,6 +50,7 @@ function bindStore(conn: Conn): Store {
     changes: changeRecords(conn),
     health: healthStore(conn),
     tokens: tokenStore(conn),
+    audit: auditStore(conn),
     transaction: (work) => conn.atomically((inner) => work(inner === conn ? store : bindStore(inner))),
   };
   return store;

@@ -73,6 +73,7 @@ export function buildOpenApiDocument(operations: readonly Operation[] = apiOpera
       { name: 'links', description: 'IPsec links between two gateways, each driven by its own workflow' },
       { name: 'cloud accounts', description: 'Where the controller\'s cloud credentials come from' },
       { name: 'events', description: 'Live changes of gateways and links' },
+      { name: 'audit', description: 'Who changed what, when (admin, auditor)' },
       { name: 'tokens', description: 'API tokens with roles (admin), and the caller\'s own role' },
       { name: 'meta', description: 'Health, this document and its docs page' },
     ],

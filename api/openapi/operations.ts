@@ -7,5 +7,6 @@ import { linkOperations } from './links';
 import { metaOperations } from './meta';
 import type { Operation } from './operation';
 import { tokenOperations } from './tokens';
+import { auditOperations } from './audit';
 
-export const apiOperations: readonly Operation[] = [...gatewayOperations, ...linkOperations, ...cloudAccountOperations, ...eventOperations, ...tokenOperations, ...metaOperations];
+export const apiOperations: readonly Operation[] = [...gatewayOperations, ...linkOperations, ...cloudAccountOperations, ...eventOperations, ...tokenOperations, ...auditOperations, ...metaOperations];

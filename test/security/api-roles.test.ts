@@ -41,6 +41,7 @@ const ALLOWED_STATUS: Record<string, number> = {
   'GET /api/tokens': 200,
   'DELETE /api/tokens/:id': 404,
   'GET /api/whoami': 200,
+  'GET /api/audit': 200,
 };
 
 type Caller = Role | 'API_TOKEN' | 'no token' | 'revoked' | 'expired';

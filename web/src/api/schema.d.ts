@@ -2,6 +2,68 @@
 // Use with openapi-fetch: createClient<paths>(); shapes: components['schemas']['Link'] and so on.
 
 export interface paths {
+    "/api/audit": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The audit trail (admin, auditor)
+         * @description One record per mutating call that passed authentication (403s included): who, from where, the route, the target, the request body with secrets redacted, the status, the request id and any secret issued. Newest first; page with `cursor`. Append-only: no call changes or deletes records; they are pruned after AUDIT_RETENTION_DAYS.
+         *
+         *     Roles: admin, auditor.
+         */
+        get: {
+            parameters: {
+                query?: {
+                    /** @description The route, e.g. "DELETE /api/links/:id" */
+                    action?: string;
+                    /** @description "API_TOKEN", a token's name or "anonymous" */
+                    actor?: string;
+                    /** @description The previous page's nextCursor */
+                    cursor?: string;
+                    /** @description Records per page, 1 to 500 (default 100) */
+                    limit?: number;
+                    /** @description Records at or after this time */
+                    since?: string;
+                    /** @description The id acted on */
+                    target?: string;
+                    /** @description Records before this time */
+                    until?: string;
+                };
+                header?: never;
+                path?: never;
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description A page of records */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": components["schemas"]["AuditList"];
+                    };
+                };
+                400: components["responses"]["BadRequest"];
+                401: components["responses"]["Unauthorized"];
+                403: components["responses"]["Forbidden"];
+                429: components["responses"]["RateLimited"];
+                500: components["responses"]["Internal"];
+                503: components["responses"]["Unavailable"];
+            };
+        };
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/cloud-accounts": {
         parameters: {
             query?: never;
@@ -1470,6 +1532,34 @@ export interface components {
         };
         ApiTokenList: {
             tokens: components["schemas"]["ApiToken"][];
+        };
+        AuditList: {
+            nextCursor: string | null;
+            records: components["schemas"]["AuditRecord"][];
+        };
+        AuditRecord: {
+            /** @description The route, e.g. "POST /api/gateways/:id/secret" */
+            action: string;
+            actor: string;
+            /**
+             * Format: date-time
+             * @description ISO 8601 time in UTC
+             * @example 2025-01-31T12:00:00.000Z
+             */
+            at: string;
+            /** @description The request body, every secret field "[redacted]"; null without one */
+            body?: unknown;
+            id: string;
+            /** @description Also the answer's X-Request-Id header */
+            requestId: string;
+            /** @description The secret the call issued or rotated, e.g. "agent secret" */
+            secret: string | null;
+            /** @description The caller's address (IPv6: its /64) */
+            source: string;
+            /** @description The answer's status (499: the client went away first) */
+            status: number;
+            target: string | null;
+            tokenId: string | null;
         };
         ChangedLink: {
             a: components["schemas"]["LinkEnd"];
