@@ -73,6 +73,7 @@ async function main(): Promise<void> {
     rpcTimeoutMs: config.RPC_TIMEOUT_MS,
     helloTimeoutMs: config.HELLO_TIMEOUT_MS,
     cloudBudgets: config.CLOUD_RATE_LIMITS ?? {},
+    auditRetentionDays: config.AUDIT_RETENTION_DAYS,
     log,
   }).catch(async (err: unknown) => {
     await dev?.stop();
