@@ -7,13 +7,14 @@ import { useLive, useStore } from './live/context';
 import { onTokenChange, setToken, tokenNeeded } from './api/auth';
 import { Dialog } from './ui/Dialog';
 import { Loading } from './ui/Status';
-import { useRole } from './api/role';
+import { roleAllows, useRole } from './api/role';
 
 const LinkPage = lazy(() => import('./pages/LinkPage'));
 const LinksPage = lazy(() => import('./pages/LinksPage'));
 const GatewaysPage = lazy(() => import('./pages/GatewaysPage'));
 const AccountsPage = lazy(() => import('./pages/AccountsPage'));
 const TokensPage = lazy(() => import('./pages/TokensPage'));
+const AuditPage = lazy(() => import('./pages/AuditPage'));
 
 const MODE_LABEL = { connecting: 'connecting…', live: 'live', reconnecting: 'reconnecting…', polling: 'refreshing every 2 s' } as const;
 
@@ -48,6 +49,7 @@ export function App() {
           {nav('/gateways', 'Gateways', route.page === 'gateways')}
           {nav('/cloud-accounts', 'Cloud accounts', route.page === 'accounts')}
           {role === 'admin' && nav('/tokens', 'Tokens', route.page === 'tokens')}
+          {roleAllows(role, 'audit') && nav('/audit', 'Audit', route.page === 'audit')}
         </nav>
         <span className={`live-mode mode-${mode}`} role="status" title={mode === 'polling' ? 'The controller has no event stream (GET /api/events answered 404): the console polls instead.' : undefined}>
           <span className="dot" aria-hidden="true" /> Updates: {MODE_LABEL[mode]}
@@ -61,6 +63,15 @@ export function App() {
           {route.page === 'gateways' && <GatewaysPage register={route.register} />}
           {route.page === 'accounts' && <AccountsPage />}
           {route.page === 'tokens' && (role === 'admin' ? <TokensPage /> : <section className="page"><h1>API tokens</h1><p>Only an admin manages API tokens{role ? `; this token's role is ${role}` : ''}.</p></section>)}
+          {route.page === 'audit' &&
+            (roleAllows(role, 'audit') ? (
+              <AuditPage />
+            ) : (
+              <section className="page">
+                <h1>Audit trail</h1>
+                <p>Only an admin or an auditor reads the audit trail; this token's role is {role}.</p>
+              </section>
+            ))}
           {route.page === 'not-found' && (
             <section className="page">
               <h1>Page not found</h1>

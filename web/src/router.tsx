@@ -27,7 +27,7 @@ export function navigate(to: string, { replace = false } = {}): void {
   onPop();
 }
 
-export type Route = { page: 'map'; focus?: string } | { page: 'links' } | { page: 'link'; id: string } | { page: 'gateways'; register: boolean } | { page: 'accounts' } | { page: 'tokens' } | { page: 'not-found' };
+export type Route = { page: 'map'; focus?: string } | { page: 'links' } | { page: 'link'; id: string } | { page: 'gateways'; register: boolean } | { page: 'accounts' } | { page: 'tokens' } | { page: 'audit' } | { page: 'not-found' };
 
 export function matchRoute(path: string): Route {
   const url = new URL(path, 'http://console');
@@ -38,6 +38,7 @@ export function matchRoute(path: string): Route {
   if (parts[0] === 'gateways' && parts.length === 1) return { page: 'gateways', register: url.searchParams.has('register') };
   if (parts[0] === 'cloud-accounts' && parts.length === 1) return { page: 'accounts' };
   if (parts[0] === 'tokens' && parts.length === 1) return { page: 'tokens' };
+  if (parts[0] === 'audit' && parts.length === 1) return { page: 'audit' };
   return { page: 'not-found' };
 }
 

@@ -6,7 +6,7 @@ import type { paths } from './schema';
 import type * as T from './types';
 import { authHeaders, tokenRejected } from './auth';
 
-export type { Gateway, Link, LinkEvent, LinkState, LinkPlanPreview, Teardown, CloudAccount, CreatedGateway, Provider, PlanSide, RouteSpec, PeerRule, Role, WhoAmI, ApiToken, IssuedApiToken } from './types';
+export type { Gateway, Link, LinkEvent, LinkState, LinkPlanPreview, Teardown, CloudAccount, CreatedGateway, Provider, PlanSide, RouteSpec, PeerRule, Role, WhoAmI, ApiToken, IssuedApiToken, AuditRecord, AuditList, AuditQuery } from './types';
 
 export class ApiError extends Error {
   override name = 'ApiError';
@@ -92,5 +92,8 @@ export const apiClient = {
   listTokens: () => unwrap(api().GET('/api/tokens')).then((d) => d.tokens),
   createToken: (body: T.NewApiToken) => unwrap(api().POST('/api/tokens', { body })),
   revokeToken: (tokenId: string) => unwrap(api().DELETE('/api/tokens/{id}', id(tokenId))).then(() => undefined),
+
+  /** A page of the audit trail, newest first; the next page is asked for with its nextCursor. */
+  listAudit: (query: T.AuditQuery = {}) => unwrap(api().GET('/api/audit', { params: { query } })),
 };
 export type ApiClient = typeof apiClient;

@@ -41,3 +41,7 @@ export type WhoAmI = S['WhoAmI'];
 export type ApiToken = S['ApiToken'];
 export type IssuedApiToken = S['IssuedApiToken'];
 export type NewApiToken = S['CreateApiToken'];
+export type AuditRecord = S['AuditRecord'];
+export type AuditList = S['AuditList'];
+/** GET /api/audit's filters and paging. */
+export type AuditQuery = NonNullable<paths['/api/audit']['get']['parameters']['query']>;
