@@ -3,6 +3,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { apiClient, type CloudAccount } from '../api/client';
 import { Dialog } from '../ui/Dialog';
+import { ConfirmDialog } from '../ui/ConfirmDialog';
 import { ErrorNote, Loading } from '../ui/Status';
 import { PROVIDER_LABEL } from '../ui/labels';
 import { useCan } from '../api/role';
@@ -168,31 +169,13 @@ function AddAccount({ onClose, onAdded }: { onClose: () => void; onAdded: () => 
 }
 
 function DeleteAccount({ account, onClose, onDeleted }: { account: CloudAccount; onClose: () => void; onDeleted: () => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const remove = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await apiClient.deleteAccount(account.id);
-      onDeleted();
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    await apiClient.deleteAccount(account.id);
+    onDeleted();
   };
   return (
-    <Dialog label="Delete cloud account" title={`Delete ${account.name}?`} onClose={onClose}>
+    <ConfirmDialog label="Delete cloud account" title={`Delete ${account.name}?`} confirm="Delete account" onConfirm={remove} onClose={onClose}>
       <p>Gateways that use it must be deleted first.</p>
-      <ErrorNote error={error} />
-      <div className="actions">
-        <button type="button" className="danger" onClick={() => void remove()} disabled={busy}>
-          Delete account
-        </button>
-        <button type="button" onClick={onClose} data-autofocus>
-          Cancel
-        </button>
-      </div>
-    </Dialog>
+    </ConfirmDialog>
   );
 }

@@ -5,6 +5,7 @@ import { useEffect, useMemo, useRef, useState, type FormEvent } from 'react';
 import { apiClient, type CloudAccount, type Gateway } from '../api/client';
 import { useLive, useStore } from '../live/context';
 import { Dialog } from '../ui/Dialog';
+import { ConfirmDialog } from '../ui/ConfirmDialog';
 import { ErrorNote, Loading } from '../ui/Status';
 import { PROVIDER_LABEL, addressOf } from '../ui/labels';
 import { Link, navigate } from '../router';
@@ -384,68 +385,31 @@ function DeleteDialog({ gateway, onClose }: { gateway: Gateway; onClose: () => v
   const store = useStore();
   const links = useLive((s) => s.mesh.links);
   const own = [...links.values()].filter((l) => l.state !== 'deleted' && (l.a.id === gateway.id || l.b.id === gateway.id));
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const remove = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      await apiClient.deleteGateway(gateway.id);
-      store.gatewayRemoved(gateway.id);
-      onClose();
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    await apiClient.deleteGateway(gateway.id);
+    store.gatewayRemoved(gateway.id);
+    onClose();
   };
   return (
-    <Dialog label="Delete gateway" title={`Delete ${gateway.name}?`} onClose={onClose}>
+    <ConfirmDialog label="Delete gateway" title={`Delete ${gateway.name}?`} confirm="Delete gateway" onConfirm={remove} onClose={onClose}>
       <p>Its agent is disconnected and refused from then on.</p>
       {own.length > 0 && (
         <p>
           It is used by {own.length} link{own.length === 1 ? '' : 's'} ({own.map((l) => `${l.a.name} ⇄ ${l.b.name}`).join('; ')}): delete {own.length === 1 ? 'it' : 'them'} first.
         </p>
       )}
-      <ErrorNote error={error} />
-      <div className="actions">
-        <button type="button" className="danger" onClick={() => void remove()} disabled={busy}>
-          Delete gateway
-        </button>
-        <button type="button" onClick={onClose} data-autofocus>
-          Cancel
-        </button>
-      </div>
-    </Dialog>
+    </ConfirmDialog>
   );
 }
 
 function RotateDialog({ gateway, onClose, onRotated }: { gateway: Gateway; onClose: () => void; onRotated: (secret: string, agentUrl: string | null) => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const rotate = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      const rotated = await apiClient.rotateSecret(gateway.id);
-      onRotated(rotated.agentSecret, rotated.agentUrl);
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    const rotated = await apiClient.rotateSecret(gateway.id);
+    onRotated(rotated.agentSecret, rotated.agentUrl);
   };
   return (
-    <Dialog label="Rotate agent secret" title={`Rotate the agent secret of ${gateway.name}?`} onClose={onClose}>
+    <ConfirmDialog label="Rotate agent secret" title={`Rotate the agent secret of ${gateway.name}?`} confirm="Rotate secret" kind="primary" onConfirm={rotate} onClose={onClose}>
       <p>The current secret stops working at once: the agent is disconnected until it is restarted with the new one. Tunnels keep running meanwhile.</p>
-      <ErrorNote error={error} />
-      <div className="actions">
-        <button type="button" className="primary" onClick={() => void rotate()} disabled={busy}>
-          Rotate secret
-        </button>
-        <button type="button" onClick={onClose} data-autofocus>
-          Cancel
-        </button>
-      </div>
-    </Dialog>
+    </ConfirmDialog>
   );
 }

@@ -4,7 +4,7 @@ import { useEffect, useState, type FormEvent } from 'react';
 import { apiClient, type Link as ApiLink, type LinkPlanPreview, type Teardown } from '../api/client';
 import { useLive, useStore } from '../live/context';
 import { Link, navigate } from '../router';
-import { Dialog } from '../ui/Dialog';
+import { ConfirmDialog } from '../ui/ConfirmDialog';
 import { ErrorNote, Loading } from '../ui/Status';
 import { STATE_HELP, tunnelLabel } from '../ui/labels';
 import { PlanDiff } from './PlanDiff';
@@ -220,8 +220,6 @@ function ChangeCidrs({ link, canChange }: { link: ApiLink; canChange: boolean })
 function DeleteLink({ link }: { link: ApiLink }) {
   const store = useStore();
   const [confirming, setConfirming] = useState(false);
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   // What the link holds in its clouds, from the controller's records (routes that were there before
   // the link, and rules other links still need, are named as kept).
   const [teardown, setTeardown] = useState<Teardown | 'loading' | { failed: unknown }>('loading');
@@ -239,16 +237,8 @@ function DeleteLink({ link }: { link: ApiLink }) {
   }, [confirming, link.id]);
 
   const remove = async () => {
-    setBusy(true);
-    setError(undefined);
-    try {
-      store.linkChanged(await apiClient.deleteLink(link.id));
-      setConfirming(false);
-    } catch (err) {
-      setError(err);
-    } finally {
-      setBusy(false);
-    }
+    store.linkChanged(await apiClient.deleteLink(link.id));
+    setConfirming(false);
   };
 
   return (
@@ -259,7 +249,7 @@ function DeleteLink({ link }: { link: ApiLink }) {
         </button>
       )}
       {confirming && (
-        <Dialog label="Delete link" title={`Delete the link ${link.a.name} ⇄ ${link.b.name}?`} onClose={() => setConfirming(false)}>
+        <ConfirmDialog label="Delete link" title={`Delete the link ${link.a.name} ⇄ ${link.b.name}?`} confirm="Delete link" busyLabel="Deleting…" onConfirm={remove} onClose={() => setConfirming(false)}>
           <p>Both ends stop the tunnel; traffic between {link.a.cidrs.join(', ')} and {link.b.cidrs.join(', ')} stops.</p>
           {teardown === 'loading' ? (
             <Loading what="the routes and rules this link holds" />
@@ -271,16 +261,7 @@ function DeleteLink({ link }: { link: ApiLink }) {
           ) : (
             <TeardownList teardown={teardown} />
           )}
-          <ErrorNote error={error} />
-          <div className="actions">
-            <button type="button" className="danger" onClick={() => void remove()} disabled={busy}>
-              {busy ? 'Deleting…' : 'Delete link'}
-            </button>
-            <button type="button" onClick={() => setConfirming(false)} data-autofocus>
-              Cancel
-            </button>
-          </div>
-        </Dialog>
+        </ConfirmDialog>
       )}
       {link.state === 'deleting' && (
         <p role="status">

@@ -2,6 +2,7 @@
 import { useCallback, useEffect, useState, type FormEvent } from 'react';
 import { apiClient, type ApiToken, type IssuedApiToken, type Role } from '../api/client';
 import { Dialog } from '../ui/Dialog';
+import { ConfirmDialog } from '../ui/ConfirmDialog';
 import { ErrorNote, Loading } from '../ui/Status';
 
 const ROLE_HELP: Record<Role, string> = {
@@ -181,32 +182,15 @@ function ShowToken({ token, onClose }: { token: IssuedApiToken; onClose: () => v
 }
 
 function RevokeToken({ token, onClose, onRevoked }: { token: ApiToken; onClose: () => void; onRevoked: () => void }) {
-  const [busy, setBusy] = useState(false);
-  const [error, setError] = useState<unknown>();
   const revoke = async () => {
-    setBusy(true);
-    try {
-      await apiClient.revokeToken(token.id);
-      onRevoked();
-    } catch (err) {
-      setError(err);
-      setBusy(false);
-    }
+    await apiClient.revokeToken(token.id);
+    onRevoked();
   };
   return (
-    <Dialog label="Revoke API token" onClose={onClose}>
+    <ConfirmDialog label="Revoke API token" confirm="Revoke" onConfirm={revoke} onClose={onClose}>
       <p>
         Revoke <strong>{token.name}</strong> ({token.role})? It stops working at once on this controller and within seconds on the others.
       </p>
-      <ErrorNote error={error} />
-      <div className="actions">
-        <button type="button" className="danger" onClick={() => void revoke()} disabled={busy}>
-          Revoke
-        </button>
-        <button type="button" onClick={onClose} data-autofocus>
-          Cancel
-        </button>
-      </div>
-    </Dialog>
+    </ConfirmDialog>
   );
 }
