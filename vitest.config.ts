@@ -14,6 +14,7 @@ const SERIAL = [
   'test/failure/worker-resume.test.ts',
   'test/integration/pacer.test.ts',
   'test/browser/**/*.test.ts',
+  'test/containers/**/*.test.ts',
 ];
 
 /** Files side by side in the parallel group (TEST_WORKERS overrides; each file is its own process). */
