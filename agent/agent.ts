@@ -98,6 +98,11 @@ export class Agent {
     await this.session.run();
   }
 
+  /** For the status file the container's health check reads (agent/status-file.ts). */
+  snapshot(): { connected: boolean; links: number; up: number } {
+    return { connected: this.session.isConnected, links: this.options.state.links().length, up: [...this.up].filter((name) => this.options.state.get(name)).length };
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.addressTimer);

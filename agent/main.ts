@@ -7,6 +7,7 @@ import { StateStore } from './state';
 import { ViciDriver } from './vici-driver';
 import { createMetadataSource } from './metadata';
 import { AgentMetrics, serveAgentMetrics } from './metrics';
+import { startStatusFile } from './status-file';
 import { ConfigError } from '../lib/env';
 import { createLogger } from '../lib/log';
 
@@ -47,10 +48,12 @@ async function main(): Promise<void> {
       backoff: config.backoff,
     },
   });
+  // Written from the start, so the health check sees a saved state being held before any connect.
+  const status = startStatusFile(config.stateDir, () => agent.snapshot(), log);
   const stop = (sig: string) => {
     log.info('stopping', { signal: sig });
     // Tunnels stay up: charon keeps its SAs; only the agent exits.
-    agent.stop().then(
+    Promise.all([agent.stop(), status.stop()]).then(
       () => process.exit(0),
       () => process.exit(1),
     );
