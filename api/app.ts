@@ -20,6 +20,7 @@ import { docsRoutes } from './docs';
 import { apiOperations } from './openapi/operations';
 import { contractCheck, contractCheckEnabled } from './openapi/contract-check';
 import { metricsRoute } from '../controller/metrics';
+import { HealthProbe, serveHealthz } from './health';
 
 
 export function createApi(options: ApiOptions): express.Express {
@@ -29,6 +30,12 @@ export function createApi(options: ApiOptions): express.Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(securityHeaders());
+  // Readiness (api/health.ts) comes before the Host check: probes address a pod by its IP, which
+  // API_ALLOWED_HOSTS need not list, and it answers nothing but "ok" or which check failed.
+  const health = ctx.health ?? new HealthProbe({ database: () => db.$queryRawUnsafe('SELECT 1') }, ctx.log);
+  app.use((req, res, next) => {
+    if (!serveHealthz(health, req, res)) next();
+  });
   // Tests run with API_CONTRACT_CHECK=1: every answer of /api is checked against the OpenAPI document.
   if (contractCheckEnabled(process.env)) app.use('/api', contractCheck(apiOperations, ctx.log));
   app.use(hostGuard(ctx.allowedHosts));

@@ -5,6 +5,7 @@ import type { ChangeFeed, Store } from '../store';
 import type { Logger } from '../lib/log';
 import type { SecretKey } from '../lib/crypto';
 import type { ViewContext } from './views';
+import type { HealthProbe } from './health';
 
 /** The API's handle on link workflows (Temporal in production). */
 export interface LinkOrchestrator {
@@ -51,6 +52,8 @@ export interface ApiContext {
   agentUrl?: (requestHostname: string) => string | undefined;
   /** Where the built console is (default web/dist beside the code). */
   consoleDir?: string;
+  /** GET /healthz (api/health.ts); default: the database alone (an API built without Temporal). */
+  health?: HealthProbe;
 }
 
 /** What createApi is given: the context, with the database the API's store is opened over. */

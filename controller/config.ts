@@ -61,6 +61,12 @@ const schema = z.object({
   AGENT_PREAUTH_PER_IP: envInt(1, 1_000_000).default(64),
   AGENT_PREAUTH_MAX: envInt(1, 1_000_000).default(4096),
   DATA_DIR: z.string().default('.data'),
+  /**
+   * Apply pending database migrations at start (the embedded default). Deployments with several
+   * replicas set false and run `migrate` once per upgrade (a Job, a one-shot service): a replica
+   * then refuses to start on a schema that is behind.
+   */
+  MIGRATE_ON_START: envBool.default(true),
   DATABASE_URL: z
     .string()
     .regex(/^(file:|postgres(ql)?:\/\/)/, { error: 'expected file:<path> (SQLite) or postgresql://… (PostgreSQL)' })

@@ -1,5 +1,6 @@
 // `npm start` / `npm run controller`: validates config, brings up what is missing on embedded
 // defaults (database migrations, a Temporal dev server), starts the roles, stops cleanly on Ctrl-C.
+// `npm run controller -- migrate` (an image's `migrate`) only applies the migrations and exits.
 import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Runtime as TemporalRuntime, makeTelemetryFilterString } from '@temporalio/worker';
@@ -8,12 +9,22 @@ import { startDevServer, type DevServer } from './temporal-dev';
 import { startRuntime, type TemporalTls } from './runtime';
 import { hostname, networkInterfaces } from 'node:os';
 import { isLoopbackHost } from '../lib/net';
-import { migrateDb } from '../db';
+import { migrateDb, databaseKind } from '../db';
+import { migrationNames, schemaUpToDate } from '../db/migrate';
+import { redactUrl } from '../db/url';
 import { createLogger, type Logger } from '../lib/log';
 import { ConfigError } from '../lib/env';
 import { newSecretKey, parseSecretKey, type SecretKey } from '../lib/crypto';
 
+/** The one subcommand; without an argument the controller runs. */
+const MIGRATE = 'migrate';
+
 async function main(): Promise<void> {
+  const command = process.argv[2];
+  if (command !== undefined && command !== MIGRATE) {
+    process.stderr.write(`controller: unknown command "${command.slice(0, 40)}": run it without arguments to start the controller, or with \`${MIGRATE}\` to apply the database migrations and exit\n`);
+    process.exit(2);
+  }
   let config: ControllerConfig;
   try {
     config = loadControllerConfig();
@@ -24,6 +35,7 @@ async function main(): Promise<void> {
     }
     throw err;
   }
+  if (command === MIGRATE) return migrateCommand(config);
   const log = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, base: { instance: config.HUB_INSTANCE_ID } });
   TemporalRuntime.install({
     logger: { log: (level, message, meta) => temporalLog(log, level, message, meta), trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m, meta) => temporalLog(log, 'WARN', m, meta), error: (m, meta) => temporalLog(log, 'ERROR', m, meta) },
@@ -31,9 +43,10 @@ async function main(): Promise<void> {
   });
 
   await privateDataDir(config.DATA_DIR);
+  if (config.MIGRATE_ON_START) await migrateDb(config.DATABASE_URL);
+  else await requireMigrated(config.DATABASE_URL);
   const secretKey = await resolveSecretKey(config, log);
   const payloadKey = await resolvePayloadKey(config, secretKey, log);
-  await migrateDb(config.DATABASE_URL);
 
   let dev: DevServer | undefined;
   let temporalAddress = config.TEMPORAL_ADDRESS;
@@ -122,6 +135,45 @@ async function main(): Promise<void> {
       (err: unknown) => log.error('could not re-read the TLS certificate and key; keeping the previous ones', { err }),
     );
   });
+}
+
+/**
+ * `migrate`: applies pending migrations (a no-op when there are none) and exits 0, or 1 with the
+ * reason. Only DATABASE_URL (and DATA_DIR for the embedded SQLite file) matter; no key, no Temporal.
+ * Several at once are safe (db/migrate.ts), so a Job that is retried or run twice does no harm.
+ */
+async function migrateCommand(config: ControllerConfig): Promise<never> {
+  const url = config.DATABASE_URL;
+  const started = Date.now();
+  try {
+    if (databaseKind(url) === 'sqlite') await privateDataDir(config.DATA_DIR);
+    await migrateDb(url);
+  } catch (err) {
+    process.stderr.write(`controller ${MIGRATE}: could not migrate ${redactUrl(url)}: ${err instanceof Error ? err.message : String(err)}\n`);
+    process.exit(1);
+  }
+  const names = migrationNames(databaseKind(url));
+  process.stdout.write(`controller ${MIGRATE}: ${redactUrl(url)} is up to date (${names.length} migrations, latest ${names.at(-1) ?? 'none'}) in ${Date.now() - started} ms\n`);
+  process.exit(0);
+}
+
+/**
+ * MIGRATE_ON_START=false: the schema must already be this version's, since code running on an
+ * older schema fails later and in confusing ways. Exit 2 (configuration) names the fix.
+ */
+async function requireMigrated(url: string): Promise<void> {
+  let current: boolean;
+  try {
+    current = await schemaUpToDate(url);
+  } catch (err) {
+    throw new Error(`could not read the migration state of ${redactUrl(url)}: ${(err as Error).message}`);
+  }
+  if (current) return;
+  process.stderr.write(
+    `controller: the database schema of ${redactUrl(url)} is behind this version and MIGRATE_ON_START=false: ` +
+      `run the \`${MIGRATE}\` command first (\`npm run controller -- ${MIGRATE}\`, or the image with the argument \`${MIGRATE}\`), or set MIGRATE_ON_START=true\n`,
+  );
+  process.exit(2);
 }
 
 /**

@@ -7,6 +7,7 @@ import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSo
 import { openDb, type Db } from '../db';
 import { ChangeFeed, createStore, type PendingIntent, type Store } from '../store';
 import { createApi } from '../api/app';
+import { controllerHealth, withHealthz } from '../api/health';
 import { pruneAudit } from '../api/audit';
 import { AGENT_LISTEN_BACKLOG, GatewayHub } from '../gateway-hub/hub';
 import { batchedPresenceStore } from '../gateway-hub/db-presence';
@@ -156,6 +157,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     closers.push(() => connection.close());
     const dataConverter = controllerDataConverter(options.payloadKey);
     const client = new Client({ connection, namespace: options.temporalNamespace, dataConverter });
+    // GET /healthz on every listener this process has (API, agents, metrics): one readiness probe per replica whatever its ROLES.
+    const readiness = controllerHealth({ db, temporal: connection, namespace: options.temporalNamespace, log: log.child({ component: 'health' }) });
     /**
      * The same on every worker of this process: sealed payloads, no task tokens in log lines, and
      * a short sticky schedule-to-start timeout. A link's workflow task goes first to the worker
@@ -395,6 +398,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         },
         ...(changes ? { changes } : {}),
         view: () => ({ now: new Date(), presenceTtlMs, temporalUiUrl: options.temporalUiUrl, temporalNamespace: options.temporalNamespace }),
+        health: readiness,
       });
       exposeMetrics(app, metrics);
       const prune = () =>
@@ -412,7 +416,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       agentListener = await listen({
         host: options.agent.host,
         port: options.agent.port,
-        handler: (req, res) => h.handleHttp(req, res),
+        handler: withHealthz(readiness, (req, res) => h.handleHttp(req, res)),
         ...(options.tls ? { tls: options.tls } : {}),
         // A deep accept queue: after a controller restart every agent dials at once (bench:hub).
         backlog: AGENT_LISTEN_BACKLOG,
@@ -513,7 +517,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
     let metricsListener: Listener | undefined;
     if (options.metricsListener) {
-      metricsListener = await listen({ host: options.metricsListener.host, port: options.metricsListener.port, handler: metricsListenerHandler(metrics, log) });
+      metricsListener = await listen({ host: options.metricsListener.host, port: options.metricsListener.port, handler: withHealthz(readiness, metricsListenerHandler(metrics, log)) });
       const l = metricsListener;
       closers.push(() => l.close());
     }

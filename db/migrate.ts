@@ -50,6 +50,19 @@ export async function migrateDb(url: string): Promise<void> {
   }
 }
 
+/**
+ * Whether every migration of this version's history is applied (and none half-applied), without
+ * changing anything: the controller's check when MIGRATE_ON_START=false. Rejects when the database
+ * cannot be reached.
+ */
+export async function schemaUpToDate(url: string): Promise<boolean> {
+  const kind = databaseKind(url);
+  const wanted = migrationNames(kind);
+  if (kind === 'postgresql') return pgUpToDate(url, wanted);
+  const file = sqlitePath(url);
+  return fs.existsSync(file) && sqliteUpToDate(file, wanted);
+}
+
 // Fast path: starting the CLI costs about a second, reading _prisma_migrations a few milliseconds.
 // "Up to date" means every local migration finished and none is half-applied (a failed one is left
 // to `migrate deploy`, which reports it properly).
