@@ -107,11 +107,19 @@ const schema = z.object({
 
 export type ControllerConfig = ReturnType<typeof loadControllerConfig>;
 
-export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env) {
+/** Every variable the controller reads (deploy/ files are checked against it, test/deploy). */
+export const CONTROLLER_ENV_NAMES: readonly string[] = Object.keys(schema.shape);
+
+/**
+ * `opts.serving: false` (the `migrate` command) skips the checks of what only a serving process
+ * uses, so a migration Job or one-shot service needs DATABASE_URL and not the API token.
+ */
+export function loadControllerConfig(env: NodeJS.ProcessEnv = process.env, opts: { serving?: boolean } = {}) {
   const c = parseEnv(schema, env);
   const problems: string[] = [];
+  const serving = opts.serving ?? true;
   // An API that can change the network must never be open to the network by accident.
-  if (!isLoopbackHost(c.HOST) && !c.API_TOKEN) {
+  if (serving && !isLoopbackHost(c.HOST) && !c.API_TOKEN) {
     problems.push(`  API_TOKEN: required when the API listens on ${c.HOST}, which is not a loopback address; set API_TOKEN (16+ characters), or keep HOST=127.0.0.1 (agents have their own listener, AGENT_HOST)`);
   }
   if (!!c.TLS_CERT !== !!c.TLS_KEY) problems.push('  TLS_CERT, TLS_KEY: give both (PEM files) or neither');

@@ -27,7 +27,7 @@ async function main(): Promise<void> {
   }
   let config: ControllerConfig;
   try {
-    config = loadControllerConfig();
+    config = loadControllerConfig(process.env, { serving: command !== MIGRATE });
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`controller: ${err.message}\n`);

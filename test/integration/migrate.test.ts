@@ -56,7 +56,8 @@ function appliedSqlite(file: string): string[] {
 describe('controller migrate', () => {
   it('applies every migration to a new SQLite database and exits 0; a second run is a no-op', async () => {
     const file = path.join(dir, 'fresh.db');
-    const first = await controller(['migrate'], { DATABASE_URL: `file:${file}` });
+    // HOST=0.0.0.0 as the image sets it: `migrate` serves nothing, so it needs no API_TOKEN.
+    const first = await controller(['migrate'], { DATABASE_URL: `file:${file}`, HOST: '0.0.0.0' });
     expect(first, first.stderr).toMatchObject({ code: 0 });
     expect(first.stdout).toMatch(/is up to date \(\d+ migrations, latest \d+_\w+\)/);
     expect(appliedSqlite(file)).toEqual(migrationNames('sqlite'));
