@@ -14,7 +14,7 @@ export function findTool(name: string, local: string[]): string | undefined {
   for (const dir of (process.env.PATH ?? '').split(path.delimiter)) {
     if (dir && existsSync(path.join(dir, name))) return path.join(dir, name);
   }
-  return local.map((p) => path.join(ROOT, p)).find((p) => existsSync(p));
+  return local.map((p) => path.resolve(ROOT, p)).find((p) => existsSync(p));
 }
 
 export const helmBin = (): string | undefined => findTool('helm', ['.tools/bin/helm']);
