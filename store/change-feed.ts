@@ -30,6 +30,12 @@ export interface ChangeFeedOptions {
   pollMs?: number;
   /** PostgreSQL: how often the log is read anyway, should a notification be lost (default 2 s). */
   fallbackPollMs?: number;
+  /**
+   * PostgreSQL: notifications within this window share one read (default 40 ms). Every committed
+   * change notifies every controller; reading per notification cost a busy controller a read per
+   * change, and one read per window takes them all.
+   */
+  coalesceMs?: number;
   /** Retention: rows younger than this, or among the newest keepRows, are kept (default 1 h, 10,000). */
   keepMs?: number;
   keepRows?: number;
@@ -63,6 +69,7 @@ export class ChangeFeed {
   private pruneTimer?: NodeJS.Timeout;
   private listener?: pg.Client;
   private reconnectTimer?: NodeJS.Timeout;
+  private coalesceTimer?: NodeJS.Timeout;
 
   private constructor(
     private readonly options: ChangeFeedOptions,
@@ -110,6 +117,7 @@ export class ChangeFeed {
     clearTimeout(this.gapTimer);
     clearInterval(this.pruneTimer);
     clearTimeout(this.reconnectTimer);
+    clearTimeout(this.coalesceTimer);
     for (const subscriber of [...this.subscribers]) subscriber.closed?.();
     this.subscribers.clear();
     await this.listener?.end().catch(() => undefined);
@@ -144,7 +152,7 @@ export class ChangeFeed {
   /** One connection per process LISTENs; a lost one is replaced, and the log read in case a notification fell between. */
   private async listen(): Promise<void> {
     const client = new pg.Client({ connectionString: this.options.url });
-    client.on('notification', () => this.pump());
+    client.on('notification', () => this.pumpSoon());
     client.on('error', (err) => {
       this.options.log.warn('change feed: listen connection failed; reconnecting', { err: err.message });
       this.relisten(client);
@@ -171,6 +179,15 @@ export class ChangeFeed {
       );
     }, 1000);
     this.reconnectTimer.unref();
+  }
+
+  /** A read within the coalescing window: notifications arriving meanwhile join it. */
+  private pumpSoon(): void {
+    if (this.coalesceTimer || this.closed) return;
+    this.coalesceTimer = setTimeout(() => {
+      this.coalesceTimer = undefined;
+      this.pump();
+    }, this.options.coalesceMs ?? 40);
   }
 
   /** Reads until caught up; calls while a read runs fold into one more read. */

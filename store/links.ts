@@ -313,13 +313,14 @@ export function linkStore(conn: Conn): LinkStore {
       }),
 
     async setTunnelUp(linkId, gatewayId, up, at) {
-      // One write when the gateway is side a, two when it is b; none lands on a deleted link or on
-      // a link the gateway is not part of (a report about someone else's link).
-      const live = sql`"id" = ${linkId} AND "deletedAt" IS NULL`;
-      return (
-        (await conn.execute(sql`UPDATE "Link" SET "aTunnelUp" = ${up}, "updatedAt" = ${at} WHERE ${live} AND "aId" = ${gatewayId}`)) > 0 ||
-        (await conn.execute(sql`UPDATE "Link" SET "bTunnelUp" = ${up}, "updatedAt" = ${at} WHERE ${live} AND "bId" = ${gatewayId}`)) > 0
-      );
+      // One statement whichever end the gateway is; none lands on a deleted link or on a link the
+      // gateway is not part of (a report about someone else's link).
+      const changed = await conn.execute(sql`UPDATE "Link"
+        SET "aTunnelUp" = CASE WHEN "aId" = ${gatewayId} THEN ${up} ELSE "aTunnelUp" END,
+            "bTunnelUp" = CASE WHEN "bId" = ${gatewayId} THEN ${up} ELSE "bTunnelUp" END,
+            "updatedAt" = ${at}
+        WHERE "id" = ${linkId} AND "deletedAt" IS NULL AND ("aId" = ${gatewayId} OR "bId" = ${gatewayId})`);
+      return changed > 0;
     },
 
     async dueForKeyRotation(before, take) {

@@ -223,6 +223,9 @@ describe.each([
       const got = (await s.health.forLinks(['L9'])).sort((x, y) => x.gatewayId.localeCompare(y.gatewayId));
       expect(got).toEqual([{ ...base, bytesOut: 9, measuredAt: new Date(5_000) }, { ...base, gatewayId: 'g2', end: 'b', innerAddr: null, rttP50Ms: null, probeFailStreak: null }]);
       expect(await s.health.forLinks([])).toEqual([]);
+      // Two reports of one end in one flush: one statement may not touch a row twice (PostgreSQL); the later wins.
+      await s.health.putMany([{ ...base, bytesIn: 7 }, { ...base, bytesIn: 8, measuredAt: new Date(6_000) }]);
+      expect((await s.health.forLinks(['L9', 'L9'])).find((r) => r.gatewayId === 'g1')).toMatchObject({ bytesIn: 8, measuredAt: new Date(6_000) });
     } finally {
       await t.cleanup();
     }
