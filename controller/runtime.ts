@@ -453,7 +453,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       });
       const workers: Worker[] = [];
       if (options.roles.includes('worker')) {
-        // WORKFLOW_BUNDLE: a bundle made at image build (deploy/controller/bundle-workflows.ts), so a
+        // WORKFLOW_BUNDLE: a bundle made at image build (scripts/images.sh), so a
         // container neither needs the workflows' TypeScript nor spends ~1.5 s bundling at every start.
         const prebuilt = process.env.WORKFLOW_BUNDLE;
         const bundle = options.workflowBundle ?? (prebuilt ? { codePath: prebuilt } : await bundleWorkflows());
