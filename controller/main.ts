@@ -3,15 +3,13 @@
 // `npm run controller -- migrate` (an image's `migrate`) only applies the migrations and exits.
 import { chmod, mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Runtime as TemporalRuntime, makeTelemetryFilterString } from '@temporalio/worker';
 import { loadControllerConfig, type ControllerConfig } from './config';
-import { startDevServer, type DevServer } from './temporal-dev';
-import { startRuntime, type TemporalTls } from './runtime';
+import type { DevServer } from './temporal-dev';
+import type { TemporalTls } from './runtime';
 import { hostname, networkInterfaces } from 'node:os';
 import { isLoopbackHost } from '../lib/net';
-import { migrateDb, databaseKind } from '../db';
-import { migrationNames, schemaUpToDate } from '../db/migrate';
-import { redactUrl } from '../db/url';
+import { migrateDb, migrationNames, schemaUpToDate } from '../db/migrate';
+import { databaseKind, redactUrl } from '../db/url';
 import { createLogger, type Logger } from '../lib/log';
 import { ConfigError } from '../lib/env';
 import { newSecretKey, parseSecretKey, type SecretKey } from '../lib/crypto';
@@ -37,14 +35,17 @@ async function main(): Promise<void> {
   }
   if (command === MIGRATE) return migrateCommand(config);
   const log = createLogger({ level: config.LOG_LEVEL, pretty: config.LOG_PRETTY, base: { instance: config.HUB_INSTANCE_ID } });
+  await privateDataDir(config.DATA_DIR);
+  if (config.MIGRATE_ON_START) await migrateDb(config.DATABASE_URL);
+  else await requireMigrated(config.DATABASE_URL);
+
+  // Loaded only to serve, after the schema is known good: `migrate` and a refusal start in a
+  // fraction of the time without the SDK, the cloud clients and the API (seconds under tsx).
+  const [{ Runtime: TemporalRuntime, makeTelemetryFilterString }, { startDevServer }, { startRuntime }] = await Promise.all([import('@temporalio/worker'), import('./temporal-dev'), import('./runtime')]);
   TemporalRuntime.install({
     logger: { log: (level, message, meta) => temporalLog(log, level, message, meta), trace: () => undefined, debug: () => undefined, info: () => undefined, warn: (m, meta) => temporalLog(log, 'WARN', m, meta), error: (m, meta) => temporalLog(log, 'ERROR', m, meta) },
     telemetryOptions: { logging: { filter: makeTelemetryFilterString({ core: 'WARN' }) } },
   });
-
-  await privateDataDir(config.DATA_DIR);
-  if (config.MIGRATE_ON_START) await migrateDb(config.DATABASE_URL);
-  else await requireMigrated(config.DATABASE_URL);
   const secretKey = await resolveSecretKey(config, log);
   const payloadKey = await resolvePayloadKey(config, secretKey, log);
 
