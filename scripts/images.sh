@@ -69,14 +69,16 @@ put() { cmp -s "$1" "$2" 2>/dev/null || install -D -m "${3:-0644}" "$1" "$2"; }
 
 # Hash of a build context: every file's path and content (node_modules by its lock stamp only),
 # plus the Containerfile, the base image and the image name.
+# The list is kept as <context>.inputs, to see what changed when an image is rebuilt.
 context_hash() {
   local ctx=$1 file=$2
   {
     (cd "$ctx" && find . -path ./node_modules -prune -o -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)
-    [ -f "$ctx/node_modules/.stamp" ] && cat "$ctx/node_modules/.stamp"
-    sha256sum <"$file"
-    printf '%s\n' "$base_id"
-  } | sha256sum | cut -c1-32
+    [ -f "$ctx/node_modules/.stamp" ] && printf 'node_modules %s\n' "$(cat "$ctx/node_modules/.stamp")"
+    printf 'Containerfile %s\n' "$(sha256sum <"$file")"
+    printf 'base %s\n' "$base_id"
+  } >"$ctx.inputs"
+  sha256sum <"$ctx.inputs" | cut -c1-32
 }
 
 # Builds image $1 from Containerfile $2 and context $3 unless an image with the same inputs exists.
