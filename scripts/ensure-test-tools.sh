@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Makes sure the tools of the real-network tests are installed: strongSwan (charon + swanctl),
-# nftables, iproute2 and tinyproxy (the HTTP CONNECT proxy of the namespace fixture), and Debian's
-# chromium for the console's browser tests (`npx playwright install` cannot download here). Silent
+# nftables, iproute2 and tinyproxy (the HTTP CONNECT proxy of the namespace fixture), Debian's
+# chromium for the console's browser tests (`npx playwright install` cannot download here), and
+# podman, runc and mmdebstrap for the container images and their tests (DESIGN.md §3). Silent
 # when everything is present; needs root to install; never starts or enables a system service.
 set -euo pipefail
 
@@ -16,6 +17,10 @@ have ip || missing+=(ip)
 have tinyproxy || missing+=(tinyproxy)
 # CHROMIUM_PATH points the browser tests at another build; then Debian's is not needed.
 [ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing+=(chromium)
+# The images (scripts/images.sh): crun cannot run here, so runc; the base image comes from mmdebstrap.
+have podman || missing+=(podman)
+have runc || missing+=(runc)
+have mmdebstrap || missing+=(mmdebstrap)
 # Userspace ESP and the control socket come from plugins that live in separate packages.
 for plugin in kernel-libipsec vici openssl; do
   [ -e "/usr/lib/ipsec/plugins/libstrongswan-$plugin.so" ] || missing+=("$plugin plugin")
@@ -23,15 +28,15 @@ done
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
-  echo "ensure-test-tools: ${missing[*]} missing, but not root: not installing (tunnel and browser tests will be skipped)." >&2
+  echo "ensure-test-tools: ${missing[*]} missing, but not root: not installing (tunnel, browser and container tests will be skipped)." >&2
   exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "ensure-test-tools: ${missing[*]} missing and no apt-get here: install strongSwan, nftables, tinyproxy and chromium yourself." >&2
+  echo "ensure-test-tools: ${missing[*]} missing and no apt-get here: install strongSwan, nftables, tinyproxy, chromium, podman, runc and mmdebstrap yourself." >&2
   exit 1
 fi
 
-packages=(strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins nftables iproute2 tinyproxy chromium)
+packages=(strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins nftables iproute2 tinyproxy chromium podman runc mmdebstrap)
 export DEBIAN_FRONTEND=noninteractive
 echo "ensure-test-tools: installing ${packages[*]} (missing: ${missing[*]})" >&2
 
