@@ -1,30 +1,56 @@
 // npm run bench:hub — N simulated agents (the production agent session, no strongSwan) spread over
 // several client processes dial one hub process at once, as after a controller restart. Prints the
 // time until the database (a scratch PostgreSQL database) records all N online, the hub's resident
-// memory, and `status` RPC latency under a steady open-loop request rate.
-// Targets on a 2-core machine: 18,000 online within 30 s in ≤ 512 MiB RSS; p99 ≤ 20 ms at 2,000/s.
+// memory, `status` RPC latency under a steady open-loop request rate, and then what data-plane
+// health reports cost the hub: every agent sends a health frame per interval (the agent's frame,
+// spread over the interval) about the links it is an end of (pairs of gateways, seeded as Link rows),
+// and the hub's collector (gateway-hub/health.ts, wired as the controller wires it) checks, keeps
+// and writes them. The hub's CPU while they report is set against an equal idle window (agents
+// connected, not reporting) just before.
+// Targets on a 2-core machine: 18,000 online within 30 s in ≤ 512 MiB RSS; p99 ≤ 20 ms at 2,000/s;
+// 18,000 agents reporting health every 10 s add ≤ 15 % of a core to the hub, with LinkHealth writes
+// within the code's bound (one row per link end per flush, a flush per interval at most).
 // Knobs (environment): BENCH_AGENTS (18000), BENCH_CLIENTS (4 agent processes), BENCH_RPC_RATE
 // (2000/s), BENCH_RPC_SECONDS (10), BENCH_STORM_TIMEOUT_MS (120000), BENCH_LISTEN_BACKLOG (the hub
-// server's listen backlog, default AGENT_LISTEN_BACKLOG), TEST_PG_URL (the PostgreSQL server for the
-// scratch database), BENCH_HUB_NODE_ARGS / BENCH_AGENTS_NODE_ARGS (extra node flags
-// for the hub process / the first agent process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
+// server's listen backlog, default AGENT_LISTEN_BACKLOG), BENCH_HEALTH_SECONDS (30: the measured
+// window and the idle one, 3 rounds at the default interval; 0 skips the phase),
+// BENCH_HEALTH_INTERVAL_MS (10000, the agent's HEALTH_INTERVAL_MS default), TEST_PG_URL (the
+// PostgreSQL server for the scratch database), BENCH_HUB_NODE_ARGS / BENCH_AGENTS_NODE_ARGS (extra
+// node flags for the hub process / the first agent process, e.g. "--cpu-prof --cpu-prof-dir=/tmp/prof").
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { hashSecret } from '../lib/crypto';
 import { createPgTestDb, pgAvailable } from '../test/helpers/db';
 import { percentile } from './stats';
-import { gatewayIdAt, secretFor, type AgentsCommand, type AgentsEvent, type HubCommand, type HubEvent, type RpcSummary } from './hub/fleet';
+import {
+  cidrAt,
+  gatewayIdAt,
+  linkIdAt,
+  linkPairs,
+  secretFor,
+  type AgentsCommand,
+  type AgentsEvent,
+  type HealthCounts,
+  type HubCommand,
+  type HubEvent,
+  type RpcSummary,
+} from './hub/fleet';
 
 const N = Number(process.env.BENCH_AGENTS ?? 18_000);
 const CLIENTS = Number(process.env.BENCH_CLIENTS ?? 4);
 const RATE = Number(process.env.BENCH_RPC_RATE ?? 2_000);
 const RPC_SECONDS = Number(process.env.BENCH_RPC_SECONDS ?? 10);
 const STORM_LIMIT_MS = Number(process.env.BENCH_STORM_TIMEOUT_MS ?? 120_000);
-const TARGET = { n: 18_000, stormMs: 30_000, rssMiB: 512, p99Ms: 20, rate: 2_000 };
+const HEALTH_SECONDS = Number(process.env.BENCH_HEALTH_SECONDS ?? 30);
+const HEALTH_INTERVAL_MS = Number(process.env.BENCH_HEALTH_INTERVAL_MS ?? 10_000);
+const TARGET = { n: 18_000, stormMs: 30_000, rssMiB: 512, p99Ms: 20, rate: 2_000, healthCore: 0.15, healthIntervalMs: 10_000 };
+/** store/health.ts writes this many rows per INSERT … ON CONFLICT statement (ROWS_PER_STATEMENT). */
+const HEALTH_ROWS_PER_STATEMENT = 500;
 const INSTANCE = 'bench-hub';
 const MiB = 1024 * 1024;
 
@@ -116,8 +142,28 @@ async function seedGateways(url: string, seed: string): Promise<void> {
       const ids = Array.from({ length: Math.min(2000, N - from) }, (_, k) => gatewayIdAt(from + k));
       await c.query(
         `INSERT INTO "Gateway" (id, name, provider, cidrs, "secretHash", "updatedAt")
-         SELECT id, id, 'onprem', '["10.0.0.0/24"]', h, now() FROM unnest($1::text[], $2::text[]) AS t(id, h)`,
-        [ids, ids.map((id) => hashSecret(secretFor(seed, id)))],
+         SELECT id, id, 'onprem', c, h, now() FROM unnest($1::text[], $2::text[], $3::text[]) AS t(id, h, c)`,
+        [ids, ids.map((id) => hashSecret(secretFor(seed, id))), ids.map((_, k) => JSON.stringify([cidrAt(from + k)]))],
+      );
+    }
+    // The links health reports are about: the hub trusts an agent only about links its gateway is
+    // an end of (DESIGN §5), read from these rows. State up, each end carrying its gateway's network
+    // (the inner address an agent reports must lie inside it). The PSK is never read here.
+    const pairs = linkPairs(N);
+    for (let from = 0; from < pairs.length; from += 2000) {
+      const chunk = pairs.slice(from, from + 2000);
+      const ids = chunk.map((p) => linkIdAt(p.k));
+      await c.query(
+        `INSERT INTO "Link" (id, "aId", "bId", "activePairKey", state, "aCidrs", "bCidrs", "pskCiphertext", "workflowId", "updatedAt")
+         SELECT id, a, b, least(a, b) || '|' || greatest(a, b), 'up', ac, bc, 'bench-not-a-psk', 'link-' || id, now()
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[]) AS t(id, a, b, ac, bc)`,
+        [
+          ids,
+          chunk.map((p) => gatewayIdAt(p.a)),
+          chunk.map((p) => gatewayIdAt(p.b)),
+          chunk.map((p) => JSON.stringify([cidrAt(p.a)])),
+          chunk.map((p) => JSON.stringify([cidrAt(p.b)])),
+        ],
       );
     }
   } finally {
@@ -162,7 +208,7 @@ async function main(): Promise<void> {
       if (count <= 0) break;
       const c = spawnChild(
         'agents-process.ts',
-        { BENCH_HUB_URL: `ws://127.0.0.1:${port}`, BENCH_SEED: seed, BENCH_FROM: String(from), BENCH_COUNT: String(count) },
+        { BENCH_HUB_URL: `ws://127.0.0.1:${port}`, BENCH_SEED: seed, BENCH_FROM: String(from), BENCH_COUNT: String(count), BENCH_FLEET: String(N) },
         k === 0 ? (process.env.BENCH_AGENTS_NODE_ARGS ?? '').split(' ').filter(Boolean) : [],
       );
       c.on('message', (m: AgentsEvent) => m.type === 'progress' && progress.set(c, m));
@@ -170,7 +216,7 @@ async function main(): Promise<void> {
       children.push(c);
     }
     await Promise.all(clients.map((c) => nextMessage(c, 'ready')));
-    const sum = (k: 'welcomed' | 'connected' | 'failedAttempts' | 'rejected' | 'served') => [...progress.values()].reduce((n, p) => n + p[k], 0);
+    const sum = (k: 'welcomed' | 'connected' | 'failedAttempts' | 'rejected' | 'served' | 'healthSent' | 'probeTargets') => [...progress.values()].reduce((n, p) => n + p[k], 0);
 
     console.log(`bench:hub — ${N} agents in ${clients.length} client processes → 1 hub process (pid ${hub.pid}), presence in PostgreSQL`);
     console.log(`hub idle RSS before the storm: ${mib(idle.rss)}; load average ${os.loadavg()[0]!.toFixed(1)} on ${os.cpus().length} cores (other work slows every figure below)`);
@@ -234,7 +280,13 @@ async function main(): Promise<void> {
     const end = procMemory(hub.pid!);
     hub.send({ type: 'stats' } satisfies HubCommand);
     const stats = await nextMessage<Extract<HubEvent, { type: 'stats' }>>(hub, 'stats');
-    report(summary, { stormMs, stormOk, online, rss: end.rss, peak: end.peak, heapUsed: stats.heapUsed, connected: stats.ready, rpcCpu, rpcAll, served });
+    const measured = { stormMs, stormOk, online, rss: end.rss, peak: end.peak, heapUsed: stats.heapUsed, connected: stats.ready, rpcCpu, rpcAll, served };
+    reportRpc(summary, measured);
+
+    // ---- data-plane health reports ----
+    const health = HEALTH_SECONDS > 0 ? await healthPhase(hub, clients, poll, sum) : undefined;
+    const last = procMemory(hub.pid!);
+    targets(summary, { ...measured, peak: last.peak }, health);
   } finally {
     stopAll();
     await poll.end().catch(() => undefined);
@@ -243,7 +295,9 @@ async function main(): Promise<void> {
   }
 }
 
-function report(s: RpcSummary, m: { stormMs: number; stormOk: boolean; online: number; rss: number; peak: number; heapUsed: number; connected: number; rpcCpu: number; rpcAll: number; served: number }): void {
+type Measured = { stormMs: number; stormOk: boolean; online: number; rss: number; peak: number; heapUsed: number; connected: number; rpcCpu: number; rpcAll: number; served: number };
+
+function reportRpc(s: RpcSummary, m: Measured): void {
   const lat = s.latenciesMs;
   const f = (v: number) => `${v.toFixed(1)} ms`;
   const errors = Object.values(s.errors).reduce((a, b) => a + b, 0);
@@ -253,14 +307,132 @@ function report(s: RpcSummary, m: { stormMs: number; stormOk: boolean; online: n
   console.log(`  p50 ${f(percentile(lat, 50))}   p95 ${f(percentile(lat, 95))}   p99 ${f(percentile(lat, 99))}   max ${f(Math.max(...lat))}`);
   const pct = (cpuSeconds: number) => `${((100 * cpuSeconds) / (s.durationMs / 1000)).toFixed(0)}%`;
   console.log(`  CPU meanwhile: hub ${pct(m.rpcCpu)} of one core (heartbeats included); the whole machine ${pct(m.rpcAll)} of one core, of ${os.cpus().length * 100}%`);
-  console.log(`hub RSS at the end: ${mib(m.rss)} (V8 heap in use ${mib(m.heapUsed)}), peak over the run ${mib(m.peak)}`);
+  console.log(`hub RSS after the RPC phase: ${mib(m.rss)} (V8 heap in use ${mib(m.heapUsed)}), peak so far ${mib(m.peak)}`);
+}
 
+function targets(s: RpcSummary, m: Measured, h: HealthResult | undefined): void {
+  const lat = s.latenciesMs;
+  const f = (v: number) => `${v.toFixed(1)} ms`;
+  const errors = Object.values(s.errors).reduce((a, b) => a + b, 0);
   const p99 = percentile(lat, 99);
   console.log('\ntargets (2-core machine):');
   console.log(`  ${N} agents online within ${TARGET.stormMs / 1000} s: ${(m.stormMs / 1000).toFixed(1)} s → ${verdict(m.stormOk && m.stormMs <= TARGET.stormMs && N >= TARGET.n)}${N < TARGET.n ? ` (only ${N} agents; the target is for ${TARGET.n})` : ''}`);
   console.log(`  hub RSS ≤ ${TARGET.rssMiB} MiB (peak): ${mib(m.peak)} → ${verdict(m.peak <= TARGET.rssMiB * MiB)}`);
   console.log(`  RPC p99 ≤ ${TARGET.p99Ms} ms at ${TARGET.rate}/s, no errors: ${f(p99)}, ${errors} errors → ${verdict(p99 <= TARGET.p99Ms && errors === 0 && RATE >= TARGET.rate)}`);
+  if (!h) {
+    console.log('  health reports: not measured (BENCH_HEALTH_SECONDS=0)');
+    return;
+  }
+  const fullFleet = N >= TARGET.n && HEALTH_INTERVAL_MS <= TARGET.healthIntervalMs;
+  const complete = h.frames >= h.expectedFrames * 0.98 && h.failed === 0 && h.ignored === 0;
+  console.log(
+    `  ${N} agents reporting health every ${HEALTH_INTERVAL_MS / 1000} s add ≤ ${TARGET.healthCore * 100}% of a core to the hub: ${pct(h.addedCore)} (${pct(h.healthCore)} reporting − ${pct(h.idleCore)} idle), ` +
+      `LinkHealth writes ${h.rowsPerSecond.toFixed(0)} rows/s ≤ bound ${h.boundRowsPerSecond.toFixed(0)} rows/s → ` +
+      `${verdict(h.addedCore <= TARGET.healthCore && h.rowsPerSecond <= h.boundRowsPerSecond * 1.05 && complete && fullFleet)}` +
+      `${fullFleet ? '' : ` (the target is for ${TARGET.n} agents every ${TARGET.healthIntervalMs / 1000} s)`}${complete ? '' : ' (not every report was taken)'}`,
+  );
 }
+
+const pct = (core: number) => `${(core * 100).toFixed(1)}%`;
+
+interface HealthResult {
+  idleCore: number;
+  healthCore: number;
+  addedCore: number;
+  frames: number;
+  expectedFrames: number;
+  failed: number;
+  ignored: number;
+  rowsPerSecond: number;
+  boundRowsPerSecond: number;
+}
+
+type ProgressSum = (k: 'connected' | 'healthSent' | 'probeTargets') => number;
+
+async function hubStats(hub: ChildProcess): Promise<Extract<HubEvent, { type: 'stats' }>> {
+  hub.send({ type: 'stats' } satisfies HubCommand);
+  return nextMessage<Extract<HubEvent, { type: 'stats' }>>(hub, 'stats');
+}
+
+/** LinkHealth rows PostgreSQL counted as written (an upsert that updates counts as n_tup_upd), and the database's commits. */
+async function pgWrites(poll: pg.Client): Promise<{ rows: number; commits: number }> {
+  const t = await poll.query<{ n: string | null }>(`SELECT n_tup_ins + n_tup_upd AS n FROM pg_stat_user_tables WHERE relname = 'LinkHealth'`);
+  const d = await poll.query<{ n: string }>(`SELECT xact_commit AS n FROM pg_stat_database WHERE datname = current_database()`);
+  return { rows: Number(t.rows[0]?.n ?? 0), commits: Number(d.rows[0]?.n ?? 0) };
+}
+
+/**
+ * An idle window (agents connected, heartbeats only), then every agent reports health each
+ * interval: one interval to warm up (the collector's first read of each gateway's links and each
+ * peer's inner address), then a window as long as the idle one, measured. CPU from /proc, as above.
+ */
+async function healthPhase(hub: ChildProcess, clients: ChildProcess[], poll: pg.Client, sum: ProgressSum): Promise<HealthResult> {
+  const ends = linkPairs(N).length * 2;
+  console.log(`
+data-plane health: ${N} agents, ${linkPairs(N).length} links (${ends} link ends), a report per agent every ${HEALTH_INTERVAL_MS / 1000} s spread over the interval`);
+  await sleep(2000); // the RPC phase's stragglers and garbage
+  const pg0 = await pgWrites(poll);
+  const load = () => fs.readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
+
+  const idleSeconds = HEALTH_SECONDS;
+  let c0 = cpuSeconds(hub.pid!);
+  let t0 = performance.now();
+  await sleep(idleSeconds * 1000);
+  const idleCore = (cpuSeconds(hub.pid!) - c0) / ((performance.now() - t0) / 1000);
+  console.log(`  idle ${idleSeconds} s (${sum('connected')} agents connected, heartbeats only): hub ${pct(idleCore)} of a core; load average ${load()}`);
+
+  for (const c of clients) c.send({ type: 'health', intervalMs: HEALTH_INTERVAL_MS } satisfies AgentsCommand);
+  const warmStart = performance.now();
+  c0 = cpuSeconds(hub.pid!);
+  const warm0 = await hubStats(hub);
+  await sleep(HEALTH_INTERVAL_MS + 1000);
+  const warmCore = (cpuSeconds(hub.pid!) - c0) / ((performance.now() - warmStart) / 1000);
+  const warm = await hubStats(hub);
+  console.log(
+    `  first round (warm-up, not counted): hub ${pct(warmCore)} of a core; ${warm.health.frames - warm0.health.frames} frames, ${warm.health.linkReads - warm0.health.linkReads} link-list reads, ${warm.health.peerReads - warm0.health.peerReads} peer-address reads`,
+  );
+
+  const s0 = await hubStats(hub);
+  const sent0 = sum('healthSent');
+  const pgCpu0 = postgresCpuSeconds();
+  c0 = cpuSeconds(hub.pid!);
+  t0 = performance.now();
+  await sleep(HEALTH_SECONDS * 1000);
+  const wall = (performance.now() - t0) / 1000;
+  const healthCore = (cpuSeconds(hub.pid!) - c0) / wall;
+  const pgCore = (postgresCpuSeconds() - pgCpu0) / wall;
+  const s1 = await hubStats(hub);
+  const loadDuring = load();
+  for (const c of clients) c.send({ type: 'healthStop' } satisfies AgentsCommand);
+  await sleep(300); // the last progress reports
+  const d = (k: keyof HealthCounts) => s1.health[k] - s0.health[k];
+  const frames = d('frames');
+  const expectedFrames = Math.floor((N * wall * 1000) / HEALTH_INTERVAL_MS);
+  const rowsPerSecond = d('rows') / wall;
+  // The collector writes the latest record per link end at most once per flush, and flushes once
+  // per report interval (gateway-hub/health.ts MAX_FLUSH_MS caps the wait at 10 s).
+  const flushMs = Math.min(HEALTH_INTERVAL_MS, 10_000);
+  const boundRowsPerSecond = ends / (flushMs / 1000);
+  const statements = Math.ceil(ends / HEALTH_ROWS_PER_STATEMENT);
+  console.log(`  measured ${wall.toFixed(1)} s: ${frames} frames taken by the hub (${sum('healthSent') - sent0} sent by agents, ${expectedFrames} expected), ${d('failed')} failed, ${d('ignored')} reports ignored by the trust check, ${d('verdicts')} probe verdicts; ${sum('probeTargets')} probe-target answers received by agents in all`);
+  console.log(`  hub CPU while reporting: ${pct(healthCore)} of a core; idle: ${pct(idleCore)}; added by health reports: ${pct(healthCore - idleCore)} of a core (PostgreSQL meanwhile: ${pct(pgCore)}); load average ${loadDuring}`);
+  console.log(
+    `  database: ${d('rows')} LinkHealth rows in ${d('flushes')} flushes = ${rowsPerSecond.toFixed(0)} rows/s, ~${((d('flushes') * statements) / wall).toFixed(1)} upsert statements/s; ` +
+      `bound from the code: ≤ ${boundRowsPerSecond.toFixed(0)} rows/s (${ends} link ends, one row each per ${flushMs / 1000} s flush) in ${statements} statements per flush (${HEALTH_ROWS_PER_STATEMENT} rows each)`,
+  );
+  console.log(`  reads meanwhile: ${(d('linkReads') / wall).toFixed(0)} link-list reads/s (store.links.liveWithEndsOf), ${(d('peerReads') / wall).toFixed(1)} peer-address reads/s (store.health.forLinks)`);
+
+  // PostgreSQL's own count, as a cross-check of the hub's: its statistics reach the views only
+  // when a backend goes idle (up to 10 s later), so wait for the last flush and then for that.
+  await sleep(flushMs + 12_000);
+  const pg1 = await pgWrites(poll);
+  const s2 = await hubStats(hub);
+  console.log(`  PostgreSQL counted ${pg1.rows - pg0.rows} LinkHealth row writes (n_tup_ins + n_tup_upd) over the whole phase, the hub ${s2.health.rows - pg0Rows(warm0)}; ${pg1.commits - pg0.commits} commits in the database meanwhile (presence included)`);
+  return { idleCore, healthCore, addedCore: healthCore - idleCore, frames, expectedFrames, failed: d('failed'), ignored: d('ignored'), rowsPerSecond, boundRowsPerSecond };
+}
+
+/** Rows the hub had written before the phase (none unless an earlier phase reported health). */
+const pg0Rows = (before: Extract<HubEvent, { type: 'stats' }>) => before.health.rows;
 
 main().catch((err: unknown) => {
   console.error(err);

@@ -1,5 +1,6 @@
 // The hub under test, alone in its process so its resident memory is its own: the real GatewayHub
-// with the database presence store, on a plain HTTP server, driven by the orchestrator over IPC.
+// with the database presence store and the data-plane health collector wired as the controller
+// wires them (controller/runtime.ts), on a plain HTTP server, driven by the orchestrator over IPC.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
@@ -7,9 +8,12 @@ import { openDb } from '../../db';
 import { AGENT_LISTEN_BACKLOG, GatewayHub } from '../../gateway-hub/hub';
 import { dbPresenceStore } from '../../gateway-hub/db-presence';
 import { HubError } from '../../gateway-hub/errors';
+import { HealthCollector } from '../../gateway-hub/health';
 import { createLogger } from '../../lib/log';
+import { ControllerMetrics } from '../../lib/metrics';
 import type { GatewayId } from '../../protocol/ids';
-import type { HubCommand, HubEvent, RpcSummary } from './fleet';
+import { createStore, type HealthStore } from '../../store';
+import type { HealthCounts, HubCommand, HubEvent, RpcSummary } from './fleet';
 
 const env = (name: string): string => {
   const v = process.env[name];
@@ -62,11 +66,39 @@ async function openLoop(hub: GatewayHub, targets: GatewayId[], rate: number, sec
 
 async function main(): Promise<void> {
   const db = await openDb(env('BENCH_DATABASE_URL'));
+  const store = createStore(db);
+  const log = createLogger({ level: 'warn', base: { component: 'hub' } });
+  // Counted on the way through, so the orchestrator can print what the health path cost the database.
+  const health: HealthCounts = { frames: 0, failed: 0, ignored: 0, rows: 0, flushes: 0, verdicts: 0, linkReads: 0, peerReads: 0 };
+  const healthStore: HealthStore = {
+    putMany: async (records) => {
+      await store.health.putMany(records);
+      health.flushes++;
+      health.rows += records.length;
+    },
+    forLinks: (linkIds) => {
+      health.peerReads++;
+      return store.health.forLinks(linkIds);
+    },
+  };
+  const collector = new HealthCollector({
+    linksOf: (gatewayId) => {
+      health.linkReads++;
+      return store.links.liveWithEndsOf(gatewayId);
+    },
+    store: healthStore,
+    log: log.child({ component: 'health' }),
+    // The controller feeds /metrics from every report; so does this one (nobody scrapes it here).
+    metrics: new ControllerMetrics().linkHealth,
+    sendTargets: (gatewayId, targets) => void hub.sendProbeTargets(gatewayId, targets),
+    // The controller signals the link's workflow; there is no Temporal here, so only count them.
+    onVerdict: () => void health.verdicts++,
+  });
   // Same defaults as the controller's configuration (controller/config.ts).
   const hub = new GatewayHub({
     instanceId: env('BENCH_HUB_INSTANCE'),
     store: dbPresenceStore(db),
-    log: createLogger({ level: 'warn', base: { component: 'hub' } }),
+    log,
     heartbeatMs: Number(process.env.BENCH_HEARTBEAT_MS ?? 15_000),
     rpcTimeoutMs: 20_000,
     helloTimeoutMs: 10_000,
@@ -76,6 +108,13 @@ async function main(): Promise<void> {
     // NAT address needs the same (AGENT_PREAUTH_PER_IP, AGENT_PREAUTH_MAX).
     preauthPerIp: 1_000_000,
     preauthMax: 1_000_000,
+    onHealth: (gatewayId, frame) => {
+      health.frames++;
+      collector.accept(gatewayId, frame).catch((err: unknown) => {
+        health.failed++;
+        log.warn('health report not taken', { gatewayId, err });
+      });
+    },
   });
   const server = http.createServer((_req, res) => res.writeHead(404).end());
   hub.attach(server);
@@ -86,7 +125,7 @@ async function main(): Promise<void> {
     switch (cmd.type) {
       case 'stats': {
         const m = process.memoryUsage();
-        send({ type: 'stats', rss: m.rss, heapUsed: m.heapUsed, connected: hub.connectedCount, ready: hub.connectedGateways().length });
+        send({ type: 'stats', rss: m.rss, heapUsed: m.heapUsed, connected: hub.connectedCount, ready: hub.connectedGateways().length, health: { ...health, ignored: collector.ignored } });
         return;
       }
       case 'rpc':
