@@ -24,7 +24,8 @@ since() { awk -v a="$1" -v b="$(now)" 'BEGIN { printf "%.1f", b - a }'; }
 
 # Podman on this machine kind: raising RLIMIT_NOFILE is refused and crun cannot handle the hybrid
 # cgroup layout, hence default_ulimits = [], cgroupfs and runc (measured, DESIGN.md §3).
-if [ -z "${CONTAINERS_CONF:-}" ]; then
+# A CONTAINERS_CONF of the caller's is used when it exists.
+if [ ! -f "${CONTAINERS_CONF:-}" ]; then
   export CONTAINERS_CONF=$OUT/containers.conf
   printf '# Written by scripts/images.sh (DESIGN.md §3).\n[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = "cgroupfs"\n' >"$CONTAINERS_CONF"
 fi

@@ -1,7 +1,7 @@
 // Podman for the container tests: whether it can run here, the images built by the same script as
 // `npm run images` (cached by a hash of their inputs), and containers started and always removed.
 import { execFile, spawnSync } from 'node:child_process';
-import { writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -12,7 +12,7 @@ export const CONTROLLER_IMAGE = 'localhost/ipsec-mesh-controller:latest';
 /** DESIGN.md §3: RLIMIT_NOFILE cannot be raised here and the cgroup layout wants cgroupfs. */
 const CONTAINERS_CONF = path.join(IMAGES_DIR, 'containers.conf');
 function containersConf(): string {
-  if (process.env.CONTAINERS_CONF) return process.env.CONTAINERS_CONF;
+  if (process.env.CONTAINERS_CONF && existsSync(process.env.CONTAINERS_CONF)) return process.env.CONTAINERS_CONF;
   mkdirSync(IMAGES_DIR, { recursive: true });
   writeFileSync(CONTAINERS_CONF, '# Written by test/helpers/containers.ts (DESIGN.md §3).\n[containers]\ndefault_ulimits = []\n[engine]\ncgroup_manager = "cgroupfs"\n');
   return CONTAINERS_CONF;
