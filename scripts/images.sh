@@ -161,11 +161,14 @@ build_controller() {
 
   # The workflow bundle (webpack, several seconds): remade only when a file it is built from
   # changed; esbuild's metafile lists those files in a fraction of a second.
-  "$esbuild" workflows/index.ts --bundle --platform=neutral --packages=external --log-level=error \
-    --metafile="$OUT/controller-js/workflows-meta.json" --outfile="$OUT/controller-js/workflows-probe.js"
+  # Every module under workflows/ is an entry: the bundle also takes modules index.ts does not
+  # import (the failure converter, interceptors).
+  rm -rf "$OUT/controller-js/workflows-probe"
+  find workflows -name '*.ts' -print0 | xargs -0 "$esbuild" --bundle --platform=neutral --packages=external --log-level=error \
+    --metafile="$OUT/controller-js/workflows-meta.json" --outdir="$OUT/controller-js/workflows-probe"
   local wf_key
   wf_key=$(node -e 'const m=require(process.argv[1]);console.log(Object.keys(m.inputs).sort().join("\n"))' "$OUT/controller-js/workflows-meta.json" |
-    { cat; echo workflows/failure-converter.ts; echo package-lock.json; } | xargs sha256sum | sha256sum | cut -c1-32)
+    { cat; echo package-lock.json; } | xargs sha256sum | sha256sum | cut -c1-32)
   if [ "$(cat "$OUT/controller-js/workflow-bundle.key" 2>/dev/null)" != "$wf_key" ] || [ ! -f "$OUT/controller-js/workflow-bundle.js" ]; then
     log "bundling the Temporal workflows"
     # The controller's own bundler (controller/runtime.ts), so the image runs what the tests run.
