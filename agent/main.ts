@@ -48,7 +48,7 @@ async function main(): Promise<void> {
       backoff: config.backoff,
     },
   });
-  // Written from the start, so the health check sees a saved state being held before any connect.
+  // Every 5 s from the start, so the health check also sees saved links held before any connect.
   const status = startStatusFile(config.stateDir, () => agent.snapshot(), log);
   const stop = (sig: string) => {
     log.info('stopping', { signal: sig });

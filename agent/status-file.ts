@@ -21,7 +21,7 @@ export const STATUS_EVERY_MS = 5_000;
 export const STATUS_MAX_AGE_MS = 30_000;
 
 /**
- * Writes the status now and every `everyMs` until stopped; a failed write is logged, never fatal. No
+ * Writes the status every `everyMs` until stopped; a failed write is logged, never fatal. No
  * fsync: a crash loses nothing the health check needs (a missing or stale file already means unhealthy).
  */
 export function startStatusFile(stateDir: string, read: () => AgentStatus, log: Logger, everyMs = STATUS_EVERY_MS): { stop(): Promise<void> } {
@@ -37,7 +37,8 @@ export function startStatusFile(stateDir: string, read: () => AgentStatus, log: 
       .catch((err: unknown) => log.warn('could not write the status file', { file, err }))
       .finally(() => (writing = undefined));
   };
-  write();
+  // First write after one interval: an agent that fails at start (no credentials, a refused
+  // secret) exits before it, leaving STATE_DIR untouched.
   const timer = setInterval(write, everyMs);
   timer.unref();
   return {

@@ -26,7 +26,7 @@ describe('agent health check verdict', () => {
 });
 
 describe('agent status file', () => {
-  it('is written at once (creating STATE_DIR private), rewritten on a timer, and readable by the verdict', async () => {
+  it('is written on a timer (creating STATE_DIR private), follows the agent, and is readable by the verdict', async () => {
     const dir = path.join(await mkdtemp(path.join(tmpdir(), 'status-')), 'state');
     let connected = false;
     const writer = startStatusFile(dir, () => ({ connected, links: 1, up: 0 }), createLogger({ level: 'error' }), 50);
