@@ -2,6 +2,7 @@
 // created, written BEFORE the cloud call, so a crash between call and record can never leak a
 // route, and deletion removes exactly what the controller made.
 import { ApplicationFailure } from '@temporalio/common';
+import { tagCloudEvents } from './request-tags';
 import type { Client } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import type { RouteOutcome, Store, StoredRouteClaim } from '../store';
@@ -119,7 +120,7 @@ export function createCloudStoreActivities(deps: { store: Store; clock: () => Da
       events?: Array<{ type: string; message: string; data?: Record<string, unknown> }>;
       event?: { type: string; message: string; data?: Record<string, unknown> };
     }): Promise<void> {
-      await records.markRoutes(input.linkId, input.updates, [...(input.events ?? []), ...(input.event ? [input.event] : [])], deps.clock());
+      await records.markRoutes(input.linkId, input.updates, tagCloudEvents([...(input.events ?? []), ...(input.event ? [input.event] : [])]), deps.clock());
     },
 
     /** The link's live route records on one gateway. */

@@ -1,6 +1,7 @@
 // All activities, built by one factory from their dependencies (samples-typescript
 // activities-dependency-injection). Workflows import only the type of the result.
 import { ApplicationFailure } from '@temporalio/common';
+import { tagCloudEvents } from './request-tags';
 import type { GatewayHub } from '../gateway-hub/hub';
 import type { Logger } from '../lib/log';
 import type { SecretKey } from '../lib/crypto';
@@ -67,7 +68,7 @@ export function createActivities(deps: ActivityDeps) {
     presence.online && presence.hubInstance && isFresh(presence.lastSeenAt, deps.clock(), deps.presenceTtlMs) ? deps.hubQueue(presence.hubInstance) : undefined;
 
   const recordEvent = async ({ linkId, ...event }: LinkEventInput): Promise<void> => {
-    await store.links.addEvents(linkId, [event], deps.clock());
+    await store.links.addEvents(linkId, tagCloudEvents([event]), deps.clock());
   };
 
   const operations = operationAccounting({ store, clock: deps.clock, log: deps.log, ...(deps.metrics?.operations ? { tracking: deps.metrics.operations } : {}) });
@@ -145,7 +146,7 @@ export function createActivities(deps: ActivityDeps) {
     async setLinkState(input: { linkId: string; state: string; reason?: string; routes?: RouteUpdate[]; events?: Array<Omit<LinkEventInput, 'linkId'>>; event?: Omit<LinkEventInput, 'linkId'> }): Promise<void> {
       const written = await operations.stateWrite({ linkId: input.linkId, state: input.state, ...(input.event ? { eventType: input.event.type } : {}) }, () =>
         store.links.setState(
-          { linkId: input.linkId, state: input.state, ...(input.reason !== undefined ? { reason: input.reason } : {}), ...(input.routes ? { routes: input.routes } : {}), events: [...(input.events ?? []), ...(input.event ? [input.event] : [])] },
+          { linkId: input.linkId, state: input.state, ...(input.reason !== undefined ? { reason: input.reason } : {}), ...(input.routes ? { routes: input.routes } : {}), events: tagCloudEvents([...(input.events ?? []), ...(input.event ? [input.event] : [])]) },
           deps.clock(),
         ),
       );

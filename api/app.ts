@@ -7,6 +7,7 @@ import { createStore } from '../store';
 import { authenticate, requireAccess, TokenAuthority } from './auth';
 import { tokenRoutes, whoamiRoute } from './tokens';
 import { auditRoutes, auditTrail } from './audit';
+import { requestIds } from './request-id';
 import { jsonBody } from './body';
 import { errorHandler } from './http-errors';
 import { hostGuard } from './host-guard';
@@ -30,6 +31,7 @@ export function createApi(options: ApiOptions): express.Express {
   app.disable('x-powered-by');
   app.set('query parser', 'simple');
   app.use(securityHeaders());
+  app.use(requestIds());
   // Readiness (api/health.ts) comes before the Host check: probes address a pod by its IP, which
   // API_ALLOWED_HOSTS need not list, and it answers nothing but "ok" or which check failed.
   const health = ctx.health ?? new HealthProbe({ database: () => db.$queryRawUnsafe('SELECT 1') }, ctx.log);

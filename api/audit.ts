@@ -1,7 +1,6 @@
 // The audit trail: every mutating /api call that got past authentication (refusals by role
 // included) leaves exactly one AuditRecord, written when the answer has gone out; GET /api/audit
 // reads them (admin, auditor). Request bodies are kept with every secret-looking field redacted.
-import { randomUUID } from 'node:crypto';
 import { Router, type NextFunction, type Request, type Response } from 'express';
 import { clip, invalid } from '../lib/errors';
 import type { Logger } from '../lib/log';
@@ -9,6 +8,7 @@ import { limitKey } from '../lib/net';
 import type { AuditRecord, AuditStore } from '../store';
 import { principalOf } from './auth';
 import type { ApiContext } from './context';
+import { requestIdOf } from './request-id';
 import { routeOf } from './roles';
 import { iso } from './schemas/common';
 import { AuditQuery, type AuditListView, type AuditRecordView } from './schemas/audit';
@@ -46,19 +46,15 @@ function bodyText(body: unknown): string | null {
   return text.length > MAX_BODY ? JSON.stringify({ truncated: true, start: text.slice(0, MAX_BODY) }) : text;
 }
 
-const REQUEST_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /**
  * Records mutating calls; mounted after authentication, before the role check (a refused attempt
- * is worth recording). The request id is the client's X-Request-Id when it is plain, else a new
- * one; the answer carries it back.
+ * is worth recording), with the id api/request-id.ts gave the request.
  */
 export function auditTrail(store: AuditStore, log: Logger, clock: () => Date = () => new Date()) {
   return (req: Request, res: Response, next: NextFunction): void => {
     if (!MUTATING.has(req.method)) return next();
-    const given = req.headers['x-request-id'];
-    const requestId = typeof given === 'string' && REQUEST_ID.test(given) ? given : randomUUID();
-    res.setHeader('X-Request-Id', requestId);
+    const requestId = requestIdOf(res);
     const path = `${req.baseUrl}${req.path}`;
     const route = routeOf(req.method, path);
     let createdId: string | undefined;
@@ -116,6 +112,7 @@ export function auditRoutes(ctx: ApiContext): Router {
       ...(q.actor !== undefined ? { actor: q.actor } : {}),
       ...(q.target !== undefined ? { target: q.target } : {}),
       ...(q.action !== undefined ? { action: q.action } : {}),
+      ...(q.requestId !== undefined ? { requestId: q.requestId } : {}),
       ...(q.since ? { since: new Date(q.since) } : {}),
       ...(q.until ? { until: new Date(q.until) } : {}),
       ...(q.cursor ? { before: Number(q.cursor) } : {}),

@@ -1,5 +1,6 @@
 // The API's last middleware: errors thrown by Express itself and by body parsing (http-errors
 // objects, a bad percent-encoding) become the error vocabulary, and every answer goes through toHttp().
+import { requestIdOf } from './request-id';
 import type { NextFunction, Request, Response } from 'express';
 import { AppError, clip, invalid, toHttp, tooLarge, unsupported } from '../lib/errors';
 import type { Logger } from '../lib/log';
@@ -62,7 +63,7 @@ export function errorHandler(log: Logger) {
     // Errors with a kind were chosen by a handler (which logged any cause it had); an unknown one
     // is a bug or an outage, logged with its message, which the client never sees.
     if (status === 500) {
-      log.error('request failed', { method: req.method, path: clip(req.originalUrl, 200), err: translated });
+      log.error('request failed', { method: req.method, path: clip(req.originalUrl, 200), requestId: requestIdOf(res), err: translated });
     }
     if (res.headersSent) {
       res.destroy();

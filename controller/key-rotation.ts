@@ -1,7 +1,9 @@
 // Periodic PSK rotation (PSK_ROTATION_DAYS): links whose key is older than the limit get a new
 // one, exactly as POST /api/links/:id/rotate-key does it (the workflow pushes it make-before-break).
 // Every worker process runs the sweep; the conditional write in rotateLinkKey lets one of them win.
+import { randomUUID } from 'node:crypto';
 import type { Store } from '../store';
+import { withRequestId } from '../lib/request-context';
 import { AppError } from '../lib/errors';
 import type { Logger } from '../lib/log';
 import type { SecretKey } from '../lib/crypto';
@@ -29,8 +31,14 @@ export function startKeyRotation(options: KeyRotationOptions): { stop(): void } 
   const sweep = async (): Promise<void> => {
     const due = await options.store.links.dueForKeyRotation(new Date(options.clock().getTime() - options.maxAgeMs), options.perSweep ?? 50);
     for (const id of due) {
+      // The controller's own operation: an id of its own, on the workflow's memo and activities
+      // and in the audit trail, as an API call's would be.
+      const requestId = `rotation-${randomUUID()}`;
       try {
-        await rotateLinkKey(options, id, { reason: 'schedule' });
+        await withRequestId(requestId, () => rotateLinkKey(options, id, { reason: 'schedule' }));
+        await options.store.audit
+          .append({ at: options.clock(), actor: 'controller', tokenId: null, source: 'key rotation schedule', action: 'rotate link key (schedule)', target: id, body: null, status: 202, requestId, secret: 'link PSK' })
+          .catch((err: unknown) => options.log.error('could not write an audit record', { action: 'rotate link key (schedule)', requestId, err }));
       } catch (err) {
         // Another controller rotated it first, or it started changing: the next sweep looks again.
         if (err instanceof AppError && err.kind === 'conflict') continue;

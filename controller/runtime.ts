@@ -31,6 +31,7 @@ import { listen, type Listener, type TlsFiles } from './listeners';
 import { resealLegacySecrets } from './reseal';
 import { startKeyRotation } from './key-rotation';
 import { startIntentSweep } from './intent-sweep';
+import { requestIdActivityInterceptor, requestIdClientInterceptor, workflowInterceptorsPath } from './request-interceptors';
 import { EncryptionCodec } from './payload-codec';
 import type { DataConverter } from '@temporalio/common';
 import type { TLSConfig, WorkerInterceptors } from '@temporalio/worker';
@@ -131,7 +132,7 @@ export function failureConverterPath(): string {
 }
 
 export async function bundleWorkflows(): Promise<WorkflowBundleWithSourceMap> {
-  return bundleWorkflowCode({ workflowsPath: workflowsPath(), failureConverterPath: failureConverterPath(), logger: quietBundlerLogger });
+  return bundleWorkflowCode({ workflowsPath: workflowsPath(), workflowInterceptorModules: [workflowInterceptorsPath()], failureConverterPath: failureConverterPath(), logger: quietBundlerLogger });
 }
 
 /** What every client and worker of this controller encodes Temporal payloads with. */
@@ -156,7 +157,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const connection = await connectTemporal(options.temporalAddress, options.temporalNamespace, tls, options.temporalConnectTimeoutMs ?? 30_000);
     closers.push(() => connection.close());
     const dataConverter = controllerDataConverter(options.payloadKey);
-    const client = new Client({ connection, namespace: options.temporalNamespace, dataConverter });
+    const client = new Client({ connection, namespace: options.temporalNamespace, dataConverter, interceptors: { workflow: [requestIdClientInterceptor] } });
     // GET /healthz on every listener this process has (API, agents, metrics): one readiness probe per replica whatever its ROLES.
     const readiness = controllerHealth({ db, temporal: connection, namespace: options.temporalNamespace, log: log.child({ component: 'health' }) });
     /**
@@ -585,6 +586,7 @@ async function temporalTlsConfig(files: TemporalTls): Promise<TLSConfig> {
 /** Activity log lines carry the task token by default; it lets its holder complete the activity. */
 const workerInterceptors: WorkerInterceptors = {
   activity: [
+    requestIdActivityInterceptor,
     () => ({
       outbound: {
         getLogAttributes: (input, next) => {

@@ -22,6 +22,7 @@ export interface AuditQuery {
   actor?: string;
   target?: string;
   action?: string;
+  requestId?: string;
   since?: Date;
   until?: Date;
   /** Records older than this id (the previous page's nextCursor). */
@@ -52,6 +53,7 @@ export function auditStore(conn: Conn): AuditStore {
           ...(q.actor !== undefined ? { actor: q.actor } : {}),
           ...(q.target !== undefined ? { target: q.target } : {}),
           ...(q.action !== undefined ? { action: q.action } : {}),
+          ...(q.requestId !== undefined ? { requestId: q.requestId } : {}),
           ...(q.since || q.until ? { at: { ...(q.since ? { gte: q.since } : {}), ...(q.until ? { lt: q.until } : {}) } } : {}),
           ...(q.before !== undefined ? { id: { lt: q.before } } : {}),
         },

@@ -21,12 +21,30 @@ export interface LinkEventInput {
   data?: Record<string, unknown>;
 }
 
-/** One statement inserting a link's events in order (their ids keep it); none for no events. */
+/**
+ * One statement inserting a link's events in order (their ids keep it); none for no events. A
+ * change the controller made in a cloud (events `cloud.*`) also gets an audit record, in the
+ * same transaction, naming the request behind it (`data.requestId`, put there by the activity
+ * that records it; empty when the controller acted on its own, e.g. after a gateway moved).
+ */
 export function eventInserts(linkId: string, events: readonly LinkEventInput[], at: Date): Sql[] {
   if (events.length === 0) return [];
   const rows = events.map((event) => sql`(${linkId}, ${at}, ${event.type}, ${event.message}, ${event.data ? JSON.stringify(event.data) : null})`);
-  return [sql`INSERT INTO "LinkEvent" ("linkId", "at", "type", "message", "data") VALUES ${join(rows)}`];
+  const statements = [sql`INSERT INTO "LinkEvent" ("linkId", "at", "type", "message", "data") VALUES ${join(rows)}`];
+  const cloud = events.filter((event) => event.type.startsWith(CLOUD_EVENT));
+  if (cloud.length > 0) {
+    const audits = cloud.map((event) => {
+      const { requestId, ...details } = event.data ?? {};
+      const body = JSON.stringify({ message: event.message, ...details });
+      return sql`(${at}, 'controller', NULL, 'link workflow', ${event.type}, ${linkId}, ${body}, 200, ${typeof requestId === 'string' ? requestId : ''}, NULL)`;
+    });
+    statements.push(sql`INSERT INTO "AuditRecord" ("at", "actor", "tokenId", "source", "action", "target", "body", "status", "requestId", "secret") VALUES ${join(audits)}`);
+  }
+  return statements;
 }
+
+/** Event types of changes made in a cloud (routes, security-group rules, instances). */
+export const CLOUD_EVENT = 'cloud.';
 
 export function decodeEvent(row: Record<string, unknown>): LinkEventRecord {
   const id = int(row.id);

@@ -238,9 +238,13 @@ export function linkStore(conn: Conn): LinkStore {
     },
 
     async addEvent(linkId, event, at) {
-      const [insert] = eventInserts(linkId, [event], at);
-      const [row] = await conn.rows<Record<string, unknown>>(sql`${insert!} RETURNING "id"`);
-      return int(row!.id);
+      const [insert, ...audit] = eventInserts(linkId, [event], at);
+      const add = async (inner: Conn) => {
+        const [row] = await inner.rows<Record<string, unknown>>(sql`${insert!} RETURNING "id"`);
+        await inner.batch(audit);
+        return int(row!.id);
+      };
+      return audit.length ? conn.atomically(add) : add(conn);
     },
 
     async removeEvent(id) {

@@ -150,7 +150,7 @@ export async function pruneCloudSide(plan: LinkPlan, sideName: SideName, writers
       linkId: plan.linkId,
       type: 'cloud.pruned',
       message: `removed ${removed.routes} route(s) and ${removed.rules} security-group rule(s) the link no longer needs on ${side.gatewayName}`,
-      data: { gatewayId: side.gatewayId, routes: owned.map((claim) => claim.route) },
+      data: { gatewayId: side.gatewayId, routes: owned.map((claim) => claim.route), revokedRules: removed.revoked },
     });
   }
 }
@@ -168,7 +168,13 @@ export async function removeCloudSide(plan: LinkPlan, sideName: SideName, writer
     linkId: plan.linkId,
     type: 'cloud.removed',
     message: `removed ${removed.routes} route(s) and ${removed.rules} security-group rule(s) on ${side.gatewayName}`,
-    data: { gatewayId: side.gatewayId, keptPreexisting: owned.filter((claim) => claim.preexisting).length, rulesStillUsed: removed.rulesStillUsed },
+    data: {
+      gatewayId: side.gatewayId,
+      routes: owned.filter((claim) => !claim.preexisting).map((claim) => claim.route),
+      revokedRules: removed.revoked,
+      keptPreexisting: owned.filter((claim) => claim.preexisting).length,
+      rulesStillUsed: removed.rulesStillUsed,
+    },
   });
 }
 
@@ -179,7 +185,7 @@ async function removeOwned(
   owned: RouteClaim[],
   writers: CloudWriters,
   options: { releaseRules: boolean; keepPeerIp?: string } = { releaseRules: true },
-): Promise<{ routes: number; rules: number; rulesStillUsed: number }> {
+): Promise<{ routes: number; rules: number; rulesStillUsed: number; revoked: PeerRule[] }> {
   const side = plan[sideName];
   const cloud = side.cloud!;
   await Promise.all(
@@ -187,10 +193,10 @@ async function removeOwned(
   );
   if (owned.length) await store.markRoutes({ linkId: plan.linkId, updates: owned.map((claim) => ({ id: claim.id, state: 'deleted' })) });
   const routes = owned.filter((claim) => !claim.preexisting).length;
-  if (!options.releaseRules) return { routes, rules: 0, rulesStillUsed: 0 };
+  if (!options.releaseRules) return { routes, rules: 0, rulesStillUsed: 0, revoked: [] };
   const rules = await store.releasePeerRules({ linkId: plan.linkId, gatewayId: side.gatewayId, ...(options.keepPeerIp ? { keepPeerIp: options.keepPeerIp } : {}) });
   await Promise.all(rules.unneeded.map((rule) => writers.rule(cloud.ref, 'revoke', rule, `${plan.linkId}:${side.gatewayId}:revoke:${rule.peerIp}`)));
-  return { routes, rules: rules.unneeded.length, rulesStillUsed: rules.kept };
+  return { routes, rules: rules.unneeded.length, rulesStillUsed: rules.kept, revoked: rules.unneeded };
 }
 
 type Ref = NonNullable<LinkSide['cloud']>['ref'];

@@ -9,6 +9,7 @@ import type { Logger } from '../../lib/log';
 import { createSqliteTestDb, type TestDb } from './db';
 import type { z } from 'zod';
 import type { ApiError } from '../../api/schemas/common';
+import type { AuditList } from '../../api/schemas/audit';
 import type { CloudAccount } from '../../api/schemas/cloud-accounts';
 import type { EnrolmentToken, Gateway, GatewayList, RegisteredGateway, UpdatedGateway } from '../../api/schemas/gateways';
 import type { ChangedLink, ChangePreview, Link, LinkList, LinkWithEvents, Teardown } from '../../api/schemas/links';
@@ -108,6 +109,7 @@ export type ChangedLinkBody = z.infer<typeof ChangedLink>;
 export type ChangePreviewBody = z.infer<typeof ChangePreview>;
 export type TeardownBody = z.infer<typeof Teardown>;
 export type CloudAccountBody = z.infer<typeof CloudAccount>;
+export type AuditListBody = z.infer<typeof AuditList>;
 
 type ErrorDetails = NonNullable<ApiError['error']['details']>;
 /** The API's error shape; details typed as present: a test reading them expects them (and fails on their absence anyway). */

@@ -10,6 +10,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { randomBytes } from 'node:crypto';
 import { controllerDataConverter, failureConverterPath } from '../../controller/runtime';
+import { workflowInterceptorsPath } from '../../controller/request-interceptors';
 import { testPayloadKey } from './controller';
 import { runBundle, testNamespace, type TestTemporal } from './temporal';
 
@@ -38,6 +39,7 @@ export function workflowTestBundle(): Promise<WorkflowBundleWithSourceMap> {
   bundle ??= runBundle('workflow-test-bundle', () =>
     bundleWorkflowCode({
       workflowsPath: path.resolve(__dirname, '..', 'workflows', 'bundle.ts'),
+      workflowInterceptorModules: [workflowInterceptorsPath()],
       failureConverterPath: failureConverterPath(),
       logger: { log: () => undefined, trace: () => undefined, debug: () => undefined, info: () => undefined, warn: () => undefined, error: (m) => console.error(m) },
     }),

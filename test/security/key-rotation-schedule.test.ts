@@ -2,7 +2,7 @@
 // is older than that get a new one by themselves, pushed to both ends like an operator's rotation.
 import { describe, expect, it } from 'vitest';
 import { missing, withStack } from '../helpers/with-stack';
-import type { LinkBody, LinkWithEventsBody, RegisteredGatewayBody } from '../helpers/api-harness';
+import type { AuditListBody, LinkBody, LinkWithEventsBody, RegisteredGatewayBody } from '../helpers/api-harness';
 
 // "Days" shrunk to 3 s so the test sees a few rotations.
 const needs = { controller: { pskRotation: { maxAgeMs: 3000, checkEveryMs: 250 } }, agents: true, name: 'rot' } as const;
@@ -28,6 +28,12 @@ describe.skipIf(missing(needs, 'key rotation schedule tests'))('periodic PSK rot
     const events = (await get()).events;
     expect(events.some((e) => e.type === 'key.rotation_requested' && /rotation schedule/.test(e.message))).toBe(true);
     expect(events.some((e) => e.type === 'link.changed' && /pre-shared key/.test(e.message))).toBe(true);
+    // The controller's own operation is in the audit trail, with an id of its own that the link's workflow keeps.
+    const audit = (await s.api<AuditListBody>('GET', `/api/audit?target=${link.id}&action=${encodeURIComponent('rotate link key (schedule)')}`)).body.records;
+    expect(audit[0]).toMatchObject({ actor: 'controller', source: 'key rotation schedule', status: 202, secret: 'link PSK', body: null });
+    expect(audit[0]!.requestId).toMatch(/^rotation-[0-9a-f-]{36}$/);
+    const memo = (await s.ctl.client.workflow.getHandle(link.workflowId).describe()).memo;
+    expect(audit.map((record) => record.requestId)).toContain(memo?.requestId);
     // No event, view or log line carries a key.
     expect(JSON.stringify(await get())).not.toContain(pskOf('198.51.100.91'));
   }, 60_000);

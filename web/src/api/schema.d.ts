@@ -18,7 +18,7 @@ export interface paths {
         get: {
             parameters: {
                 query?: {
-                    /** @description The route, e.g. "DELETE /api/links/:id" */
+                    /** @description The route, e.g. "DELETE /api/links/:id", or the change the controller made, e.g. "cloud.routes_added" */
                     action?: string;
                     /** @description "API_TOKEN", a token's name or "anonymous" */
                     actor?: string;
@@ -26,6 +26,8 @@ export interface paths {
                     cursor?: string;
                     /** @description Records per page, 1 to 500 (default 100) */
                     limit?: number;
+                    /** @description One request: the call itself and the cloud changes it caused */
+                    requestId?: string;
                     /** @description Records at or after this time */
                     since?: string;
                     /** @description The id acted on */
@@ -1538,8 +1540,9 @@ export interface components {
             records: components["schemas"]["AuditRecord"][];
         };
         AuditRecord: {
-            /** @description The route, e.g. "POST /api/gateways/:id/secret" */
+            /** @description The route, e.g. "POST /api/gateways/:id/secret"; a cloud change, e.g. "cloud.routes_added"; or "rotate link key (schedule)" */
             action: string;
+            /** @description "API_TOKEN", a token's name, "anonymous", or "controller" for what the controller did itself or on a call's behalf */
             actor: string;
             /**
              * Format: date-time
@@ -1550,11 +1553,11 @@ export interface components {
             /** @description The request body, every secret field "[redacted]"; null without one */
             body?: unknown;
             id: string;
-            /** @description Also the answer's X-Request-Id header */
+            /** @description Also the answer's X-Request-Id header; a cloud change carries the id of the call that caused it (empty when the controller acted on its own, e.g. after a gateway moved) */
             requestId: string;
             /** @description The secret the call issued or rotated, e.g. "agent secret" */
             secret: string | null;
-            /** @description The caller's address (IPv6: its /64) */
+            /** @description The caller's address (IPv6: its /64), or what in the controller acted ("link workflow", "key rotation schedule") */
             source: string;
             /** @description The answer's status (499: the client went away first) */
             status: number;

@@ -1,0 +1,2 @@
+-- CreateIndex
+CREATE INDEX "AuditRecord_requestId_idx" ON "AuditRecord"("requestId");
