@@ -71,7 +71,7 @@ function stubApi(role: Role | null, records: AuditRecord[], more: Handler = () =
       const q = parsed.data;
       const limit = q.limit ?? 100;
       const page = records
-        .filter((r) => (q.actor === undefined || r.actor === q.actor) && (q.target === undefined || r.target === q.target) && (q.action === undefined || r.action === q.action))
+        .filter((r) => (q.actor === undefined || r.actor === q.actor) && (q.target === undefined || r.target === q.target) && (q.action === undefined || r.action === q.action) && (q.requestId === undefined || r.requestId === q.requestId))
         .filter((r) => (!q.since || r.at >= new Date(q.since)) && (!q.until || r.at < new Date(q.until)) && (!q.cursor || r.id < Number(q.cursor)))
         .sort((a, b) => b.id - a.id)
         .slice(0, limit);
@@ -117,6 +117,22 @@ describe('the Audit page', () => {
     expect(JSON.parse(pre.textContent)).toEqual({ name: 'prod', provider: 'aws', credentials: '[redacted]' });
     // Records without a body have nothing to expand.
     expect(within(rows()[1]!).queryByText('Show body')).toBeNull();
+  });
+
+  it('shows one operation: a request id typed, or clicked in the table, asks for its records only', async () => {
+    const asked = stubApi('admin', stored(6));
+    const user = userEvent.setup();
+    render(<AuditPage />);
+    await screen.findByText('req-6');
+    await user.click(screen.getByRole('button', { name: 'req-3' }));
+    await waitFor(() => expect(asked.at(-1)!.get('requestId')).toBe('req-3'));
+    await waitFor(() => expect(rows()).toHaveLength(1));
+    expect(screen.getByLabelText<HTMLInputElement>('Request id').value).toBe('req-3');
+    await user.clear(screen.getByLabelText('Request id'));
+    await user.type(screen.getByLabelText('Request id'), 'req-5{Enter}');
+    await waitFor(() => expect(Object.fromEntries(asked.at(-1)!)).toEqual({ limit: '100', requestId: 'req-5' }));
+    await screen.findByRole('button', { name: 'req-5' });
+    expect(rows()).toHaveLength(1);
   });
 
   it('sends the filters as query parameters, from the keyboard', async () => {

@@ -1,5 +1,5 @@
 // The audit trail (GET /api/audit; admin and auditor): one record per mutating API call, newest
-// first, filtered by actor, target, action and a time range, a page at a time ("Load more" asks
+// first (and the controller's own cloud changes), filtered by actor, target, action, request id and a time range, a page at a time ("Load more" asks
 // with the previous page's nextCursor and appends). Bodies come redacted by the controller.
 import { useCallback, useEffect, useRef, useState, type FormEvent } from 'react';
 import { apiClient, type AuditQuery, type AuditRecord } from '../api/client';
@@ -12,12 +12,14 @@ export interface AuditFilters {
   actor: string;
   target: string;
   action: string;
+  /** One operation: the call and the cloud changes it caused. */
+  requestId: string;
   /** datetime-local values, in the browser's time zone. */
   since: string;
   until: string;
 }
 
-const NO_FILTERS: AuditFilters = { actor: '', target: '', action: '', since: '', until: '' };
+const NO_FILTERS: AuditFilters = { actor: '', target: '', action: '', requestId: '', since: '', until: '' };
 
 /** A datetime-local value (local time) as the ISO time the API takes; '' or unreadable: none. */
 function isoOf(local: string): string | undefined {
@@ -29,7 +31,7 @@ function isoOf(local: string): string | undefined {
 /** The query for the filters: empty ones are left out. */
 export function auditQuery(filters: AuditFilters, cursor?: string): AuditQuery {
   const query: AuditQuery = { limit: AUDIT_PAGE };
-  for (const key of ['actor', 'target', 'action'] as const) {
+  for (const key of ['actor', 'target', 'action', 'requestId'] as const) {
     const value = filters[key].trim();
     if (value) query[key] = value;
   }
@@ -41,7 +43,7 @@ export function auditQuery(filters: AuditFilters, cursor?: string): AuditQuery {
   return query;
 }
 
-const filtered = (f: AuditFilters) => [f.actor, f.target, f.action, f.since, f.until].some((v) => v.trim() !== '');
+const filtered = (f: AuditFilters) => [f.actor, f.target, f.action, f.requestId, f.since, f.until].some((v) => v.trim() !== '');
 
 export default function AuditPage() {
   const [draft, setDraft] = useState<AuditFilters>(NO_FILTERS);
@@ -98,6 +100,12 @@ export default function AuditPage() {
     event.preventDefault();
     setApplied({ ...draft });
   };
+  /** A request id in the table: every record of that operation (the call and the cloud changes it caused). */
+  const showRequest = (requestId: string) => {
+    const only = { ...NO_FILTERS, requestId };
+    setDraft(only);
+    setApplied(only);
+  };
   const clear = () => {
     setDraft(NO_FILTERS);
     setApplied(NO_FILTERS);
@@ -122,6 +130,10 @@ export default function AuditPage() {
         <label>
           Action
           <input type="search" {...field('action')} placeholder="DELETE /api/links/:id" maxLength={200} />
+        </label>
+        <label>
+          Request id
+          <input type="search" {...field('requestId')} placeholder="an X-Request-Id" maxLength={64} />
         </label>
         <label>
           From (local time)
@@ -165,7 +177,7 @@ export default function AuditPage() {
           </thead>
           <tbody>
             {records.map((r) => (
-              <AuditRow key={r.id} record={r} />
+              <AuditRow key={r.id} record={r} onRequest={showRequest} />
             ))}
           </tbody>
         </table>
@@ -180,7 +192,7 @@ export default function AuditPage() {
   );
 }
 
-function AuditRow({ record: r }: { record: AuditRecord }) {
+function AuditRow({ record: r, onRequest }: { record: AuditRecord; onRequest: (requestId: string) => void }) {
   const ok = r.status >= 200 && r.status < 300;
   return (
     <tr>
@@ -197,7 +209,15 @@ function AuditRow({ record: r }: { record: AuditRecord }) {
       </td>
       <td className="mono">{r.target ?? '—'}</td>
       <td className={ok ? 'status-ok' : 'status-failed'}>{r.status}</td>
-      <td className="mono">{r.requestId}</td>
+      <td className="mono">
+        {r.requestId ? (
+          <button type="button" className="linkish mono" onClick={() => onRequest(r.requestId)} title="Show every record of this request">
+            {r.requestId}
+          </button>
+        ) : (
+          '—'
+        )}
+      </td>
       <td>
         {r.body === null || r.body === undefined ? (
           <span className="hint">none</span>
