@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import net from 'node:net';
 import { startRuntime, type Runtime } from '../../controller/runtime';
-import { HEALTHZ_PATH, HealthzAnswer } from '../../api/health';
+import { HEALTHZ_PATH, HealthProbe, HealthzAnswer } from '../../api/health';
 import { testPayloadKey, TEST_CLOUD_ENDPOINT_ALLOW } from '../helpers/controller';
 import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
 import { createPgTestDb, createSqliteTestDb, pgAvailable, type TestDb } from '../helpers/db';
@@ -182,5 +182,44 @@ describe.skipIf(!cli.ok)('GET /healthz (real controller runtime)', () => {
     }, 20_000, 200);
     expect(down.answer.checks.database).not.toBe('ok');
     expect(down.answer.checks.temporal).toBe('ok');
+  });
+});
+
+describe('HealthProbe (the checks behind /healthz)', () => {
+  it('answers "timeout" for a hung check within its limit, and never stacks a second call on it', async () => {
+    let calls = 0;
+    let release!: () => void;
+    const hung = new Promise<void>((r) => (release = r));
+    let now = 0;
+    const probe = new HealthProbe({ database: async () => undefined, temporal: () => (calls++, hung) }, silentLogger, { timeoutMs: 50, cacheMs: 1000, now: () => now });
+    const started = Date.now();
+    expect(await probe.report()).toEqual({ status: 'unavailable', checks: { database: 'ok', temporal: 'timeout' } });
+    expect(Date.now() - started).toBeLessThan(1000);
+    now += 5000; // past the cache: a new round, but the hung call is waited on again, not repeated
+    expect((await probe.report()).checks.temporal).toBe('timeout');
+    expect(calls).toBe(1);
+    release();
+    now += 5000;
+    expect(await probe.report()).toEqual({ status: 'ok', checks: { database: 'ok', temporal: 'ok' } });
+    // Once it has settled, the next round calls again.
+    now += 5000;
+    expect((await probe.report()).checks.temporal).toBe('ok');
+    expect(calls).toBe(2);
+  });
+
+  it('reuses a result for the cache period and shares one round among concurrent probes', async () => {
+    let calls = 0;
+    let fail = true;
+    let now = 0;
+    const probe = new HealthProbe({ database: async () => { calls++; if (fail) throw new Error('connection refused to db.internal:5432'); } }, silentLogger, { cacheMs: 1000, now: () => now });
+    const answers = await Promise.all(Array.from({ length: 20 }, () => probe.report()));
+    expect(new Set(answers.map((a) => JSON.stringify(a)))).toEqual(new Set([JSON.stringify({ status: 'unavailable', checks: { database: 'failed' } })]));
+    expect(calls).toBe(1);
+    fail = false;
+    now += 500;
+    expect((await probe.report()).checks.database).toBe('failed'); // cached
+    now += 600;
+    expect((await probe.report()).checks.database).toBe('ok');
+    expect(calls).toBe(2);
   });
 });
