@@ -2,7 +2,8 @@
 # Makes sure the tools of the real-network tests are installed: strongSwan (charon + swanctl),
 # nftables, iproute2 and tinyproxy (the HTTP CONNECT proxy of the namespace fixture), Debian's
 # chromium for the console's browser tests (`npx playwright install` cannot download here), and
-# podman, runc and mmdebstrap for the container images and their tests (DESIGN.md §3). Silent
+# podman, runc and mmdebstrap for the container images and their tests (DESIGN.md §3), and nginx
+# (nginx-light) for the Compose front's test (test/deploy/front.test.ts). Silent
 # when everything is present; needs root to install; never starts or enables a system service.
 set -euo pipefail
 
@@ -21,6 +22,7 @@ have tinyproxy || missing+=(tinyproxy)
 have podman || missing+=(podman)
 have runc || missing+=(runc)
 have mmdebstrap || missing+=(mmdebstrap)
+have nginx || missing+=(nginx)
 # Userspace ESP and the control socket come from plugins that live in separate packages.
 for plugin in kernel-libipsec vici openssl; do
   [ -e "/usr/lib/ipsec/plugins/libstrongswan-$plugin.so" ] || missing+=("$plugin plugin")
@@ -32,11 +34,11 @@ if [ "$(id -u)" -ne 0 ]; then
   exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
-  echo "ensure-test-tools: ${missing[*]} missing and no apt-get here: install strongSwan, nftables, tinyproxy, chromium, podman, runc and mmdebstrap yourself." >&2
+  echo "ensure-test-tools: ${missing[*]} missing and no apt-get here: install strongSwan, nftables, tinyproxy, chromium, podman, runc, mmdebstrap and nginx yourself." >&2
   exit 1
 fi
 
-packages=(strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins nftables iproute2 tinyproxy chromium podman runc mmdebstrap)
+packages=(strongswan-charon strongswan-swanctl libcharon-extra-plugins libstrongswan-standard-plugins nftables iproute2 tinyproxy chromium podman runc mmdebstrap nginx-light)
 export DEBIAN_FRONTEND=noninteractive
 echo "ensure-test-tools: installing ${packages[*]} (missing: ${missing[*]})" >&2
 
@@ -56,13 +58,16 @@ if ! apt-get install -y --no-install-recommends "${packages[@]}" >/dev/null; the
   apt-get install -y --no-install-recommends "${packages[@]}" >/dev/null
 fi
 
-# Nothing may run or start at boot because of the install: stop and disable the system service
-# whatever policy-rc.d said (an existing one may allow starts).
-if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
-  systemctl disable --now tinyproxy.service >/dev/null 2>&1 || true
-else
-  command -v deb-systemd-helper >/dev/null 2>&1 && deb-systemd-helper disable tinyproxy.service >/dev/null 2>&1 || true
-  [ -x /etc/init.d/tinyproxy ] && /etc/init.d/tinyproxy stop >/dev/null 2>&1 || true
-fi
-command -v update-rc.d >/dev/null 2>&1 && update-rc.d tinyproxy disable >/dev/null 2>&1 || true
+# Nothing may run or start at boot because of the install: stop and disable the system services
+# (tinyproxy's proxy on 8888, nginx's default site on 80) whatever policy-rc.d said (an existing
+# one may allow starts). The tests run their own, with their own configuration.
+for service in tinyproxy nginx; do
+  if command -v systemctl >/dev/null 2>&1 && [ -d /run/systemd/system ]; then
+    systemctl disable --now "$service.service" >/dev/null 2>&1 || true
+  else
+    command -v deb-systemd-helper >/dev/null 2>&1 && deb-systemd-helper disable "$service.service" >/dev/null 2>&1 || true
+    [ -x "/etc/init.d/$service" ] && "/etc/init.d/$service" stop >/dev/null 2>&1 || true
+  fi
+  command -v update-rc.d >/dev/null 2>&1 && update-rc.d "$service" disable >/dev/null 2>&1 || true
+done
 exit 0
