@@ -382,18 +382,31 @@ data-plane health: ${N} agents, ${linkPairs(N).length} links (${ends} link ends)
   console.log(`  idle ${idleSeconds} s (${sum('connected')} agents connected, heartbeats only): hub ${pct(idleCore)} of a core; load average ${load()}`);
 
   for (const c of clients) c.send({ type: 'health', intervalMs: HEALTH_INTERVAL_MS } satisfies AgentsCommand);
+  // The first round is a controller restart's: every gateway's links and every peer's address are
+  // read once. Not counted: wait until every agent has reported and the hub has caught up (at most
+  // 3 minutes), then one more round so that probe targets settle, and measure from then.
   const warmStart = performance.now();
   c0 = cpuSeconds(hub.pid!);
   const warm0 = await hubStats(hub);
-  await sleep(HEALTH_INTERVAL_MS + 1000);
+  await sleep(HEALTH_INTERVAL_MS);
+  let warm = await hubStats(hub);
+  while (performance.now() - warmStart < 180_000 && (sum('healthSent') < N || warm.health.frames - warm.health.settled > 50)) {
+    await sleep(500);
+    warm = await hubStats(hub);
+  }
+  const caughtUpS = (performance.now() - warmStart) / 1000;
+  await sleep(HEALTH_INTERVAL_MS);
+  warm = await hubStats(hub);
   const warmCore = (cpuSeconds(hub.pid!) - c0) / ((performance.now() - warmStart) / 1000);
-  const warm = await hubStats(hub);
+  const w = (k: keyof HealthCounts) => warm.health[k] - warm0.health[k];
   console.log(
-    `  first round (warm-up, not counted): hub ${pct(warmCore)} of a core; ${warm.health.frames - warm0.health.frames} frames, ${warm.health.linkReads - warm0.health.linkReads} link-list reads, ${warm.health.peerReads - warm0.health.peerReads} peer-address reads`,
+    `  first round + one more (warm-up, not counted): ${((performance.now() - warmStart) / 1000).toFixed(1)} s, the hub caught up after ${caughtUpS.toFixed(1)} s; hub ${pct(warmCore)} of a core; ` +
+      `${w('frames')} frames, ${w('linkReads')} link-list reads, ${w('peerReads')} peer-address reads, ${w('rows')} rows written, ${w('failed')} failed; load average ${load()}`,
   );
 
   const s0 = await hubStats(hub);
   const sent0 = sum('healthSent');
+  const targets0 = sum('probeTargets');
   const pgCpu0 = postgresCpuSeconds();
   c0 = cpuSeconds(hub.pid!);
   t0 = performance.now();
@@ -414,7 +427,7 @@ data-plane health: ${N} agents, ${linkPairs(N).length} links (${ends} link ends)
   const flushMs = Math.min(HEALTH_INTERVAL_MS, 10_000);
   const boundRowsPerSecond = ends / (flushMs / 1000);
   const statements = Math.ceil(ends / HEALTH_ROWS_PER_STATEMENT);
-  console.log(`  measured ${wall.toFixed(1)} s: ${frames} frames taken by the hub (${sum('healthSent') - sent0} sent by agents, ${expectedFrames} expected), ${d('failed')} failed, ${d('ignored')} reports ignored by the trust check, ${d('verdicts')} probe verdicts; ${sum('probeTargets')} probe-target answers received by agents in all`);
+  console.log(`  measured ${wall.toFixed(1)} s: ${frames} frames taken by the hub (${sum('healthSent') - sent0} sent by agents, ${expectedFrames} expected; ${d('frames') - d('settled')} more waiting on the database at the end than at the start), ${d('failed')} failed, ${d('ignored')} reports ignored by the trust check, ${d('verdicts')} probe verdicts, ${sum('probeTargets') - targets0} probe-target answers to agents (sent only when an agent probes elsewhere than it should)`);
   console.log(`  hub CPU while reporting: ${pct(healthCore)} of a core; idle: ${pct(idleCore)}; added by health reports: ${pct(healthCore - idleCore)} of a core (PostgreSQL meanwhile: ${pct(pgCore)}); load average ${loadDuring}`);
   console.log(
     `  database: ${d('rows')} LinkHealth rows in ${d('flushes')} flushes = ${rowsPerSecond.toFixed(0)} rows/s, ~${((d('flushes') * statements) / wall).toFixed(1)} upsert statements/s; ` +

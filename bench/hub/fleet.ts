@@ -46,6 +46,8 @@ export interface RpcSummary {
 export interface HealthCounts {
   /** Health frames the hub handed to the collector. */
   frames: number;
+  /** Frames whose handling finished (ok or not): frames − settled are waiting on the database. */
+  settled: number;
   /** Frames whose handling failed (logged by the controller as "health report not taken"). */
   failed: number;
   /** Reports dropped by the trust check (a link the gateway is not an end of). */

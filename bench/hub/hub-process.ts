@@ -69,7 +69,7 @@ async function main(): Promise<void> {
   const store = createStore(db);
   const log = createLogger({ level: 'warn', base: { component: 'hub' } });
   // Counted on the way through, so the orchestrator can print what the health path cost the database.
-  const health: HealthCounts = { frames: 0, failed: 0, ignored: 0, rows: 0, flushes: 0, verdicts: 0, linkReads: 0, peerReads: 0 };
+  const health: HealthCounts = { frames: 0, settled: 0, failed: 0, ignored: 0, rows: 0, flushes: 0, verdicts: 0, linkReads: 0, peerReads: 0 };
   const healthStore: HealthStore = {
     putMany: async (records) => {
       await store.health.putMany(records);
@@ -110,10 +110,14 @@ async function main(): Promise<void> {
     preauthMax: 1_000_000,
     onHealth: (gatewayId, frame) => {
       health.frames++;
-      collector.accept(gatewayId, frame).catch((err: unknown) => {
-        health.failed++;
-        log.warn('health report not taken', { gatewayId, err });
-      });
+      collector.accept(gatewayId, frame).then(
+        () => void health.settled++,
+        (err: unknown) => {
+          health.settled++;
+          health.failed++;
+          log.warn('health report not taken', { gatewayId, err });
+        },
+      );
     },
   });
   const server = http.createServer((_req, res) => res.writeHead(404).end());
