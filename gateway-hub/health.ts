@@ -2,7 +2,8 @@
 // only on links it is an end of, and the inner address it claims must lie inside the networks its
 // end carries; anything else is dropped. Writes are bounded: the latest record per link end is
 // kept in memory and written in one batch per report interval (at most one row write per link end
-// and flush, whatever an agent sends). Each end's probe verdict is passed on when it changes.
+// and flush, whatever an agent sends; an end whose figures alone moved, every third interval).
+// Each end's probe verdict is passed on when it changes.
 // Cost per frame is a few map lookups: with 18,000 agents reporting every 10 s, anything read from
 // the database per frame (a gateway's links, a peer's inner address) or scanned over all link ends
 // per frame costs the controller most of a core (bench:hub, docs/decisions.md "Few tasks per link").
@@ -35,6 +36,16 @@ const LINK_REREAD_MS = 1000;
  * the LinkHealth writes and presence timed out waiting for a connection (bench:hub).
  */
 const MAX_READS = 2;
+/**
+ * A link end's row is written at the next flush when what it says changed in kind (the CHILD_SA
+ * installed or not, its inner address, its probes answered, failing or failing for long); while
+ * only its figures move (counters, idle times, RTT) it is written every this many of its
+ * intervals. Every interval was 1,800 rows a second at 18,000 agents, and the upsert costs ~60 µs
+ * of the controller's CPU per row (store/health.ts through Prisma): 11 % of a core on its own.
+ * The API's figures are then up to this many intervals old; /metrics reads them from memory, fresh.
+ */
+const FIGURES_EVERY_INTERVALS = 3;
+const DONE: Promise<void> = Promise.resolve();
 
 export interface ProbeVerdict {
   linkId: string;
@@ -73,6 +84,8 @@ interface LatestEnd {
   failing: boolean;
   /** The other end's key in `latest`, so a link's two ends are found without a scan. */
   peerKey: string;
+  /** When this end's row was last queued for writing, and its kind then (see FIGURES_EVERY_INTERVALS). */
+  written: { at: number; kind: string };
 }
 
 /** A frame waiting for the one before it from the same gateway; a newer frame takes its place. */
@@ -130,7 +143,11 @@ export class HealthCollector {
     const entry = { frame } as Queued;
     const take = (): Promise<void> => {
       this.queued.delete(gatewayId);
-      return this.take(gatewayId, entry.frame);
+      try {
+        return this.take(gatewayId, entry.frame);
+      } catch (err) {
+        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+      }
     };
     entry.done = before ? before.then(take, take) : take();
     if (before) this.queued.set(gatewayId, entry);
@@ -142,10 +159,19 @@ export class HealthCollector {
     return entry.done;
   }
 
-  private async take(gatewayId: GatewayId, frame: HealthFrame): Promise<void> {
+  /** Without a promise of its own unless the database must be read: most frames need only the caches. */
+  private take(gatewayId: GatewayId, frame: HealthFrame): Promise<void> {
+    const now = this.now();
     const lastRead = this.readOf.get(gatewayId)?.at;
-    if ((lastRead === undefined || this.now() - lastRead >= LINK_REREAD_MS) && frame.links.some((r) => this.stale(gatewayId, r))) await this.readLinks(gatewayId, frame);
-    const measuredAt = new Date(Math.min(Date.parse(frame.at), this.now()));
+    if ((lastRead === undefined || now - lastRead >= LINK_REREAD_MS) && frame.links.some((r) => this.stale(gatewayId, r, now))) {
+      return this.readLinks(gatewayId, frame).then(() => this.apply(gatewayId, frame));
+    }
+    return this.apply(gatewayId, frame);
+  }
+
+  private apply(gatewayId: GatewayId, frame: HealthFrame): Promise<void> {
+    const now = this.now();
+    const measuredAt = new Date(Math.min(Date.parse(frame.at), now));
     const reported: Array<{ link: LinkWithEnds; report: LinkHealthReport }> = [];
     for (const report of frame.links) {
       const cached = this.links.get(report.name);
@@ -162,8 +188,12 @@ export class HealthCollector {
       const previous = this.latest.get(key);
       const failing = report.probe !== undefined && report.installed && report.probe.failStreak >= PROBE_FAIL_INTERVALS;
       const passing = report.probe !== undefined && report.probe.answered > 0;
-      this.latest.set(key, { record, seenAt: this.now(), intervalMs: frame.intervalMs, failing, peerKey: endKey(link.id, end === 'a' ? link.bId : link.aId) });
-      this.pending.set(key, record);
+      const kind = kindOf(record);
+      const due = !previous || previous.written.kind !== kind || now - previous.written.at >= (FIGURES_EVERY_INTERVALS - 0.5) * frame.intervalMs;
+      // A row already due this flush takes the newest figures anyway.
+      if (due || this.pending.has(key)) this.pending.set(key, record);
+      const written = due ? { at: now, kind } : previous.written;
+      this.latest.set(key, { record, seenAt: now, intervalMs: frame.intervalMs, failing, peerKey: endKey(link.id, end === 'a' ? link.bId : link.aId), written });
       if (failing && previous?.failing !== true) {
         const peer = end === 'a' ? link.b : link.a;
         const seconds = Math.round((report.probe!.failStreak * frame.intervalMs) / 1000);
@@ -175,9 +205,20 @@ export class HealthCollector {
       this.reportMetrics(link);
     }
     this.scheduleFlush(frame.intervalMs);
-    const targets = await this.targetsFor(gatewayId, reported);
-    // Sent only when the agent probes somewhere else than it should (it says where in each report):
-    // after its (re)start, or when a peer's address became known or moved. Not once per frame.
+    const unknown = this.peersToRead(gatewayId, reported);
+    if (unknown.length === 0) {
+      this.sendTargets(gatewayId, reported);
+      return DONE;
+    }
+    return this.readPeers(gatewayId, unknown).then(() => this.sendTargets(gatewayId, reported));
+  }
+
+  /**
+   * Sent only when the agent probes somewhere else than it should (it says where in each report):
+   * after its (re)start, or when a peer's address became known or moved. Not once per frame.
+   */
+  private sendTargets(gatewayId: GatewayId, reported: Array<{ link: LinkWithEnds; report: LinkHealthReport }>): void {
+    const targets = this.targetsOf(gatewayId, reported);
     if (reported.some(({ link, report }) => probes(report) && report.probe?.target !== targets.get(link.id))) {
       this.o.sendTargets(
         gatewayId,
@@ -193,9 +234,9 @@ export class HealthCollector {
    * A report the cache cannot vouch for: a link not cached (or not this gateway's), cached too
    * long, or an inner address outside the end's cached networks.
    */
-  private stale(gatewayId: GatewayId, r: LinkHealthReport): boolean {
+  private stale(gatewayId: GatewayId, r: LinkHealthReport, now: number): boolean {
     const cached = this.links.get(r.name);
-    if (!cached || this.now() - cached.at >= CACHE_TTL_MS) return true;
+    if (!cached || now - cached.at >= CACHE_TTL_MS) return true;
     const { link } = cached;
     if (link.aId !== gatewayId && link.bId !== gatewayId) return true;
     return r.innerAddr !== undefined && !this.inside(cached, link.aId === gatewayId ? 'a' : 'b', r.innerAddr);
@@ -289,29 +330,35 @@ export class HealthCollector {
   }
 
   /**
-   * Each reported link's peer inner address (by link id): from this process's own reports, else
-   * from the database, read again when unknown for an interval, when the agent's probes to the
-   * known one go unanswered (the peer's address may have moved), or after CACHE_TTL_MS.
+   * Reported links whose peer's inner address must be read from the database: the peer is not held
+   * by this process, and its address is unknown for an interval, its probes from this end go
+   * unanswered (the peer's address may have moved), or it was read CACHE_TTL_MS ago.
    */
-  private async targetsFor(gatewayId: GatewayId, reported: Array<{ link: LinkWithEnds; report: LinkHealthReport }>): Promise<Map<string, string>> {
+  private peersToRead(gatewayId: GatewayId, reported: Array<{ link: LinkWithEnds; report: LinkHealthReport }>): LinkWithEnds[] {
     const now = this.now();
-    const peerKey = (link: LinkWithEnds): string => endKey(link.id, link.aId === gatewayId ? link.bId : link.aId);
-    const stale = reported.filter(({ link, report }) => {
-      if (this.latest.has(peerKey(link))) return false;
-      const known = this.remoteInner.get(peerKey(link));
-      if (!known) return true;
+    return reported.flatMap(({ link, report }) => {
+      const key = peerKeyOf(link, gatewayId);
+      if (this.latest.has(key)) return [];
+      const known = this.remoteInner.get(key);
+      if (!known) return [link];
       const age = now - known.at;
-      if (known.addr === null) return age >= MAX_FLUSH_MS;
-      return age >= CACHE_TTL_MS || ((report.probe?.failStreak ?? 0) > 0 && age >= LINK_REREAD_MS);
+      const stale = known.addr === null ? age >= MAX_FLUSH_MS : age >= CACHE_TTL_MS || ((report.probe?.failStreak ?? 0) > 0 && age >= LINK_REREAD_MS);
+      return stale ? [link] : [];
     });
-    if (stale.length > 0) {
-      const rows = await this.limited(() => this.o.store.forLinks(stale.map(({ link }) => link.id))).catch(() => []);
-      const byEnd = new Map(rows.map((r) => [endKey(r.linkId, r.gatewayId), r.innerAddr]));
-      for (const { link } of stale) this.remoteInner.set(peerKey(link), { addr: byEnd.get(peerKey(link)) ?? null, at: this.now() });
-    }
+  }
+
+  private async readPeers(gatewayId: GatewayId, links: LinkWithEnds[]): Promise<void> {
+    const rows = await this.limited(() => this.o.store.forLinks(links.map((link) => link.id))).catch(() => []);
+    const byEnd = new Map(rows.map((r) => [endKey(r.linkId, r.gatewayId), r.innerAddr]));
+    for (const link of links) this.remoteInner.set(peerKeyOf(link, gatewayId), { addr: byEnd.get(peerKeyOf(link, gatewayId)) ?? null, at: this.now() });
+  }
+
+  /** Each reported link's peer inner address (by link id): from this process's own reports, else as read from the database. */
+  private targetsOf(gatewayId: GatewayId, reported: Array<{ link: LinkWithEnds; report: LinkHealthReport }>): Map<string, string> {
     const targets = new Map<string, string>();
     for (const { link } of reported) {
-      const addr = this.latest.get(peerKey(link))?.record.innerAddr ?? this.remoteInner.get(peerKey(link))?.addr;
+      const key = peerKeyOf(link, gatewayId);
+      const addr = this.latest.get(key)?.record.innerAddr ?? this.remoteInner.get(key)?.addr;
       if (addr) targets.set(link.id, addr);
     }
     return targets;
@@ -353,6 +400,15 @@ export class HealthCollector {
     this.latest.delete(endKey(link.id, link.bId));
     this.o.metrics?.forget(link.id);
   }
+}
+
+const peerKeyOf = (link: LinkWithEnds, gatewayId: string): string => endKey(link.id, link.aId === gatewayId ? link.bId : link.aId);
+
+/** What a row says beyond its figures: a change in it is written at the next flush (FIGURES_EVERY_INTERVALS). */
+function kindOf(r: LinkHealthRecord): string {
+  const streak = r.probeFailStreak;
+  const probes = streak === null ? '-' : streak === 0 ? 'ok' : streak < PROBE_FAIL_INTERVALS ? 'missed' : 'failing';
+  return `${r.installed}|${r.innerAddr ?? ''}|${probes}`;
 }
 
 /** Whether the agent probes this link once it has a target (monitor.ts: an inner address and an installed CHILD_SA). */

@@ -1,7 +1,8 @@
 // Data-plane health over the fake IPsec network, with real agents, a real hub and SQLite: each
 // agent's frame reaches the store and /metrics, probes run through "the tunnel" (loopback inner
 // addresses, 127.1.0.0/24 and 127.2.0.0/24, stand in for the LANs), a gateway's report on a link
-// it is not an end of is ignored, and writes stay at one row per link end and interval.
+// it is not an end of is ignored, and writes stay at one row per link end and interval (figures
+// alone every third interval).
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -14,7 +15,7 @@ import type { LinkConfig } from '../../protocol/messages';
 import { hashSecret } from '../../lib/crypto';
 import { silentLogger } from '../../lib/log';
 import { ControllerMetrics } from '../../lib/metrics';
-import { createStore, type HealthStore, type Store } from '../../store';
+import { createStore, type HealthStore, type LinkHealthRecord, type LinkWithEnds, type Store } from '../../store';
 import { Link } from '../../api/schemas/links';
 import { linkView } from '../../api/views';
 import { createPgTestDb, createSqliteTestDb, pgAvailable } from '../helpers/db';
@@ -171,7 +172,8 @@ describe('data-plane health through the hub', () => {
     await stopAgent('gwb');
     await collector.flush();
     const before = { ...writes };
-    const frame = { type: 'health' as const, intervalMs: 10_000, at: new Date().toISOString(), links: [{ name: 'link-L1', installed: true, bytesIn: 7, bytesOut: 7, packetsIn: 7, packetsOut: 7 }] };
+    // A state neither end reported before (the CHILD_SA gone), so both ends are due at this flush.
+    const frame = { type: 'health' as const, intervalMs: 10_000, at: new Date().toISOString(), links: [{ name: 'link-L1', installed: false, bytesIn: 7, bytesOut: 7, packetsIn: 7, packetsOut: 7 }] };
     for (let i = 0; i < 200; i++) await collector.accept(asGatewayId(i % 2 === 0 ? 'gwa' : 'gwb'), frame);
     await collector.flush();
     expect(writes.calls - before.calls).toBe(1);
@@ -205,6 +207,42 @@ describe('data-plane health through the hub', () => {
     expect(verdicts.filter((v) => v.gatewayId === 'gwa' && v.failing)).toHaveLength(1);
     await startAgent('gwb');
     await expect.poll(() => verdicts.slice(count).find((v) => v.gatewayId === 'gwa' && !v.failing), { timeout: 5000 }).toBeDefined();
+  });
+});
+
+describe('the collector\'s writes', () => {
+  it('writes an end whose figures alone moved every third interval, and one whose state changed at the next flush', async () => {
+    let now = Date.parse('2026-01-01T00:00:00Z');
+    const written: LinkHealthRecord[] = [];
+    const link = { id: 'LW', aId: 'gwx', bId: 'gwy', state: 'up', aCidrs: ['10.9.0.0/24'], bCidrs: ['10.8.0.0/24'], a: { name: 'site-x' }, b: { name: 'site-y' } } as unknown as LinkWithEnds;
+    const c = new HealthCollector({
+      linksOf: () => Promise.resolve([link]),
+      store: {
+        putMany: (records) => {
+          written.push(...records);
+          return Promise.resolve();
+        },
+        forLinks: () => Promise.resolve([]),
+      },
+      log: silentLogger,
+      sendTargets: () => undefined,
+      onVerdict: () => undefined,
+      now: () => now,
+    });
+    const report = (bytes: number, more: { installed?: boolean } = {}) => ({ name: 'link-LW', installed: true, bytesIn: bytes, bytesOut: bytes, packetsIn: 1, packetsOut: 1, innerAddr: '10.9.0.1', ...more });
+    const rowsAfter = async (r: ReturnType<typeof report>): Promise<number[]> => {
+      await c.accept(asGatewayId('gwx'), { type: 'health', intervalMs: 10_000, at: new Date(now).toISOString(), links: [r] });
+      await c.flush();
+      now += 10_000;
+      return written.splice(0).map((row) => row.bytesIn);
+    };
+    expect(await rowsAfter(report(1))).toEqual([1]); // first sight
+    expect(await rowsAfter(report(2))).toEqual([]); // counters only
+    expect(await rowsAfter(report(3))).toEqual([]);
+    expect(await rowsAfter(report(4))).toEqual([4]); // the third interval
+    expect(await rowsAfter(report(5, { installed: false }))).toEqual([5]); // the CHILD_SA went: at once
+    expect(await rowsAfter(report(6, { installed: false }))).toEqual([]);
+    await c.close();
   });
 });
 
