@@ -55,6 +55,8 @@ export interface HealthCounts {
   /** LinkHealth rows written, and the putMany calls (flushes) that wrote them. */
   rows: number;
   flushes: number;
+  /** INSERT … ON CONFLICT statements those took (store/health.ts: one per 500 rows of a call). */
+  statements: number;
   /** Probe verdicts passed on (failing, or passing again). */
   verdicts: number;
   /** Link-list reads (store.links.liveWithEndsOf) and peer inner-address reads (store.health.forLinks). */

@@ -69,12 +69,13 @@ async function main(): Promise<void> {
   const store = createStore(db);
   const log = createLogger({ level: 'warn', base: { component: 'hub' } });
   // Counted on the way through, so the orchestrator can print what the health path cost the database.
-  const health: HealthCounts = { frames: 0, settled: 0, failed: 0, ignored: 0, rows: 0, flushes: 0, verdicts: 0, linkReads: 0, peerReads: 0 };
+  const health: HealthCounts = { frames: 0, settled: 0, failed: 0, ignored: 0, rows: 0, flushes: 0, statements: 0, verdicts: 0, linkReads: 0, peerReads: 0 };
   const healthStore: HealthStore = {
     putMany: async (records) => {
       await store.health.putMany(records);
       health.flushes++;
       health.rows += records.length;
+      health.statements += Math.ceil(records.length / 500); // store/health.ts ROWS_PER_STATEMENT
     },
     forLinks: (linkIds) => {
       health.peerReads++;
