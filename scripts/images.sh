@@ -123,7 +123,8 @@ build_agent() {
 build_controller() {
   local ctx=$OUT/controller-context lock
   mkdir -p "$ctx"
-  bash scripts/build-web.sh
+  # Its progress lines go to stderr: this script's stdout is its summary, which callers parse.
+  bash scripts/build-web.sh >&2
   node --import tsx scripts/db.ts generate >/dev/null
 
   # Production node_modules (npm ci --omit=dev), redone only when the lockfile changes. Install

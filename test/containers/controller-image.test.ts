@@ -70,7 +70,7 @@ describe.runIf(!reason)('controller image', () => {
     const base = `http://127.0.0.1:${port}`;
     const healthz = async () => (await fetch(`${base}/healthz`).catch(() => undefined))?.status;
     try {
-      await expect.poll(healthz, { timeout: 60_000, interval: 100 }).toBe(200);
+      await expect.poll(healthz, { timeout: 90_000, interval: 100 }).toBe(200);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${await container.logs()}`);
     }
@@ -90,7 +90,8 @@ describe.runIf(!reason)('controller image', () => {
     const { id } = (await created.json()) as { id: string };
     // A new gateway's discovery is a workflow: 'ready' means the worker runs the bundle from the image.
     await expect.poll(async () => ((await (await api('GET', `/api/gateways/${id}`)).json()) as { state: string }).state, { timeout: 30_000, interval: 200 }).toBe('ready');
-  });
+    // Longer than the polls above together, so a slow start fails with the container's log, not the test's timeout.
+  }, 150_000);
 
   it('a second build with nothing changed is a cache hit and takes seconds', async () => {
     // The build inputs as hashed by images.sh: in a working tree being edited meanwhile, an image
