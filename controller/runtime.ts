@@ -225,6 +225,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         batch: ({ rows }) => {
           const changed = [...new Set(rows.filter((row) => row.kind === 'gateway').map((row) => asGatewayId(row.entityId)))];
           if (changed.length > 0) h.recheck(changed).catch((err: unknown) => log.warn('could not recheck agents of changed gateways', { err }));
+          // An edited or deleted link leaves the health collector's cache at once (its ends, networks and state are read again).
+          const links = [...new Set(rows.filter((row) => row.kind === 'link').map((row) => row.entityId))];
+          if (links.length > 0) collector.linksChanged(links);
         },
       });
     }

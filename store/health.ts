@@ -32,8 +32,14 @@ export interface HealthStore {
   forLinks(linkIds: readonly string[]): Promise<LinkHealthRecord[]>;
 }
 
-/** Rows per INSERT: 18 values each stays far below PostgreSQL's 65,535 parameters and SQLite's 32,766. */
+/** Rows per INSERT … VALUES (SQLite): 18 parameters each stays far below its 32,766. */
 const ROWS_PER_STATEMENT = 500;
+/**
+ * Rows per INSERT … SELECT FROM json_to_recordset (PostgreSQL): one parameter per statement. At
+ * 18,000 agents (bench:hub) a parameter per value cost the controller ~60 µs per row in the
+ * driver; one JSON text per 2,000 rows costs a third of that.
+ */
+const JSON_ROWS_PER_STATEMENT = 2000;
 const COLUMNS = ['linkId', 'gatewayId', 'end', 'installed', 'bytesIn', 'bytesOut', 'packetsIn', 'packetsOut', 'lastInAt', 'lastOutAt', 'establishedAt', 'rekeyAt', 'innerAddr', 'rttP50Ms', 'probesSent', 'probesAnswered', 'probeFailStreak', 'measuredAt'] as const;
 const columnList = raw(COLUMNS.map((column) => `"${column}"`).join(', '));
 const updates = raw(
@@ -42,20 +48,40 @@ const updates = raw(
     .join(', '),
 );
 
+const valuesRow = (r: LinkHealthRecord): Sql =>
+  sql`(${r.linkId}, ${r.gatewayId}, ${r.end}, ${r.installed}, ${BigInt(Math.trunc(r.bytesIn))}, ${BigInt(Math.trunc(r.bytesOut))}, ${BigInt(Math.trunc(r.packetsIn))}, ${BigInt(Math.trunc(r.packetsOut))}, ${r.lastInAt}, ${r.lastOutAt}, ${r.establishedAt}, ${r.rekeyAt}, ${r.innerAddr}, ${r.rttP50Ms}, ${r.probesSent}, ${r.probesAnswered}, ${r.probeFailStreak}, ${r.measuredAt})`;
+
+/** PostgreSQL: the rows as one JSON parameter. Times as ISO text: timestamp(3) keeps Prisma's UTC wall-clock convention (see presence.ts). */
+function jsonRows(records: readonly LinkHealthRecord[]): Sql {
+  const iso = (at: Date | null) => (at ? at.toISOString() : null);
+  const rows = records.map((r) => ({
+    ...r,
+    bytesIn: Math.trunc(r.bytesIn),
+    bytesOut: Math.trunc(r.bytesOut),
+    packetsIn: Math.trunc(r.packetsIn),
+    packetsOut: Math.trunc(r.packetsOut),
+    lastInAt: iso(r.lastInAt),
+    lastOutAt: iso(r.lastOutAt),
+    establishedAt: iso(r.establishedAt),
+    rekeyAt: iso(r.rekeyAt),
+    measuredAt: iso(r.measuredAt),
+  }));
+  return sql`SELECT ${columnList} FROM json_to_recordset(${JSON.stringify(rows)}::json) AS v("linkId" text, "gatewayId" text, "end" text, "installed" boolean, "bytesIn" bigint, "bytesOut" bigint, "packetsIn" bigint, "packetsOut" bigint, "lastInAt" timestamp(3), "lastOutAt" timestamp(3), "establishedAt" timestamp(3), "rekeyAt" timestamp(3), "innerAddr" text, "rttP50Ms" double precision, "probesSent" integer, "probesAnswered" integer, "probeFailStreak" integer, "measuredAt" timestamp(3))`;
+}
+
 export function healthStore(conn: Conn): HealthStore {
   return {
-    // One upsert statement per 500 link ends (raw SQL: the model API's per-row upserts in a
-    // transaction cost most of a hub's CPU at thousands of links, docs/decisions.md "Few tasks per link").
+    // One upsert statement per 2,000 link ends (PostgreSQL) or 500 (SQLite), raw SQL: the model
+    // API's per-row upserts in a transaction cost most of a hub's CPU at thousands of links.
     async putMany(records) {
       // A statement may not touch one row twice (PostgreSQL refuses): the latest record per end wins.
       const latest = [...new Map(records.map((r) => [`${r.linkId}\u0000${r.gatewayId}`, r])).values()];
       const statements: Sql[] = [];
-      for (let i = 0; i < latest.length; i += ROWS_PER_STATEMENT) {
-        const rows = latest.slice(i, i + ROWS_PER_STATEMENT).map(
-          (r) =>
-            sql`(${r.linkId}, ${r.gatewayId}, ${r.end}, ${r.installed}, ${BigInt(Math.trunc(r.bytesIn))}, ${BigInt(Math.trunc(r.bytesOut))}, ${BigInt(Math.trunc(r.packetsIn))}, ${BigInt(Math.trunc(r.packetsOut))}, ${r.lastInAt}, ${r.lastOutAt}, ${r.establishedAt}, ${r.rekeyAt}, ${r.innerAddr}, ${r.rttP50Ms}, ${r.probesSent}, ${r.probesAnswered}, ${r.probeFailStreak}, ${r.measuredAt})`,
-        );
-        statements.push(sql`INSERT INTO "LinkHealth" (${columnList}) VALUES ${join(rows)} ON CONFLICT ("linkId", "gatewayId") DO UPDATE SET ${updates}`);
+      const rowsPer = conn.kind === 'postgresql' ? JSON_ROWS_PER_STATEMENT : ROWS_PER_STATEMENT;
+      for (let i = 0; i < latest.length; i += rowsPer) {
+        const chunk = latest.slice(i, i + rowsPer);
+        const source = conn.kind === 'postgresql' ? jsonRows(chunk) : sql`VALUES ${join(chunk.map(valuesRow))}`;
+        statements.push(sql`INSERT INTO "LinkHealth" (${columnList}) ${source} ON CONFLICT ("linkId", "gatewayId") DO UPDATE SET ${updates}`);
       }
       await conn.batch(statements);
     },
