@@ -95,6 +95,9 @@ build() {
     # --network host: apt-get inside the build reaches the Debian mirror the host uses.
     podman build --quiet --format docker --network host --build-arg "BASE=$BASE" --label "$LABEL=$hash" -t "$image" -f "$file" "$ctx" >/dev/null
     status=built
+    # The image this one replaced is left untagged: remove ours that no container uses, so
+    # rebuilds during development do not fill the disk (another tool's images are not touched).
+    podman image prune --force --filter "label=$LABEL" >/dev/null 2>&1 || true
   fi
   local size
   size=$(podman image inspect --format '{{.Size}}' "$image")
