@@ -1,6 +1,6 @@
 // Carries the request id of the API call behind a link's current operation: it arrives as a
 // header on the workflow's start or on the signal that begins an operation, is kept in the memo
-// (visible in the Temporal UI and its list filters), put on every activity's header (their logs
+// (the last API call's, visible in the Temporal UI), put on every activity's header (their logs
 // and the audit records of cloud changes name it) and on the workflow's own log lines.
 import { defaultPayloadConverter, upsertMemo, workflowInfo, type Headers, type WorkflowInterceptors } from '@temporalio/workflow';
 import { OPERATION_SIGNALS, REQUEST_ID_HEADER } from '../contracts/request-id';
@@ -23,10 +23,15 @@ function headerValue(headers: Headers): string | undefined {
   return typeof value === 'string' ? value : undefined;
 }
 
+/**
+ * A new operation: its activities carry its id (none when the controller acts on its own, e.g. a
+ * gateway reconnected). The memo names the last API call only: clearing it at every reconnect
+ * would cost a history event each time and lose the call an operator looks for.
+ */
 function follow(next: string | undefined): void {
   if (next === requestId) return;
   requestId = next;
-  upsertMemo({ requestId: next ?? null });
+  if (next !== undefined) upsertMemo({ requestId: next });
 }
 
 function withHeader(headers: Headers): Headers {
