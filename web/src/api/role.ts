@@ -4,16 +4,10 @@
 import { useEffect, useSyncExternalStore } from 'react';
 import { apiClient, type Role } from './client';
 import { getToken, onTokenChange } from './auth';
+// The controller's own grant table (api/roles.ts imports nothing): the console cannot drift from it.
+import { allows, type Access } from '../../../api/roles';
 
-/** What an action needs, as the controller's api/roles.ts names it. */
-export type Access = 'read' | 'operate' | 'audit' | 'admin';
-
-const GRANTS: Record<Access, readonly Role[]> = {
-  read: ['admin', 'operator', 'viewer', 'auditor'],
-  operate: ['admin', 'operator'],
-  audit: ['admin', 'auditor'],
-  admin: ['admin'],
-};
+export type { Access };
 
 type Listener = () => void;
 const listeners = new Set<Listener>();
@@ -71,7 +65,7 @@ export function useRole(): Role | null {
   return current;
 }
 
-export const roleAllows = (r: Role | null, access: Access): boolean => r === null || GRANTS[access].includes(r);
+export const roleAllows = (r: Role | null, access: Access): boolean => r === null || allows(r, access);
 
 /** Whether the caller may do what `access` needs (true while the role is unknown). */
 export function useCan(access: Access): boolean {
