@@ -41,6 +41,8 @@ const schema = z.object({
   METRICS_HOST: z.string().default('127.0.0.1'),
   /** Host header values the API answers (DNS-rebinding guard); comma-separated, "*" turns the check off. */
   API_ALLOWED_HOSTS: list.optional(),
+  /** A workflow bundle made at build time (the controller image sets it); without it the worker bundles at start. */
+  WORKFLOW_BUNDLE: z.string().min(1).optional(),
   /** PEM certificate chain and key: both listeners serve HTTPS/WSS; re-read on SIGHUP. */
   TLS_CERT: z.string().optional(),
   TLS_KEY: z.string().optional(),

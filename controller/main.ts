@@ -79,6 +79,7 @@ async function main(): Promise<void> {
     cloudEndpointAllow: config.CLOUD_ENDPOINT_ALLOW ?? [],
     pskRotationDays: config.PSK_ROTATION_DAYS,
     temporalUiUrl: uiUrl,
+    ...(config.WORKFLOW_BUNDLE ? { workflowBundlePath: config.WORKFLOW_BUNDLE } : {}),
     taskQueue: config.TEMPORAL_TASK_QUEUE,
     instanceId: config.HUB_INSTANCE_ID,
     secretKey,

@@ -69,6 +69,8 @@ export interface RuntimeOptions {
   log: Logger;
   /** Pre-built workflow bundle (tests share one across controllers to save ~1.5 s each). */
   workflowBundle?: WorkflowBundleWithSourceMap;
+  /** A bundle file made at build time (WORKFLOW_BUNDLE), used when workflowBundle is not given. */
+  workflowBundlePath?: string;
   /** Per-provider API budgets overriding the defaults (CLOUD_RATE_LIMITS). */
   cloudBudgets?: BudgetOverrides;
   /** How often budget workers look for new accounts/regions. */
@@ -459,8 +461,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (options.roles.includes('worker')) {
         // WORKFLOW_BUNDLE: a bundle made at image build (scripts/images.sh), so a
         // container neither needs the workflows' TypeScript nor spends ~1.5 s bundling at every start.
-        const prebuilt = process.env.WORKFLOW_BUNDLE;
-        const bundle = options.workflowBundle ?? (prebuilt ? { codePath: prebuilt } : await bundleWorkflows());
+        const bundle = options.workflowBundle ?? (options.workflowBundlePath ? { codePath: options.workflowBundlePath } : await bundleWorkflows());
         workers.push(await Worker.create({ connection: nativeConnection, namespace: options.temporalNamespace, taskQueue: options.taskQueue, workflowBundle: bundle, activities, ...workerOptions }));
       }
       if (options.roles.includes('worker')) {
