@@ -69,36 +69,87 @@ export interface HealthCollectorOptions {
   now?: () => number;
 }
 
-/** A link as last read through either of its ends. */
+/**
+ * A link as last read through either of its ends: only what the reports are checked against (the
+ * gateways' own records stay out of this process's heap, 9,000 links of it at 18,000 agents).
+ */
 interface CachedLink {
   at: number;
-  link: LinkWithEnds;
+  id: string;
+  aId: string;
+  bId: string;
+  aCidrs: string[];
+  bCidrs: string[];
+  aName: string;
+  bName: string;
+  state: string;
+  /** Each end's key in `latest`, made once per read rather than once per report. */
+  aKey: string;
+  bKey: string;
   /** Per end, the inner address last found inside its networks: an agent repeats it every frame, and parsing CIDRs each time showed in profiles. */
-  inside: { a?: string; b?: string };
+  insideA?: string;
+  insideB?: string;
+  /** Each end's entry in `latest` as last found (see endOf). */
+  endA?: LatestEnd;
+  endB?: LatestEnd;
 }
 
+/**
+ * The latest report of one link end seen by this process, kept as plain numbers and updated in
+ * place: a new record (with its Dates) per frame lived until the next one, so each frame's
+ * record outlived the young generation and 1,800 a second piled up in the old one (bench:hub
+ * saw the heap grow by 340 MiB and the hub's main thread spend a fifth of its time in GC).
+ * The row is made from it when it is written (recordOf).
+ */
 interface LatestEnd {
-  record: LinkHealthRecord;
+  linkId: string;
+  gatewayId: GatewayId;
+  end: LinkEnd;
+  /** The other end's key in `latest`, so a link's two ends are found without a scan. */
+  peerKey: string;
+  installed: boolean;
+  bytesIn: number;
+  bytesOut: number;
+  packetsIn: number;
+  packetsOut: number;
+  /** Epoch milliseconds, as the report's seconds make them from its measuring time; NaN: not reported. */
+  lastInAt: number;
+  lastOutAt: number;
+  establishedAt: number;
+  rekeyAt: number;
+  innerAddr: string | null;
+  rttP50Ms: number | null;
+  probesSent: number;
+  probesAnswered: number;
+  probeFailStreak: number | null;
+  measuredAt: number;
   seenAt: number;
   intervalMs: number;
   failing: boolean;
-  /** The other end's key in `latest`, so a link's two ends are found without a scan. */
-  peerKey: string;
-  /** When this end's row was last queued for writing, and its kind then (see FIGURES_EVERY_INTERVALS). */
-  written: { at: number; kind: string };
+  /** When this end's row was last queued for writing, and what it said then beyond its figures (see FIGURES_EVERY_INTERVALS). */
+  writtenAt: number;
+  writtenInstalled: boolean;
+  writtenInner: string | null;
+  writtenProbes: ProbeKind;
+  /** Out of `latest` (forgotten): a link's reference to it no longer counts. */
+  gone: boolean;
 }
 
-/** A frame waiting for the one before it from the same gateway; a newer frame takes its place. */
-interface Queued {
-  frame: HealthFrame;
-  done: Promise<void>;
+/** An end's probes: not probing, all answered, some interval missed, failing. */
+type ProbeKind = 0 | 1 | 2 | 3;
+
+/** Frames of one gateway: the one being taken, and one waiting behind it (a newer frame takes its place). */
+interface Flow {
+  running: Promise<void>;
+  queued?: { frame: HealthFrame; done: Promise<void> };
 }
 
 const endKey = (linkId: string, gatewayId: string): string => `${linkId}|${gatewayId}`;
 
 export class HealthCollector {
-  private readonly pending = new Map<string, LinkHealthRecord>();
-  /** Latest record per link end seen by this process, and when (for metrics and probe targets). */
+  /** Link ends whose row is due at the next flush, by key; each is written with its newest figures. */
+  private readonly pending = new Map<string, LatestEnd>();
+  /** Latest report per link end seen by this process, and when (for metrics and probe targets). */
   private readonly latest = new Map<string, LatestEnd>();
   /**
    * Links by connection name, whoever's read brought them: a link read for one end also vouches
@@ -111,9 +162,11 @@ export class HealthCollector {
   private readonly readWaiters: Array<() => void> = [];
   /** Inner addresses of link ends held by other processes, read from the database. */
   private readonly remoteInner = new Map<string, { addr: string | null; at: number }>();
-  /** Per gateway: the frame being taken (its promise) and one waiting behind it, so a slow database cannot queue frames without bound. */
-  private readonly running = new Map<GatewayId, Promise<void>>();
-  private readonly queued = new Map<GatewayId, Queued>();
+  /**
+   * Per gateway, frames whose handling waits for the database, so a slow database cannot queue
+   * frames without bound. A frame the caches answer is done at once and leaves nothing here.
+   */
+  private readonly flows = new Map<GatewayId, Flow>();
   private flushTimer?: NodeJS.Timeout;
   private flushing: Promise<void> = Promise.resolve();
   private closed = false;
@@ -134,128 +187,201 @@ export class HealthCollector {
    * the one queued behind it (fresher figures; an agent sends one per interval anyway).
    */
   accept(gatewayId: GatewayId, frame: HealthFrame): Promise<void> {
-    const queued = this.queued.get(gatewayId);
-    if (queued) {
-      queued.frame = frame;
+    // Mostly nothing waits on the database, and then there is no flow to look up.
+    const flow = this.flows.size === 0 ? undefined : this.flows.get(gatewayId);
+    if (flow?.queued) {
+      flow.queued.frame = frame;
+      return flow.queued.done;
+    }
+    if (flow) {
+      const queued = { frame } as NonNullable<Flow['queued']>;
+      const take = (): Promise<void> => {
+        flow.queued = undefined;
+        return this.takeSafely(gatewayId, queued.frame);
+      };
+      queued.done = flow.running.then(take, take);
+      flow.queued = queued;
+      this.follow(gatewayId, flow, queued.done);
       return queued.done;
     }
-    const before = this.running.get(gatewayId);
-    const entry = { frame } as Queued;
-    const take = (): Promise<void> => {
-      this.queued.delete(gatewayId);
-      try {
-        return this.take(gatewayId, entry.frame);
-      } catch (err) {
-        return Promise.reject(err instanceof Error ? err : new Error(String(err)));
-      }
-    };
-    entry.done = before ? before.then(take, take) : take();
-    if (before) this.queued.set(gatewayId, entry);
-    this.running.set(gatewayId, entry.done);
+    const done = this.takeSafely(gatewayId, frame);
+    if (done !== DONE) {
+      const started: Flow = { running: done };
+      this.flows.set(gatewayId, started);
+      this.follow(gatewayId, started, done);
+    }
+    return done;
+  }
+
+  /** Makes `done` the gateway's running frame, and drops the flow once the last of its frames is done. */
+  private follow(gatewayId: GatewayId, flow: Flow, done: Promise<void>): void {
+    flow.running = done;
     const settled = (): void => {
-      if (this.running.get(gatewayId) === entry.done) this.running.delete(gatewayId);
+      if (flow.running === done && !flow.queued && this.flows.get(gatewayId) === flow) this.flows.delete(gatewayId);
     };
-    entry.done.then(settled, settled);
-    return entry.done;
+    done.then(settled, settled);
+  }
+
+  private takeSafely(gatewayId: GatewayId, frame: HealthFrame): Promise<void> {
+    try {
+      return this.take(gatewayId, frame);
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
   }
 
   /** Without a promise of its own unless the database must be read: most frames need only the caches. */
   private take(gatewayId: GatewayId, frame: HealthFrame): Promise<void> {
     const now = this.now();
-    const lastRead = this.readOf.get(gatewayId)?.at;
-    if ((lastRead === undefined || now - lastRead >= LINK_REREAD_MS) && frame.links.some((r) => this.stale(gatewayId, r, now))) {
-      return this.readLinks(gatewayId, frame).then(() => this.apply(gatewayId, frame));
+    const links = this.cachedLinks(frame);
+    let stale = false;
+    for (let i = 0; i < links.length && !stale; i++) stale = this.stale(gatewayId, links[i], frame.links[i]!, now);
+    if (stale) {
+      const lastRead = this.readOf.get(gatewayId)?.at;
+      if (lastRead === undefined || now - lastRead >= LINK_REREAD_MS) return this.readLinks(gatewayId, frame).then(() => this.apply(gatewayId, frame, this.cachedLinks(frame)));
     }
-    return this.apply(gatewayId, frame);
+    return this.apply(gatewayId, frame, links);
   }
 
-  private apply(gatewayId: GatewayId, frame: HealthFrame): Promise<void> {
+  /** The cached link of each report, in order (one map lookup per report and frame). */
+  private cachedLinks(frame: HealthFrame): Array<CachedLink | undefined> {
+    const links = new Array<CachedLink | undefined>(frame.links.length);
+    for (let i = 0; i < links.length; i++) links[i] = this.links.get(frame.links[i]!.name);
+    return links;
+  }
+
+  private apply(gatewayId: GatewayId, frame: HealthFrame, links: Array<CachedLink | undefined>): Promise<void> {
     const now = this.now();
-    const measuredAt = new Date(Math.min(Date.parse(frame.at), now));
-    const reported: Array<{ link: LinkWithEnds; report: LinkHealthReport }> = [];
-    for (const report of frame.links) {
-      const cached = this.links.get(report.name);
-      const link = cached?.link;
-      if (!cached || !link || (link.aId !== gatewayId && link.bId !== gatewayId)) {
+    const measuredAt = Math.min(Date.parse(frame.at), now);
+    let peersToRead: CachedLink[] | undefined;
+    let retarget = false;
+    for (let i = 0; i < links.length; i++) {
+      const report = frame.links[i]!;
+      const link = links[i];
+      if (!link || (link.aId !== gatewayId && link.bId !== gatewayId)) {
         this.ignored++;
         this.o.log.debug('health report for a link the gateway is not an end of; ignored', { gatewayId, name: report.name });
         continue;
       }
-      reported.push({ link, report });
       const end: LinkEnd = link.aId === gatewayId ? 'a' : 'b';
-      const record = toRecord(link, gatewayId, end, report, measuredAt, report.innerAddr !== undefined && this.inside(cached, end, report.innerAddr));
-      const key = endKey(link.id, gatewayId);
-      const previous = this.latest.get(key);
-      const failing = report.probe !== undefined && report.installed && report.probe.failStreak >= PROBE_FAIL_INTERVALS;
+      const key = end === 'a' ? link.aKey : link.bKey;
+      const peerKey = end === 'a' ? link.bKey : link.aKey;
+      const innerAddr = report.innerAddr !== undefined && this.inside(link, end, report.innerAddr) ? report.innerAddr : null;
+      const previous = this.endOf(link, end);
+      const entry = previous ?? newEnd(link.id, gatewayId, end, peerKey);
+      const wasFailing = previous?.failing;
+      update(entry, report, innerAddr, measuredAt, now, frame.intervalMs);
+      const probesNow = probeKind(entry.probeFailStreak);
+      // A row is due when what it says changed in kind, or its figures are old enough; one already
+      // due this flush is the same object, so it is written with the newest figures anyway.
+      const due =
+        !previous ||
+        entry.writtenInstalled !== entry.installed ||
+        entry.writtenInner !== entry.innerAddr ||
+        entry.writtenProbes !== probesNow ||
+        now - entry.writtenAt >= (FIGURES_EVERY_INTERVALS - 0.5) * frame.intervalMs;
+      if (due) {
+        entry.writtenAt = now;
+        entry.writtenInstalled = entry.installed;
+        entry.writtenInner = entry.innerAddr;
+        entry.writtenProbes = probesNow;
+        this.pending.set(key, entry);
+      }
+      if (!previous) {
+        this.latest.set(key, entry);
+        if (end === 'a') link.endA = entry;
+        else link.endB = entry;
+      }
       const passing = report.probe !== undefined && report.probe.answered > 0;
-      const kind = kindOf(record);
-      const due = !previous || previous.written.kind !== kind || now - previous.written.at >= (FIGURES_EVERY_INTERVALS - 0.5) * frame.intervalMs;
-      // A row already due this flush takes the newest figures anyway.
-      if (due || this.pending.has(key)) this.pending.set(key, record);
-      const written = due ? { at: now, kind } : previous.written;
-      this.latest.set(key, { record, seenAt: now, intervalMs: frame.intervalMs, failing, peerKey: endKey(link.id, end === 'a' ? link.bId : link.aId), written });
-      if (failing && previous?.failing !== true) {
-        const peer = end === 'a' ? link.b : link.a;
-        const seconds = Math.round((report.probe!.failStreak * frame.intervalMs) / 1000);
-        this.o.onVerdict({ linkId: link.id, gatewayId, failing: true, reason: `no probe answer from ${peer.name} through the tunnel for ${seconds} s; IKE is up` });
-      } else if (passing && (previous?.failing === true || (previous === undefined && link.state === 'degraded'))) {
+      if (entry.failing && wasFailing !== true) {
+        const peer = end === 'a' ? link.bName : link.aName;
+        const seconds = Math.round((entry.probeFailStreak! * frame.intervalMs) / 1000);
+        this.o.onVerdict({ linkId: link.id, gatewayId, failing: true, reason: `no probe answer from ${peer} through the tunnel for ${seconds} s; IKE is up` });
+      } else if (passing && (wasFailing === true || (previous === undefined && link.state === 'degraded'))) {
         // First sight (e.g. after a controller restart): only a degraded link may wait for this.
         this.o.onVerdict({ linkId: link.id, gatewayId, failing: false });
       }
-      this.reportMetrics(link);
+      const peer = this.endOf(link, end === 'a' ? 'b' : 'a');
+      this.reportMetrics(link.id, end === 'a' ? entry : peer, end === 'a' ? peer : entry);
+      if (!peer && this.peerUnknown(peerKey, report, now)) (peersToRead ??= []).push(link);
+      else if (!retarget && probes(report) && report.probe?.target !== this.targetOf(peerKey, peer)) retarget = true;
     }
     this.scheduleFlush(frame.intervalMs);
-    const unknown = this.peersToRead(gatewayId, reported);
-    if (unknown.length === 0) {
-      this.sendTargets(gatewayId, reported);
-      return DONE;
-    }
-    return this.readPeers(gatewayId, unknown).then(() => this.sendTargets(gatewayId, reported));
+    if (peersToRead) return this.readPeers(gatewayId, peersToRead).then(() => this.sendTargets(gatewayId, frame));
+    if (retarget) this.sendTargets(gatewayId, frame);
+    return DONE;
   }
 
   /**
    * Sent only when the agent probes somewhere else than it should (it says where in each report):
    * after its (re)start, or when a peer's address became known or moved. Not once per frame.
    */
-  private sendTargets(gatewayId: GatewayId, reported: Array<{ link: LinkWithEnds; report: LinkHealthReport }>): void {
-    const targets = this.targetsOf(gatewayId, reported);
-    if (reported.some(({ link, report }) => probes(report) && report.probe?.target !== targets.get(link.id))) {
-      this.o.sendTargets(
-        gatewayId,
-        reported.flatMap(({ link }) => {
-          const addr = targets.get(link.id);
-          return addr ? [{ name: connName(asLinkId(link.id)), addr }] : [];
-        }),
-      );
+  private sendTargets(gatewayId: GatewayId, frame: HealthFrame): void {
+    const targets: ProbeTarget[] = [];
+    let differs = false;
+    for (const report of frame.links) {
+      const link = this.links.get(report.name);
+      if (!link || (link.aId !== gatewayId && link.bId !== gatewayId)) continue;
+      const peerKey = link.aId === gatewayId ? link.bKey : link.aKey;
+      const addr = this.targetOf(peerKey, this.latest.get(peerKey));
+      if (probes(report) && report.probe?.target !== addr) differs = true;
+      if (addr) targets.push({ name: report.name, addr });
     }
+    if (differs) this.o.sendTargets(gatewayId, targets);
+  }
+
+  /** A peer end's inner address: from this process's own reports, else as read from the database. */
+  private targetOf(peerKey: string, local: LatestEnd | undefined): string | undefined {
+    return (local ? local.innerAddr : this.remoteInner.get(peerKey)?.addr) ?? undefined;
+  }
+
+  /** An end's entry: through the link's own reference while that is still the one in `latest`, else looked up there (and remembered). */
+  private endOf(link: CachedLink, end: LinkEnd): LatestEnd | undefined {
+    const known = end === 'a' ? link.endA : link.endB;
+    if (known && !known.gone) return known;
+    const entry = this.latest.get(end === 'a' ? link.aKey : link.bKey);
+    if (end === 'a') link.endA = entry;
+    else link.endB = entry;
+    return entry;
+  }
+
+  /** Takes an end out of `latest`; references to it held by cached links go stale with it. */
+  private dropEnd(key: string): void {
+    const entry = this.latest.get(key);
+    if (!entry) return;
+    entry.gone = true;
+    this.latest.delete(key);
   }
 
   /**
    * A report the cache cannot vouch for: a link not cached (or not this gateway's), cached too
    * long, or an inner address outside the end's cached networks.
    */
-  private stale(gatewayId: GatewayId, r: LinkHealthReport, now: number): boolean {
-    const cached = this.links.get(r.name);
-    if (!cached || now - cached.at >= CACHE_TTL_MS) return true;
-    const { link } = cached;
+  private stale(gatewayId: GatewayId, link: CachedLink | undefined, r: LinkHealthReport, now: number): boolean {
+    if (!link || now - link.at >= CACHE_TTL_MS) return true;
     if (link.aId !== gatewayId && link.bId !== gatewayId) return true;
-    return r.innerAddr !== undefined && !this.inside(cached, link.aId === gatewayId ? 'a' : 'b', r.innerAddr);
+    return r.innerAddr !== undefined && !this.inside(link, link.aId === gatewayId ? 'a' : 'b', r.innerAddr);
   }
 
   /** Whether an address lies inside the networks of this end of a cached link. */
-  private inside(cached: CachedLink, end: LinkEnd, addr: string): boolean {
-    if (cached.inside[end] === addr) return true;
-    const ok = innerAddrFor(end === 'a' ? cached.link.aCidrs : cached.link.bCidrs, [addr]) !== undefined;
-    if (ok) cached.inside[end] = addr;
+  private inside(link: CachedLink, end: LinkEnd, addr: string): boolean {
+    if ((end === 'a' ? link.insideA : link.insideB) === addr) return true;
+    const ok = innerAddrFor(end === 'a' ? link.aCidrs : link.bCidrs, [addr]) !== undefined;
+    if (ok && end === 'a') link.insideA = addr;
+    else if (ok) link.insideB = addr;
     return ok;
   }
 
   /** Drops these links from the cache (changed CIDRs, deleted, state), so the next report of either end reads them again. For the controller's change feed. */
   linksChanged(linkIds: readonly string[]): void {
     for (const id of linkIds) {
-      const cached = this.links.get(connName(asLinkId(id)));
-      this.links.delete(connName(asLinkId(id)));
-      if (cached) for (const gatewayId of [cached.link.aId, cached.link.bId]) this.remoteInner.delete(endKey(id, gatewayId));
+      const name = connName(asLinkId(id));
+      const cached = this.links.get(name);
+      this.links.delete(name);
+      if (cached) {
+        this.remoteInner.delete(cached.aKey);
+        this.remoteInner.delete(cached.bKey);
+      }
     }
   }
 
@@ -272,7 +398,7 @@ export class HealthCollector {
     clearTimeout(this.flushTimer);
     this.flushTimer = undefined;
     const run = async (): Promise<void> => {
-      const records = [...this.pending.values()];
+      const records = Array.from(this.pending.values(), recordOf);
       this.pending.clear();
       try {
         await this.o.store.putMany(records);
@@ -305,15 +431,15 @@ export class HealthCollector {
     for (const link of list) {
       const name = connName(asLinkId(link.id));
       names.add(name);
-      this.links.set(name, { at, link, inside: {} });
+      this.links.set(name, cachedLink(link, at));
     }
     const before = this.readOf.get(gatewayId)?.names ?? new Set<string>();
     this.readOf.set(gatewayId, { at, names });
     for (const name of [...before, ...frame.links.map((r) => r.name)]) {
       const cached = this.links.get(name);
-      if (names.has(name) || !cached || (cached.link.aId !== gatewayId && cached.link.bId !== gatewayId)) continue;
+      if (names.has(name) || !cached || (cached.aId !== gatewayId && cached.bId !== gatewayId)) continue;
       this.links.delete(name);
-      this.forgetLink(cached.link);
+      this.forgetLink(cached);
     }
   }
 
@@ -330,53 +456,34 @@ export class HealthCollector {
   }
 
   /**
-   * Reported links whose peer's inner address must be read from the database: the peer is not held
-   * by this process, and its address is unknown for an interval, its probes from this end go
-   * unanswered (the peer's address may have moved), or it was read CACHE_TTL_MS ago.
+   * Whether a peer end not held by this process must have its inner address read from the
+   * database: unknown for an interval, its probes from this end go unanswered (the peer's address
+   * may have moved), or it was read CACHE_TTL_MS ago.
    */
-  private peersToRead(gatewayId: GatewayId, reported: Array<{ link: LinkWithEnds; report: LinkHealthReport }>): LinkWithEnds[] {
-    const now = this.now();
-    return reported.flatMap(({ link, report }) => {
-      const key = peerKeyOf(link, gatewayId);
-      if (this.latest.has(key)) return [];
-      const known = this.remoteInner.get(key);
-      if (!known) return [link];
-      const age = now - known.at;
-      const stale = known.addr === null ? age >= MAX_FLUSH_MS : age >= CACHE_TTL_MS || ((report.probe?.failStreak ?? 0) > 0 && age >= LINK_REREAD_MS);
-      return stale ? [link] : [];
-    });
+  private peerUnknown(peerKey: string, report: LinkHealthReport, now: number): boolean {
+    const known = this.remoteInner.get(peerKey);
+    if (!known) return true;
+    const age = now - known.at;
+    return known.addr === null ? age >= MAX_FLUSH_MS : age >= CACHE_TTL_MS || ((report.probe?.failStreak ?? 0) > 0 && age >= LINK_REREAD_MS);
   }
 
-  private async readPeers(gatewayId: GatewayId, links: LinkWithEnds[]): Promise<void> {
+  private async readPeers(gatewayId: GatewayId, links: CachedLink[]): Promise<void> {
     const rows = await this.limited(() => this.o.store.forLinks(links.map((link) => link.id))).catch(() => []);
     const byEnd = new Map(rows.map((r) => [endKey(r.linkId, r.gatewayId), r.innerAddr]));
-    for (const link of links) this.remoteInner.set(peerKeyOf(link, gatewayId), { addr: byEnd.get(peerKeyOf(link, gatewayId)) ?? null, at: this.now() });
-  }
-
-  /** Each reported link's peer inner address (by link id): from this process's own reports, else as read from the database. */
-  private targetsOf(gatewayId: GatewayId, reported: Array<{ link: LinkWithEnds; report: LinkHealthReport }>): Map<string, string> {
-    const targets = new Map<string, string>();
-    for (const { link } of reported) {
-      const key = peerKeyOf(link, gatewayId);
-      const addr = this.latest.get(key)?.record.innerAddr ?? this.remoteInner.get(key)?.addr;
-      if (addr) targets.set(link.id, addr);
+    const at = this.now();
+    for (const link of links) {
+      const peerKey = link.aId === gatewayId ? link.bKey : link.aKey;
+      this.remoteInner.set(peerKey, { addr: byEnd.get(peerKey) ?? null, at });
     }
-    return targets;
   }
 
   /** One sample per link: end a's view when this process holds it, else end b's. */
-  private reportMetrics(link: LinkWithEnds): void {
-    if (!this.o.metrics) return;
-    const ends = [this.latest.get(endKey(link.id, link.aId)), this.latest.get(endKey(link.id, link.bId))].filter((e): e is LatestEnd => e !== undefined);
-    const first = ends[0];
-    if (!first) return;
-    const r = first.record;
-    this.o.metrics.report(link.id, {
-      rxBytes: r.bytesIn,
-      txBytes: r.bytesOut,
-      ...(r.rttP50Ms !== null ? { rttSeconds: r.rttP50Ms / 1000 } : {}),
-      up: ends.every((e) => e.record.installed && !e.failing),
-    });
+  private reportMetrics(linkId: string, a: LatestEnd | undefined, b: LatestEnd | undefined): void {
+    const first = a ?? b;
+    if (!this.o.metrics || !first) return;
+    const up = (!a || (a.installed && !a.failing)) && (!b || (b.installed && !b.failing));
+    if (first.rttP50Ms !== null) this.o.metrics.report(linkId, { rxBytes: first.bytesIn, txBytes: first.bytesOut, rttSeconds: first.rttP50Ms / 1000, up });
+    else this.o.metrics.report(linkId, { rxBytes: first.bytesIn, txBytes: first.bytesOut, up });
   }
 
   /**
@@ -387,58 +494,122 @@ export class HealthCollector {
     const now = this.now();
     for (const [key, entry] of this.latest) {
       if (now - entry.seenAt <= 3 * entry.intervalMs + MAX_FLUSH_MS) continue;
-      this.latest.delete(key);
-      if (!this.latest.has(entry.peerKey)) this.o.metrics?.forget(entry.record.linkId);
+      this.dropEnd(key);
+      if (!this.latest.has(entry.peerKey)) this.o.metrics?.forget(entry.linkId);
     }
     for (const [name, cached] of this.links) if (now - cached.at >= 2 * CACHE_TTL_MS) this.links.delete(name);
     for (const [gatewayId, read] of this.readOf) if (now - read.at >= 2 * CACHE_TTL_MS) this.readOf.delete(gatewayId);
     for (const [key, known] of this.remoteInner) if (now - known.at >= CACHE_TTL_MS) this.remoteInner.delete(key);
   }
 
-  private forgetLink(link: LinkWithEnds): void {
-    this.latest.delete(endKey(link.id, link.aId));
-    this.latest.delete(endKey(link.id, link.bId));
+  private forgetLink(link: CachedLink): void {
+    this.dropEnd(link.aKey);
+    this.dropEnd(link.bKey);
     this.o.metrics?.forget(link.id);
   }
 }
 
-const peerKeyOf = (link: LinkWithEnds, gatewayId: string): string => endKey(link.id, link.aId === gatewayId ? link.bId : link.aId);
+function cachedLink(link: LinkWithEnds, at: number): CachedLink {
+  return {
+    at,
+    id: link.id,
+    aId: link.aId,
+    bId: link.bId,
+    aCidrs: link.aCidrs,
+    bCidrs: link.bCidrs,
+    aName: link.a.name,
+    bName: link.b.name,
+    state: link.state,
+    aKey: endKey(link.id, link.aId),
+    bKey: endKey(link.id, link.bId),
+  };
+}
 
-/** What a row says beyond its figures: a change in it is written at the next flush (FIGURES_EVERY_INTERVALS). */
-function kindOf(r: LinkHealthRecord): string {
-  const streak = r.probeFailStreak;
-  const probes = streak === null ? '-' : streak === 0 ? 'ok' : streak < PROBE_FAIL_INTERVALS ? 'missed' : 'failing';
-  return `${r.installed}|${r.innerAddr ?? ''}|${probes}`;
+function newEnd(linkId: string, gatewayId: GatewayId, end: LinkEnd, peerKey: string): LatestEnd {
+  return {
+    linkId,
+    gatewayId,
+    end,
+    peerKey,
+    installed: false,
+    bytesIn: 0,
+    bytesOut: 0,
+    packetsIn: 0,
+    packetsOut: 0,
+    lastInAt: NaN,
+    lastOutAt: NaN,
+    establishedAt: NaN,
+    rekeyAt: NaN,
+    innerAddr: null,
+    rttP50Ms: null,
+    probesSent: 0,
+    probesAnswered: 0,
+    probeFailStreak: null,
+    measuredAt: 0,
+    seenAt: 0,
+    intervalMs: 0,
+    failing: false,
+    writtenAt: 0,
+    writtenInstalled: false,
+    writtenInner: null,
+    writtenProbes: 0,
+    gone: false,
+  };
+}
+
+/** Copies a report into its end's entry: idle and lifetime seconds become times; `innerAddr` only when inside the end's networks (checked by the caller). */
+function update(entry: LatestEnd, report: LinkHealthReport, innerAddr: string | null, measuredAt: number, now: number, intervalMs: number): void {
+  entry.installed = report.installed;
+  entry.bytesIn = report.bytesIn;
+  entry.bytesOut = report.bytesOut;
+  entry.packetsIn = report.packetsIn;
+  entry.packetsOut = report.packetsOut;
+  entry.lastInAt = report.idleIn === undefined ? NaN : measuredAt - report.idleIn * 1000;
+  entry.lastOutAt = report.idleOut === undefined ? NaN : measuredAt - report.idleOut * 1000;
+  entry.establishedAt = report.installedFor === undefined ? NaN : measuredAt - report.installedFor * 1000;
+  entry.rekeyAt = report.rekeyIn === undefined ? NaN : measuredAt + report.rekeyIn * 1000;
+  entry.innerAddr = innerAddr;
+  const probe = report.probe;
+  entry.rttP50Ms = probe?.rttP50Ms ?? null;
+  entry.probesSent = probe?.sent ?? 0;
+  entry.probesAnswered = probe?.answered ?? 0;
+  entry.probeFailStreak = probe ? probe.failStreak : null;
+  entry.measuredAt = measuredAt;
+  entry.seenAt = now;
+  entry.intervalMs = intervalMs;
+  entry.failing = probe !== undefined && report.installed && probe.failStreak >= PROBE_FAIL_INTERVALS;
+}
+
+/** What an end's probes say beyond their figures: a change is written at the next flush (FIGURES_EVERY_INTERVALS). */
+function probeKind(streak: number | null): ProbeKind {
+  return streak === null ? 0 : streak === 0 ? 1 : streak < PROBE_FAIL_INTERVALS ? 2 : 3;
+}
+
+const dateOrNull = (ms: number): Date | null => (Number.isNaN(ms) ? null : new Date(ms));
+
+/** An end's entry as the row written for it. */
+function recordOf(e: LatestEnd): LinkHealthRecord {
+  return {
+    linkId: e.linkId,
+    gatewayId: e.gatewayId,
+    end: e.end,
+    installed: e.installed,
+    bytesIn: e.bytesIn,
+    bytesOut: e.bytesOut,
+    packetsIn: e.packetsIn,
+    packetsOut: e.packetsOut,
+    lastInAt: dateOrNull(e.lastInAt),
+    lastOutAt: dateOrNull(e.lastOutAt),
+    establishedAt: dateOrNull(e.establishedAt),
+    rekeyAt: dateOrNull(e.rekeyAt),
+    innerAddr: e.innerAddr,
+    rttP50Ms: e.rttP50Ms,
+    probesSent: e.probesSent,
+    probesAnswered: e.probesAnswered,
+    probeFailStreak: e.probeFailStreak,
+    measuredAt: new Date(e.measuredAt),
+  };
 }
 
 /** Whether the agent probes this link once it has a target (monitor.ts: an inner address and an installed CHILD_SA). */
 const probes = (report: LinkHealthReport): boolean => report.installed && report.innerAddr !== undefined;
-
-/** A report as a row: idle and lifetime seconds become times, the inner address only when inside the end's networks (`inside`: the caller checked already). */
-export function toRecord(link: LinkWithEnds, gatewayId: GatewayId, end: LinkEnd, report: LinkHealthReport, measuredAt: Date, inside?: boolean): LinkHealthRecord {
-  const at = measuredAt.getTime();
-  const ago = (s: number | undefined): Date | null => (s === undefined ? null : new Date(at - s * 1000));
-  const ahead = (s: number | undefined): Date | null => (s === undefined ? null : new Date(at + s * 1000));
-  const cidrs = end === 'a' ? link.aCidrs : link.bCidrs;
-  const innerAddr = report.innerAddr !== undefined && (inside ?? innerAddrFor(cidrs, [report.innerAddr]) !== undefined) ? report.innerAddr : null;
-  return {
-    linkId: link.id,
-    gatewayId,
-    end,
-    installed: report.installed,
-    bytesIn: report.bytesIn,
-    bytesOut: report.bytesOut,
-    packetsIn: report.packetsIn,
-    packetsOut: report.packetsOut,
-    lastInAt: ago(report.idleIn),
-    lastOutAt: ago(report.idleOut),
-    establishedAt: ago(report.installedFor),
-    rekeyAt: ahead(report.rekeyIn),
-    innerAddr,
-    rttP50Ms: report.probe?.rttP50Ms ?? null,
-    probesSent: report.probe?.sent ?? 0,
-    probesAnswered: report.probe?.answered ?? 0,
-    probeFailStreak: report.probe?.failStreak ?? null,
-    measuredAt,
-  };
-}

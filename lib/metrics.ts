@@ -259,8 +259,17 @@ export class LinkHealthMetrics {
     family('link_up', '1 when the link passes traffic by its latest health report, else 0.', 'up', 'gauge');
   }
 
+  /** Called for every health report (1,800 a second at 18,000 agents): a link's sample is updated in place, so only new links add to the heap. */
   report(linkId: string, sample: LinkHealthSample): void {
-    this.samples.set(linkId, sample);
+    const kept = this.samples.get(linkId);
+    if (!kept) {
+      this.samples.set(linkId, { ...sample });
+      return;
+    }
+    kept.rxBytes = sample.rxBytes;
+    kept.txBytes = sample.txBytes;
+    kept.rttSeconds = sample.rttSeconds;
+    kept.up = sample.up;
   }
 
   forget(linkId: string): void {
