@@ -2,6 +2,7 @@
 // and bring its schema up to date. Run `tsx scripts/db.ts generate` first: the clients are generated.
 import { PrismaBetterSQLite3 } from '@prisma/adapter-better-sqlite3';
 import { PrismaPg } from '@prisma/adapter-pg';
+import pg from 'pg';
 import { PrismaClient as SqliteClient } from '../generated/prisma/client';
 import { PrismaClient as PgClient } from '../generated/prisma-pg/client';
 import { BUSY_TIMEOUT_MS, prepareSqliteFile } from './sqlite';
@@ -13,6 +14,16 @@ import { databaseKind, sqlitePath } from './url';
  * feature set (no `mode: 'insensitive'`, no `skipDuplicates`), so code that compiles runs on both.
  */
 export type Db = SqliteClient;
+
+/** The pool a PostgreSQL client's adapter runs on, shared with the store's raw statements (pgPoolOf). */
+const pools = new WeakMap<Db, pg.Pool>();
+
+/**
+ * The connection pool behind a PostgreSQL client (undefined for SQLite): store/conn.ts runs its
+ * raw statements on it directly, skipping Prisma's query compiler and result mapping, which cost
+ * more CPU than the statements themselves on the controller's hot paths (bench:routes).
+ */
+export const pgPoolOf = (db: Db): pg.Pool | undefined => pools.get(db);
 
 export { databaseKind, DEFAULT_DATABASE_URL, type DatabaseKind } from './url';
 export { migrateDb } from './migrate';
@@ -35,7 +46,10 @@ export async function openDb(url: string): Promise<Db> {
   } else {
     // A client generated for "sqlite" refuses a PostgreSQL adapter, hence a second generated client;
     // the cast is sound because the model API is the same (see Db).
-    db = new PgClient({ adapter: new PrismaPg({ connectionString: url }) }) as unknown as Db;
+    // One pool for both: the adapter's model queries and the store's raw statements. Ended by $disconnect.
+    const pool = new pg.Pool({ connectionString: url });
+    db = new PgClient({ adapter: new PrismaPg(pool, { disposeExternalPool: true }) }) as unknown as Db;
+    pools.set(db, pool);
   }
   // $connect() is lazy with driver adapters; a query makes an unreachable database fail here.
   try {

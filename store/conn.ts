@@ -1,8 +1,10 @@
 // The one handle on Prisma that the store's modules share: the client (or the transaction it is
-// bound to), atomic batches of raw statements, and the decoding of raw rows. Nothing outside
-// store/ sees it.
+// bound to), atomic batches of raw statements, and the decoding of raw rows. On PostgreSQL, raw
+// statements outside an interactive transaction run on the client's connection pool directly.
+// Nothing outside store/ sees it.
+import pg from 'pg';
 import { Prisma } from '../generated/prisma/client';
-import type { Db } from '../db';
+import { pgPoolOf, type Db } from '../db';
 import { DuplicateError } from './errors';
 import { unavailable } from '../lib/errors';
 
@@ -42,7 +44,8 @@ function kindOf(db: Db): Conn['kind'] {
  */
 export function connect(db: Db): Conn {
   const kind = kindOf(db);
-  return bind(db, kind, (work) => busy(db.$transaction((tx) => work(bind(tx, kind, undefined)), TRANSACTION_LIMITS)));
+  const pool = kind === 'postgresql' ? pgPoolOf(db) : undefined;
+  return bind(db, kind, (work) => busy(db.$transaction((tx) => work(bind(tx, kind, undefined)), TRANSACTION_LIMITS)), pool ? direct(pool) : undefined);
 }
 
 /**
@@ -65,14 +68,19 @@ async function busy<T>(work: Promise<T>): Promise<T> {
   }
 }
 
-function bind(handle: PrismaHandle, kind: Conn['kind'], begin: (<T>(work: (inner: Conn) => Promise<T>) => Promise<T>) | undefined): Conn {
+/**
+ * `raw`: where raw statements go instead of through Prisma (PostgreSQL, outside an interactive
+ * transaction, whose statements must stay on Prisma's connection).
+ */
+function bind(handle: PrismaHandle, kind: Conn['kind'], begin: (<T>(work: (inner: Conn) => Promise<T>) => Promise<T>) | undefined, raw?: RawPath): Conn {
   const conn: Conn = {
     prisma: handle,
     kind,
-    rows: <Row>(query: Sql) => duplicates(handle.$queryRaw<Row[]>(query)),
-    execute: (query) => duplicates(handle.$executeRaw(query)),
+    rows: <Row>(query: Sql) => duplicates(raw ? (raw.rows(query) as Promise<Row[]>) : handle.$queryRaw<Row[]>(query)),
+    execute: (query) => duplicates(raw ? raw.execute(query) : handle.$executeRaw(query)),
     async batch(queries) {
       if (queries.length === 0) return [];
+      if (raw) return duplicates(raw.batch(queries));
       if (queries.length === 1 || !begin) {
         const counts: number[] = [];
         for (const query of queries) counts.push(await conn.execute(query));
@@ -86,11 +94,79 @@ function bind(handle: PrismaHandle, kind: Conn['kind'], begin: (<T>(work: (inner
   return conn;
 }
 
+// ---- raw statements straight to PostgreSQL ----------------------------------------------------
+
+interface RawPath {
+  rows(query: Sql): Promise<Array<Record<string, unknown>>>;
+  execute(query: Sql): Promise<number>;
+  batch(queries: Sql[]): Promise<number[]>;
+}
+
+/**
+ * Values and results as Prisma's pg adapter maps them, so a statement reads and writes the same
+ * whichever path runs it: a Date is written as UTC wall-clock text (the columns are `timestamp(3)`
+ * without a zone, Prisma's convention), and read back as UTC; int8 reads as a BigInt.
+ */
+function pgValue(value: unknown): unknown {
+  if (value instanceof Date) return value.toISOString().replace('T', ' ').replace('Z', '');
+  if (ArrayBuffer.isView(value) && !Buffer.isBuffer(value)) return Buffer.from(value.buffer, value.byteOffset, value.byteLength);
+  return value;
+}
+
+const TIMESTAMP_OID = 1114;
+const INT8_OID = 20;
+const parseTimestamp = (text: string): Date => new Date(`${text.replace(' ', 'T')}Z`);
+const parseInt8 = (text: string): bigint => BigInt(text);
+const PG_TYPES = {
+  getTypeParser: ((oid: number, format?: 'text' | 'binary') => {
+    if (format !== 'binary') {
+      if (oid === TIMESTAMP_OID) return parseTimestamp;
+      if (oid === INT8_OID) return parseInt8;
+    }
+    return pg.types.getTypeParser(oid, format) as (text: string) => unknown;
+  }) as typeof pg.types.getTypeParser,
+};
+
+/**
+ * Raw statements on the pool itself. Through Prisma each one also went through its query
+ * compiler (WASM) and result mapping: most of the controller's database CPU on bench:routes.
+ */
+function direct(pool: pg.Pool): RawPath {
+  const config = (query: Sql): pg.QueryConfig => ({ text: query.text, values: query.values.map(pgValue), types: PG_TYPES });
+  return {
+    rows: async (query) => (await pool.query<Record<string, unknown>>(config(query))).rows,
+    execute: async (query) => (await pool.query(config(query))).rowCount ?? 0,
+    async batch(queries) {
+      if (queries.length === 1) return [(await pool.query(config(queries[0]!))).rowCount ?? 0];
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        await client.query('BEGIN');
+        const counts: number[] = [];
+        try {
+          for (const query of queries) counts.push((await client.query(config(query))).rowCount ?? 0);
+          await client.query('COMMIT');
+        } catch (err) {
+          await client.query('ROLLBACK').catch((rollbackErr: unknown) => {
+            broken = rollbackErr instanceof Error ? rollbackErr : new Error(String(rollbackErr));
+          });
+          throw err;
+        }
+        return counts;
+      } finally {
+        // A connection whose ROLLBACK failed is not given back to the pool.
+        client.release(broken);
+      }
+    },
+  };
+}
+
 /** Prisma error codes by duck typing: the SQLite and PostgreSQL clients' classes differ. */
 function isUniqueViolation(err: unknown): boolean {
   if (typeof err !== 'object' || err === null) return false;
   const code = (err as { code?: unknown }).code;
-  if (code === 'P2002') return true;
+  // P2002 from Prisma's model API, 23505 from PostgreSQL itself (raw statements on the pool).
+  if (code === 'P2002' || code === '23505') return true;
   // Raw statements report the driver's error: SQLite's constraint code, PostgreSQL's 23505.
   const message = (err as { message?: unknown }).message;
   return code === 'P2010' && typeof message === 'string' && /UNIQUE constraint failed|23505|unique constraint/i.test(message);

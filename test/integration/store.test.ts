@@ -52,6 +52,26 @@ for (const { kind, enabled, create } of [
       expect((await store.accounts.get('ac1'))!.endpoints).toEqual({ set: { ec2: 'https://ec2.example' } });
     });
 
+    it('keeps times in UTC whatever the process\'s time zone, and raw statements agree with the model API on them', async () => {
+      const zone = process.env.TZ;
+      process.env.TZ = 'America/New_York'; // Node applies a TZ change at once
+      try {
+        const when = new Date('2031-07-08T23:30:00.125Z');
+        // Written by a raw statement (PostgreSQL: straight on the pool), read back by Prisma's model API and raw.
+        await store.links.addEvents('ln1', [{ type: 'link.tz', message: 'raw write' }], when);
+        const row = await testDb.db.linkEvent.findFirst({ where: { linkId: 'ln1', type: 'link.tz' } });
+        expect(row!.at.toISOString()).toBe(when.toISOString());
+        expect((await store.links.events('ln1')).find((e) => e.type === 'link.tz')!.at.toISOString()).toBe(when.toISOString());
+        // Written by the model API, read back by a raw statement.
+        await testDb.db.linkEvent.create({ data: { linkId: 'ln1', at: new Date('2031-01-02T03:04:05.006Z'), type: 'link.tz2', message: 'model write', data: '{}' } });
+        expect((await store.links.events('ln1')).find((e) => e.type === 'link.tz2')!.at.toISOString()).toBe('2031-01-02T03:04:05.006Z');
+      } finally {
+        await testDb.db.linkEvent.deleteMany({ where: { type: { in: ['link.tz', 'link.tz2'] } } });
+        if (zone === undefined) delete process.env.TZ;
+        else process.env.TZ = zone;
+      }
+    });
+
     it('refuses duplicates with DuplicateError and a corrupt JSON column with CorruptRowError', async () => {
       await expect(store.gateways.create({ id: 'gwz', name: 'a', provider: 'onprem', cidrs: [], publicIp: null, secretHash: 'x' })).rejects.toBeInstanceOf(DuplicateError);
       await testDb.db.gateway.create({ data: { id: 'gwbad', name: 'bad', provider: 'onprem', cidrs: '{"not":"a list"}', secretHash: 'x' } });
