@@ -168,6 +168,7 @@ async function main(): Promise<void> {
     }
     await printTableBreakdown(temporal.address, cloud.map((c) => c.table), account.body.id);
     await printLinkBreakdown(temporal.address, links, t0);
+    await printHistoryLoad(temporal.address, N);
     const throttled = calls.filter((c) => c.code === 'Throttling.User').length;
     console.log(`  throttled responses        ${throttled}`);
     console.log(`  failed links               ${failed}`);
@@ -278,6 +279,42 @@ async function printLinkBreakdown(address: string, links: string[], t0: number):
     const type = k.split(':')[0]!;
     const mean = (v: number[] = []) => (v.reduce((a, b) => a + b, 0) / Math.max(1, v.length)).toFixed(0);
     console.log(`    ${type.padEnd(40)} ${mean(took[k])} / ${mean(took[`${type}: running`])} ms (n=${took[k]!.length})`);
+  }
+}
+
+/**
+ * What the Temporal server was given to do, per link: history events by workflow type (every
+ * event is a write in the server's database, and most also a task to match), counted from every
+ * workflow in the namespace. Deterministic where CPU seconds are not: a change that saves server
+ * CPU shows here first.
+ */
+async function printHistoryLoad(address: string, links: number): Promise<void> {
+  const { Connection } = await import('@temporalio/client');
+  const connection = await Connection.connect({ address });
+  const byType = new Map<string, { workflows: number; events: number }>();
+  // The raw list call: the client's list() decodes memos, which the controllers sealed with their payload key.
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await connection.workflowService.listWorkflowExecutions({ namespace: 'default', pageSize: 1000, ...(nextPageToken ? { nextPageToken } : {}) });
+    // A list gives the history length of closed workflows only; describe gives it for running ones.
+    const described = await Promise.all(
+      page.executions.map((info) => connection.workflowService.describeWorkflowExecution({ namespace: 'default', execution: info.execution })),
+    );
+    for (const d of described) {
+      const info = d.workflowExecutionInfo;
+      const type = info?.type?.name ?? '(unknown)';
+      const entry = byType.get(type) ?? { workflows: 0, events: 0 };
+      entry.workflows++;
+      entry.events += Number(info?.historyLength ?? 0);
+      byType.set(type, entry);
+    }
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken);
+  await connection.close();
+  const total = [...byType.values()].reduce((sum, e) => sum + e.events, 0);
+  console.log(`  Temporal history events per link: ${(total / links).toFixed(1)} (all workflows, discovery included)`);
+  for (const [type, e] of [...byType].sort((x, y) => y[1].events - x[1].events)) {
+    console.log(`    ${type.padEnd(40)} ${(e.events / links).toFixed(1)} per link (${e.workflows} workflows, ${e.events} events)`);
   }
 }
 
