@@ -40,8 +40,8 @@ const MAX_READS = 2;
  * A link end's row is written at the next flush when what it says changed in kind (the CHILD_SA
  * installed or not, its inner address, its probes answered, failing or failing for long); while
  * only its figures move (counters, idle times, RTT) it is written every this many of its
- * intervals. Every interval was 1,800 rows a second at 18,000 agents, and the upsert costs ~60 µs
- * of the controller's CPU per row (store/health.ts through Prisma): 11 % of a core on its own.
+ * intervals. Every interval was 1,800 rows a second at 18,000 agents, and each row costs the
+ * controller CPU to write (~19 µs on PostgreSQL, store/health.ts; ~60 µs before the rows went as JSON).
  * The API's figures are then up to this many intervals old; /metrics reads them from memory, fresh.
  */
 const FIGURES_EVERY_INTERVALS = 3;
@@ -76,22 +76,21 @@ export interface HealthCollectorOptions {
 interface CachedLink {
   at: number;
   id: string;
-  aId: string;
-  bId: string;
-  aCidrs: string[];
-  bCidrs: string[];
-  aName: string;
-  bName: string;
   state: string;
-  /** Each end's key in `latest`, made once per read rather than once per report. */
-  aKey: string;
-  bKey: string;
-  /** Per end, the inner address last found inside its networks: an agent repeats it every frame, and parsing CIDRs each time showed in profiles. */
-  insideA?: string;
-  insideB?: string;
-  /** Each end's entry in `latest` as last found (see endOf). */
-  endA?: LatestEnd;
-  endB?: LatestEnd;
+  a: CachedEnd;
+  b: CachedEnd;
+}
+
+interface CachedEnd {
+  gatewayId: string;
+  gatewayName: string;
+  cidrs: string[];
+  /** This end's key in `latest`, made once per read rather than once per report. */
+  key: string;
+  /** The inner address last found inside its networks: an agent repeats it every frame, and parsing CIDRs each time showed in profiles. */
+  inside?: string;
+  /** Its entry in `latest` as last found (see entryOf). */
+  entry?: LatestEnd;
 }
 
 /**
@@ -258,17 +257,17 @@ export class HealthCollector {
     for (let i = 0; i < links.length; i++) {
       const report = frame.links[i]!;
       const link = links[i];
-      if (!link || (link.aId !== gatewayId && link.bId !== gatewayId)) {
+      const end = link && sideOf(link, gatewayId);
+      if (!link || !end) {
         this.ignored++;
         this.o.log.debug('health report for a link the gateway is not an end of; ignored', { gatewayId, name: report.name });
         continue;
       }
-      const end: LinkEnd = link.aId === gatewayId ? 'a' : 'b';
-      const key = end === 'a' ? link.aKey : link.bKey;
-      const peerKey = end === 'a' ? link.bKey : link.aKey;
-      const innerAddr = report.innerAddr !== undefined && this.inside(link, end, report.innerAddr) ? report.innerAddr : null;
-      const previous = this.endOf(link, end);
-      const entry = previous ?? newEnd(link.id, gatewayId, end, peerKey);
+      const own = link[end];
+      const other = link[end === 'a' ? 'b' : 'a'];
+      const innerAddr = report.innerAddr !== undefined && this.inside(own, report.innerAddr) ? report.innerAddr : null;
+      const previous = this.entryOf(own);
+      const entry = previous ?? newEnd(link.id, gatewayId, end, other.key);
       const wasFailing = previous?.failing;
       update(entry, report, innerAddr, measuredAt, now, frame.intervalMs);
       const probesNow = probeKind(entry.probeFailStreak);
@@ -285,26 +284,24 @@ export class HealthCollector {
         entry.writtenInstalled = entry.installed;
         entry.writtenInner = entry.innerAddr;
         entry.writtenProbes = probesNow;
-        this.pending.set(key, entry);
+        this.pending.set(own.key, entry);
       }
       if (!previous) {
-        this.latest.set(key, entry);
-        if (end === 'a') link.endA = entry;
-        else link.endB = entry;
+        this.latest.set(own.key, entry);
+        own.entry = entry;
       }
       const passing = report.probe !== undefined && report.probe.answered > 0;
       if (entry.failing && wasFailing !== true) {
-        const peer = end === 'a' ? link.bName : link.aName;
         const seconds = Math.round((entry.probeFailStreak! * frame.intervalMs) / 1000);
-        this.o.onVerdict({ linkId: link.id, gatewayId, failing: true, reason: `no probe answer from ${peer} through the tunnel for ${seconds} s; IKE is up` });
+        this.o.onVerdict({ linkId: link.id, gatewayId, failing: true, reason: `no probe answer from ${other.gatewayName} through the tunnel for ${seconds} s; IKE is up` });
       } else if (passing && (wasFailing === true || (previous === undefined && link.state === 'degraded'))) {
         // First sight (e.g. after a controller restart): only a degraded link may wait for this.
         this.o.onVerdict({ linkId: link.id, gatewayId, failing: false });
       }
-      const peer = this.endOf(link, end === 'a' ? 'b' : 'a');
+      const peer = this.entryOf(other);
       this.reportMetrics(link.id, end === 'a' ? entry : peer, end === 'a' ? peer : entry);
-      if (!peer && this.peerUnknown(peerKey, report, now)) (peersToRead ??= []).push(link);
-      else if (!retarget && probes(report) && report.probe?.target !== this.targetOf(peerKey, peer)) retarget = true;
+      if (!peer && this.peerUnknown(other.key, report, now)) (peersToRead ??= []).push(link);
+      else if (!retarget && probes(report) && report.probe?.target !== this.targetOf(other.key, peer)) retarget = true;
     }
     this.scheduleFlush(frame.intervalMs);
     if (peersToRead) return this.readPeers(gatewayId, peersToRead).then(() => this.sendTargets(gatewayId, frame));
@@ -321,9 +318,10 @@ export class HealthCollector {
     let differs = false;
     for (const report of frame.links) {
       const link = this.links.get(report.name);
-      if (!link || (link.aId !== gatewayId && link.bId !== gatewayId)) continue;
-      const peerKey = link.aId === gatewayId ? link.bKey : link.aKey;
-      const addr = this.targetOf(peerKey, this.latest.get(peerKey));
+      const end = link && sideOf(link, gatewayId);
+      if (!link || !end) continue;
+      const other = link[end === 'a' ? 'b' : 'a'];
+      const addr = this.targetOf(other.key, this.latest.get(other.key));
       if (probes(report) && report.probe?.target !== addr) differs = true;
       if (addr) targets.push({ name: report.name, addr });
     }
@@ -335,14 +333,11 @@ export class HealthCollector {
     return (local ? local.innerAddr : this.remoteInner.get(peerKey)?.addr) ?? undefined;
   }
 
-  /** An end's entry: through the link's own reference while that is still the one in `latest`, else looked up there (and remembered). */
-  private endOf(link: CachedLink, end: LinkEnd): LatestEnd | undefined {
-    const known = end === 'a' ? link.endA : link.endB;
-    if (known && !known.gone) return known;
-    const entry = this.latest.get(end === 'a' ? link.aKey : link.bKey);
-    if (end === 'a') link.endA = entry;
-    else link.endB = entry;
-    return entry;
+  /** An end's entry: through the cached end's own reference while that is still the one in `latest`, else looked up there (and remembered). */
+  private entryOf(end: CachedEnd): LatestEnd | undefined {
+    if (end.entry && !end.entry.gone) return end.entry;
+    end.entry = this.latest.get(end.key);
+    return end.entry;
   }
 
   /** Takes an end out of `latest`; references to it held by cached links go stale with it. */
@@ -358,17 +353,16 @@ export class HealthCollector {
    * long, or an inner address outside the end's cached networks.
    */
   private stale(gatewayId: GatewayId, link: CachedLink | undefined, r: LinkHealthReport, now: number): boolean {
-    if (!link || now - link.at >= CACHE_TTL_MS) return true;
-    if (link.aId !== gatewayId && link.bId !== gatewayId) return true;
-    return r.innerAddr !== undefined && !this.inside(link, link.aId === gatewayId ? 'a' : 'b', r.innerAddr);
+    const end = link && sideOf(link, gatewayId);
+    if (!link || !end || now - link.at >= CACHE_TTL_MS) return true;
+    return r.innerAddr !== undefined && !this.inside(link[end], r.innerAddr);
   }
 
-  /** Whether an address lies inside the networks of this end of a cached link. */
-  private inside(link: CachedLink, end: LinkEnd, addr: string): boolean {
-    if ((end === 'a' ? link.insideA : link.insideB) === addr) return true;
-    const ok = innerAddrFor(end === 'a' ? link.aCidrs : link.bCidrs, [addr]) !== undefined;
-    if (ok && end === 'a') link.insideA = addr;
-    else if (ok) link.insideB = addr;
+  /** Whether an address lies inside the networks of a cached link end. */
+  private inside(end: CachedEnd, addr: string): boolean {
+    if (end.inside === addr) return true;
+    const ok = innerAddrFor(end.cidrs, [addr]) !== undefined;
+    if (ok) end.inside = addr;
     return ok;
   }
 
@@ -379,8 +373,8 @@ export class HealthCollector {
       const cached = this.links.get(name);
       this.links.delete(name);
       if (cached) {
-        this.remoteInner.delete(cached.aKey);
-        this.remoteInner.delete(cached.bKey);
+        this.remoteInner.delete(cached.a.key);
+        this.remoteInner.delete(cached.b.key);
       }
     }
   }
@@ -437,7 +431,7 @@ export class HealthCollector {
     this.readOf.set(gatewayId, { at, names });
     for (const name of [...before, ...frame.links.map((r) => r.name)]) {
       const cached = this.links.get(name);
-      if (names.has(name) || !cached || (cached.aId !== gatewayId && cached.bId !== gatewayId)) continue;
+      if (names.has(name) || !cached || !sideOf(cached, gatewayId)) continue;
       this.links.delete(name);
       this.forgetLink(cached);
     }
@@ -472,7 +466,7 @@ export class HealthCollector {
     const byEnd = new Map(rows.map((r) => [endKey(r.linkId, r.gatewayId), r.innerAddr]));
     const at = this.now();
     for (const link of links) {
-      const peerKey = link.aId === gatewayId ? link.bKey : link.aKey;
+      const peerKey = link[sideOf(link, gatewayId) === 'a' ? 'b' : 'a'].key;
       this.remoteInner.set(peerKey, { addr: byEnd.get(peerKey) ?? null, at });
     }
   }
@@ -503,27 +497,19 @@ export class HealthCollector {
   }
 
   private forgetLink(link: CachedLink): void {
-    this.dropEnd(link.aKey);
-    this.dropEnd(link.bKey);
+    this.dropEnd(link.a.key);
+    this.dropEnd(link.b.key);
     this.o.metrics?.forget(link.id);
   }
 }
 
 function cachedLink(link: LinkWithEnds, at: number): CachedLink {
-  return {
-    at,
-    id: link.id,
-    aId: link.aId,
-    bId: link.bId,
-    aCidrs: link.aCidrs,
-    bCidrs: link.bCidrs,
-    aName: link.a.name,
-    bName: link.b.name,
-    state: link.state,
-    aKey: endKey(link.id, link.aId),
-    bKey: endKey(link.id, link.bId),
-  };
+  const end = (gatewayId: string, gatewayName: string, cidrs: string[]): CachedEnd => ({ gatewayId, gatewayName, cidrs, key: endKey(link.id, gatewayId) });
+  return { at, id: link.id, state: link.state, a: end(link.aId, link.a.name, link.aCidrs), b: end(link.bId, link.b.name, link.bCidrs) };
 }
+
+/** Which end of a cached link a gateway is, if any. */
+const sideOf = (link: CachedLink, gatewayId: string): LinkEnd | undefined => (link.a.gatewayId === gatewayId ? 'a' : link.b.gatewayId === gatewayId ? 'b' : undefined);
 
 function newEnd(linkId: string, gatewayId: GatewayId, end: LinkEnd, peerKey: string): LatestEnd {
   return {
