@@ -26,6 +26,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import pg from 'pg';
 import { hashSecret } from '../lib/crypto';
+import { healthRowsPerStatement } from '../store';
 import { createPgTestDb, pgAvailable } from '../test/helpers/db';
 import { percentile } from './stats';
 import {
@@ -50,8 +51,8 @@ const STORM_LIMIT_MS = Number(process.env.BENCH_STORM_TIMEOUT_MS ?? 120_000);
 const HEALTH_SECONDS = Number(process.env.BENCH_HEALTH_SECONDS ?? 30);
 const HEALTH_INTERVAL_MS = Number(process.env.BENCH_HEALTH_INTERVAL_MS ?? 10_000);
 const TARGET = { n: 18_000, stormMs: 30_000, rssMiB: 512, p99Ms: 20, rate: 2_000, healthCore: 0.15, healthIntervalMs: 10_000 };
-/** store/health.ts writes this many rows per INSERT … ON CONFLICT statement (ROWS_PER_STATEMENT). */
-const HEALTH_ROWS_PER_STATEMENT = 500;
+/** Rows per LinkHealth upsert statement on the benchmark's database (PostgreSQL). */
+const HEALTH_ROWS_PER_STATEMENT = healthRowsPerStatement('postgresql');
 const INSTANCE = 'bench-hub';
 const MiB = 1024 * 1024;
 
@@ -446,9 +447,9 @@ data-plane health: ${N} agents, ${linkPairs(N).length} links (${ends} link ends)
   const pg1 = await pgWrites(poll);
   const s2 = await hubStats(hub);
   console.log(`  PostgreSQL counted ${pg1.rows - pg0.rows} LinkHealth row writes (n_tup_ins + n_tup_upd) over the whole phase, the hub ${s2.health.rows - pg0Rows(warm0)}; ${pg1.commits - pg0.commits} commits in the database meanwhile (presence included)`);
-  const peakRss = procMemory(hub.pid!).peak;
-  console.log(`  hub RSS now ${mib(procMemory(hub.pid!).rss)} (V8 heap in use ${mib(s2.heapUsed)}), peak over the run ${mib(peakRss)}`);
-  return { idleCore, healthCore, addedCore: healthCore - idleCore, frames, expectedFrames, failed: d('failed'), ignored: d('ignored'), rowsPerSecond, boundRowsPerSecond, peakRss };
+  const memory = procMemory(hub.pid!);
+  console.log(`  hub RSS now ${mib(memory.rss)} (V8 heap in use ${mib(s2.heapUsed)}), peak over the run ${mib(memory.peak)}`);
+  return { idleCore, healthCore, addedCore: healthCore - idleCore, frames, expectedFrames, failed: d('failed'), ignored: d('ignored'), rowsPerSecond, boundRowsPerSecond, peakRss: memory.peak };
 }
 
 /** Rows the hub had written before the phase (none unless an earlier phase reported health). */

@@ -69,6 +69,9 @@ function jsonRows(records: readonly LinkHealthRecord[]): Sql {
   return sql`SELECT ${columnList} FROM json_to_recordset(${JSON.stringify(rows)}::json) AS v("linkId" text, "gatewayId" text, "end" text, "installed" boolean, "bytesIn" bigint, "bytesOut" bigint, "packetsIn" bigint, "packetsOut" bigint, "lastInAt" timestamp(3), "lastOutAt" timestamp(3), "establishedAt" timestamp(3), "rekeyAt" timestamp(3), "innerAddr" text, "rttP50Ms" double precision, "probesSent" integer, "probesAnswered" integer, "probeFailStreak" integer, "measuredAt" timestamp(3))`;
 }
 
+/** Rows one LinkHealth upsert statement carries on this database (putMany writes ⌈rows / this⌉ statements). */
+export const healthRowsPerStatement = (kind: Conn['kind']): number => (kind === 'postgresql' ? JSON_ROWS_PER_STATEMENT : ROWS_PER_STATEMENT);
+
 export function healthStore(conn: Conn): HealthStore {
   return {
     // One upsert statement per 2,000 link ends (PostgreSQL) or 500 (SQLite), raw SQL: the model
@@ -77,7 +80,7 @@ export function healthStore(conn: Conn): HealthStore {
       // A statement may not touch one row twice (PostgreSQL refuses): the latest record per end wins.
       const latest = [...new Map(records.map((r) => [`${r.linkId}\u0000${r.gatewayId}`, r])).values()];
       const statements: Sql[] = [];
-      const rowsPer = conn.kind === 'postgresql' ? JSON_ROWS_PER_STATEMENT : ROWS_PER_STATEMENT;
+      const rowsPer = healthRowsPerStatement(conn.kind);
       for (let i = 0; i < latest.length; i += rowsPer) {
         const chunk = latest.slice(i, i + rowsPer);
         const source = conn.kind === 'postgresql' ? jsonRows(chunk) : sql`VALUES ${join(chunk.map(valuesRow))}`;

@@ -16,6 +16,7 @@ export type { LinkEventInput, LinkEventRecord } from './events';
 export type { DiscoveryResult, GatewayPresence, GatewayRecord, NewGateway } from './gateways';
 export type { StoredFacts } from './json';
 export type { HealthStore, LinkEnd, LinkHealthRecord } from './health';
+export { healthRowsPerStatement } from './health';
 export type { LinkRecord, LinkWithEnds, NewLink, PendingIntent } from './links';
 export type { ApiTokenRecord, NewApiToken, TokenStore } from './tokens';
 export type { AuditQuery, AuditRecord, AuditStore, NewAuditRecord } from './audit';

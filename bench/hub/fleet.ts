@@ -55,7 +55,7 @@ export interface HealthCounts {
   /** LinkHealth rows written, and the putMany calls (flushes) that wrote them. */
   rows: number;
   flushes: number;
-  /** INSERT … ON CONFLICT statements those took (store/health.ts: one per 500 rows of a call). */
+  /** INSERT … ON CONFLICT statements those took (store/health.ts: one per healthRowsPerStatement rows of a call). */
   statements: number;
   /** Probe verdicts passed on (failing, or passing again). */
   verdicts: number;

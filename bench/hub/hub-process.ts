@@ -12,7 +12,7 @@ import { HealthCollector } from '../../gateway-hub/health';
 import { createLogger } from '../../lib/log';
 import { ControllerMetrics } from '../../lib/metrics';
 import type { GatewayId } from '../../protocol/ids';
-import { createStore, type HealthStore } from '../../store';
+import { createStore, healthRowsPerStatement, type HealthStore } from '../../store';
 import type { HealthCounts, HubCommand, HubEvent, RpcSummary } from './fleet';
 
 const env = (name: string): string => {
@@ -75,7 +75,7 @@ async function main(): Promise<void> {
       await store.health.putMany(records);
       health.flushes++;
       health.rows += records.length;
-      health.statements += Math.ceil(records.length / 500); // store/health.ts ROWS_PER_STATEMENT
+      health.statements += Math.ceil(records.length / healthRowsPerStatement('postgresql'));
     },
     forLinks: (linkIds) => {
       health.peerReads++;
