@@ -2,7 +2,7 @@
 // query and Temporal answers, each within a short timeout. No token, no Host check, no audit.
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { z } from 'zod';
-import type { Connection } from '@temporalio/client';
+import type { ConnectionLike } from '@temporalio/client';
 import type { Db } from '../db';
 import type { Logger } from '../lib/log';
 
@@ -100,7 +100,7 @@ export class HealthProbe {
 }
 
 /** The controller's checks: the database (`SELECT 1`) and Temporal (describe the namespace it works in). */
-export function controllerHealth(options: { db: Db; temporal: Connection; namespace: string; log: Logger; timeoutMs?: number }): HealthProbe {
+export function controllerHealth(options: { db: Db; temporal: ConnectionLike; namespace: string; log: Logger; timeoutMs?: number }): HealthProbe {
   const timeoutMs = options.timeoutMs ?? HEALTH_CHECK_TIMEOUT_MS;
   return new HealthProbe(
     {

@@ -103,6 +103,13 @@ async function main(): Promise<void> {
       }
     }
 
+    // What the stack spends doing nothing (pollers, heartbeats, presence, health frames): measured
+    // over a quiet spell, so the per-link figure below can be read as idle + work.
+    const idleMs = Number(process.env.BENCH_IDLE_MS ?? 5000);
+    const idleControllers = cpuSnapshot(controllers.map((c) => c.proc.pid));
+    const idleTemporal = cpuSnapshot([temporal.pid]);
+    await new Promise((r) => setTimeout(r, idleMs));
+    const idle = { controllers: idleControllers() / (idleMs / 1000), temporal: idleTemporal() / (idleMs / 1000) };
     const callsBefore = fake.calls.length;
     const controllerCpu = cpuSnapshot(controllers.map((c) => c.proc.pid));
     const temporalCpu = cpuSnapshot([temporal.pid]);
@@ -158,6 +165,8 @@ async function main(): Promise<void> {
     console.log(`  ratio                      ${(totalMs / idealMs).toFixed(3)}  (target ≤ 1.1)`);
     // From the first POST until every link is up: the controllers and the Temporal server spent per link.
     console.log(`  CPU per link               ${(((cpu.controllers + cpu.temporal) / N) * 1000).toFixed(1)} ms (controllers ${((cpu.controllers / N) * 1000).toFixed(1)} ms, Temporal server ${((cpu.temporal / N) * 1000).toFixed(1)} ms; ${(cpu.controllers + cpu.temporal).toFixed(1)} CPU s in all)`);
+    const idleShare = ((idle.controllers + idle.temporal) * (totalMs / 1000)) / N;
+    console.log(`  of which idle             ${(idleShare * 1000).toFixed(1)} ms (idle: controllers ${(idle.controllers * 100).toFixed(1)} % of a core, Temporal server ${(idle.temporal * 100).toFixed(1)} %, over the ${(totalMs / 1000).toFixed(1)} s run)`);
     for (const a of ['CreateRouteEntry', 'CreateRouteEntries', 'DescribeRouteEntryList', 'AuthorizeSecurityGroup', 'DescribeInstances']) {
       console.log(`  ${a.padEnd(26)} calls ${String(count(a)).padStart(4)}   max per 1 s window ${fake.maxRate(a)} (limit ${L})`);
     }
@@ -232,6 +241,7 @@ async function printLinkBreakdown(address: string, links: string[], t0: number):
   const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => Number(t?.seconds ?? 0) * 1000 + Math.floor((t?.nanos ?? 0) / 1e6);
   const at: Record<string, number[]> = {};
   const took: Record<string, number[]> = {};
+  const eventTypes = new Map<string, number>();
   const mark = (k: string, v: number) => (at[k] ??= []).push(v - t0);
   const add = (k: string, v: number) => (took[k] ??= []).push(v);
   await Promise.all(
@@ -244,6 +254,8 @@ async function printLinkBreakdown(address: string, links: string[], t0: number):
       let wftStarted = 0;
       for (const e of h?.events ?? []) {
         const t = ms(e.eventTime);
+        const type = eventTypeName(e);
+        eventTypes.set(type, (eventTypes.get(type) ?? 0) + 1);
         if (e.workflowTaskScheduledEventAttributes) wftScheduled = t;
         if (e.workflowTaskStartedEventAttributes) {
           wftStarted = t;
@@ -280,6 +292,15 @@ async function printLinkBreakdown(address: string, links: string[], t0: number):
     const mean = (v: number[] = []) => (v.reduce((a, b) => a + b, 0) / Math.max(1, v.length)).toFixed(0);
     console.log(`    ${type.padEnd(40)} ${mean(took[k])} / ${mean(took[`${type}: running`])} ms (n=${took[k]!.length})`);
   }
+  console.log('  link workflow history events by type, mean per link:');
+  for (const [type, n] of [...eventTypes].sort((x, y) => y[1] - x[1])) console.log(`    ${type.padEnd(40)} ${(n / links.length).toFixed(2)}`);
+}
+
+/** An event's type from whichever attributes field it carries (workflowTaskScheduledEventAttributes → WorkflowTaskScheduled). */
+function eventTypeName(event: object): string {
+  const key = Object.keys(event).find((k) => k.endsWith('EventAttributes') && (event as Record<string, unknown>)[k] != null) ?? 'unknownEventAttributes';
+  const name = key.slice(0, -'EventAttributes'.length);
+  return name.charAt(0).toUpperCase() + name.slice(1);
 }
 
 /**
@@ -291,7 +312,7 @@ async function printLinkBreakdown(address: string, links: string[], t0: number):
 async function printHistoryLoad(address: string, links: number): Promise<void> {
   const { Connection } = await import('@temporalio/client');
   const connection = await Connection.connect({ address });
-  const byType = new Map<string, { workflows: number; events: number }>();
+  const byType = new Map<string, { workflows: number; events: number; bytes: number }>();
   // The raw list call: the client's list() decodes memos, which the controllers sealed with their payload key.
   let nextPageToken: Uint8Array | undefined;
   do {
@@ -303,9 +324,10 @@ async function printHistoryLoad(address: string, links: number): Promise<void> {
     for (const d of described) {
       const info = d.workflowExecutionInfo;
       const type = info?.type?.name ?? '(unknown)';
-      const entry = byType.get(type) ?? { workflows: 0, events: 0 };
+      const entry = byType.get(type) ?? { workflows: 0, events: 0, bytes: 0 };
       entry.workflows++;
       entry.events += Number(info?.historyLength ?? 0);
+      entry.bytes += Number(info?.historySizeBytes ?? 0);
       byType.set(type, entry);
     }
     nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
@@ -314,7 +336,7 @@ async function printHistoryLoad(address: string, links: number): Promise<void> {
   const total = [...byType.values()].reduce((sum, e) => sum + e.events, 0);
   console.log(`  Temporal history events per link: ${(total / links).toFixed(1)} (all workflows, discovery included)`);
   for (const [type, e] of [...byType].sort((x, y) => y[1].events - x[1].events)) {
-    console.log(`    ${type.padEnd(40)} ${(e.events / links).toFixed(1)} per link (${e.workflows} workflows, ${e.events} events)`);
+    console.log(`    ${type.padEnd(40)} ${(e.events / links).toFixed(1)} per link (${e.workflows} workflows, ${e.events} events, ${(e.bytes / links / 1024).toFixed(1)} KiB of history per link)`);
   }
 }
 

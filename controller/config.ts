@@ -51,6 +51,8 @@ const schema = z.object({
   TEMPORAL_TLS_KEY: z.string().optional(),
   TEMPORAL_TLS_CA: z.string().optional(),
   TEMPORAL_TLS_SERVER_NAME: z.string().optional(),
+  /** gRPC compression to Temporal: none (default; payloads are sealed, which gzip cannot shrink) or gzip. */
+  TEMPORAL_GRPC_COMPRESSION: z.enum(['none', 'gzip']).default('none'),
   /** 32 bytes (hex or base64) encrypting workflow and activity payloads; generated into DATA_DIR when unset. */
   TEMPORAL_PAYLOAD_KEY: z.string().optional(),
   /** Cloud API endpoint overrides accepted on accounts, beyond the providers' own domains (host patterns). */

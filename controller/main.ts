@@ -75,6 +75,7 @@ async function main(): Promise<void> {
     temporalAddress,
     temporalNamespace: config.TEMPORAL_NAMESPACE,
     ...(temporalTlsFiles ? { temporalTls: temporalTlsFiles } : {}),
+    temporalCompression: config.TEMPORAL_GRPC_COMPRESSION,
     payloadKey,
     cloudEndpointAllow: config.CLOUD_ENDPOINT_ALLOW ?? [],
     pskRotationDays: config.PSK_ROTATION_DAYS,

@@ -2,7 +2,7 @@
 // listener, the agents' WebSocket hub on another, and the Temporal workers. Every client is
 // constructed here, once.
 import path from 'node:path';
-import { Client, Connection, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
+import { Client, WorkflowExecutionAlreadyStartedError, WorkflowNotFoundError } from '@temporalio/client';
 import { NativeConnection, Worker, bundleWorkflowCode, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { openDb, type Db } from '../db';
 import { ChangeFeed, createStore, type PendingIntent, type Store } from '../store';
@@ -56,6 +56,8 @@ export interface RuntimeOptions {
   temporalTls?: TemporalTls;
   /** How long start-up waits for Temporal to answer (default 30 s). */
   temporalConnectTimeoutMs?: number;
+  /** gRPC compression to Temporal (default none: payloads are sealed, so gzip only spends CPU on both ends). */
+  temporalCompression?: TemporalCompression;
   /** Encrypts every Temporal payload; separate from secretKey. */
   payloadKey: Buffer;
   temporalUiUrl?: string;
@@ -156,7 +158,10 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
     const resealed = await resealLegacySecrets(store, options.secretKey);
     if (resealed) log.info('re-sealed stored secrets to their rows', { count: resealed });
     const tls = options.temporalTls ? await temporalTlsConfig(options.temporalTls) : undefined;
-    const connection = await connectTemporal(options.temporalAddress, options.temporalNamespace, tls, options.temporalConnectTimeoutMs ?? 30_000);
+    // One connection for the client and every worker of this process, served by the SDK's Rust
+    // core (the client's calls do not go through a second, JavaScript gRPC stack), which lets a
+    // link's workflow start eagerly on this process's worker (see links.start below).
+    const connection = await connectTemporal(options.temporalAddress, options.temporalNamespace, tls, options.temporalConnectTimeoutMs ?? 30_000, options.temporalCompression ?? 'none');
     closers.push(() => connection.close());
     const dataConverter = controllerDataConverter(options.payloadKey);
     const client = new Client({ connection, namespace: options.temporalNamespace, dataConverter, interceptors: { workflow: [requestIdClientInterceptor] } });
@@ -367,7 +372,9 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         cloudEndpointAllow: options.cloudEndpointAllow,
         links: {
           start: async (linkId, workflowId) => {
-            await client.workflow.start<typeof linkWorkflow>('linkWorkflow', { taskQueue: options.taskQueue, workflowId, args: [{ linkId }] });
+            // Eager start: where this process runs the link workers, the server hands the first
+            // workflow task back in the start's reply instead of queueing it for a poller.
+            await client.workflow.start<typeof linkWorkflow>('linkWorkflow', { taskQueue: options.taskQueue, workflowId, args: [{ linkId }], requestEagerStart: options.roles.includes('worker') });
             metrics.operations.started.link_create.inc();
           },
           requestDelete: (workflowId) => {
@@ -437,8 +444,6 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 
     const needsWorker = options.roles.includes('worker') || hub;
     if (needsWorker) {
-      const nativeConnection = await NativeConnection.connect({ address: options.temporalAddress, ...(tls ? { tls } : {}) });
-      closers.push(() => nativeConnection.close());
       const activities = createActivities({
         store,
         hub,
@@ -462,12 +467,12 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         // WORKFLOW_BUNDLE: a bundle made at image build (scripts/images.sh), so a
         // container neither needs the workflows' TypeScript nor spends ~1.5 s bundling at every start.
         const bundle = options.workflowBundle ?? (options.workflowBundlePath ? { codePath: options.workflowBundlePath } : await bundleWorkflows());
-        workers.push(await Worker.create({ connection: nativeConnection, namespace: options.temporalNamespace, taskQueue: options.taskQueue, workflowBundle: bundle, activities, ...workerOptions }));
+        workers.push(await Worker.create({ connection, namespace: options.temporalNamespace, taskQueue: options.taskQueue, workflowBundle: bundle, activities, ...workerOptions }));
       }
       if (options.roles.includes('worker')) {
         cloudWorkers = new CloudWorkers({
           store,
-          connection: nativeConnection,
+          connection,
           namespace: options.temporalNamespace,
           baseQueue: options.taskQueue,
           activities,
@@ -493,7 +498,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       }
       if (hub) {
         // Agent calls for sockets held here arrive on this instance's own queue.
-        workers.push(await Worker.create({ connection: nativeConnection, namespace: options.temporalNamespace, taskQueue: hubQueueName(options.taskQueue, options.instanceId), activities, ...workerOptions }));
+        workers.push(await Worker.create({ connection, namespace: options.temporalNamespace, taskQueue: hubQueueName(options.taskQueue, options.instanceId), activities, ...workerOptions }));
       }
       const running = workers.map((worker) => worker.run());
       closers.push(async () => {
@@ -550,13 +555,13 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
 }
 
 /** Connects and waits until the namespace answers (a dev server opens its port before it is ready). */
-async function connectTemporal(address: string, namespace: string, tls: TLSConfig | undefined, timeoutMs: number): Promise<Connection> {
+async function connectTemporal(address: string, namespace: string, tls: TLSConfig | undefined, timeoutMs: number, compression: TemporalCompression): Promise<NativeConnection> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
-      const connection = await Connection.connect({ address, connectTimeout: 5000, ...(tls ? { tls } : {}) });
+      const connection = await NativeConnection.connect({ address, grpcCompression: { codec: compression }, ...(tls ? { tls } : {}) });
       try {
-        await connection.workflowService.describeNamespace({ namespace });
+        await connection.withDeadline(Date.now() + 5000, () => connection.workflowService.describeNamespace({ namespace }));
         return connection;
       } catch (err) {
         await connection.close();
@@ -568,6 +573,8 @@ async function connectTemporal(address: string, namespace: string, tls: TLSConfi
     }
   }
 }
+
+export type TemporalCompression = 'gzip' | 'none';
 
 export interface TemporalTls {
   /** Client certificate and key (PEM files) for mTLS. */

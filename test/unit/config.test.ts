@@ -13,6 +13,9 @@ describe('controller config', () => {
     expect(c.HUB_INSTANCE_ID).toMatch(/^[A-Za-z0-9_.-]+$/);
     // Secure by default: both listeners on loopback, the agents on a port of their own.
     expect([c.HOST, c.AGENT_HOST, c.AGENT_PORT]).toEqual(['127.0.0.1', '127.0.0.1', 8081]);
+    // Sealed payloads do not compress: no gzip unless asked for.
+    expect(c.TEMPORAL_GRPC_COMPRESSION).toBe('none');
+    expect(loadControllerConfig({ TEMPORAL_GRPC_COMPRESSION: 'gzip' }).TEMPORAL_GRPC_COMPRESSION).toBe('gzip');
   });
 
   it('opens the API to the network only with a token', () => {
@@ -38,6 +41,7 @@ describe('controller config', () => {
     [{ AGENT_PORT: '8080' }, 'AGENT_PORT: the agent listener needs a port of its own'],
     [{ CLOUD_ENDPOINT_ALLOW: 'http://169.254.169.254' }, 'CLOUD_ENDPOINT_ALLOW:'],
     [{ PSK_ROTATION_DAYS: '-1' }, 'PSK_ROTATION_DAYS: expected a whole number'],
+    [{ TEMPORAL_GRPC_COMPRESSION: 'zstd' }, 'TEMPORAL_GRPC_COMPRESSION:'],
   ])('refuses %j naming the variable', (env, message) => {
     expect(() => loadControllerConfig(env)).toThrow(ConfigError);
     expect(() => loadControllerConfig(env)).toThrow(message);
