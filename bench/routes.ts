@@ -12,6 +12,7 @@ import { createPgTestDb } from '../test/helpers/db';
 import { startTestAgent, type TestAgent } from '../test/helpers/agents';
 import { FakeIpsecNetwork } from '../test/helpers/fake-ipsec';
 import { newSecretKey } from '../lib/crypto';
+import { temporal } from '@temporalio/proto';
 import { linkWorkflowId } from '../contracts/link-workflow';
 import { cpuSnapshot } from './stats';
 import { TEST_CLOUD_ENDPOINT_ALLOW, TEST_PAYLOAD_KEY_HEX } from '../test/helpers/controller';
@@ -296,11 +297,10 @@ async function printLinkBreakdown(address: string, links: string[], t0: number):
   for (const [type, n] of [...eventTypes].sort((x, y) => y[1] - x[1])) console.log(`    ${type.padEnd(40)} ${(n / links.length).toFixed(2)}`);
 }
 
-/** An event's type from whichever attributes field it carries (workflowTaskScheduledEventAttributes → WorkflowTaskScheduled). */
-function eventTypeName(event: object): string {
-  const key = Object.keys(event).find((k) => k.endsWith('EventAttributes') && (event as Record<string, unknown>)[k] != null) ?? 'unknownEventAttributes';
-  const name = key.slice(0, -'EventAttributes'.length);
-  return name.charAt(0).toUpperCase() + name.slice(1);
+/** An event's type as the API names it (EVENT_TYPE_WORKFLOW_TASK_SCHEDULED → WorkflowTaskScheduled). */
+function eventTypeName(event: temporal.api.history.v1.IHistoryEvent): string {
+  const name = temporal.api.enums.v1.EventType[event.eventType ?? 0] ?? 'EVENT_TYPE_UNSPECIFIED';
+  return name.replace(/^EVENT_TYPE_/, '').toLowerCase().replace(/(^|_)([a-z])/g, (_, _sep: string, c: string) => c.toUpperCase());
 }
 
 /**
