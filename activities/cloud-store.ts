@@ -3,13 +3,13 @@
 // route, and deletion removes exactly what the controller made.
 import { ApplicationFailure } from '@temporalio/common';
 import { tagCloudEvents } from './request-tags';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import type { SignalDefinition } from '@temporalio/common';
 import type { RouteOutcome, Store, StoredRouteClaim } from '../store';
 import type { PeerRule, RouteSpec } from '../cloud/types';
 import type { CloudRef } from '../cloud/types';
 import { capabilitiesOf } from '../cloud/capabilities';
-import { routeOpSignal, routeTableWorkflowId, ruleOpSignal, securityGroupWorkflowId, type RouteOp, type RuleOp } from '../contracts/cloud-objects';
+import { RESULT_SIGNALS, routeOpSignal, routeTableWorkflowId, ruleOpSignal, securityGroupWorkflowId, type Reply, type ResultSignalName, type RouteOp, type RuleOp } from '../contracts/cloud-objects';
 import { allowRequestId, createRequestId } from '../contracts/link-plan';
 
 export interface RouteClaim extends StoredRouteClaim {
@@ -34,6 +34,27 @@ export type ClaimedRoutes = { claims: RouteClaim[]; queued?: boolean } | { confl
 export interface ClaimedSide {
   routes: ClaimedRoutes;
   rule?: { queued: boolean };
+}
+
+/**
+ * Answers the requesters of a serialising workflow (route table, security group), one signal each,
+ * side by side. The workflow calls it as a local activity once per batch: the answers cost one
+ * marker in its history, where a signal sent by the workflow itself costs two events (initiated,
+ * then signalled) and wakes it once more for the second. A requester gone meanwhile (its link
+ * deleted) counts as answered. Returns the positions of the replies not delivered (Temporal did
+ * not take the signal): the workflow tries those again, and nobody gets an answer twice unless a
+ * worker dies while this runs.
+ */
+export function resultDelivery(temporal: (() => Client) | undefined) {
+  return {
+    async deliverResults(input: { signal: ResultSignalName; replies: Reply[] }): Promise<number[]> {
+      if (!temporal) throw ApplicationFailure.nonRetryable('no Temporal client in this worker', 'Misconfigured');
+      if (!RESULT_SIGNALS.includes(input.signal)) throw ApplicationFailure.nonRetryable(`not a result signal: ${String(input.signal)}`, 'BadRequest');
+      const client = temporal();
+      const sent = await Promise.allSettled(input.replies.map((reply) => client.workflow.getHandle(reply.replyTo).signal(input.signal, reply.result)));
+      return sent.flatMap((outcome, i) => (outcome.status === 'rejected' && !(outcome.reason instanceof WorkflowNotFoundError) ? [i] : []));
+    },
+  };
 }
 
 export function createCloudStoreActivities(deps: { store: Store; clock: () => Date; temporal?: () => Client }) {
@@ -71,6 +92,8 @@ export function createCloudStoreActivities(deps: { store: Store; clock: () => Da
   const claimRule = (request: { linkId: string; gatewayId: string } & PeerRule): Promise<void> => records.claimRule(request, deps.clock());
 
   return {
+    ...resultDelivery(deps.temporal),
+
     /**
      * Records the routes a link is about to create. Refuses (without recording anything) when
      * another live link already owns one of them.

@@ -3,6 +3,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import { tagCloudEvents } from './request-tags';
 import type { GatewayHub } from '../gateway-hub/hub';
+import type { TunnelEchoPort } from '../gateway-hub/tunnel-echo';
 import type { Logger } from '../lib/log';
 import type { SecretKey } from '../lib/crypto';
 import { decrypt } from '../lib/crypto';
@@ -27,6 +28,8 @@ export interface ActivityDeps {
   store: Store;
   /** Present only in processes that hold agent sockets. */
   hub?: GatewayHub;
+  /** With the hub: keeps what initiateLink told a workflow, so the agent's report of it is not signalled again. */
+  tunnelEcho?: TunnelEchoPort;
   secretKey: SecretKey;
   log: Logger;
   clock: () => Date;
@@ -171,6 +174,8 @@ export function createActivities(deps: ActivityDeps) {
       const pskCiphertext = await store.links.pskOf(input.linkId);
       if (pskCiphertext === undefined) throw ApplicationFailure.nonRetryable(`link ${input.linkId} not found`, FailureType.notFound);
       const config: LinkConfig = { ...input.config, psk: decrypt(deps.secretKey, pskCiphertext, { table: 'Link', id: input.linkId }) };
+      // A new config may take the CHILD_SA down and up again: the reports that follow all count.
+      deps.tunnelEcho?.forget(input.linkId, input.gatewayId);
       const applied = await agentRpc(() => hub().call(asGatewayId(input.gatewayId), 'applyLink', { link: config })).catch((err: unknown) => fromHubError(err, `config push to ${input.gatewayId}`));
       await recordEvent({ linkId: input.linkId, type: 'config.pushed', message: `config v${input.config.version} applied on gateway ${input.gatewayId}`, data: { gatewayId: input.gatewayId, changed: applied.changed, remote: input.config.remoteAddrs } });
       return applied;
@@ -178,8 +183,12 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Asks the initiating end to bring the CHILD_SA up; true once charon installed it. */
     async initiateLink(input: { linkId: string; gatewayId: string; name: string; timeoutMs: number; restart?: boolean }): Promise<{ established: boolean }> {
-      return agentRpc(() => hub().call(asGatewayId(input.gatewayId), 'initiate', { name: input.name, timeoutMs: input.timeoutMs, ...(input.restart ? { restart: true } : {}) }, { timeoutMs: input.timeoutMs + 5000 }))
-        .catch((err: unknown) => fromHubError(err, `initiate on ${input.gatewayId}`));
+      const result = await agentRpc(() => hub().call(asGatewayId(input.gatewayId), 'initiate', { name: input.name, timeoutMs: input.timeoutMs, ...(input.restart ? { restart: true } : {}) }, { timeoutMs: input.timeoutMs + 5000 })).catch(
+        (err: unknown) => fromHubError(err, `initiate on ${input.gatewayId}`),
+      );
+      // The workflow takes this end as up from this answer (workflows/link/tunnel.ts).
+      if (result.established) deps.tunnelEcho?.installed(input.linkId, input.gatewayId);
+      return result;
     },
 
     /** Whether a gateway's CHILD_SA for the link is installed, with its byte counters. */

@@ -29,6 +29,20 @@ export interface RuleOp {
   baseQueue: string;
 }
 
+/**
+ * The signals that carry a serialising workflow's answers back to its requesters (link workflows
+ * listen on them). The workflow hands a batch's answers to one local activity, deliverResults,
+ * which signals each requester.
+ */
+export const RESULT_SIGNALS = ['routeResult', 'ruleResult'] as const;
+export type ResultSignalName = (typeof RESULT_SIGNALS)[number];
+
+/** One answer on its way: the requester's workflow id and what it is told. */
+export interface Reply<Result extends { requestId: string } = { requestId: string }> {
+  replyTo: string;
+  result: Result;
+}
+
 export const routeOpSignal = defineSignal<[RouteOp]>('routeOp');
 export const ruleOpSignal = defineSignal<[RuleOp]>('ruleOp');
 

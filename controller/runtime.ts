@@ -33,6 +33,7 @@ import { startKeyRotation } from './key-rotation';
 import { startIntentSweep } from './intent-sweep';
 import { requestIdActivityInterceptor, requestIdClientInterceptor, workflowInterceptorsPath } from './request-interceptors';
 import { EncryptionCodec } from './payload-codec';
+import { TunnelEcho } from '../gateway-hub/tunnel-echo';
 import type { DataConverter } from '@temporalio/common';
 import type { TLSConfig, WorkerInterceptors } from '@temporalio/worker';
 import { readFile } from 'node:fs/promises';
@@ -178,6 +179,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
      */
     const workerOptions = { dataConverter, interceptors: workerInterceptors, stickyQueueScheduleToStartTimeout: STICKY_SCHEDULE_TO_START };
     const presenceTtlMs = options.heartbeatMs * 3;
+    const tunnelEcho = new TunnelEcho();
 
     const signal = async (linkId: string, send: (handle: ReturnType<typeof client.workflow.getHandle>) => Promise<void>) => {
       try {
@@ -308,6 +310,8 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       if (!linkId) return;
       // Nothing lands on a deleted link or on a link the gateway is not part of (a report about someone else's link).
       if (!(await store.links.setTunnelUp(linkId, gatewayId, up, new Date()))) return;
+      // The initiating end's first report after `initiate` answered: its workflow knows already.
+      if (tunnelEcho.absorbs(linkId, gatewayId, up)) return;
       await signal(linkId, (handle) => handle.signal(tunnelSignal, { gatewayId, up, ...(reason ? { reason } : {}) }));
     }
 
@@ -447,6 +451,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
       const activities = createActivities({
         store,
         hub,
+        tunnelEcho,
         secretKey: options.secretKey,
         log: log.child({ component: 'activities' }),
         clock: () => new Date(),

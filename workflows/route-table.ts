@@ -10,7 +10,7 @@ import { ensureRoute, ensureRoutes, removeRoute, removeRoutes, type BatchOutcome
 
 export type RouteOpResult = { requestId: string; ok: true; outcome: RouteOutcome } | OpFailure;
 
-export const routeResultSignal = defineSignal<[RouteOpResult]>('routeResult');
+export const routeResultSignal = defineSignal<[RouteOpResult], 'routeResult'>('routeResult');
 
 export async function routeTableWorkflow(input: { pending?: RouteOp[]; firstPollMs?: number } = {}): Promise<void> {
   const polls = pollLearner(input.firstPollMs ?? 300);

@@ -12,7 +12,7 @@ import { opFailure, serialiseCloudObject, type OpFailure } from './serialising';
 
 export type RuleOpResult = { requestId: string; ok: true } | OpFailure;
 
-export const ruleResultSignal = defineSignal<[RuleOpResult]>('ruleResult');
+export const ruleResultSignal = defineSignal<[RuleOpResult], 'ruleResult'>('ruleResult');
 
 const store = proxyActivities<Activities>({
   startToCloseTimeout: '10s',

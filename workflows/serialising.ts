@@ -2,10 +2,12 @@
 // group): link workflows hand it requests (signal-with-start, by an activity), it writes them in
 // batches, one call at a time, and signals each result back. This is the skeleton both kinds share;
 // a small policy per kind says how many queued requests go in one call and how they are written.
-// Results are sent without waiting for each delivery, so the next cloud call is scheduled in the
-// same workflow task as the replies to the last one (a round trip that adds up when a busy table
-// works through many batches).
-import { condition, continueAsNew, getExternalWorkflowHandle, setHandler, workflowInfo, type SignalDefinition } from '@temporalio/workflow';
+// A batch's answers go out together through one local activity, without waiting for it, so the
+// next cloud call is scheduled in the same workflow task as the replies to the last one (a round
+// trip that adds up when a busy table works through many batches).
+import { condition, continueAsNew, setHandler, sleep, workflowInfo, type SignalDefinition } from '@temporalio/workflow';
+import type { Reply, ResultSignalName } from '../contracts/cloud-objects';
+import { store } from './bookkeeping';
 import { cloudFailure } from './cloud-calls';
 
 const IDLE = '2m';
@@ -27,9 +29,9 @@ export interface ObjectOp {
 
 /** What makes one kind of serialised cloud object. */
 export interface ObjectPolicy<Op extends ObjectOp, Result extends { requestId: string; ok: boolean }> {
-  /** How requests arrive, and how their results go back. */
+  /** How requests arrive, and the signal their results go back on. */
   opSignal: SignalDefinition<[Op]>;
-  resultSignal: SignalDefinition<[Result]>;
+  resultSignal: SignalDefinition<[Result], ResultSignalName>;
   /** How many requests at the head of the queue (at least one) go out in the next call. */
   batchSize(queue: readonly Op[]): number;
   /** Writes one batch and waits until it is done: one result per request, in order, failures included. */
@@ -83,20 +85,36 @@ interface Outbox<Result> {
   drain(): Promise<void>;
 }
 
-function outbox<Result>(signal: SignalDefinition<[Result]>): Outbox<Result> {
+/**
+ * Results sent in one go (a batch's answers, in one synchronous pass) leave together in one
+ * deliverResults local activity; the ones Temporal did not take are tried again, with backoff.
+ */
+function outbox<Result extends { requestId: string }>(signal: SignalDefinition<[Result], ResultSignalName>): Outbox<Result> {
   const pending = new Set<Promise<void>>();
+  let gathering: Array<Reply<Result>> = [];
+  const deliver = async (): Promise<void> => {
+    let left = gathering;
+    gathering = [];
+    for (let attempt = 0; ; attempt++) {
+      const undelivered = await store.deliverResults({ signal: signal.name, replies: left });
+      if (undelivered.length === 0) return;
+      left = undelivered.map((i) => left[i]!);
+      await sleep(Math.min(500 * 2 ** attempt, 30_000));
+    }
+  };
   return {
     send(replyTo, result) {
-      // The requester may be gone (its link deleted meanwhile); that must not stop the sender.
-      const delivery = getExternalWorkflowHandle(replyTo)
-        .signal(signal, result)
-        .catch(() => undefined);
-      pending.add(delivery);
-      void delivery.then(() => pending.delete(delivery));
+      if (gathering.length === 0) {
+        // Delivered once this pass has queued all it sends: one activity for the lot.
+        const delivery = Promise.resolve().then(deliver);
+        pending.add(delivery);
+        void delivery.then(() => pending.delete(delivery));
+      }
+      gathering.push({ replyTo, result });
       return Promise.resolve();
     },
     async drain() {
-      await Promise.all([...pending]);
+      while (pending.size > 0) await Promise.all([...pending]);
     },
   };
 }

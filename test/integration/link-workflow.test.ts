@@ -45,6 +45,10 @@ describe.skipIf(missing(needs, 'link workflow tests'))('link workflow (real Temp
     // Side a (both on-prem) initiates.
     expect(da.calls).toContain(`initiate ${name}`);
     expect(db.calls).not.toContain(`initiate ${name}`);
+    // The initiator's own report of the CHILD_SA repeats what `initiate` answered: only the
+    // responder's report reaches the workflow (gateway-hub/tunnel-echo.ts).
+    const reports = history.events!.filter((event) => event.workflowExecutionSignaledEventAttributes?.signalName === 'tunnel');
+    expect(reports).toHaveLength(1);
   });
 
   it('waits for an offline agent instead of failing, and finishes once it connects', async () => {

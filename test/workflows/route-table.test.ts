@@ -6,6 +6,9 @@
 // failures shaped by the real toFailure.
 import { describe, expect, it } from 'vitest';
 import { toFailure } from '../../activities/cloud';
+import { resultDelivery } from '../../activities/cloud-store';
+import type { WorkflowHandle } from '@temporalio/client';
+import { temporal } from '@temporalio/proto';
 import { budgetQueue } from '../../cloud/queues';
 import { CloudError, type RouteSpec, type RouteState } from '../../cloud/types';
 import { routeOpSignal, routeTableWorkflowId, type RouteOp } from '../../contracts/cloud-objects';
@@ -110,7 +113,8 @@ describe.skipIf(!cli.ok)('route table workflow (TestWorkflowEnvironment, fake cl
    * do behind a busy table), then runs it until `expected` replies reached the requester.
    */
   type Ask = Pick<RouteOp, 'requestId' | 'op'> & { cidr: string; instanceId?: string };
-  async function run(table: FakeTable, ops: Ask[], expected: number, more?: (then: { send: (op: Ask) => Promise<void>; replies: () => Promise<Reply[]> }) => Promise<void>) {
+  type Then = { send: (op: Ask) => Promise<void>; replies: () => Promise<Reply[]>; history: () => ReturnType<WorkflowHandle['fetchHistory']> };
+  async function run(table: FakeTable, ops: Ask[], expected: number, more?: (then: Then) => Promise<void>) {
     const queue = wf.unique('rtb');
     const replyTo = wf.unique('requester');
     const toOp = (o: Ask): RouteOp => ({
@@ -132,13 +136,14 @@ describe.skipIf(!cli.ok)('route table workflow (TestWorkflowEnvironment, fake cl
     try {
       return await wf.withWorkers(
         [
-          { taskQueue: queue, workflows: true },
+          // The table's answers leave through the real deliverResults (a local activity), signalling the collector.
+          { taskQueue: queue, workflows: true, activities: resultDelivery(() => wf.client) },
           { taskQueue: budgetQueue(queue, { ...ref, api: 'routeWrite' }), activities },
           { taskQueue: budgetQueue(queue, { ...ref, api: 'routeRead' }), activities },
         ],
         async () => {
           await expect.poll(async () => (await replies()).length, { timeout: 15_000, interval: 50 }).toBeGreaterThanOrEqual(expected);
-          await more?.({ send: (op) => handle.signal(routeOpSignal, toOp(op)), replies });
+          await more?.({ send: (op) => handle.signal(routeOpSignal, toOp(op)), replies, history: () => handle.fetchHistory() });
           return replies();
         },
       );
@@ -206,5 +211,50 @@ describe.skipIf(!cli.ok)('route table workflow (TestWorkflowEnvironment, fake cl
     });
     expect(replies.map((r) => [r.requestId, r.outcome])).toEqual([['l1:1:create', 'created'], ['l1:1:create', 'created']]);
     expect(table.log.filter((l) => l.startsWith('Create'))).toEqual(['CreateRouteEntry 10.1.0.0/24']);
+  });
+
+  it("answers a batch with one local activity: the table's history holds no signal of its own", async () => {
+    const table = new FakeTable();
+    const { EventType } = temporal.api.enums.v1;
+    const count = (events: Array<{ eventType?: unknown }>, ...types: number[]) => events.filter((event) => types.includes(Number(event.eventType))).length;
+    await run(table, [1, 2, 3].map((n) => ({ requestId: `l${n}:1:create`, op: 'create' as const, cidr: `10.${n}.0.0/24` })), 3, async ({ history }) => {
+      // The answers are out while the activity runs; its marker is written when the task completes.
+      await expect.poll(async () => count((await history()).events ?? [], EventType.EVENT_TYPE_MARKER_RECORDED), { timeout: 10_000, interval: 50 }).toBe(1);
+      const events = (await history()).events ?? [];
+      expect(count(events, EventType.EVENT_TYPE_SIGNAL_EXTERNAL_WORKFLOW_EXECUTION_INITIATED, EventType.EVENT_TYPE_EXTERNAL_WORKFLOW_EXECUTION_SIGNALED)).toBe(0);
+    });
+    // One batch call, one marker for its three answers.
+    expect(table.log.filter((l) => l.startsWith('Create'))).toEqual(['CreateRouteEntries 10.1.0.0/24 10.2.0.0/24 10.3.0.0/24']);
+  });
+});
+
+describe.skipIf(!cli.ok)('deliverResults (the answers of a serialising workflow)', () => {
+  const wf = withWorkflowEnv();
+
+  it('signals each requester, counts one that is gone as answered, and returns the positions Temporal refused', async () => {
+    const queue = wf.unique('delivery');
+    const replyTo = wf.unique('requester');
+    const delivery = resultDelivery(() => wf.client);
+    await wf.withWorkers([{ taskQueue: queue, workflows: true }], async () => {
+      const requester = await wf.client.workflow.start('replyCollector', { taskQueue: queue, workflowId: replyTo });
+      try {
+        // Over the server's 2 MB payload limit: Temporal refuses that signal (not a missing requester).
+        const huge = { requestId: 'r3', ok: false, message: 'x'.repeat(2_500_000) };
+        const undelivered = await delivery.deliverResults({
+          signal: 'ruleResult',
+          replies: [
+            { replyTo, result: { requestId: 'r1', ok: true } as { requestId: string } },
+            { replyTo: wf.unique('gone'), result: { requestId: 'r2', ok: true } as { requestId: string } },
+            { replyTo, result: huge },
+          ],
+        });
+        expect(undelivered).toEqual([2]);
+        await expect.poll(async () => (await requester.query(repliesQuery)).map((r) => [r.signal, r.requestId]), { timeout: 10_000 }).toEqual([['ruleResult', 'r1']]);
+      } finally {
+        await requester.terminate();
+      }
+    });
+    await expect(delivery.deliverResults({ signal: 'delete' as never, replies: [] })).rejects.toThrow(/not a result signal/);
+    await expect(resultDelivery(undefined).deliverResults({ signal: 'routeResult', replies: [] })).rejects.toThrow(/no Temporal client/);
   });
 });
