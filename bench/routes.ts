@@ -207,8 +207,16 @@ async function printTableBreakdown(address: string, tables: string[], accountId:
     const sched = new Map<number, { type: string; at: number }>();
     const started = new Map<number, number>();
     let lastDone = 0;
+    let wftScheduled = 0;
+    let wftStarted = 0;
     for (const e of h?.events ?? []) {
       const at = ms(e.eventTime);
+      if (e.workflowTaskScheduledEventAttributes) wftScheduled = at;
+      if (e.workflowTaskStartedEventAttributes) {
+        wftStarted = at;
+        add('workflow task: waiting to start', at - wftScheduled);
+      }
+      if (e.workflowTaskCompletedEventAttributes) add('workflow task: running', at - wftStarted);
       if (e.activityTaskScheduledEventAttributes) {
         sched.set(Number(e.eventId), { type: e.activityTaskScheduledEventAttributes.activityType!.name!, at });
         if (lastDone) add('gap: previous result → next activity scheduled', at - lastDone);
