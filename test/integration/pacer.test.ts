@@ -32,9 +32,10 @@ for (const kind of ['sqlite', 'postgresql'] as const) {
         ...Array.from({ length: 3 }, () => p1({ ...key, api: 'routeRead' }, 20).then(() => other.push(Date.now() - t0))),
       ]);
       at.sort((a, b) => a - b);
-      // 20/s → one slot per 52 ms. A call may start up to LATE_MS (15 ms) after its slot (database
-      // round trip, timer lateness), so neighbours are at least 52 - 15 ms apart, never bunched.
-      for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(36);
+      // 20/s → one slot per 52 ms, and no call starts before its slot. A call may start after it
+      // (database round trip, and a timer that fires late on a loaded machine: 18 ms was seen in a
+      // full run), which brings the next one closer; but never two calls in one slot.
+      for (let i = 1; i < at.length; i++) expect(at[i]! - at[i - 1]!).toBeGreaterThanOrEqual(26);
       expect(at.at(-1)! - at[0]!).toBeGreaterThanOrEqual(9 * 50);
       // Another API class has its own budget: not queued behind routeWrite.
       expect(Math.min(...other)).toBeLessThan(200);
