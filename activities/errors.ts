@@ -7,6 +7,8 @@ export const FailureType = {
   gatewayUnreachable: 'GatewayUnreachable',
   /** The agent (or charon) refused the request: retrying the same request will not help. */
   agentRejected: 'AgentRejected',
+  /** The agent refused the config sent with an initiate: the link cannot come up until it changes. */
+  configRejected: 'ConfigRejected',
   /** A row the step needs is gone (e.g. the link was deleted meanwhile). */
   notFound: 'NotFound',
 } as const;

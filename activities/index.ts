@@ -74,6 +74,18 @@ export function createActivities(deps: ActivityDeps) {
     await store.links.addEvents(linkId, tagCloudEvents([event]), deps.clock());
   };
 
+  /** One end's config, with the link's PSK read and decrypted here so it never enters workflow history. */
+  const applyConfig = async (linkId: string, gatewayId: string, publicConfig: PublicLinkConfig): Promise<{ changed: boolean }> => {
+    const pskCiphertext = await store.links.pskOf(linkId);
+    if (pskCiphertext === undefined) throw ApplicationFailure.nonRetryable(`link ${linkId} not found`, FailureType.notFound);
+    const config: LinkConfig = { ...publicConfig, psk: decrypt(deps.secretKey, pskCiphertext, { table: 'Link', id: linkId }) };
+    // A new config may take the CHILD_SA down and up again: the reports that follow all count.
+    deps.tunnelEcho?.forget(linkId, gatewayId);
+    const applied = await agentRpc(() => hub().call(asGatewayId(gatewayId), 'applyLink', { link: config })).catch((err: unknown) => fromHubError(err, `config push to ${gatewayId}`));
+    await recordEvent({ linkId, type: 'config.pushed', message: `config v${publicConfig.version} applied on gateway ${gatewayId}`, data: { gatewayId, changed: applied.changed, remote: publicConfig.remoteAddrs } });
+    return applied;
+  };
+
   const operations = operationAccounting({ store, clock: deps.clock, log: deps.log, ...(deps.metrics?.operations ? { tracking: deps.metrics.operations } : {}) });
 
   const cloudStore = createCloudStoreActivities({ store, clock: deps.clock, ...(deps.temporal ? { temporal: deps.temporal } : {}) });
@@ -171,18 +183,23 @@ export function createActivities(deps: ActivityDeps) {
 
     /** Sends one end its config; the PSK is read and decrypted here so it never enters workflow history. */
     async pushLinkConfig(input: { linkId: string; gatewayId: string; config: PublicLinkConfig }): Promise<{ changed: boolean }> {
-      const pskCiphertext = await store.links.pskOf(input.linkId);
-      if (pskCiphertext === undefined) throw ApplicationFailure.nonRetryable(`link ${input.linkId} not found`, FailureType.notFound);
-      const config: LinkConfig = { ...input.config, psk: decrypt(deps.secretKey, pskCiphertext, { table: 'Link', id: input.linkId }) };
-      // A new config may take the CHILD_SA down and up again: the reports that follow all count.
-      deps.tunnelEcho?.forget(input.linkId, input.gatewayId);
-      const applied = await agentRpc(() => hub().call(asGatewayId(input.gatewayId), 'applyLink', { link: config })).catch((err: unknown) => fromHubError(err, `config push to ${input.gatewayId}`));
-      await recordEvent({ linkId: input.linkId, type: 'config.pushed', message: `config v${input.config.version} applied on gateway ${input.gatewayId}`, data: { gatewayId: input.gatewayId, changed: applied.changed, remote: input.config.remoteAddrs } });
-      return applied;
+      return applyConfig(input.linkId, input.gatewayId, input.config);
     },
 
-    /** Asks the initiating end to bring the CHILD_SA up; true once charon installed it. */
-    async initiateLink(input: { linkId: string; gatewayId: string; name: string; timeoutMs: number; restart?: boolean }): Promise<{ established: boolean }> {
+    /**
+     * Asks the initiating end to bring the CHILD_SA up; true once charon installed it. With
+     * `config`, that end's config is applied first, in the same task: provisioning sends the
+     * initiator's config with its initiate (one activity and one workflow task fewer per link). A
+     * config the agent refuses fails as ConfigRejected, so the workflow tells it from a failed
+     * initiation.
+     */
+    async initiateLink(input: { linkId: string; gatewayId: string; name: string; timeoutMs: number; restart?: boolean; config?: PublicLinkConfig }): Promise<{ established: boolean }> {
+      if (input.config) {
+        await applyConfig(input.linkId, input.gatewayId, input.config).catch((err: unknown) => {
+          if (err instanceof ApplicationFailure && err.type === FailureType.agentRejected) throw ApplicationFailure.nonRetryable(err.message, FailureType.configRejected, ...(err.details ?? []));
+          throw err;
+        });
+      }
       const result = await agentRpc(() => hub().call(asGatewayId(input.gatewayId), 'initiate', { name: input.name, timeoutMs: input.timeoutMs, ...(input.restart ? { restart: true } : {}) }, { timeoutMs: input.timeoutMs + 5000 })).catch(
         (err: unknown) => fromHubError(err, `initiate on ${input.gatewayId}`),
       );

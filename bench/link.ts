@@ -57,7 +57,7 @@ async function main(): Promise<void> {
       { name: 'vpc', publicIp: '203.0.113.31', lanCidr: '10.42.0.0/24', behindNat: true },
     ],
   });
-  const rows: Record<string, number[]> = { total: [], 'workflow start': [], 'config push (both ends)': [], 'IKE (initiate → CHILD_SA)': [], 'verification (both ends up)': [], 'up → first byte seen': [] };
+  const rows: Record<string, number[]> = { total: [], 'workflow start': [], 'config push (responder)': [], 'initiator config + IKE → CHILD_SA': [], 'verification (both ends up)': [], 'up → first byte seen': [] };
   try {
     await Promise.all([stack.startAgent('dc'), stack.startAgent('vpc')]);
     await stack.fixture.tcpServer('vpc', 7000);
@@ -87,8 +87,8 @@ async function main(): Promise<void> {
       const init = p.of('initiateLink')[0]!;
       const up = p.of('setLinkState').at(-1)!;
       rows['workflow start']!.push((p.of('planAndClaim')[0] ?? p.of('planLink')[0]!).start - t0);
-      rows['config push (both ends)']!.push(Math.max(...push.map((s) => s.end)) - Math.min(...push.map((s) => s.start)));
-      rows['IKE (initiate → CHILD_SA)']!.push(init.end - init.start);
+      rows['config push (responder)']!.push(Math.max(...push.map((s) => s.end)) - Math.min(...push.map((s) => s.start)));
+      rows['initiator config + IKE → CHILD_SA']!.push(init.end - init.start);
       rows['verification (both ends up)']!.push(up.end - init.end);
       rows['up → first byte seen']!.push(firstByte - up.end);
       process.stdout.write(`link ${String(i + 1).padStart(2)}/${N}: first byte after ${firstByte - t0} ms\n`);

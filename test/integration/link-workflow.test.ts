@@ -51,6 +51,32 @@ describe.skipIf(missing(needs, 'link workflow tests'))('link workflow (real Temp
     expect(reports).toHaveLength(1);
   });
 
+  it("fails at once with charon's reason when the initiator refuses the config sent with its initiate", async () => {
+    const a = await gateway('site-r1', '10.61.0.0/24');
+    const b = await gateway('site-r2', '10.62.0.0/24');
+    await runAgent(a, '198.51.100.61');
+    await runAgent(b, '198.51.100.62');
+    const da = s.net.drivers.get('198.51.100.61')!;
+    da.refuse = () => 'unknown interface xfrm9';
+    const r = await s.api<LinkBody>('POST', '/api/links', { a: a.id, b: b.id });
+    expect(r.status).toBe(202);
+    await expect.poll(async () => (await linkState(r.body.id)).state, { timeout: 15_000 }).toBe('failed');
+    const link = await linkState(r.body.id);
+    const name = `link-${r.body.id}`;
+    expect(link.stateReason).toMatch(new RegExp(`^config push to ${a.id}: .*loading connection '${name}' failed: unknown interface xfrm9`));
+    // Side a initiates: its config went with the initiate, was refused, and nothing was dialled.
+    expect(da.calls).toContain(`apply ${name}`);
+    expect(da.calls).not.toContain(`initiate ${name}`);
+    expect(link.events.filter((e) => e.type === 'config.pushed').map((e) => e.data?.gatewayId)).toEqual([b.id]);
+    expect(link.events.at(-1)?.type).toBe('link.failed');
+    // One initiateLink, failed for good (ConfigRejected): not retried as a failed initiation.
+    const history = await s.ctl.client.workflow.getHandle(r.body.workflowId).fetchHistory();
+    const scheduled = history.events!.filter((e) => e.activityTaskScheduledEventAttributes?.activityType?.name === 'initiateLink');
+    expect(scheduled).toHaveLength(1);
+    const failure = history.events!.find((e) => e.activityTaskFailedEventAttributes)?.activityTaskFailedEventAttributes?.failure;
+    expect(failure?.applicationFailureInfo).toMatchObject({ type: 'ConfigRejected', nonRetryable: true });
+  });
+
   it('waits for an offline agent instead of failing, and finishes once it connects', async () => {
     const a = await gateway('site-c', '10.3.0.0/24');
     const b = await gateway('site-d', '10.4.0.0/24');

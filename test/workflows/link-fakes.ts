@@ -68,6 +68,17 @@ export class FakeLinkWorld {
   }
 
   /** The log without lookups (locateGateway), which depend on timing. */
+  /** An agent applying a config: unreachable, refused by its charon, or stored (changed or not). */
+  private async applyConfig(p: { linkId: string; gatewayId: string; config: PublicLinkConfig }): Promise<{ changed: boolean }> {
+    const g = this.reach(p.gatewayId, 'config push');
+    const why = g.refuse?.(p.config);
+    if (why) throw ApplicationFailure.nonRetryable(`config push to ${p.gatewayId}: loading connection '${p.config.name}' failed: ${why}`, 'AgentRejected');
+    const before = g.configs.get(p.config.name);
+    g.configs.set(p.config.name, p.config);
+    this.record(p.linkId, 'config.pushed', `config v${p.config.version} applied on gateway ${p.gatewayId}`);
+    return { changed: JSON.stringify({ ...before, version: 0 }) !== JSON.stringify({ ...p.config, version: 0 }) };
+  }
+
   steps(): string[] {
     return this.log.filter((line) => !line.startsWith('locateGateway'));
   }
@@ -136,16 +147,17 @@ export class FakeLinkWorld {
       },
       pushLinkConfig: async (p: { linkId: string; gatewayId: string; config: PublicLinkConfig }): Promise<{ changed: boolean }> => {
         log(`pushLinkConfig ${p.gatewayId} v${p.config.version} ${p.config.localTs.join(',')}>${p.config.remoteTs.join(',')}`);
-        const g = this.reach(p.gatewayId, 'config push');
-        const why = g.refuse?.(p.config);
-        if (why) throw ApplicationFailure.nonRetryable(`config push to ${p.gatewayId}: loading connection '${p.config.name}' failed: ${why}`, 'AgentRejected');
-        const before = g.configs.get(p.config.name);
-        g.configs.set(p.config.name, p.config);
-        this.record(p.linkId, 'config.pushed', `config v${p.config.version} applied on gateway ${p.gatewayId}`);
-        return { changed: JSON.stringify({ ...before, version: 0 }) !== JSON.stringify({ ...p.config, version: 0 }) };
+        return this.applyConfig(p);
       },
-      initiateLink: async (p: { linkId: string; gatewayId: string; name: string; restart?: boolean }): Promise<{ established: boolean }> => {
-        log(`initiateLink ${p.gatewayId}${p.restart ? ' restart' : ''}`);
+      initiateLink: async (p: { linkId: string; gatewayId: string; name: string; restart?: boolean; config?: PublicLinkConfig }): Promise<{ established: boolean }> => {
+        log(`initiateLink ${p.gatewayId}${p.restart ? ' restart' : ''}${p.config ? ` with v${p.config.version} ${p.config.localTs.join(',')}>${p.config.remoteTs.join(',')}` : ''}`);
+        // As the activity does: the config first, and a refusal of it told apart from a failed initiate.
+        if (p.config) {
+          await this.applyConfig({ linkId: p.linkId, gatewayId: p.gatewayId, config: p.config }).catch((err: unknown) => {
+            if (err instanceof ApplicationFailure && err.type === 'AgentRejected') throw ApplicationFailure.nonRetryable(err.message, 'ConfigRejected');
+            throw err;
+          });
+        }
         const g = this.reach(p.gatewayId, 'initiate');
         const mine = g.configs.get(p.name);
         const peer = [...this.gateways.values()].find((other) => other !== g && other.configs.has(p.name));

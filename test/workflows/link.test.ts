@@ -15,6 +15,8 @@ if (!cli.ok) console.warn(`link workflow tests skipped: ${cli.reason}`);
 const A = ['10.1.0.0/24'];
 const B = ['10.2.0.0/24'];
 const push = (gw: string, version: number, local: string[], remote: string[]) => `pushLinkConfig ${gw} v${version} ${local.join(',')}>${remote.join(',')}`;
+/** The initiator's first initiate, carrying its config. */
+const initiateWith = (gw: string, version: number, local: string[], remote: string[]) => `initiateLink ${gw} with v${version} ${local.join(',')}>${remote.join(',')}`;
 
 describe.skipIf(!cli.ok)('link workflow (TestWorkflowEnvironment, fake activities)', () => {
   const wf = withWorkflowEnv();
@@ -42,10 +44,10 @@ describe.skipIf(!cli.ok)('link workflow (TestWorkflowEnvironment, fake activitie
   const state = (world: FakeLinkWorld, id: string) => expect.poll(() => world.row(id).state, { timeout: 15_000, interval: 20 });
   const events = (world: FakeLinkWorld, id: string) => world.row(id).events.map((e) => e.type);
 
-  it('provisions: both configs pushed, the initiator dials, the link is up', async () => {
+  it("provisions: the responder's config pushed, the initiator's sent with its initiate, the link is up", async () => {
     await withLink({}, async ({ world, id, name, handle }) => {
       await state(world, id).toBe('up');
-      expectSteps(world.steps(), [['planAndClaim'], [push('a', 1, A, B), push('b', 1, B, A)], ['initiateLink a'], ['setLinkState up']]);
+      expectSteps(world.steps(), [['planAndClaim'], [push('b', 1, B, A)], [initiateWith('a', 1, A, B)], ['setLinkState up']]);
       // Side a initiates and dials b; b accepts a from the address a stays at.
       expect(world.agent('a').configs.get(name)).toMatchObject({ initiator: true, remoteAddrs: ['198.51.100.2'], localId: 'gw-a', remoteId: 'gw-b' });
       expect(world.agent('b').configs.get(name)).toMatchObject({ initiator: false, remoteAddrs: ['198.51.100.1'] });
@@ -68,8 +70,21 @@ describe.skipIf(!cli.ok)('link workflow (TestWorkflowEnvironment, fake activitie
       await state(world, id).toBe('up');
       // The reconnect also asks for a re-plan: nothing changed, nothing is pushed again.
       await expect.poll(() => world.steps().at(-1), { timeout: 5000, interval: 20 }).toBe('planLink');
-      expectSteps(world.steps(), [['planAndClaim'], [push('a', 1, A, B), 'recordEvent gateway.waiting'], [push('b', 1, B, A)], ['initiateLink a'], ['setLinkState up'], ['planLink']]);
+      expectSteps(world.steps(), [['planAndClaim'], ['recordEvent gateway.waiting'], [push('b', 1, B, A)], [initiateWith('a', 1, A, B)], ['setLinkState up'], ['planLink']]);
     });
+  });
+
+  it('fails at once, with the reason, when an end refuses its config at creation: not retried, nothing initiated after', async () => {
+    for (const side of ['a', 'b'] as const) {
+      await withLink({}, async ({ world, id }) => {
+        world.agent(side).refuse = () => 'invalid traffic selector';
+        await state(world, id).toBe('failed');
+        expect(world.row(id).reason).toMatch(new RegExp(`^config push to ${side}: loading connection '.*' failed: invalid traffic selector$`));
+        // The initiator's refusal comes back from its one initiate; the responder's stops the link before any.
+        expect(world.steps().filter((l) => l.startsWith('initiateLink'))).toHaveLength(side === 'a' ? 1 : 0);
+        expect(events(world, id)).toEqual([...(side === 'a' ? ['config.pushed'] : []), 'link.failed']);
+      });
+    }
   });
 
   it('deletes: routes and both configs removed, the row marked deleted, the workflow done; a repeated delete is harmless', async () => {
@@ -214,7 +229,8 @@ describe.skipIf(!cli.ok)('link workflow (TestWorkflowEnvironment, fake activitie
       await handle.signal(tunnelSignal, { gatewayId: 'b', up: true });
       await state(world, id).toBe('up');
       expect(events(world, id).slice(-2)).toEqual(['tunnel.down', 'tunnel.up']);
-      expect(world.steps().filter((l) => l.startsWith('pushLinkConfig') || l.startsWith('initiateLink'))).toHaveLength(3);
+      // Following reports calls no agent: only provisioning's two calls (push b, initiate a with its config).
+      expect(world.steps().filter((l) => l.startsWith('pushLinkConfig') || l.startsWith('initiateLink'))).toHaveLength(2);
     });
   });
 });

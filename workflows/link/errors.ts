@@ -17,6 +17,11 @@ export function isUnreachable(err: unknown): boolean {
   return true; // timeouts (schedule-to-start, start-to-close) and cancellations
 }
 
+/** The initiator's config, sent with its initiate, was refused (or the link is gone): retrying will not help. */
+export function isConfigRefusal(err: unknown): boolean {
+  return err instanceof ActivityFailure && err.cause instanceof ApplicationFailure && (err.cause.type === 'ConfigRejected' || err.cause.type === 'NotFound');
+}
+
 export function failureMessage(err: unknown): string {
   if (err instanceof CloudStepFailed || err instanceof ChangeFailed) return err.message;
   if (err instanceof ActivityFailure && err.cause) return err.cause.message;

@@ -1,8 +1,9 @@
-// Provisioning: plan with both endpoints known, claim the cloud side, then push both configs,
-// prepare the cloud ends and write routes side by side, and bring the tunnel up.
+// Provisioning: plan with both endpoints known, claim the cloud side, then push the responder's
+// config, prepare the cloud ends and write routes side by side, and bring the tunnel up with the
+// initiator's config sent alongside its initiate.
 import { condition, workflowInfo } from '@temporalio/workflow';
 import type { ClaimedSide } from '../../activities/cloud-store';
-import { configFor, type LinkPlan, type SideName } from '../../contracts/link-plan';
+import { configFor, other, type LinkPlan, type SideName } from '../../contracts/link-plan';
 import { applyRoutes, prepareCloudSide, type CloudWriters } from '../link-cloud';
 import { onGateway } from './agents';
 import type { LinkEntity } from './entity';
@@ -24,19 +25,20 @@ export async function provision(link: LinkEntity): Promise<void> {
   link.configVersion++;
   // Routes do not affect IKE: write them from the start, alongside everything else.
   const routes = writeRoutes(plan, link.writers, claimed);
-  // Configs, and on cloud ends the instance and the security-group rule for the peer, before IKE.
-  await Promise.all([
-    ...(['a', 'b'] as const).map((side) =>
-      onGateway(link, plan[side], 'push its config', (acts) => acts.pushLinkConfig({ linkId: link.linkId, gatewayId: plan[side].gatewayId, config: configFor(plan, side, link.configVersion) })),
-    ),
-    prepareCloudSide(plan, 'a', link.writers, claimed?.a),
-    prepareCloudSide(plan, 'b', link.writers, claimed?.b),
-  ]).catch(async (err: unknown) => {
+  const settleRoutesFirst = async (err: unknown): Promise<never> => {
     // Let the route writes settle before reporting, so their outcome is recorded too.
     await routes.settled;
     throw err;
-  });
-  const tunnel = bringTunnelUp(link, plan, () => routes.error() !== undefined);
+  };
+  // The responder's config, and on cloud ends the instance and the security-group rule for the
+  // peer, before IKE. The initiator's config goes with its initiate, in one activity.
+  const responder = other(plan.initiator);
+  await Promise.all([
+    onGateway(link, plan[responder], 'push its config', (acts) => acts.pushLinkConfig({ linkId: link.linkId, gatewayId: plan[responder].gatewayId, config: configFor(plan, responder, link.configVersion) })),
+    prepareCloudSide(plan, 'a', link.writers, claimed?.a),
+    prepareCloudSide(plan, 'b', link.writers, claimed?.b),
+  ]).catch(settleRoutesFirst);
+  const tunnel = bringTunnelUp(link, plan, () => routes.error() !== undefined, { config: configFor(plan, plan.initiator, link.configVersion) }).catch(settleRoutesFirst);
   await Promise.all([routes.settled, tunnel]);
   const failed = routes.error();
   if (failed) throw failed;

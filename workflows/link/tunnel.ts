@@ -1,9 +1,9 @@
 // Bringing the tunnel up: the initiator initiates until both ends report the CHILD_SA installed.
 import { condition } from '@temporalio/workflow';
-import type { LinkPlan } from '../../contracts/link-plan';
+import type { LinkPlan, PublicLinkConfig } from '../../contracts/link-plan';
 import { onGateway } from './agents';
 import type { LinkEntity } from './entity';
-import { failureMessage } from './errors';
+import { failureMessage, isConfigRefusal } from './errors';
 
 const INITIATE_TIMEOUT_MS = 10_000;
 /** Initiation attempts before the link shows as failed (it keeps trying after that). */
@@ -15,17 +15,19 @@ export type TunnelOutcome = { up: true } | { up: false; why?: string };
  * Initiates until both ends report the CHILD_SA installed (or the link is deleted / `aborted`).
  * With maxAttempts it gives up after that many; without, it keeps trying, showing the link as
  * failed after a few attempts. `restart` replaces whatever SA the initiator holds (after a change
- * its old SA runs on the old addresses or selectors).
+ * its old SA runs on the old addresses or selectors). `config` is the initiator's config, applied
+ * in the same activity as its first initiate; a config the agent refuses is thrown, not retried.
  */
 export async function bringTunnelUp(
   link: LinkEntity,
   plan: LinkPlan,
   aborted: () => boolean,
-  options: { maxAttempts?: number; restart?: boolean } = {},
+  options: { maxAttempts?: number; restart?: boolean; config?: PublicLinkConfig } = {},
 ): Promise<TunnelOutcome> {
+  const initiator = { config: options.config };
   for (let attempt = 1; ; attempt++) {
     if (link.deleteRequested || aborted()) return { up: false };
-    const why = await initiateOnce(link, plan, options.restart === true);
+    const why = await initiateOnce(link, plan, options.restart === true, initiator);
     if (why === undefined) return { up: true };
     if (options.maxAttempts) {
       await link.recordEvent('tunnel.initiate_failed', `attempt ${attempt} of ${options.maxAttempts}: ${why}`);
@@ -39,13 +41,21 @@ export async function bringTunnelUp(
   }
 }
 
-/** One initiation; undefined when both ends have the CHILD_SA, else why not. */
-async function initiateOnce(link: LinkEntity, plan: LinkPlan, restart: boolean): Promise<string | undefined> {
+/**
+ * One initiation; undefined when both ends have the CHILD_SA, else why not. A config still to be
+ * sent goes with it; once the agent has taken it (the activity got past the push), it is dropped.
+ */
+async function initiateOnce(link: LinkEntity, plan: LinkPlan, restart: boolean, pending: { config?: PublicLinkConfig }): Promise<string | undefined> {
   const initiator = plan[plan.initiator];
   const responder = plan[plan.initiator === 'a' ? 'b' : 'a'];
+  const config = pending.config;
   const result = await onGateway(link, initiator, 'initiate the tunnel', (acts) =>
-    acts.initiateLink({ linkId: link.linkId, gatewayId: initiator.gatewayId, name: plan.name, timeoutMs: INITIATE_TIMEOUT_MS, ...(restart ? { restart: true } : {}) }),
-  ).catch((err: unknown) => ({ established: false, error: failureMessage(err) }));
+    acts.initiateLink({ linkId: link.linkId, gatewayId: initiator.gatewayId, name: plan.name, timeoutMs: INITIATE_TIMEOUT_MS, ...(restart ? { restart: true } : {}), ...(config ? { config } : {}) }),
+  ).catch((err: unknown) => {
+    if (isConfigRefusal(err)) throw err;
+    return { established: false, error: failureMessage(err) };
+  });
+  pending.config = undefined;
   if (result.established) {
     link.tunnelUp[initiator.gatewayId] = true;
     // The responder reports its CHILD_SA through the hub; ask it directly if the report is slow.
