@@ -43,6 +43,12 @@ const schema = z.object({
   API_ALLOWED_HOSTS: list.optional(),
   /** A workflow bundle made at build time (the controller image sets it); without it the worker bundles at start. */
   WORKFLOW_BUNDLE: z.string().min(1).optional(),
+  /**
+   * The SDK's per-promise stack capture behind the Temporal UI's "Stack Trace" tab (the workflow
+   * threads read this variable; patches/@temporalio+worker+*.patch): off by default, it costs about
+   * 40 % of a workflow thread's CPU. `on` while debugging a stuck workflow.
+   */
+  WORKFLOW_STACK_TRACES: z.enum(['on', 'off']).default('off'),
   /** PEM certificate chain and key: both listeners serve HTTPS/WSS; re-read on SIGHUP. */
   TLS_CERT: z.string().optional(),
   TLS_KEY: z.string().optional(),

@@ -135,13 +135,17 @@ build_controller() {
   # from the checkout's node_modules (same lockfile, same glibc and Node ABI as the image's
   # bookworm and Node 20); prebuilt binaries cannot be downloaded here, and compiling inside the
   # image would need a toolchain and Node's headers. @temporalio/core-bridge ships its binaries.
-  lock=$(cat package.json package-lock.json "$node_dir/bin/node" node_modules/better-sqlite3/build/Release/better_sqlite3.node | sha256sum | cut -c1-32)
+  lock=$(cat package.json package-lock.json patches/* "$node_dir/bin/node" node_modules/better-sqlite3/build/Release/better_sqlite3.node | sha256sum | cut -c1-32)
   if [ "$(cat "$ctx/node_modules/.stamp" 2>/dev/null)" != "$lock" ]; then
     log "installing the controller's production dependencies (npm ci --omit=dev)"
     local deps=$OUT/controller-deps
     rm -rf "$deps" && mkdir -p "$deps"
     cp package.json package-lock.json "$deps/"
     (cd "$deps" && npm ci --omit=dev --ignore-scripts --no-audit --no-fund --loglevel=error >/dev/null)
+    # The dependency patches (patches/) that npm's postinstall applies in the checkout, applied here
+    # with the checkout's patch-package (a dev dependency, not in the image).
+    cp -r patches "$deps/patches"
+    (cd "$deps" && "$ROOT/node_modules/.bin/patch-package" --error-on-fail >/dev/null)
     install -D node_modules/better-sqlite3/build/Release/better_sqlite3.node "$deps/node_modules/better-sqlite3/build/Release/better_sqlite3.node"
     # Not needed at run time: Temporal's native bridge for other platforms (~110 MB) and
     # better-sqlite3's C sources.

@@ -11,8 +11,10 @@ mkdir -p .tools
 exec 9>.tools/setup.lock
 flock 9
 
-# 1. npm packages: a fresh clone has none; a changed lockfile means they are stale.
-if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+# 1. npm packages: a fresh clone has none; a changed lockfile means they are stale, and so does a
+#    changed patch of a dependency (patches/, applied by patch-package after every install).
+patches_changed() { [ -n "$(find patches -newer node_modules/.package-lock.json -print -quit 2>/dev/null)" ]; }
+if [ ! -d node_modules ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ] || patches_changed; then
   say "installing npm packages (npm ci)…"
   npm ci --no-audit --no-fund --loglevel=error
 fi
