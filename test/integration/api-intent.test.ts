@@ -3,7 +3,6 @@
 // figure against the 100 ms p95 target is printed); a PATCH after it is 409, a repeated DELETE
 // 202; a delete whose signal was lost is delivered by the intent sweep once Temporal is back; and
 // a late state write from the workflow never overwrites the recorded delete.
-import net from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
@@ -14,6 +13,7 @@ import { startTestController, type TestController } from '../helpers/controller'
 import { createSqliteTestDb, type TestDb } from '../helpers/db';
 import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
 import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
+import { cuttableRelay } from '../helpers/relay';
 import type { ErrorResponseBody, LinkBody, LinkWithEventsBody, RegisteredGatewayBody } from '../helpers/api-harness';
 
 const cli = temporalCliAvailable();
@@ -32,34 +32,6 @@ const p95 = (values: number[]): number => [...values].sort((x, y) => x - y)[Math
  * wait for the workflow or for Temporal, whose signal is given 5 s (INTENT_SIGNAL_DEADLINE_MS).
  */
 const ANSWERED_AT_ONCE_MS = 1000;
-
-/** A TCP relay to Temporal that can be cut (connections dropped, new ones refused) and restored on the same port. */
-async function cuttableRelay(target: string): Promise<{ address: string; cut(): Promise<void>; restore(): Promise<void>; close(): Promise<void> }> {
-  const [host, port] = [target.slice(0, target.lastIndexOf(':')), Number(target.slice(target.lastIndexOf(':') + 1))];
-  const sockets = new Set<net.Socket>();
-  const track = (socket: net.Socket) => {
-    sockets.add(socket);
-    socket.on('close', () => sockets.delete(socket));
-    socket.on('error', () => socket.destroy());
-  };
-  const server = net.createServer((client) => {
-    const upstream = net.connect(port, host);
-    track(client);
-    track(upstream);
-    client.pipe(upstream).pipe(client);
-    client.on('close', () => upstream.destroy());
-    upstream.on('close', () => client.destroy());
-  });
-  const listen = (onPort: number) => new Promise<void>((resolve) => server.listen(onPort, '127.0.0.1', resolve));
-  await listen(0);
-  const relayPort = (server.address() as net.AddressInfo).port;
-  const cut = () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      for (const socket of sockets) socket.destroy();
-    });
-  return { address: `127.0.0.1:${relayPort}`, cut, restore: () => listen(relayPort), close: () => (server.listening ? cut() : Promise.resolve()) };
-}
 
 describe.runIf(cli.ok)('the API records DELETE and PATCH as intent', () => {
   let temporal: TestTemporal;
