@@ -22,6 +22,8 @@ interface FakeGateway {
   refuse?: (config: PublicLinkConfig) => string | undefined;
   /** charon cannot bring the CHILD_SA up with this config (a peer that drops IKE): initiate answers false. */
   initiateFails?: (config: PublicLinkConfig) => boolean;
+  /** The next config push fails before the agent gets it (the activity's database read failing). */
+  failNextApply?: string;
 }
 
 interface FakeLink {
@@ -71,6 +73,11 @@ export class FakeLinkWorld {
   /** An agent applying a config: unreachable, refused by its charon, or stored (changed or not). */
   private async applyConfig(p: { linkId: string; gatewayId: string; config: PublicLinkConfig }): Promise<{ changed: boolean }> {
     const g = this.reach(p.gatewayId, 'config push');
+    const failure = g.failNextApply;
+    if (failure !== undefined) {
+      g.failNextApply = undefined;
+      throw new Error(failure);
+    }
     const why = g.refuse?.(p.config);
     if (why) throw ApplicationFailure.nonRetryable(`config push to ${p.gatewayId}: loading connection '${p.config.name}' failed: ${why}`, 'AgentRejected');
     const before = g.configs.get(p.config.name);

@@ -87,6 +87,17 @@ describe.skipIf(!cli.ok)('link workflow (TestWorkflowEnvironment, fake activitie
     }
   });
 
+  it("sends the initiator's config again when its initiate failed before the agent took it", async () => {
+    await withLink({}, async ({ world, id, name }) => {
+      world.agent('a').failNextApply = 'database unavailable';
+      await state(world, id).toBe('up');
+      // The first attempt failed before the push; the second carries the config again and works.
+      expect(world.steps().filter((l) => l.startsWith('initiateLink'))).toEqual([initiateWith('a', 1, A, B), initiateWith('a', 1, A, B)]);
+      expect(world.agent('a').configs.get(name)).toMatchObject({ version: 1, initiator: true });
+      expect(events(world, id)).toEqual(['config.pushed', 'tunnel.initiate_failed', 'config.pushed', 'link.up']);
+    });
+  });
+
   it('deletes: routes and both configs removed, the row marked deleted, the workflow done; a repeated delete is harmless', async () => {
     await withLink({}, async ({ world, id, name, handle }) => {
       await state(world, id).toBe('up');

@@ -43,7 +43,9 @@ export async function bringTunnelUp(
 
 /**
  * One initiation; undefined when both ends have the CHILD_SA, else why not. A config still to be
- * sent goes with it; once the agent has taken it (the activity got past the push), it is dropped.
+ * sent goes with it, and is dropped once the activity answered (it answers only past the push).
+ * After a failure it goes again: the failure may have come before the agent took it, and a config
+ * the agent already holds is a no-op there.
  */
 async function initiateOnce(link: LinkEntity, plan: LinkPlan, restart: boolean, pending: { config?: PublicLinkConfig }): Promise<string | undefined> {
   const initiator = plan[plan.initiator];
@@ -51,11 +53,16 @@ async function initiateOnce(link: LinkEntity, plan: LinkPlan, restart: boolean, 
   const config = pending.config;
   const result = await onGateway(link, initiator, 'initiate the tunnel', (acts) =>
     acts.initiateLink({ linkId: link.linkId, gatewayId: initiator.gatewayId, name: plan.name, timeoutMs: INITIATE_TIMEOUT_MS, ...(restart ? { restart: true } : {}), ...(config ? { config } : {}) }),
-  ).catch((err: unknown) => {
-    if (isConfigRefusal(err)) throw err;
-    return { established: false, error: failureMessage(err) };
-  });
-  pending.config = undefined;
+  ).then(
+    (answer) => {
+      pending.config = undefined;
+      return answer;
+    },
+    (err: unknown) => {
+      if (isConfigRefusal(err)) throw err;
+      return { established: false, error: failureMessage(err) };
+    },
+  );
   if (result.established) {
     link.tunnelUp[initiator.gatewayId] = true;
     // The responder reports its CHILD_SA through the hub; ask it directly if the report is slow.
