@@ -189,7 +189,7 @@ export function createActivities(deps: ActivityDeps) {
     /**
      * Asks the initiating end to bring the CHILD_SA up; true once charon installed it. With
      * `config`, that end's config is applied first, in the same task: provisioning sends the
-     * initiator's config with its initiate (one activity and one workflow task fewer per link). A
+     * initiator's config with its initiate (one activity fewer per link). A
      * config the agent refuses fails as ConfigRejected, so the workflow tells it from a failed
      * initiation.
      */
