@@ -13,11 +13,14 @@ export const FailureType = {
   notFound: 'NotFound',
 } as const;
 
-/** Maps a hub error to a Temporal failure the workflow can branch on. */
-export function fromHubError(err: unknown, what: string): never {
+/**
+ * Maps a hub error to a Temporal failure the workflow can branch on. An agent's refusal is
+ * `refusedAs` (AgentRejected unless the caller names a more precise type).
+ */
+export function fromHubError(err: unknown, what: string, refusedAs: (typeof FailureType)[keyof typeof FailureType] = FailureType.agentRejected): never {
   if (err instanceof HubError) {
     if (err.code === 'agent_error' || err.code === 'bad_response') {
-      throw ApplicationFailure.nonRetryable(`${what}: ${err.message}`, FailureType.agentRejected, { agentCode: err.agentCode });
+      throw ApplicationFailure.nonRetryable(`${what}: ${err.message}`, refusedAs, { agentCode: err.agentCode });
     }
     throw ApplicationFailure.retryable(`${what}: ${err.message}`, FailureType.gatewayUnreachable);
   }

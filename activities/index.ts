@@ -74,14 +74,17 @@ export function createActivities(deps: ActivityDeps) {
     await store.links.addEvents(linkId, tagCloudEvents([event]), deps.clock());
   };
 
-  /** One end's config, with the link's PSK read and decrypted here so it never enters workflow history. */
-  const applyConfig = async (linkId: string, gatewayId: string, publicConfig: PublicLinkConfig): Promise<{ changed: boolean }> => {
+  /**
+   * One end's config, with the link's PSK read and decrypted here so it never enters workflow
+   * history. The agent's refusal fails as `refusedAs`.
+   */
+  const applyConfig = async (linkId: string, gatewayId: string, publicConfig: PublicLinkConfig, refusedAs?: typeof FailureType.configRejected): Promise<{ changed: boolean }> => {
     const pskCiphertext = await store.links.pskOf(linkId);
     if (pskCiphertext === undefined) throw ApplicationFailure.nonRetryable(`link ${linkId} not found`, FailureType.notFound);
     const config: LinkConfig = { ...publicConfig, psk: decrypt(deps.secretKey, pskCiphertext, { table: 'Link', id: linkId }) };
     // A new config may take the CHILD_SA down and up again: the reports that follow all count.
     deps.tunnelEcho?.forget(linkId, gatewayId);
-    const applied = await agentRpc(() => hub().call(asGatewayId(gatewayId), 'applyLink', { link: config })).catch((err: unknown) => fromHubError(err, `config push to ${gatewayId}`));
+    const applied = await agentRpc(() => hub().call(asGatewayId(gatewayId), 'applyLink', { link: config })).catch((err: unknown) => fromHubError(err, `config push to ${gatewayId}`, refusedAs));
     await recordEvent({ linkId, type: 'config.pushed', message: `config v${publicConfig.version} applied on gateway ${gatewayId}`, data: { gatewayId, changed: applied.changed, remote: publicConfig.remoteAddrs } });
     return applied;
   };
@@ -189,17 +192,11 @@ export function createActivities(deps: ActivityDeps) {
     /**
      * Asks the initiating end to bring the CHILD_SA up; true once charon installed it. With
      * `config`, that end's config is applied first, in the same task: provisioning sends the
-     * initiator's config with its initiate (one activity fewer per link). A
-     * config the agent refuses fails as ConfigRejected, so the workflow tells it from a failed
-     * initiation.
+     * initiator's config with its initiate (one activity fewer per link). A config the agent
+     * refuses fails as ConfigRejected, so the workflow tells it from a failed initiation.
      */
     async initiateLink(input: { linkId: string; gatewayId: string; name: string; timeoutMs: number; restart?: boolean; config?: PublicLinkConfig }): Promise<{ established: boolean }> {
-      if (input.config) {
-        await applyConfig(input.linkId, input.gatewayId, input.config).catch((err: unknown) => {
-          if (err instanceof ApplicationFailure && err.type === FailureType.agentRejected) throw ApplicationFailure.nonRetryable(err.message, FailureType.configRejected, ...(err.details ?? []));
-          throw err;
-        });
-      }
+      if (input.config) await applyConfig(input.linkId, input.gatewayId, input.config, FailureType.configRejected);
       const result = await agentRpc(() => hub().call(asGatewayId(input.gatewayId), 'initiate', { name: input.name, timeoutMs: input.timeoutMs, ...(input.restart ? { restart: true } : {}) }, { timeoutMs: input.timeoutMs + 5000 })).catch(
         (err: unknown) => fromHubError(err, `initiate on ${input.gatewayId}`),
       );

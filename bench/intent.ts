@@ -11,6 +11,7 @@
 // Knobs: BENCH_LINKS (100 per condition), BENCH_DB (sqlite, the embedded default; or postgres).
 import { randomBytes } from 'node:crypto';
 import { newSecretKey, parseSecretKey } from '../lib/crypto';
+import { linkHubToSpokes } from '../test/helpers/agents';
 import { startTestController, type TestController } from '../test/helpers/controller';
 import { createPgTestDb, createSqliteTestDb, type TestDb } from '../test/helpers/db';
 import { cuttableRelay } from '../test/helpers/relay';
@@ -22,24 +23,6 @@ const DB = process.env.BENCH_DB === 'postgres' ? 'postgres' : 'sqlite';
 const TARGET_P95_MS = 100;
 
 interface Row { name: string; deletes: number[]; repeats: number[]; cpu: number }
-
-/** N links from one hub gateway to N spokes, none of which ever connects. */
-async function seedLinks(ctl: TestController, tag: string): Promise<string[]> {
-  const gateway = async (name: string, cidr: string): Promise<string> => {
-    const r = await ctl.api<{ id: string }>('POST', '/api/gateways', { name, provider: 'onprem', cidrs: [cidr] });
-    if (r.status !== 201) throw new Error(`POST /api/gateways: ${r.status} ${JSON.stringify(r.body)}`);
-    return r.body.id;
-  };
-  const hub = await gateway(`${tag}-hub`, '10.0.0.0/24');
-  const links: string[] = [];
-  for (let index = 0; index < N; index++) {
-    const spoke = await gateway(`${tag}-${index}`, `10.${1 + Math.floor(index / 250)}.${index % 250}.0/24`);
-    const link = await ctl.api<{ id: string }>('POST', '/api/links', { a: hub, b: spoke });
-    if (link.status !== 202) throw new Error(`POST /api/links: ${link.status} ${JSON.stringify(link.body)}`);
-    links.push(link.body.id);
-  }
-  return links;
-}
 
 /** One DELETE per link, then a repeat of the first 10; every answer must be 202 with state deleting. */
 async function measure(name: string, ctl: TestController, links: string[]): Promise<Row> {
@@ -77,7 +60,7 @@ async function main(): Promise<void> {
     {
       const ctl = await startTestController({ temporal, databaseUrl: (await newDb()).url, taskQueue: queue('running'), secretKey });
       try {
-        rows.push(await measure('running', ctl, await seedLinks(ctl, 'running')));
+        rows.push(await measure('running', ctl, await linkHubToSpokes(ctl, 'running', N)));
       } finally {
         await ctl.close();
       }
@@ -85,7 +68,7 @@ async function main(): Promise<void> {
     {
       const ctl = await startTestController({ temporal, databaseUrl: (await newDb()).url, taskQueue: queue('idle'), roles: ['api'], secretKey });
       try {
-        rows.push(await measure('worker down', ctl, await seedLinks(ctl, 'idle')));
+        rows.push(await measure('worker down', ctl, await linkHubToSpokes(ctl, 'idle', N)));
       } finally {
         await ctl.close();
       }
@@ -94,7 +77,7 @@ async function main(): Promise<void> {
       const relay = await cuttableRelay(temporal.address);
       const ctl = await startTestController({ temporal, temporalAddress: relay.address, databaseUrl: (await newDb()).url, taskQueue: queue('cut'), secretKey });
       try {
-        const links = await seedLinks(ctl, 'cut');
+        const links = await linkHubToSpokes(ctl, 'cut', N);
         await relay.cut();
         rows.push(await measure('no Temporal', ctl, links));
         // Back, so the controller's workers and clients can shut down cleanly.

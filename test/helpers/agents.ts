@@ -234,3 +234,24 @@ export async function linkTwoOnpremSites(
     if (Date.now() > until) throw new Error(`link ${id} is ${state}, not up, after ${upWithinMs} ms`);
   }
 }
+
+/**
+ * One on-prem hub gateway `<tag>-hub` linked to `count` spoke gateways `<tag>-<i>` through
+ * `controller`'s API, without agents (the links' workflows wait for them); the links' ids in order.
+ */
+export async function linkHubToSpokes(controller: { api<T>(method: string, path: string, body?: unknown): Promise<{ status: number; body: T }> }, tag: string, count: number): Promise<string[]> {
+  const gateway = async (name: string, cidr: string): Promise<string> => {
+    const created = await controller.api<{ id: string }>('POST', '/api/gateways', { name, provider: 'onprem', cidrs: [cidr] });
+    if (created.status !== 201) throw new Error(`POST /api/gateways answered ${created.status}: ${JSON.stringify(created.body)}`);
+    return created.body.id;
+  };
+  const hub = await gateway(`${tag}-hub`, '10.0.0.0/24');
+  const links: string[] = [];
+  for (let index = 0; index < count; index++) {
+    const spoke = await gateway(`${tag}-${index}`, `10.${1 + Math.floor(index / 250)}.${index % 250}.0/24`);
+    const link = await controller.api<{ id: string }>('POST', '/api/links', { a: hub, b: spoke });
+    if (link.status !== 202) throw new Error(`POST /api/links answered ${link.status}: ${JSON.stringify(link.body)}`);
+    links.push(link.body.id);
+  }
+  return links;
+}

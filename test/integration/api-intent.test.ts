@@ -8,13 +8,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createActivities } from '../../activities';
 import { newSecretKey, parseSecretKey } from '../../lib/crypto';
 import { silentLogger } from '../../lib/log';
-import { linkTwoOnpremSites, type TestAgent } from '../helpers/agents';
+import { linkHubToSpokes, linkTwoOnpremSites, type TestAgent } from '../helpers/agents';
 import { startTestController, type TestController } from '../helpers/controller';
 import { createSqliteTestDb, type TestDb } from '../helpers/db';
 import { FakeIpsecNetwork } from '../helpers/fake-ipsec';
 import { startTestTemporal, temporalCliAvailable, type TestTemporal } from '../helpers/temporal';
 import { cuttableRelay } from '../helpers/relay';
-import type { ErrorResponseBody, LinkBody, LinkWithEventsBody, RegisteredGatewayBody } from '../helpers/api-harness';
+import type { ErrorResponseBody, LinkBody, LinkWithEventsBody } from '../helpers/api-harness';
 
 const cli = temporalCliAvailable();
 if (!cli.ok) console.warn(`API intent tests skipped: ${cli.reason}`);
@@ -61,13 +61,7 @@ describe.runIf(cli.ok)('the API records DELETE and PATCH as intent', () => {
     beforeAll(async () => {
       // An API-only controller on a task queue nobody polls: every workflow it starts waits forever.
       api = await startTestController({ temporal, databaseUrl: testDb.url, taskQueue: `intent-idle-${randomBytes(4).toString('hex')}`, roles: ['api'], secretKey });
-      const hub = (await api.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: 'idle-hub', provider: 'onprem', cidrs: ['10.0.0.0/24'] })).body;
-      for (let index = 0; index < 50; index++) {
-        const spoke = (await api.api<RegisteredGatewayBody>('POST', '/api/gateways', { name: `idle-${index}`, provider: 'onprem', cidrs: [`10.1.${index}.0/24`] })).body;
-        const link = await api.api<LinkBody>('POST', '/api/links', { a: hub.id, b: spoke.id });
-        expect(link.status).toBe(202);
-        links.push(link.body.id);
-      }
+      links.push(...(await linkHubToSpokes(api, 'idle', 50)));
     }, 120_000);
     afterAll(async () => {
       await api?.close();

@@ -1,6 +1,6 @@
 // Bringing the tunnel up: the initiator initiates until both ends report the CHILD_SA installed.
 import { condition } from '@temporalio/workflow';
-import type { LinkPlan, PublicLinkConfig } from '../../contracts/link-plan';
+import { peerOf, type LinkPlan, type PublicLinkConfig } from '../../contracts/link-plan';
 import { onGateway } from './agents';
 import type { LinkEntity } from './entity';
 import { failureMessage, isConfigRefusal } from './errors';
@@ -24,10 +24,10 @@ export async function bringTunnelUp(
   aborted: () => boolean,
   options: { maxAttempts?: number; restart?: boolean; config?: PublicLinkConfig } = {},
 ): Promise<TunnelOutcome> {
-  const initiator = { config: options.config };
+  const unsent = { config: options.config };
   for (let attempt = 1; ; attempt++) {
     if (link.deleteRequested || aborted()) return { up: false };
-    const why = await initiateOnce(link, plan, options.restart === true, initiator);
+    const why = await initiateOnce(link, plan, options.restart === true, unsent);
     if (why === undefined) return { up: true };
     if (options.maxAttempts) {
       await link.recordEvent('tunnel.initiate_failed', `attempt ${attempt} of ${options.maxAttempts}: ${why}`);
@@ -47,15 +47,15 @@ export async function bringTunnelUp(
  * After a failure it goes again: the failure may have come before the agent took it, and a config
  * the agent already holds is a no-op there.
  */
-async function initiateOnce(link: LinkEntity, plan: LinkPlan, restart: boolean, pending: { config?: PublicLinkConfig }): Promise<string | undefined> {
+async function initiateOnce(link: LinkEntity, plan: LinkPlan, restart: boolean, unsent: { config?: PublicLinkConfig }): Promise<string | undefined> {
   const initiator = plan[plan.initiator];
-  const responder = plan[plan.initiator === 'a' ? 'b' : 'a'];
-  const config = pending.config;
+  const responder = peerOf(plan, plan.initiator);
+  const config = unsent.config;
   const result = await onGateway(link, initiator, 'initiate the tunnel', (acts) =>
     acts.initiateLink({ linkId: link.linkId, gatewayId: initiator.gatewayId, name: plan.name, timeoutMs: INITIATE_TIMEOUT_MS, ...(restart ? { restart: true } : {}), ...(config ? { config } : {}) }),
   ).then(
     (answer) => {
-      pending.config = undefined;
+      unsent.config = undefined;
       return answer;
     },
     (err: unknown) => {
