@@ -459,7 +459,7 @@ export async function startRuntime(options: RuntimeOptions): Promise<Runtime> {
         presenceTtlMs,
         providerFor: providerResolver(store, options.secretKey, { endpointAllow: options.cloudEndpointAllow, ...(options.buildProvider ? { build: options.buildProvider } : {}) }),
         paceCloudCall: (() => {
-          const pacer = measuredPacer(dbPacer(db, options.databaseUrl), metrics.cloud);
+          const pacer = measuredPacer(dbPacer(store.budgets), metrics.cloud);
           return async (ref, api, slots) => {
             await pacer({ provider: ref.provider, accountId: ref.accountId, region: ref.region, api }, budgetFor(ref.provider, api, options.cloudBudgets ?? {}), slots);
           };

@@ -20,3 +20,4 @@ export { healthRowsPerStatement } from './health';
 export type { LinkRecord, LinkWithEnds, NewLink, PendingIntent } from './links';
 export type { ApiTokenRecord, NewApiToken, TokenStore } from './tokens';
 export type { AuditQuery, AuditRecord, AuditStore, NewAuditRecord } from './audit';
+export type { BudgetStore } from './budgets';

@@ -10,6 +10,7 @@ import { linkStore, type LinkStore } from './links';
 import { presenceRecords, type PresenceRecords } from './presence';
 import { tokenStore, type TokenStore } from './tokens';
 import { auditStore, type AuditStore } from './audit';
+import { budgetStore, type BudgetStore } from './budgets';
 
 export interface Store {
   readonly gateways: GatewayStore;
@@ -27,6 +28,8 @@ export interface Store {
   readonly tokens: TokenStore;
   /** The audit trail of mutating API calls (append-only). */
   readonly audit: AuditStore;
+  /** Cloud API rate budgets shared by every controller process (cloud/pacer.ts). */
+  readonly budgets: BudgetStore;
   /**
    * Runs `work` in one transaction with a store bound to it: everything it reads and writes
    * through that store commits together or not at all (a thrown error rolls back). Inside a
@@ -51,6 +54,7 @@ function bindStore(conn: Conn): Store {
     health: healthStore(conn),
     tokens: tokenStore(conn),
     audit: auditStore(conn),
+    budgets: budgetStore(conn),
     transaction: (work) => conn.atomically((inner) => work(inner === conn ? store : bindStore(inner))),
   };
   return store;

@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCloudActivities, type PaceCall } from '../../activities/cloud';
 import { createAliyunProvider } from '../../cloud/aliyun';
 import { dbPacer } from '../../cloud/pacer';
+import { createStore } from '../../store';
 import { capabilitiesOf } from '../../cloud/capabilities';
 import type { CloudProvider, CloudTarget, PeerRule } from '../../cloud/types';
 import { AliyunFake, addGatewaySite } from '../fakes/aliyun';
@@ -26,7 +27,7 @@ describe('discovery pacing', () => {
   it(`spaces every read by 1/rate at ${RATE} calls/s`, async () => {
     const site = addGatewaySite(fake, 1, { eip: '198.51.100.20' });
     const target: CloudTarget = { provider: 'aliyun', region, credentials: { accessKeyId: 'AK', accessKeySecret: 'SECRET' }, endpoints: { vpc: fake.url, ecs: fake.url } };
-    const pacer = dbPacer(db.db, db.url);
+    const pacer = dbPacer(createStore(db.db).budgets);
     const pace: PaceCall = async (ref, api, slots) => {
       await pacer({ provider: ref.provider, accountId: ref.accountId, region: ref.region, api }, RATE, slots);
     };

@@ -7,6 +7,7 @@ import { createCloudActivities, type ProviderFor } from '../../activities/cloud'
 import { createProvider } from '../../cloud';
 import { budgetFor } from '../../cloud/budgets';
 import { dbPacer } from '../../cloud/pacer';
+import { createStore } from '../../store';
 import type { CloudTarget } from '../../cloud/types';
 import { measuredPacer } from '../../controller/metrics';
 import { ControllerMetrics } from '../../lib/metrics';
@@ -34,7 +35,7 @@ describe('cloud metrics (real activities, SDK and pacer against the emulators)',
     targets.set('ali', { provider: 'aliyun', region, credentials: { accessKeyId: 'AK', accessKeySecret: 'SECRET' }, endpoints: { vpc: fake.url, ecs: fake.url } });
     db = await createSqliteTestDb();
     metrics = new ControllerMetrics();
-    const pacer = measuredPacer(dbPacer(db.db, db.url), metrics.cloud);
+    const pacer = measuredPacer(dbPacer(createStore(db.db).budgets), metrics.cloud);
     const providerFor: ProviderFor = async (ref) => {
       const target = targets.get(ref.accountId)!;
       return { provider: createProvider(target), target };

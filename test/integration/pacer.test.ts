@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dbPacer } from '../../cloud/pacer';
 import { openDb, type Db } from '../../db';
+import { createStore } from '../../store';
 import { createPgTestDb, createSqliteTestDb, pgAvailable, type TestDb } from '../helpers/db';
 
 const pg = await pgAvailable();
@@ -21,8 +22,8 @@ for (const kind of ['sqlite', 'postgresql'] as const) {
     });
 
     it('spaces calls of one budget across two clients and keeps budgets apart', async () => {
-      const p1 = dbPacer(t.db, t.url);
-      const p2 = dbPacer(second, t.url);
+      const p1 = dbPacer(createStore(t.db).budgets);
+      const p2 = dbPacer(createStore(second).budgets);
       const key = { provider: 'aliyun', accountId: 'acc', region: 'cn-hangzhou', api: 'routeWrite' as const };
       const t0 = Date.now();
       const at: number[] = [];
@@ -42,7 +43,7 @@ for (const kind of ['sqlite', 'postgresql'] as const) {
     });
 
     it('reserves several slots for a call that spends several', async () => {
-      const p = dbPacer(t.db, t.url);
+      const p = dbPacer(createStore(t.db).budgets);
       const key = { provider: 'aws', accountId: 'acc', region: 'eu-west-1', api: 'describe' as const };
       await p(key, 10, 3);
       const t0 = Date.now();
